@@ -1,0 +1,100 @@
+//! Alibaba Cloud OpenAPI: signing, credentials and a small signed client.
+pub mod client;
+pub mod credentials;
+pub mod signer;
+
+pub use client::AliyunClient;
+pub use credentials::Credentials;
+
+/// The products alicert calls, with their RPC API versions and default endpoints
+/// (from the official SDKs, see ../shared/ALIBABA_API.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Product {
+    Alidns,
+    Cas,
+    Cdn,
+    Dcdn,
+    ApiGateway,
+    Kms,
+    Oss,
+    Sts,
+    Fc,
+    Slb,
+    Alb,
+}
+
+impl Product {
+    const ALL: [Product; 11] = [
+        Product::Alidns,
+        Product::Cas,
+        Product::Cdn,
+        Product::Dcdn,
+        Product::ApiGateway,
+        Product::Kms,
+        Product::Oss,
+        Product::Sts,
+        Product::Fc,
+        Product::Slb,
+        Product::Alb,
+    ];
+
+    /// The key used in `[aliyun.endpoints]` and `ALICERT_ENDPOINT_<CODE>`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Product::Alidns => "alidns",
+            Product::Cas => "cas",
+            Product::Cdn => "cdn",
+            Product::Dcdn => "dcdn",
+            Product::ApiGateway => "apigateway",
+            Product::Kms => "kms",
+            Product::Oss => "oss",
+            Product::Sts => "sts",
+            Product::Fc => "fc",
+            Product::Slb => "slb",
+            Product::Alb => "alb",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Product> {
+        Product::ALL.into_iter().find(|p| p.code() == code)
+    }
+
+    pub fn codes() -> Vec<&'static str> {
+        Product::ALL.iter().map(|p| p.code()).collect()
+    }
+
+    /// RPC API version.
+    pub fn version(self) -> &'static str {
+        match self {
+            Product::Alidns => "2015-01-09",
+            Product::Cas => "2020-04-07",
+            Product::Cdn => "2018-05-10",
+            Product::Dcdn => "2018-01-15",
+            Product::ApiGateway => "2016-07-14",
+            Product::Kms => "2016-01-20",
+            Product::Sts => "2015-04-01",
+            Product::Slb => "2014-05-15",
+            Product::Alb => "2020-06-16",
+            Product::Fc => "2023-03-30",
+            Product::Oss => "",
+        }
+    }
+
+    /// Default public endpoint in `region`.
+    pub fn default_endpoint(self, region: &str) -> String {
+        let host = match self {
+            Product::Alidns => "alidns.aliyuncs.com".to_string(),
+            Product::Cas => "cas.aliyuncs.com".to_string(),
+            Product::Cdn => "cdn.aliyuncs.com".to_string(),
+            Product::Dcdn => "dcdn.aliyuncs.com".to_string(),
+            Product::ApiGateway => format!("apigateway.{region}.aliyuncs.com"),
+            Product::Kms => format!("kms.{region}.aliyuncs.com"),
+            Product::Oss => format!("oss-{region}.aliyuncs.com"),
+            Product::Sts => "sts.aliyuncs.com".to_string(),
+            Product::Fc => format!("fcv3.{region}.aliyuncs.com"),
+            Product::Slb => "slb.aliyuncs.com".to_string(),
+            Product::Alb => format!("alb.{region}.aliyuncs.com"),
+        };
+        format!("https://{host}")
+    }
+}

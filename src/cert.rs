@@ -1,0 +1,159 @@
+//! What a PEM certificate says: serial, validity, names. The deployed certificates are
+//! alicert's only state, so this is how it reads that state.
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use x509_parser::extensions::GeneralName;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertInfo {
+    /// Lowercase hex, no separators, no leading zeros (SPEC: Result JSON).
+    pub serial: String,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    /// DNS names from the SAN extension (or the CN when there is none).
+    pub names: Vec<String>,
+    pub issuer: String,
+    /// SHA-256 of the DER, lowercase hex.
+    pub fingerprint_sha256: String,
+}
+
+impl CertInfo {
+    /// Parse the first certificate of a PEM chain.
+    pub fn from_pem(pem_text: &str) -> Result<CertInfo> {
+        let blocks = pem::parse_many(pem_text)
+            .map_err(|e| Error::Other(format!("certificate PEM does not parse: {e}")))?;
+        let leaf = blocks
+            .iter()
+            .find(|b| b.tag() == "CERTIFICATE")
+            .ok_or_else(|| Error::Other("no CERTIFICATE block in PEM".into()))?;
+        CertInfo::from_der(leaf.contents())
+    }
+
+    pub fn from_der(der: &[u8]) -> Result<CertInfo> {
+        let (_, cert) = X509Certificate::from_der(der)
+            .map_err(|e| Error::Other(format!("certificate DER does not parse: {e}")))?;
+        let mut names = Vec::new();
+        if let Ok(Some(san)) = cert.subject_alternative_name() {
+            for n in &san.value.general_names {
+                if let GeneralName::DNSName(d) = n {
+                    names.push(d.to_ascii_lowercase());
+                }
+            }
+        }
+        if names.is_empty() {
+            for cn in cert.subject().iter_common_name() {
+                if let Ok(s) = cn.as_str() {
+                    names.push(s.to_ascii_lowercase());
+                }
+            }
+        }
+        let serial = serial_hex(cert.raw_serial());
+        use sha2::Digest;
+        Ok(CertInfo {
+            serial,
+            not_before: cert.validity().not_before.to_datetime(),
+            not_after: cert.validity().not_after.to_datetime(),
+            names,
+            issuer: cert.issuer().to_string(),
+            fingerprint_sha256: hex::encode(sha2::Sha256::digest(der)),
+        })
+    }
+
+    /// Whether every domain in `domains` is covered by this certificate's names.
+    pub fn covers_all(&self, domains: &[String]) -> bool {
+        domains
+            .iter()
+            .all(|d| self.names.iter().any(|n| crate::domain::covers(n, d)))
+    }
+
+    pub fn not_after_rfc3339(&self) -> String {
+        rfc3339(self.not_after)
+    }
+}
+
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .expect("0 is valid")
+        .format(&Rfc3339)
+        .expect("RFC 3339 formats any time")
+}
+
+/// Serial bytes → lowercase hex without leading zeros.
+pub fn serial_hex(raw: &[u8]) -> String {
+    let s = hex::encode(raw);
+    let t = s.trim_start_matches('0');
+    if t.is_empty() {
+        "0".into()
+    } else {
+        t.into()
+    }
+}
+
+/// Split a full-chain PEM into (leaf PEM, rest-of-chain PEM).
+pub fn split_chain(fullchain: &str) -> Result<(String, String)> {
+    let blocks = pem::parse_many(fullchain)
+        .map_err(|e| Error::Other(format!("certificate chain PEM does not parse: {e}")))?;
+    let mut certs = blocks.into_iter().filter(|b| b.tag() == "CERTIFICATE");
+    let leaf = certs
+        .next()
+        .ok_or_else(|| Error::Other("empty certificate chain".into()))?;
+    let rest: Vec<pem::Pem> = certs.collect();
+    let enc = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+    Ok((
+        pem::encode_config(&leaf, enc),
+        pem::encode_many_config(&rest, enc),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn self_signed(names: &[&str]) -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params =
+            rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        params.self_signed(&key).unwrap().pem()
+    }
+
+    #[test]
+    fn reads_names_and_serial() {
+        let pem = self_signed(&["example.com", "*.example.com"]);
+        let info = CertInfo::from_pem(&pem).unwrap();
+        assert_eq!(info.names, vec!["example.com", "*.example.com"]);
+        assert!(!info.serial.starts_with('0'));
+        assert!(info
+            .serial
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(info.covers_all(&["example.com".into(), "www.example.com".into()]));
+        assert!(!info.covers_all(&["other.com".into()]));
+        assert_eq!(info.fingerprint_sha256.len(), 64);
+    }
+
+    #[test]
+    fn serial_formatting() {
+        assert_eq!(serial_hex(&[0x00, 0x0a, 0xbc]), "abc");
+        assert_eq!(serial_hex(&[0x00]), "0");
+    }
+
+    #[test]
+    fn splits_chain() {
+        let a = self_signed(&["a.example.com"]);
+        let b = self_signed(&["b.example.com"]);
+        let (leaf, rest) = split_chain(&format!("{a}{b}")).unwrap();
+        assert_eq!(
+            CertInfo::from_pem(&leaf).unwrap().names,
+            vec!["a.example.com"]
+        );
+        assert_eq!(
+            CertInfo::from_pem(&rest).unwrap().names,
+            vec!["b.example.com"]
+        );
+    }
+}

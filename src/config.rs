@@ -1,0 +1,411 @@
+//! Configuration: a TOML file (`--config`, `$ALICERT_CONFIG`, or `alicert.toml` beside the
+//! binary) with environment overrides. Everything is validated here, before any network call,
+//! and every error names the key and the file.
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub acme: AcmeConfig,
+    #[serde(default)]
+    pub aliyun: AliyunConfig,
+    #[serde(default)]
+    pub dns: DnsConfig,
+    #[serde(default)]
+    pub http: HttpConfig,
+    #[serde(default, rename = "certificate")]
+    pub certificates: Vec<CertificateConfig>,
+    /// Where the config came from, for error messages.
+    #[serde(skip)]
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeConfig {
+    #[serde(default = "default_directory")]
+    pub directory: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub account_key: String,
+    #[serde(default)]
+    pub ca_bundle: Option<String>,
+    #[serde(default = "default_renew_before_days")]
+    pub renew_before_days: u32,
+}
+
+fn default_directory() -> String {
+    "letsencrypt".into()
+}
+fn default_renew_before_days() -> u32 {
+    30
+}
+
+impl Default for AcmeConfig {
+    fn default() -> Self {
+        AcmeConfig {
+            directory: default_directory(),
+            email: None,
+            account_key: String::new(),
+            ca_bundle: None,
+            renew_before_days: default_renew_before_days(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AliyunConfig {
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// Per-product base URL overrides, keyed by product code (alidns, cas, cdn, ...).
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, String>,
+    /// Last link of the credential chain (after FC headers and environment variables).
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    #[serde(default)]
+    pub access_key_secret: Option<Secret>,
+}
+
+fn default_region() -> String {
+    "cn-hangzhou".into()
+}
+
+impl Default for AliyunConfig {
+    fn default() -> Self {
+        AliyunConfig {
+            region: default_region(),
+            endpoints: BTreeMap::new(),
+            access_key_id: None,
+            access_key_secret: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsConfig {
+    /// host:port of resolvers to check TXT propagation on; empty = the zone's name servers.
+    #[serde(default)]
+    pub resolvers: Vec<String>,
+    #[serde(default = "default_propagation_timeout")]
+    pub propagation_timeout_secs: u64,
+    /// TTL of the TXT records (Alidns free edition's minimum is 600).
+    #[serde(default = "default_ttl")]
+    pub ttl: u32,
+}
+
+fn default_propagation_timeout() -> u64 {
+    300
+}
+fn default_ttl() -> u32 {
+    600
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        DnsConfig {
+            resolvers: Vec::new(),
+            propagation_timeout_secs: default_propagation_timeout(),
+            ttl: default_ttl(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    #[serde(default)]
+    pub token_sha256: Option<String>,
+    #[serde(default)]
+    pub allowed_domains: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateConfig {
+    pub name: String,
+    pub domains: Vec<String>,
+    #[serde(default)]
+    pub key_type: KeyType,
+    #[serde(default)]
+    pub targets: Vec<TargetConfig>,
+}
+
+/// A deploy target: `kind` selects the module under `deploy/`, which parses the other keys.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TargetConfig {
+    pub kind: String,
+    #[serde(flatten)]
+    pub params: toml::Table,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+pub enum KeyType {
+    #[default]
+    #[serde(rename = "ec-p256")]
+    EcP256,
+    #[serde(rename = "ec-p384")]
+    EcP384,
+    #[serde(rename = "rsa-2048")]
+    Rsa2048,
+    #[serde(rename = "rsa-3072")]
+    Rsa3072,
+    #[serde(rename = "rsa-4096")]
+    Rsa4096,
+}
+
+/// Where the config file is: explicit path, else `$ALICERT_CONFIG`, else `alicert.toml`
+/// beside the binary.
+pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    if let Ok(p) = std::env::var("ALICERT_CONFIG") {
+        if !p.is_empty() {
+            return Some(PathBuf::from(p));
+        }
+    }
+    let exe = std::env::current_exe().ok()?;
+    let beside = exe.parent()?.join("alicert.toml");
+    beside.exists().then_some(beside)
+}
+
+impl Config {
+    /// Load from file (if any), apply environment overrides, validate.
+    pub fn load(explicit: Option<&Path>) -> Result<Config> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        let mut config = match locate(explicit) {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    Error::Config(format!(
+                        "cannot read config file {}: {e} (set --config or ALICERT_CONFIG)",
+                        path.display()
+                    ))
+                })?;
+                Config::parse(&text, &path.display().to_string())?
+            }
+            None => Config {
+                source: "environment (no alicert.toml found)".into(),
+                ..Config::default()
+            },
+        };
+        config.apply_env(&env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn parse(text: &str, source: &str) -> Result<Config> {
+        let mut config: Config = toml::from_str(text)
+            .map_err(|e| Error::Config(format!("{source}: {}", e.to_string().trim())))?;
+        config.source = source.to_string();
+        Ok(config)
+    }
+
+    /// Environment variables win over the file (SPEC: Configuration).
+    pub fn apply_env(&mut self, env: &BTreeMap<String, String>) -> Result<()> {
+        let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
+        if let Some(v) = get("ALICERT_ACME_DIRECTORY") {
+            self.acme.directory = v;
+        }
+        if let Some(v) = get("ALICERT_ACME_CA_BUNDLE") {
+            self.acme.ca_bundle = Some(v);
+        }
+        if let Some(v) = get("ALICERT_ACME_ACCOUNT_KEY") {
+            self.acme.account_key = v;
+        }
+        if let Some(v) = get("ALICERT_ACME_EMAIL") {
+            self.acme.email = Some(v);
+        }
+        if let Some(v) = get("ALICERT_ALIYUN_REGION") {
+            self.aliyun.region = v;
+        }
+        if let Some(v) = get("ALICERT_DNS_RESOLVERS") {
+            self.dns.resolvers = v
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+        for (k, v) in env {
+            if let Some(product) = k.strip_prefix("ALICERT_ENDPOINT_") {
+                if !v.is_empty() {
+                    self.aliyun
+                        .endpoints
+                        .insert(product.to_ascii_lowercase(), v.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let src = &self.source;
+        if self.acme.account_key.is_empty() {
+            return Err(Error::Config(format!(
+                "{src}: [acme] account_key is required (kms:<secret> | oss://<bucket>/<key> | file:<path> | env:<VAR>; or set ALICERT_ACME_ACCOUNT_KEY)"
+            )));
+        }
+        crate::acme::key_store::KeyLocation::parse(&self.acme.account_key)
+            .map_err(|e| Error::Config(format!("{src}: [acme] account_key: {e}")))?;
+        crate::acme::directory_url(&self.acme.directory)
+            .map_err(|e| Error::Config(format!("{src}: [acme] directory: {e}")))?;
+        for (product, url) in &self.aliyun.endpoints {
+            crate::aliyun::Product::from_code(product).ok_or_else(|| {
+                Error::Config(format!(
+                    "{src}: [aliyun.endpoints] unknown product `{product}` (known: {})",
+                    crate::aliyun::Product::codes().join(" ")
+                ))
+            })?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(Error::Config(format!(
+                    "{src}: [aliyun.endpoints] {product} = \"{url}\" must be a base URL like https://host[:port]"
+                )));
+            }
+        }
+        for r in &self.dns.resolvers {
+            crate::dns::propagation::parse_resolver(r)
+                .map_err(|e| Error::Config(format!("{src}: [dns] resolvers: {e}")))?;
+        }
+        let mut names = HashSet::new();
+        for (i, c) in self.certificates.iter().enumerate() {
+            let at = format!("{src}: [[certificate]] #{} ({})", i + 1, c.name);
+            if c.name.is_empty()
+                || !c
+                    .name
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' || ch == '.')
+            {
+                return Err(Error::Config(format!(
+                    "{at}: name must be non-empty and use only A-Z a-z 0-9 - _ ."
+                )));
+            }
+            if !names.insert(c.name.as_str()) {
+                return Err(Error::Config(format!(
+                    "{at}: duplicate certificate name `{}`",
+                    c.name
+                )));
+            }
+            if c.domains.is_empty() {
+                return Err(Error::Config(format!("{at}: domains must not be empty")));
+            }
+            if c.targets.is_empty() {
+                return Err(Error::Config(format!(
+                    "{at}: targets must not be empty (e.g. targets = [{{ kind = \"cdn\", domain = \"www.example.com\" }}])"
+                )));
+            }
+            for d in &c.domains {
+                crate::domain::validate(d)
+                    .map_err(|e| Error::Config(format!("{at}: domains: {e}")))?;
+            }
+            for (j, t) in c.targets.iter().enumerate() {
+                crate::deploy::check(t).map_err(|e| {
+                    Error::Config(format!("{at}: targets[{j}] (kind = \"{}\"): {e}", t.kind))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn certificate(&self, name: &str) -> Option<&CertificateConfig> {
+        self.certificates.iter().find(|c| c.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+[acme]
+directory = "letsencrypt-staging"
+email = "ops@example.com"
+account_key = "oss://bucket/alicert/account.pem"
+
+[aliyun]
+region = "cn-shanghai"
+[aliyun.endpoints]
+alidns = "http://127.0.0.1:9100"
+
+[dns]
+resolvers = ["127.0.0.1:8053"]
+
+[[certificate]]
+name = "www"
+domains = ["example.com", "*.example.com"]
+targets = [
+  { kind = "cdn", domain = "www.example.com" },
+  { kind = "apigateway", group_id = "g1", domain = "api.example.com" },
+]
+"#;
+
+    #[test]
+    fn parses_spec_example_and_env_wins() {
+        let mut c = Config::parse(SAMPLE, "t.toml").unwrap();
+        assert_eq!(c.aliyun.region, "cn-shanghai");
+        assert_eq!(c.certificates[0].key_type, KeyType::EcP256);
+        assert_eq!(c.certificates[0].targets[1].kind, "apigateway");
+        let env = BTreeMap::from([
+            ("ALICERT_ENDPOINT_CDN".to_string(), "http://x:1".to_string()),
+            ("ALICERT_ACME_EMAIL".to_string(), "a@b.c".to_string()),
+            (
+                "ALICERT_DNS_RESOLVERS".to_string(),
+                "1.1.1.1:53, 8.8.8.8:53".to_string(),
+            ),
+        ]);
+        c.apply_env(&env).unwrap();
+        assert_eq!(c.aliyun.endpoints["cdn"], "http://x:1");
+        assert_eq!(c.acme.email.as_deref(), Some("a@b.c"));
+        assert_eq!(c.dns.resolvers, vec!["1.1.1.1:53", "8.8.8.8:53"]);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let bad = SAMPLE.replace("region = \"cn-shanghai\"", "regoin = \"x\"");
+        let e = Config::parse(&bad, "t.toml").unwrap_err().to_string();
+        assert!(e.contains("regoin") && e.contains("t.toml"), "{e}");
+
+        let dup =
+            format!("{SAMPLE}\n[[certificate]]\nname = \"www\"\ndomains = [\"a.example.com\"]\n");
+        let e = Config::parse(&dup, "t.toml")
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("duplicate certificate name"), "{e}");
+
+        let unknown = SAMPLE.replace("kind = \"cdn\"", "kind = \"cnd\"");
+        let e = Config::parse(&unknown, "t.toml")
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("targets[0]") && e.contains("cnd"), "{e}");
+
+        let missing = SAMPLE.replace("group_id = \"g1\", ", "");
+        let e = Config::parse(&missing, "t.toml")
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("group_id"), "{e}");
+
+        let nokey = SAMPLE.replace("account_key = \"oss://bucket/alicert/account.pem\"", "");
+        let e = Config::parse(&nokey, "t.toml")
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("account_key"), "{e}");
+    }
+}

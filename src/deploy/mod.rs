@@ -1,0 +1,152 @@
+//! Deploy targets: one small interface, one file per Alibaba Cloud product. Nothing
+//! product-specific lives outside its file.
+pub mod apigateway;
+pub mod cas;
+pub mod cdn;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::aliyun::AliyunClient;
+use crate::cert::CertInfo;
+use crate::config::TargetConfig;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// A certificate ready to install.
+pub struct NewCert<'a> {
+    /// The configured certificate name (stable id).
+    pub name: &'a str,
+    /// Leaf first, then intermediates.
+    pub fullchain: &'a str,
+    pub private_key: &'a Secret,
+    pub info: &'a CertInfo,
+}
+
+impl NewCert<'_> {
+    /// A name unique per certificate and issuance, recognisable as alicert's:
+    /// `alicert-<name>-<first 16 hex of serial>` (CAS names are unique per account).
+    pub fn upload_name(&self) -> String {
+        let serial: String = self.info.serial.chars().take(16).collect();
+        format!("{}{serial}", upload_prefix(self.name))
+    }
+}
+
+/// Prefix of every name alicert gives the certificates it uploads for `cert_name`.
+pub fn upload_prefix(cert_name: &str) -> String {
+    format!("alicert-{cert_name}-")
+}
+
+#[async_trait]
+pub trait Target: Send + Sync {
+    /// The `kind` in the config.
+    fn kind(&self) -> &'static str;
+    /// What this target is in results and logs (a domain, a group/domain pair, ...).
+    fn id(&self) -> String;
+    /// The certificate the service serves now, if any.
+    async fn current(&self) -> Result<Option<CertInfo>>;
+    /// Install `cert`.
+    async fn deploy(&self, cert: &NewCert<'_>) -> Result<()>;
+}
+
+const KINDS: &[&str] = &["cas", "cdn", "apigateway"];
+
+/// Validate a target's config without building it (config load, before any network call).
+pub fn check(config: &TargetConfig) -> std::result::Result<(), String> {
+    match config.kind.as_str() {
+        "cas" => cas::Params::parse(&config.params).map(|_| ()),
+        "cdn" => cdn::Params::parse(&config.params).map(|_| ()),
+        "apigateway" => apigateway::Params::parse(&config.params).map(|_| ()),
+        other => Err(format!(
+            "unknown target kind `{other}` (known: {})",
+            KINDS.join(", ")
+        )),
+    }
+}
+
+pub fn build(
+    config: &TargetConfig,
+    cert_name: &str,
+    client: &AliyunClient,
+) -> Result<Box<dyn Target>> {
+    let fail = |e: String| Error::Config(format!("target kind = \"{}\": {e}", config.kind));
+    Ok(match config.kind.as_str() {
+        "cas" => Box::new(cas::Cas::new(
+            cas::Params::parse(&config.params).map_err(fail)?,
+            cert_name,
+            client.clone(),
+        )),
+        "cdn" => Box::new(cdn::Cdn::new(
+            cdn::Params::parse(&config.params).map_err(fail)?,
+            client.clone(),
+        )),
+        "apigateway" => Box::new(apigateway::ApiGateway::new(
+            apigateway::Params::parse(&config.params).map_err(fail)?,
+            client.clone(),
+        )),
+        other => return Err(fail(format!("unknown target kind `{other}`"))),
+    })
+}
+
+/// Deploy, then read back until the target reports the new serial (bounded wait).
+pub async fn deploy_and_verify(target: &dyn Target, cert: &NewCert<'_>) -> Result<()> {
+    target.deploy(cert).await?;
+    let mut delay = Duration::from_millis(200);
+    let mut seen = None;
+    for _ in 0..8 {
+        match target.current().await? {
+            Some(info) if info.serial == cert.info.serial => return Ok(()),
+            other => seen = other.map(|i| i.serial),
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+    Err(Error::Deploy(format!(
+        "{} {}: after deploying serial {}, the target still reports {}",
+        target.kind(),
+        target.id(),
+        cert.info.serial,
+        seen.as_deref().unwrap_or("no certificate")
+    )))
+}
+
+/// Read the string parameter `key` of a target table; every other key must be in `allowed`.
+pub(crate) fn params<'a>(
+    table: &'a toml::Table,
+    required: &[&str],
+    optional: &[&str],
+) -> std::result::Result<Vec<Option<&'a str>>, String> {
+    for k in table.keys() {
+        if !required.contains(&k.as_str()) && !optional.contains(&k.as_str()) {
+            let mut known: Vec<&str> = required.iter().chain(optional).copied().collect();
+            known.sort();
+            return Err(format!("unknown key `{k}` (known: {})", known.join(", ")));
+        }
+    }
+    let mut out = Vec::new();
+    for k in required.iter().chain(optional) {
+        let v = match table.get(*k) {
+            None => None,
+            Some(toml::Value::String(s)) if !s.is_empty() => Some(s.as_str()),
+            Some(_) => return Err(format!("`{k}` must be a non-empty string")),
+        };
+        if v.is_none() && required.contains(k) {
+            return Err(format!("missing required key `{k}`"));
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// Parse the PEM a service reports; unparsable or empty means "nothing usable deployed".
+pub(crate) fn parse_deployed(kind: &str, id: &str, pem: Option<&str>) -> Option<CertInfo> {
+    let pem = pem.filter(|p| p.contains("BEGIN CERTIFICATE"))?;
+    match CertInfo::from_pem(pem) {
+        Ok(info) => Some(info),
+        Err(e) => {
+            tracing::warn!(kind, id, error = %e, "deployed certificate does not parse; treating as missing");
+            None
+        }
+    }
+}

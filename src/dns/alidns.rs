@@ -1,0 +1,147 @@
+//! Alidns (Alibaba Cloud DNS) as a DNS-01 provider.
+use async_trait::async_trait;
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+use super::{longest_suffix, relative_name, DnsProvider, TxtRecord, Zone};
+use crate::aliyun::{AliyunClient, Product};
+use crate::error::{Error, Result};
+
+pub struct Alidns {
+    client: AliyunClient,
+    ttl: u32,
+    /// The account's zones, listed once per invocation.
+    zones: OnceCell<Vec<Zone>>,
+}
+
+impl Alidns {
+    pub fn new(client: AliyunClient, ttl: u32) -> Alidns {
+        Alidns {
+            client,
+            ttl,
+            zones: OnceCell::new(),
+        }
+    }
+
+    async fn list_zones(&self) -> Result<Vec<Zone>> {
+        const PAGE_SIZE: usize = 100;
+        let mut zones = Vec::new();
+        for page in 1.. {
+            let page_s = page.to_string();
+            let size_s = PAGE_SIZE.to_string();
+            let rsp = self
+                .client
+                .rpc(
+                    Product::Alidns,
+                    "DescribeDomains",
+                    &[("PageNumber", &page_s), ("PageSize", &size_s)],
+                )
+                .await?;
+            let items = rsp["Domains"]["Domain"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for d in &items {
+                // PunyCode is the ASCII form for IDN zones; DomainName may be Unicode.
+                let name = d["PunyCode"]
+                    .as_str()
+                    .filter(|s| !s.is_empty())
+                    .or(d["DomainName"].as_str())
+                    .unwrap_or_default()
+                    .trim_end_matches('.')
+                    .to_ascii_lowercase();
+                let name_servers = d["DnsServers"]["DnsServer"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                zones.push(Zone { name, name_servers });
+            }
+            let total = rsp["TotalCount"].as_u64().unwrap_or(0) as usize;
+            if items.len() < PAGE_SIZE || zones.len() >= total {
+                break;
+            }
+        }
+        Ok(zones)
+    }
+}
+
+#[async_trait]
+impl DnsProvider for Alidns {
+    async fn zone_for(&self, fqdn: &str) -> Result<Zone> {
+        let zones = self.zones.get_or_try_init(|| self.list_zones()).await?;
+        let best =
+            longest_suffix(fqdn, zones.iter().map(|z| z.name.as_str())).ok_or_else(|| {
+                Error::Dns(format!(
+                    "no Alidns zone in this account holds {fqdn} (the account has {} zone(s)); \
+                 add the domain to Alibaba Cloud DNS or fix `domains`",
+                    zones.len()
+                ))
+            })?;
+        Ok(zones
+            .iter()
+            .find(|z| z.name == best)
+            .cloned()
+            .expect("found above"))
+    }
+
+    async fn add_txt(&self, zone: &Zone, fqdn: &str, value: &str) -> Result<TxtRecord> {
+        let rr = relative_name(fqdn, &zone.name)
+            .ok_or_else(|| Error::Dns(format!("{fqdn} is not inside zone {}", zone.name)))?;
+        let ttl = self.ttl.to_string();
+        let rsp = self
+            .client
+            .rpc(
+                Product::Alidns,
+                "AddDomainRecord",
+                &[
+                    ("DomainName", &zone.name),
+                    ("RR", &rr),
+                    ("Type", "TXT"),
+                    ("Value", value),
+                    ("TTL", &ttl),
+                ],
+            )
+            .await?;
+        let id = match &rsp["RecordId"] {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => {
+                return Err(Error::Dns(format!(
+                    "AddDomainRecord for {fqdn} returned no RecordId"
+                )))
+            }
+        };
+        tracing::info!(fqdn, record_id = %id, zone = %zone.name, "TXT record created");
+        Ok(TxtRecord {
+            id,
+            fqdn: fqdn.to_string(),
+            value: value.to_string(),
+            zone: zone.name.clone(),
+        })
+    }
+
+    async fn delete_txt(&self, record: &TxtRecord) -> Result<()> {
+        match self
+            .client
+            .rpc(
+                Product::Alidns,
+                "DeleteDomainRecord",
+                &[("RecordId", &record.id)],
+            )
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(fqdn = %record.fqdn, record_id = %record.id, "TXT record deleted");
+                Ok(())
+            }
+            // Already gone (deleted by hand or by an earlier attempt): the goal is reached.
+            Err(Error::Aliyun { code, .. }) if code == "DomainRecordNotBelongToUser" => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}

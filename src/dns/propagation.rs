@@ -1,0 +1,126 @@
+//! Wait until TXT values are visible on the resolvers that matter, polling without fixed sleeps
+//! beyond a short poll interval, and logging progress for long waits.
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
+use hickory_resolver::name_server::TokioConnectionProvider;
+use hickory_resolver::proto::xfer::Protocol;
+use hickory_resolver::Resolver;
+
+use crate::error::{Error, Result};
+
+/// Parse `host:port` or `ip` (port 53) into a socket address (numeric hosts only).
+pub fn parse_resolver(s: &str) -> std::result::Result<SocketAddr, String> {
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    if let Ok(ip) = s.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    Err(format!("`{s}` is not an IP address or IP:port"))
+}
+
+/// Resolve name server host names (as Alidns reports them) to addresses on port 53.
+pub async fn resolve_name_servers(names: &[String]) -> Result<Vec<SocketAddr>> {
+    let mut out = Vec::new();
+    for n in names {
+        if let Ok(a) = parse_resolver(n) {
+            out.push(a);
+            continue;
+        }
+        match tokio::net::lookup_host((n.trim_end_matches('.'), 53)).await {
+            Ok(addrs) => out.extend(addrs.filter(|a| a.is_ipv4()).take(1)),
+            Err(e) => tracing::warn!(name_server = %n, error = %e, "cannot resolve name server"),
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::Dns(format!(
+            "none of the zone's name servers {names:?} resolve; set [dns] resolvers"
+        )));
+    }
+    Ok(out)
+}
+
+fn resolver_for(addr: SocketAddr) -> Resolver<TokioConnectionProvider> {
+    let mut config = ResolverConfig::new();
+    config.add_name_server(NameServerConfig::new(addr, Protocol::Udp));
+    config.add_name_server(NameServerConfig::new(addr, Protocol::Tcp));
+    let mut opts = ResolverOpts::default();
+    opts.cache_size = 0;
+    opts.attempts = 1;
+    opts.timeout = Duration::from_secs(3);
+    Resolver::builder_with_config(config, TokioConnectionProvider::default())
+        .with_options(opts)
+        .build()
+}
+
+/// The TXT values at `fqdn` as `addr` answers now (empty when none or on error).
+pub async fn txt_values(addr: SocketAddr, fqdn: &str) -> BTreeSet<String> {
+    let resolver = resolver_for(addr);
+    let name = format!("{}.", fqdn.trim_end_matches('.'));
+    match resolver.txt_lookup(name).await {
+        Ok(lookup) => lookup
+            .iter()
+            .map(|txt| {
+                txt.txt_data()
+                    .iter()
+                    .map(|d| String::from_utf8_lossy(d).into_owned())
+                    .collect::<String>()
+            })
+            .collect(),
+        Err(_) => BTreeSet::new(),
+    }
+}
+
+/// Wait until every `(fqdn, value)` is visible on every resolver, or fail after `timeout`.
+pub async fn wait_for_txt(
+    resolvers: &[SocketAddr],
+    expected: &[(String, String)],
+    timeout: Duration,
+) -> Result<()> {
+    let started = Instant::now();
+    let mut poll = Duration::from_millis(100);
+    let mut last_log = Instant::now();
+    loop {
+        let names: BTreeSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
+        let mut missing = Vec::new();
+        for addr in resolvers {
+            for fqdn in &names {
+                let seen = txt_values(*addr, fqdn).await;
+                for (_, value) in expected.iter().filter(|(n, _)| n == fqdn) {
+                    if !seen.contains(value) {
+                        missing.push(format!("{fqdn} @ {addr}"));
+                    }
+                }
+            }
+        }
+        if missing.is_empty() {
+            tracing::info!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                records = expected.len(),
+                resolvers = resolvers.len(),
+                "TXT records visible"
+            );
+            return Ok(());
+        }
+        if started.elapsed() >= timeout {
+            return Err(Error::Dns(format!(
+                "TXT records not visible after {}s: {} (raise [dns] propagation_timeout_secs or check [dns] resolvers)",
+                timeout.as_secs(),
+                missing.join(", ")
+            )));
+        }
+        if last_log.elapsed() >= Duration::from_secs(10) {
+            tracing::info!(
+                waiting_s = started.elapsed().as_secs(),
+                missing = missing.len(),
+                "waiting for TXT propagation"
+            );
+            last_log = Instant::now();
+        }
+        tokio::time::sleep(poll).await;
+        poll = (poll * 2).min(Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,212 @@
+//! The `alicert` command: `serve` (FC custom runtime), `invoke` (the same handler, locally),
+//! and maintenance subcommands. Exit codes: 0 ok, 1 some certificate failed, 2 bad input/config.
+use std::io::Read;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use alicert::config::Config;
+use alicert::error::Error;
+use alicert::event::{Event, RenewOptions};
+use alicert::handler::{self, Invocation};
+
+#[derive(Parser)]
+#[command(
+    name = "alicert",
+    version,
+    about = "ACME certificates for Alibaba Cloud services"
+)]
+struct Cli {
+    /// Config file (default: $ALICERT_CONFIG, else alicert.toml beside the binary).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Read and decide, change nothing.
+    #[arg(long, global = true)]
+    dry_run: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run as a Function Compute custom runtime (HTTP server on $FC_SERVER_PORT, default 9000).
+    Serve,
+    /// Run the handler once, in-process. EVENT is JSON text, @file, or - for stdin (default {}).
+    Invoke { event: Option<String> },
+    /// Report what is deployed and what is due, changing nothing.
+    Status,
+    /// ACME account operations.
+    Account {
+        #[command(subcommand)]
+        op: AccountOp,
+    },
+    /// Revoke the certificate currently deployed for a configured certificate.
+    Revoke {
+        #[arg(long)]
+        certificate: String,
+        #[arg(long)]
+        reason: Option<u8>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountOp {
+    /// Print the account URL and key thumbprint (creating the account if needed).
+    Show,
+    /// Create the account (and its key) if it does not exist.
+    Create,
+    /// Change the account's contact email.
+    Update {
+        #[arg(long)]
+        email: String,
+    },
+    /// Replace the account key (RFC 8555 key change).
+    Rollover,
+    /// Deactivate the account; irreversible.
+    Deactivate {
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    alicert::logging::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("alicert: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("alicert: {e}");
+            ExitCode::from(if e.is_user_error() { 2 } else { 1 })
+        }
+    }
+}
+
+fn read_event(arg: Option<&str>) -> Result<Vec<u8>, Error> {
+    match arg {
+        None => Ok(b"{}".to_vec()),
+        Some("-") => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| Error::Input(format!("reading the event from stdin: {e}")))?;
+            Ok(buf)
+        }
+        Some(s) if s.starts_with('@') => std::fs::read(&s[1..])
+            .map_err(|e| Error::Input(format!("reading the event file {}: {e}", &s[1..]))),
+        Some(s) => Ok(s.as_bytes().to_vec()),
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Error> {
+    let invocation = Invocation {
+        request_id: format!("local-{}", hex::encode(rand::random::<[u8; 8]>())),
+        fc_credentials: None,
+    };
+    match cli.command {
+        Command::Serve => {
+            // Loading reads a local file only; no network work before the port is open.
+            let config = Config::load(cli.config.as_deref());
+            let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, alicert::runtime::port_from_env()));
+            alicert::runtime::serve(config, addr)
+                .await
+                .map_err(|e| Error::Other(format!("serve on {addr}: {e}")))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Invoke { event } => {
+            let mut event = Event::parse(&read_event(event.as_deref())?)?;
+            if cli.dry_run {
+                if let Event::Renew(o) = &mut event {
+                    o.dry_run = true;
+                }
+            }
+            let config = Config::load(cli.config.as_deref())?;
+            print_result(handler::handle(&config, event, &invocation).await?)
+        }
+        Command::Status => {
+            let config = Config::load(cli.config.as_deref())?;
+            let event = Event::Status(RenewOptions::default());
+            print_result(handler::handle(&config, event, &invocation).await?)
+        }
+        Command::Account { op } => {
+            let config = Config::load(cli.config.as_deref())?;
+            account(&config, op, &invocation).await
+        }
+        Command::Revoke { .. } => Err(Error::Input(
+            "revoke is not available in this version yet".into(),
+        )),
+    }
+}
+
+fn print_result(result: alicert::result::RunResult) -> Result<ExitCode, Error> {
+    let text = serde_json::to_string_pretty(&result).map_err(|e| Error::Other(e.to_string()))?;
+    println!("{text}");
+    Ok(if result.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn account(
+    config: &Config,
+    op: AccountOp,
+    invocation: &Invocation,
+) -> Result<ExitCode, Error> {
+    let location = alicert::acme::key_store::KeyLocation::parse(&config.acme.account_key)
+        .map_err(Error::Config)?;
+    let client = if location.needs_aliyun() {
+        Some(handler::aliyun_client(config, invocation)?)
+    } else {
+        None
+    };
+    let account = alicert::acme::open_account(&config.acme, client.as_ref()).await?;
+    match op {
+        AccountOp::Show | AccountOp::Create => {}
+        AccountOp::Update { email } => {
+            let contact = format!("mailto:{email}");
+            account.update_contacts(&[contact.as_str()]).await?;
+        }
+        AccountOp::Deactivate { yes } => {
+            if !yes {
+                return Err(Error::Input(
+                    "deactivating an ACME account is irreversible; repeat with --yes".into(),
+                ));
+            }
+            let url = account.id().to_string();
+            account.deactivate().await?;
+            println!(
+                "{}",
+                serde_json::json!({"ok": true, "account": url, "status": "deactivated"})
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        AccountOp::Rollover => {
+            return Err(Error::Input(
+                "account rollover is not available in this version yet".into(),
+            ))
+        }
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "ok": true,
+            "account": account.id(),
+            "key_thumbprint": account.key_thumbprint(),
+            "key_location": location.to_string(),
+        })
+    );
+    Ok(ExitCode::SUCCESS)
+}
