@@ -17,6 +17,9 @@ pub fn init() {
     let _ = if json {
         builder.json().with_current_span(true).try_init()
     } else {
-        builder.with_target(false).try_init()
+        builder
+            .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
     };
 }

@@ -1,0 +1,190 @@
+//! `alicert serve`: the FC custom-runtime contract, over real HTTP, against Pebble + the emulator.
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use support::emulator::Seed;
+use support::rig::{alicert_bin, Rig};
+
+struct Server {
+    child: Child,
+    base: String,
+    stdout: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn serve(rig: &Rig, with_env_credentials: bool) -> Server {
+    let port = free_port();
+    let mut cmd = rig.command(&alicert_bin());
+    if !with_env_credentials {
+        cmd.env_remove("ALIBABA_CLOUD_ACCESS_KEY_ID");
+        cmd.env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET");
+    }
+    cmd.arg("serve")
+        .env("FC_SERVER_PORT", port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("spawn alicert serve");
+    let stdout = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let lines = stdout.clone();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            lines.lock().unwrap().push(line);
+        }
+    });
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "alicert serve did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        stdout,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoke_over_the_fc_contract_with_role_credentials_from_headers() {
+    let seed = Seed::default()
+        .zone("example.com")
+        .cdn_domain("www.example.com")
+        .sts_key("STS.FcRoleKey", "fc-role-secret", "fc-role-token");
+    let rig = Rig::start(
+        seed,
+        "oss://alicert-state/acme/account.pem",
+        r#"
+[[certificate]]
+name = "www"
+domains = ["www.example.com"]
+targets = [{ kind = "cdn", domain = "www.example.com" }]
+"#,
+    )
+    .await;
+    let server = serve(&rig, false);
+    let http = reqwest::Client::new();
+
+    for (method, path) in [
+        ("POST", "/initialize"),
+        ("GET", "/pre-stop"),
+        ("GET", "/pre-freeze"),
+    ] {
+        let rsp = http
+            .request(method.parse().unwrap(), format!("{}{path}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rsp.status(), 200, "{method} {path}");
+    }
+
+    // A timer event, wrapped as FC sends it, with the function role's STS credentials.
+    let timer = serde_json::json!({
+        "triggerTime": "2026-11-26T03:00:00Z",
+        "triggerName": "daily",
+        "payload": "{\"action\":\"renew\"}"
+    });
+    let rsp = http
+        .post(format!("{}/invoke", server.base))
+        .header("x-fc-request-id", "req-123")
+        .header("x-fc-access-key-id", "STS.FcRoleKey")
+        .header("x-fc-access-key-secret", "fc-role-secret")
+        .header("x-fc-security-token", "fc-role-token")
+        .json(&timer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rsp.status(), 200);
+    assert!(rsp.headers().get("x-fc-status").is_none());
+    let result: serde_json::Value = rsp.json().await.unwrap();
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(result["request_id"], "req-123");
+    assert_eq!(result["certificates"][0]["status"], "issued");
+    assert_eq!(
+        result["certificates"][0]["targets"][0]["status"],
+        "deployed"
+    );
+    let state = rig.emulator.state();
+    assert!(!state.calls.is_empty());
+    assert!(state
+        .calls
+        .iter()
+        .all(|c| c.access_key_id == "STS.FcRoleKey" && c.security_token));
+
+    // A bad event is an invocation failure: x-fc-status 404 and a JSON error naming the field.
+    let rsp = http
+        .post(format!("{}/invoke", server.base))
+        .header("x-fc-request-id", "req-bad")
+        .header("x-fc-access-key-id", "")
+        .header("x-fc-access-key-secret", "")
+        .header("x-fc-security-token", "")
+        .body(r#"{"action":"renew","force":"yes"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rsp.headers().get("x-fc-status").unwrap(), "404");
+    let body: serde_json::Value = rsp.json().await.unwrap();
+    assert_eq!(body["ok"], false);
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("force"),
+        "{body}"
+    );
+
+    // Empty credential headers mean none, and the environment has none either: a clear error.
+    let rsp = http
+        .post(format!("{}/invoke", server.base))
+        .header("x-fc-access-key-id", "")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rsp.headers().get("x-fc-status").unwrap(), "404");
+    let body: serde_json::Value = rsp.json().await.unwrap();
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("ALIBABA_CLOUD_ACCESS_KEY_ID"));
+
+    // An HTTP-trigger request to /invoke never runs the handler unauthenticated.
+    let rsp = http
+        .post(format!("{}/invoke", server.base))
+        .header("x-fc-control-path", "/http-invoke")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rsp.status(), 404);
+
+    let lines = server.stdout.lock().unwrap().clone();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "FC Invoke Start RequestId: req-123"),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "FC Invoke End RequestId: req-123"),
+        "{lines:?}"
+    );
+}
