@@ -36,10 +36,12 @@ package:
 	$(CARGO) build --release --bin alicert
 	rm -rf dist/pkg && mkdir -p dist/pkg
 	cp target/release/alicert bootstrap dist/pkg/
-	cp alicert.example.toml dist/pkg/alicert.toml
+	cp alicert.example.toml dist/pkg/
+	# Your own alicert.toml (beside this Makefile) goes in too; the function finds it beside the binary.
+	if [ -f alicert.toml ]; then cp alicert.toml dist/pkg/; fi
 	chmod 755 dist/pkg/bootstrap dist/pkg/alicert
 	rm -f dist/alicert-fc.zip
-	cd dist/pkg && python3 -c 'import sys, zipfile; z = zipfile.ZipFile("../alicert-fc.zip", "w", zipfile.ZIP_DEFLATED); [z.write(f) for f in sys.argv[1:]]; z.close()' bootstrap alicert alicert.toml
+	cd dist/pkg && python3 -c 'import sys, zipfile; z = zipfile.ZipFile("../alicert-fc.zip", "w", zipfile.ZIP_DEFLATED); [z.write(f) for f in sys.argv[1:]]; z.close()' $$(ls)
 	@ls -l dist/alicert-fc.zip
 
 clean:

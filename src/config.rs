@@ -40,6 +40,12 @@ pub struct AcmeConfig {
     pub ca_bundle: Option<String>,
     #[serde(default = "default_renew_before_days")]
     pub renew_before_days: u32,
+    /// KMS instance (`DKMSInstanceId`) for creating a `kms:` account key secret (KMS 3.0).
+    #[serde(default)]
+    pub kms_instance_id: Option<String>,
+    /// KMS key (`EncryptionKeyId`) that encrypts a `kms:` account key secret alicert creates.
+    #[serde(default)]
+    pub kms_encryption_key_id: Option<String>,
 }
 
 fn default_directory() -> String {
@@ -57,6 +63,8 @@ impl Default for AcmeConfig {
             account_key: String::new(),
             ca_bundle: None,
             renew_before_days: default_renew_before_days(),
+            kms_instance_id: None,
+            kms_encryption_key_id: None,
         }
     }
 }
@@ -238,6 +246,14 @@ impl Config {
         }
         for (k, v) in env {
             if let Some(product) = k.strip_prefix("ALICERT_ENDPOINT_") {
+                if crate::aliyun::Product::from_code(&product.to_ascii_lowercase()).is_none() {
+                    return Err(Error::Config(format!(
+                        "environment variable {k}: unknown product `{product}` (known: {})",
+                        crate::aliyun::Product::codes()
+                            .join(" ")
+                            .to_ascii_uppercase()
+                    )));
+                }
                 if !v.is_empty() {
                     self.aliyun
                         .endpoints

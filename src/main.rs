@@ -142,7 +142,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Account { op } => {
             let config = Config::load(cli.config.as_deref())?;
-            account(&config, op, &invocation).await
+            account(&config, op, &invocation, cli.dry_run).await
         }
         Command::Revoke { .. } => Err(Error::Input(
             "revoke is not available in this version yet".into(),
@@ -164,6 +164,7 @@ async fn account(
     config: &Config,
     op: AccountOp,
     invocation: &Invocation,
+    dry_run: bool,
 ) -> Result<ExitCode, Error> {
     let location = alicert::acme::key_store::KeyLocation::parse(&config.acme.account_key)
         .map_err(Error::Config)?;
@@ -172,7 +173,24 @@ async fn account(
     } else {
         None
     };
-    let account = alicert::acme::open_account(&config.acme, client.as_ref()).await?;
+    if dry_run {
+        let would = match &op {
+            AccountOp::Show => None,
+            AccountOp::Create => Some("create the account key and account if missing"),
+            AccountOp::Update { .. } => Some("change the account contact"),
+            AccountOp::Rollover => Some("replace the account key"),
+            AccountOp::Deactivate { .. } => Some("deactivate the account"),
+        };
+        if let Some(would) = would {
+            println!(
+                "{}",
+                serde_json::json!({"ok": true, "dry_run": true, "would": would})
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let create = matches!(op, AccountOp::Create);
+    let account = alicert::acme::open_account_with(&config.acme, client.as_ref(), create).await?;
     match op {
         AccountOp::Show | AccountOp::Create => {}
         AccountOp::Update { email } => {
@@ -204,6 +222,7 @@ async fn account(
         serde_json::json!({
             "ok": true,
             "account": account.id(),
+            "status": "valid",
             "key_thumbprint": account.key_thumbprint(),
             "key_location": location.to_string(),
         })

@@ -125,8 +125,16 @@ fn http_error(status: StatusCode, message: &str) -> Response {
 }
 
 /// HTTP trigger requests (`x-fc-control-path: /http-invoke`) keep their own method and path.
-async fn http_trigger(method: Method, uri: Uri) -> Response {
-    match (method, uri.path()) {
+async fn http_trigger(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    let id = request_id(&lower_headers(&headers));
+    println!("FC Invoke Start RequestId: {id}");
+    let rsp = http_route(method, uri.path());
+    println!("FC Invoke End RequestId: {id}");
+    rsp
+}
+
+fn http_route(method: Method, path: &str) -> Response {
+    match (method, path) {
         (Method::GET, "/healthz") => (StatusCode::OK, Json(json!({"ok": true}))).into_response(),
         (_, "/healthz") => http_error(StatusCode::METHOD_NOT_ALLOWED, "use GET /healthz"),
         _ => http_error(StatusCode::NOT_FOUND, "no such route"),

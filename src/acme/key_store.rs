@@ -73,6 +73,8 @@ impl std::fmt::Display for KeyLocation {
 pub struct KeyStore<'a> {
     pub location: KeyLocation,
     pub client: Option<&'a AliyunClient>,
+    /// Extra CreateSecret parameters (DKMSInstanceId, EncryptionKeyId) for `kms:` keys.
+    pub kms_create_params: Vec<(&'static str, String)>,
 }
 
 impl KeyStore<'_> {
@@ -128,17 +130,21 @@ impl KeyStore<'_> {
     pub async fn create(&self, pem: &Secret) -> Result<bool> {
         match &self.location {
             KeyLocation::Kms { secret_name } => {
+                let mut params = vec![
+                    ("SecretName", secret_name.as_str()),
+                    ("VersionId", "v1"),
+                    ("SecretDataType", "text"),
+                    ("Description", "alicert ACME account key"),
+                ];
+                for (k, v) in &self.kms_create_params {
+                    params.push((k, v.as_str()));
+                }
                 match self
                     .client()?
                     .rpc_with_form(
                         Product::Kms,
                         "CreateSecret",
-                        &[
-                            ("SecretName", secret_name),
-                            ("VersionId", "v1"),
-                            ("SecretDataType", "text"),
-                            ("Description", "alicert ACME account key"),
-                        ],
+                        &params,
                         &[("SecretData", pem.expose())],
                     )
                     .await
@@ -231,6 +237,7 @@ mod tests {
         let store = KeyStore {
             location: KeyLocation::File { path: path.clone() },
             client: None,
+            kms_create_params: Vec::new(),
         };
         let (first, created) = store.load_or_create(|| Ok(Secret::new("A"))).await.unwrap();
         assert!(created);

@@ -73,12 +73,41 @@ fn parse_account_key(
 /// The ACME account: key loaded (or created race-safely), account found by key
 /// (onlyReturnExisting) and created only when the CA does not know the key.
 pub async fn open_account(config: &AcmeConfig, client: Option<&AliyunClient>) -> Result<Account> {
+    open_account_with(config, client, true).await
+}
+
+/// Like [`open_account`]; with `create = false` neither the key nor the account is created.
+pub async fn open_account_with(
+    config: &AcmeConfig,
+    client: Option<&AliyunClient>,
+    create: bool,
+) -> Result<Account> {
     let location = KeyLocation::parse(&config.account_key).map_err(Error::Config)?;
+    let mut kms_create_params = Vec::new();
+    if let Some(id) = config.kms_instance_id.clone().filter(|s| !s.is_empty()) {
+        kms_create_params.push(("DKMSInstanceId", id));
+    }
+    if let Some(id) = config
+        .kms_encryption_key_id
+        .clone()
+        .filter(|s| !s.is_empty())
+    {
+        kms_create_params.push(("EncryptionKeyId", id));
+    }
     let store = KeyStore {
         location: location.clone(),
         client,
+        kms_create_params,
     };
-    let (pem_text, _) = store.load_or_create(generate_account_key).await?;
+    let pem_text = if create {
+        store.load_or_create(generate_account_key).await?.0
+    } else {
+        store.load().await?.ok_or_else(|| {
+            Error::Input(format!(
+                "no ACME account key at {location} yet; run `alicert account create` or a renewal first"
+            ))
+        })?
+    };
     let url = directory_url(&config.directory).map_err(Error::Config)?;
 
     match builder(config)?
@@ -90,7 +119,9 @@ pub async fn open_account(config: &AcmeConfig, client: Option<&AliyunClient>) ->
             Ok(account)
         }
         Err(instant_acme::Error::Api(p))
-            if p.r#type.as_deref() == Some("urn:ietf:params:acme:error:accountDoesNotExist") =>
+            if create
+                && p.r#type.as_deref()
+                    == Some("urn:ietf:params:acme:error:accountDoesNotExist") =>
         {
             let (account, _) = builder(config)?
                 .create_from_key(parse_account_key(&pem_text, &location)?, url)

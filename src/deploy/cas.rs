@@ -41,9 +41,9 @@ impl Cas {
                 .rpc(
                     Product::Cas,
                     "ListUserCertificateOrder",
+                    // No Keyword: it matches domains and resource ids, not names; filter here.
                     &[
                         ("OrderType", "UPLOAD"),
-                        ("Keyword", &self.prefix),
                         ("CurrentPage", &page_s),
                         ("ShowSize", "50"),
                     ],

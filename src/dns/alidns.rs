@@ -70,6 +70,39 @@ impl Alidns {
     }
 }
 
+fn record_id(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+impl Alidns {
+    /// The RecordId of the TXT record at `fqdn` with exactly `value`, if there is one.
+    async fn find_txt(&self, zone: &Zone, fqdn: &str, value: &str) -> Result<Option<String>> {
+        let rsp = self
+            .client
+            .rpc(
+                Product::Alidns,
+                "DescribeSubDomainRecords",
+                &[
+                    ("SubDomain", fqdn),
+                    ("DomainName", &zone.name),
+                    ("Type", "TXT"),
+                    ("PageSize", "500"),
+                ],
+            )
+            .await?;
+        Ok(rsp["DomainRecords"]["Record"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["Value"].as_str() == Some(value))
+            .and_then(|r| record_id(&r["RecordId"])))
+    }
+}
+
 #[async_trait]
 impl DnsProvider for Alidns {
     async fn zone_for(&self, fqdn: &str) -> Result<Zone> {
@@ -93,7 +126,7 @@ impl DnsProvider for Alidns {
         let rr = relative_name(fqdn, &zone.name)
             .ok_or_else(|| Error::Dns(format!("{fqdn} is not inside zone {}", zone.name)))?;
         let ttl = self.ttl.to_string();
-        let rsp = self
+        let added = self
             .client
             .rpc(
                 Product::Alidns,
@@ -106,15 +139,21 @@ impl DnsProvider for Alidns {
                     ("TTL", &ttl),
                 ],
             )
-            .await?;
-        let id = match &rsp["RecordId"] {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            _ => {
-                return Err(Error::Dns(format!(
-                    "AddDomainRecord for {fqdn} returned no RecordId"
-                )))
+            .await;
+        let id = match added {
+            Ok(rsp) => record_id(&rsp["RecordId"]).ok_or_else(|| {
+                Error::Dns(format!("AddDomainRecord for {fqdn} returned no RecordId"))
+            })?,
+            // A retried call whose first attempt did land (or a crashed run of the same order):
+            // the value is this order's key-authorization digest, so the record is ours to adopt.
+            Err(Error::Aliyun { code, .. }) if code == "DomainRecordDuplicate" => {
+                self.find_txt(zone, fqdn, value).await?.ok_or_else(|| {
+                    Error::Dns(format!(
+                        "Alidns reports a duplicate TXT record at {fqdn} but lists none with this value"
+                    ))
+                })?
             }
+            Err(e) => return Err(e),
         };
         tracing::info!(fqdn, record_id = %id, zone = %zone.name, "TXT record created");
         Ok(TxtRecord {
