@@ -36,13 +36,29 @@ targets = [
     eprintln!("demo: config {}", rig.config_path.display());
     eprintln!("demo: running `alicert invoke '{{}}'`");
     let started = Instant::now();
-    let run = rig.invoke(&alicert_bin(), "{}").await;
+    // Under /usr/bin/time (when there is one) to report the process's peak RSS too.
+    let time = std::path::Path::new("/usr/bin/time");
+    let run = if time.exists() {
+        let mut cmd = rig.command(time);
+        cmd.args(["-f", "demo-peak-rss-kb=%M"])
+            .arg(alicert_bin())
+            .args(["invoke", "{}"]);
+        support::rig::run(cmd).await
+    } else {
+        rig.invoke(&alicert_bin(), "{}").await
+    };
     let elapsed = started.elapsed();
+    let peak_rss = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("demo-peak-rss-kb="))
+        .map(|kb| format!("; peak RSS of alicert {kb} KiB"))
+        .unwrap_or_default();
     eprint!("{}", run.stderr);
     println!("{}", run.stdout.trim_end());
     let state = rig.emulator.state();
     eprintln!(
-        "demo: issuance took {:.2}s; TXT records created {}, deleted {}, left {}",
+        "demo: issuance took {:.2}s{peak_rss}; TXT records created {}, deleted {}, left {}",
         elapsed.as_secs_f64(),
         state.records_added.len(),
         state.records_deleted.len(),

@@ -338,3 +338,194 @@ targets = [{ kind = "cdn", domian = "www.example.com" }]
     assert!(run.stderr.contains("renw"), "{}", run.stderr);
     assert!(rig.emulator.state().calls.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_is_retried_a_caller_error_is_not_and_the_next_run_finishes_the_job() {
+    let seed = Seed::default()
+        .zone("example.com")
+        .cdn_domain("www.example.com")
+        .apigateway_domain("g", "www.example.com");
+    let rig = Rig::start(
+        seed,
+        OSS_KEY,
+        r#"
+[[certificate]]
+name = "www"
+domains = ["www.example.com"]
+targets = [
+  { kind = "cdn", domain = "www.example.com" },
+  { kind = "apigateway", group_id = "g", domain = "www.example.com" },
+]
+"#,
+    )
+    .await;
+    rig.emulator
+        .fail_next("AddDomainRecord", "Throttling.User", 400);
+    rig.emulator
+        .fail_next("AddDomainRecord", "ServiceUnavailable", 503);
+    rig.emulator.fail_next(
+        "SetDomainCertificate",
+        "InvalidParameter.CertificateBody",
+        400,
+    );
+    let bin = alicert_bin();
+    let first = rig.invoke(&bin, "{}").await;
+    assert_eq!(
+        first.code, 1,
+        "stdout {}\nstderr {}",
+        first.stdout, first.stderr
+    );
+    assert_eq!(first.result["ok"], false);
+    let c = cert(&first.result, "www");
+    assert_eq!(c["status"], "failed");
+    assert_eq!(target_statuses(c), ["deployed", "failed"]);
+    let failed = &c["targets"][1];
+    assert_eq!(failed["error"]["code"], "InvalidParameter.CertificateBody");
+    let request_id = failed["error"]["request_id"].as_str().unwrap();
+    let state = rig.emulator.state();
+    // The throttled and unavailable attempts were retried (3 calls, 1 record); the caller's
+    // error was not retried (1 call) and carries Alibaba's RequestId.
+    assert_eq!(state.calls_to("AddDomainRecord").len(), 3);
+    assert_eq!(state.records_added.len(), 1);
+    let set = state.calls_to("SetDomainCertificate");
+    assert_eq!(set.len(), 1);
+    assert_eq!(set[0].request_id, request_id);
+    assert!(state.txt_records().is_empty());
+    let cdn_serial = state
+        .cdn_cert("www.example.com")
+        .unwrap()
+        .info
+        .serial_no
+        .clone();
+
+    // The next run orders again only because the API Gateway still lacks a certificate, and
+    // deploys only there; the CDN keeps its certificate.
+    let second = rig.invoke(&bin, "{}").await;
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let c = cert(&second.result, "www");
+    assert_eq!(c["status"], "renewed");
+    assert_eq!(target_statuses(c), ["up_to_date", "deployed"]);
+    let state = rig.emulator.state();
+    assert_eq!(
+        state.cdn_cert("www.example.com").unwrap().info.serial_no,
+        cdn_serial
+    );
+    assert_eq!(
+        state
+            .apigateway_cert("g", "www.example.com")
+            .unwrap()
+            .info
+            .serial_no,
+        c["serial"].as_str().unwrap()
+    );
+    let third = rig.invoke(&bin, "{}").await;
+    assert_eq!(cert(&third.result, "www")["status"], "up_to_date");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn txt_records_alicert_did_not_create_are_never_touched() {
+    use support::emulator::{SeedRecord, Zone};
+    let mut seed = Seed::default().cdn_domain("www.example.com");
+    seed.zones.push(Zone {
+        name: "example.com".into(),
+        records: vec![
+            SeedRecord {
+                rr: "_acme-challenge.www".into(),
+                record_type: "TXT".into(),
+                value: "placed-by-someone-else".into(),
+                ..SeedRecord::default()
+            },
+            SeedRecord {
+                rr: "@".into(),
+                record_type: "TXT".into(),
+                value: "v=spf1 -all".into(),
+                ..SeedRecord::default()
+            },
+        ],
+        ..Zone::default()
+    });
+    let rig = Rig::start(
+        seed,
+        OSS_KEY,
+        r#"
+[[certificate]]
+name = "www"
+domains = ["www.example.com"]
+targets = [{ kind = "cdn", domain = "www.example.com" }]
+"#,
+    )
+    .await;
+    let run = rig.invoke(&alicert_bin(), "{}").await;
+    assert_eq!(run.code, 0, "stdout {}\nstderr {}", run.stdout, run.stderr);
+    let state = rig.emulator.state();
+    let mut left: Vec<String> = state
+        .txt_records()
+        .iter()
+        .map(|r| r.value.clone())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["placed-by-someone-else", "v=spf1 -all"]);
+    assert_eq!(state.records_deleted.len(), 1);
+    assert_eq!(
+        state.records_deleted[0].record_id,
+        state.records_added[0].record_id
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_runs_agree_on_one_account_key() {
+    let rig = Rig::start(
+        Seed::default()
+            .zone("example.com")
+            .cdn_domain("www.example.com"),
+        OSS_KEY,
+        r#"
+[[certificate]]
+name = "www"
+domains = ["www.example.com"]
+targets = [{ kind = "cdn", domain = "www.example.com" }]
+"#,
+    )
+    .await;
+    let bin = alicert_bin();
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let mut cmd = rig.command(&bin);
+            cmd.args(["account", "create"]);
+            // Spawned now, so the four processes really run at the same time.
+            tokio::spawn(support::rig::run(cmd))
+        })
+        .collect();
+    let mut thumbprints = Vec::new();
+    let mut accounts = Vec::new();
+    for run in runs {
+        let run = run.await.unwrap();
+        assert_eq!(run.code, 0, "stdout {}\nstderr {}", run.stdout, run.stderr);
+        thumbprints.push(run.result["key_thumbprint"].as_str().unwrap().to_string());
+        accounts.push(run.result["account"].as_str().unwrap().to_string());
+    }
+    thumbprints.dedup();
+    accounts.dedup();
+    assert_eq!(thumbprints.len(), 1, "{thumbprints:?}");
+    assert_eq!(accounts.len(), 1, "{accounts:?}");
+    let state = rig.emulator.state();
+    let created = state
+        .calls_to("PutObject")
+        .iter()
+        .filter(|c| c.code.is_none())
+        .count();
+    assert_eq!(created, 1, "exactly one create-only PUT succeeded");
+    eprintln!(
+        "create-only PUTs: {} attempted, {created} succeeded",
+        state.calls_to("PutObject").len()
+    );
+
+    // `account show` reads the same account and never creates anything.
+    let mut cmd = rig.command(&bin);
+    cmd.args(["account", "show"]);
+    let show = support::rig::run(cmd).await;
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    assert_eq!(show.result["account"], accounts[0].as_str());
+    assert_eq!(show.result["key_thumbprint"], thumbprints[0].as_str());
+    assert!(!show.stdout.contains("PRIVATE KEY"));
+}
