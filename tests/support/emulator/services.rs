@@ -1052,3 +1052,44 @@ pub(super) fn oss_cname(
         )),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Test helpers
+// ---------------------------------------------------------------------------------------------
+
+impl super::Emulator {
+    /// Points a seeded CDN domain at CAS certificate `cas_id` (as a console user would).
+    pub fn set_cdn_certificate_from_cas(&self, domain: &str, cas_id: u64) {
+        let mut inner = self.shared.lock();
+        let c = inner
+            .state
+            .cas_certs
+            .iter()
+            .find(|c| c.cert_id == cas_id)
+            .unwrap_or_else(|| panic!("no CAS certificate {cas_id}"))
+            .clone();
+        let slot = inner
+            .state
+            .cdn_domains
+            .get_mut(domain)
+            .unwrap_or_else(|| panic!("CDN domain {domain} is not seeded"));
+        *slot = Some(cas_deployed(&c, &cas_id.to_string(), "console"));
+    }
+
+    /// Uploads a certificate to CAS directly (someone else's upload); returns its CertId.
+    pub fn put_cas_certificate(&self, name: &str, cert_pem: &str, key_pem: &str) -> u64 {
+        let info = super::parse_cert(cert_pem).expect("certificate parses");
+        let mut inner = self.shared.lock();
+        let id = inner.next_cert_id();
+        inner.state.cas_certs.push(CasCert {
+            cert_id: id,
+            name: name.into(),
+            cert: cert_pem.into(),
+            key: key_pem.into(),
+            info,
+            created_by: "console".into(),
+            created_ms: now_ms(),
+        });
+        id
+    }
+}
