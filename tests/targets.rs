@@ -554,3 +554,175 @@ targets = [
         );
     }
 }
+
+/// A TLS endpoint standing in for the service's edge: it serves what the emulator's FC custom
+/// domain holds now (polled), unless a fixed certificate is forced.
+struct Edge {
+    addr: std::net::SocketAddr,
+    forced: Arc<Mutex<Option<Arc<rustls::sign::CertifiedKey>>>>,
+}
+
+#[derive(Debug)]
+struct EdgeResolver {
+    deployed: Arc<Mutex<Option<Arc<rustls::sign::CertifiedKey>>>>,
+    forced: Arc<Mutex<Option<Arc<rustls::sign::CertifiedKey>>>>,
+}
+
+impl rustls::server::ResolvesServerCert for EdgeResolver {
+    fn resolve(
+        &self,
+        _hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.forced
+            .lock()
+            .unwrap()
+            .clone()
+            .or_else(|| self.deployed.lock().unwrap().clone())
+    }
+}
+
+fn certified_key(cert_pem: &str, key_pem: &str) -> Arc<rustls::sign::CertifiedKey> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let chain: Vec<CertificateDer<'static>> = pem::parse_many(cert_pem)
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.tag() == "CERTIFICATE")
+        .map(|p| CertificateDer::from(p.into_contents()))
+        .collect();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        pem::parse(key_pem).unwrap().into_contents(),
+    ));
+    let signer = rustls::crypto::ring::sign::any_supported_type(&key).unwrap();
+    Arc::new(rustls::sign::CertifiedKey::new(chain, signer))
+}
+
+async fn edge(emulator_base: String) -> Edge {
+    let deployed: Arc<Mutex<Option<Arc<rustls::sign::CertifiedKey>>>> = Arc::default();
+    let forced: Arc<Mutex<Option<Arc<rustls::sign::CertifiedKey>>>> = Arc::default();
+    // Follow the emulator: what UpdateCustomDomain installed is what the edge serves.
+    let slot = deployed.clone();
+    tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        let mut last = String::new();
+        loop {
+            if let Ok(rsp) = http
+                .get(format!("{emulator_base}/__emulator/state"))
+                .send()
+                .await
+            {
+                if let Ok(state) = rsp.json::<Value>().await {
+                    let c = &state["services"]["fc_domains"][0]["certificate"];
+                    if let (Some(cert), Some(key)) = (c["cert"].as_str(), c["key"].as_str()) {
+                        if cert != last {
+                            *slot.lock().unwrap() = Some(certified_key(cert, key));
+                            last = cert.to_string();
+                        }
+                    }
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    });
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_cert_resolver(Arc::new(EdgeResolver {
+        deployed,
+        forced: forced.clone(),
+    }));
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = acceptor.accept(tcp).await;
+            });
+        }
+    });
+    Edge { addr, forced }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_tls_reads_the_certificate_actually_served() {
+    let seed = Seed::default()
+        .zone("example.com")
+        .fc_domain("www.example.com");
+    // The edge needs the emulator's URL and the config needs the edge's address: start the
+    // rig with a placeholder, then write the real address into the config.
+    let rig = Rig::start(
+        seed,
+        OSS_KEY,
+        r#"
+[[certificate]]
+name = "www"
+domains = ["www.example.com"]
+targets = [{ kind = "fc", domain = "www.example.com", verify_tls = "EDGE" }]
+"#,
+    )
+    .await;
+    let edge = edge(rig.emulator.base_url()).await;
+    let text = std::fs::read_to_string(&rig.config_path)
+        .unwrap()
+        .replace("EDGE", &edge.addr.to_string());
+    std::fs::write(&rig.config_path, text).unwrap();
+    let bin = alicert_bin();
+
+    // Deployed, and verified over TLS: the edge serves the new serial.
+    let first = rig.invoke(&bin, "{}").await;
+    assert_eq!(
+        first.code, 0,
+        "stdout {}\nstderr {}",
+        first.stdout, first.stderr
+    );
+    let c = cert(&first.result, "www");
+    assert_eq!(c["status"], "issued");
+    assert_eq!(c["targets"][0]["status"], "deployed");
+    let serial = c["serial"].as_str().unwrap().to_string();
+    let served = alicert::deploy::tls::served_certificate(&edge.addr.to_string())
+        .await
+        .unwrap();
+    assert_eq!(served.serial, serial);
+
+    // The edge goes stale (serves another certificate while FC's API reports the new one):
+    // status reports what is served.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let stale = rcgen::CertificateParams::new(vec!["www.example.com".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let stale_serial = alicert::cert::CertInfo::from_pem(&stale.pem())
+        .unwrap()
+        .serial;
+    *edge.forced.lock().unwrap() = Some(certified_key(&stale.pem(), &key.serialize_pem()));
+    let status = rig.invoke(&bin, r#"{"action":"status"}"#).await;
+    let t = &cert(&status.result, "www")["targets"][0];
+    assert_eq!(t["serial"], stale_serial.as_str(), "{}", status.result);
+    assert_ne!(stale_serial, serial);
+
+    // Nothing listening there: the target fails with a message naming verify_tls.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let text = std::fs::read_to_string(&rig.config_path)
+        .unwrap()
+        .replace(&edge.addr.to_string(), &dead.to_string());
+    std::fs::write(&rig.config_path, text).unwrap();
+    let down = rig.invoke(&bin, r#"{"action":"status"}"#).await;
+    assert_eq!(down.code, 1, "{}", down.stdout);
+    let t = &cert(&down.result, "www")["targets"][0];
+    assert_eq!(t["status"], "failed");
+    assert!(
+        t["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("verify_tls"),
+        "{}",
+        down.result
+    );
+}

@@ -161,19 +161,25 @@ pub fn build(
     })
 }
 
-/// Deploy, then read back until the target reports the new serial (bounded wait).
+/// Deploy, then read back until the target reports the new serial (bounded wait). A read-back
+/// error counts as "not yet" (a service or its TLS edge may lag) until the last attempt.
 pub async fn deploy_and_verify(target: &dyn Target, cert: &NewCert<'_>) -> Result<()> {
     target.deploy(cert).await?;
     let mut delay = Duration::from_millis(200);
-    let mut seen = None;
+    let mut seen = Ok(None);
     for _ in 0..8 {
-        match target.current().await? {
-            Some(info) if info.serial == cert.info.serial => return Ok(()),
-            other => seen = other.map(|i| i.serial),
+        match target.current().await {
+            Ok(Some(info)) if info.serial == cert.info.serial => return Ok(()),
+            Ok(other) => seen = Ok(other.map(|i| i.serial)),
+            Err(e) => {
+                tracing::info!(kind = target.kind(), id = %target.id(), error = %e, "read-back failed; retrying");
+                seen = Err(e);
+            }
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(5));
     }
+    let seen = seen?;
     Err(Error::Deploy(format!(
         "{} {}: after deploying serial {}, the target still reports {}",
         target.kind(),
