@@ -20,6 +20,8 @@ pub struct Config {
     pub dns: DnsConfig,
     #[serde(default)]
     pub http: HttpConfig,
+    #[serde(default)]
+    pub notify: crate::notify::NotifyConfig,
     #[serde(default, rename = "certificate")]
     pub certificates: Vec<CertificateConfig>,
     /// Where the config came from, for error messages.
@@ -292,6 +294,9 @@ impl Config {
             crate::dns::propagation::parse_resolver(r)
                 .map_err(|e| Error::Config(format!("{src}: [dns] resolvers: {e}")))?;
         }
+        self.notify
+            .validate()
+            .map_err(|e| Error::Config(format!("{src}: {e}")))?;
         let mut names = HashSet::new();
         for (i, c) in self.certificates.iter().enumerate() {
             let at = format!("{src}: [[certificate]] #{} ({})", i + 1, c.name);

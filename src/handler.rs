@@ -106,11 +106,15 @@ async fn renew(
         let span = tracing::info_span!("certificate", name = %cert.name);
         certificates.push(run.certificate(cert).instrument(span).await);
     }
-    Ok(RunResult {
+    let result = RunResult {
         ok: certificates.iter().all(|c| c.status != CertStatus::Failed),
         request_id: invocation.request_id.clone(),
         certificates,
-    })
+    };
+    if !run.dry_run {
+        crate::notify::send(&config.notify, &result, &run.client).await;
+    }
+    Ok(result)
 }
 
 struct Run<'a> {
@@ -211,21 +215,35 @@ impl Run<'_> {
             return result;
         }
 
-        // 2. Order.
+        // 2. Order, unless CAS keeps a current certificate from an earlier, partial rollout.
         let first_issue =
             due.len() == targets.len() && result.targets.iter().all(|t| t.serial.is_none());
-        let issued = match self.order(cert).await {
+        let hub = deploy::hub::Hub::new(&self.client, &cert.name, &targets);
+        let (issued, reused) = match self.obtain(cert, &hub).await {
             Ok(i) => i,
             Err(e) => return fail(result, e),
         };
+        if reused {
+            let reason = result.reason.take().unwrap_or_default();
+            result.reason = Some(format!(
+                "{reason}; finishing the rollout of serial {} kept in CAS",
+                issued.info.serial
+            ));
+        }
         result.serial = Some(issued.info.serial.clone());
         result.not_after = Some(issued.info.not_after_rfc3339());
-        let new_cert = NewCert {
+        let mut new_cert = NewCert {
             name: &cert.name,
             fullchain: &issued.fullchain,
             private_key: &issued.private_key,
             info: &issued.info,
+            cas: None,
         };
+        let cas = match hub.publish(&new_cert).await {
+            Ok(c) => c,
+            Err(e) => return fail(result, e),
+        };
+        new_cert.cas = cas.as_ref();
 
         // 3. Deploy to the due targets; each reports on its own, the others proceed.
         let mut first_error = None;
@@ -253,6 +271,11 @@ impl Run<'_> {
         match first_error {
             Some(e) => fail(result, e),
             None => {
+                // 4. Every target serves the new serial: drop the copies it superseded.
+                let serial = Some(issued.info.serial.as_str());
+                if result.targets.iter().all(|t| t.serial.as_deref() == serial) {
+                    hub.retire_superseded(&targets, cas.as_ref()).await;
+                }
                 result.status = if first_issue {
                     CertStatus::Issued
                 } else {
@@ -261,6 +284,23 @@ impl Run<'_> {
                 result
             }
         }
+    }
+
+    /// The certificate to deploy: the hub's current copy when there is one (and not forced),
+    /// else a new order. `true` = reused.
+    async fn obtain(
+        &self,
+        cert: &CertificateConfig,
+        hub: &deploy::hub::Hub<'_>,
+    ) -> Result<(order::Issued, bool)> {
+        if !self.force {
+            let now = OffsetDateTime::now_utc();
+            let renew_before = self.config.acme.renew_before_days;
+            if let Some(kept) = hub.reusable(&cert.domains, renew_before, now).await? {
+                return Ok((kept, true));
+            }
+        }
+        Ok((self.order(cert).await?, false))
     }
 
     async fn order(&self, cert: &CertificateConfig) -> Result<order::Issued> {

@@ -1,7 +1,7 @@
 //! alicert: ACME certificates for Alibaba Cloud services, as a Function Compute custom runtime.
 //!
 //! runtime (FC HTTP contract) → handler (event → plan → results) → acme → dns/alidns →
-//! deploy/{cas,cdn,apigateway} → aliyun/{signer,credentials,client} → config.
+//! deploy/{hub,cas,cdn,dcdn,apigateway,slb,alb,oss,fc,oss_bundle,tls} → aliyun/{signer,credentials,client} → config.
 pub mod acme;
 pub mod aliyun;
 pub mod cert;
@@ -13,6 +13,8 @@ pub mod error;
 pub mod event;
 pub mod handler;
 pub mod logging;
+pub mod notify;
 pub mod result;
 pub mod runtime;
 pub mod secret;
+pub mod secret_ref;

@@ -269,26 +269,36 @@ impl AliyunClient {
         })
     }
 
-    /// URL of an OSS object: path style under an override, virtual-hosted otherwise.
-    fn oss_url(&self, bucket: &str, key: &str) -> String {
+    /// URL of an OSS object (or of the bucket, `key` empty) with its sub-resources: path style
+    /// under an override, virtual-hosted otherwise.
+    fn oss_url(&self, bucket: &str, key: &str, sub_resources: &[(&str, &str)]) -> String {
         let key_enc = key
             .split('/')
             .map(signer::percent_encode)
             .collect::<Vec<_>>()
             .join("/");
-        match self.endpoints.get(&Product::Oss) {
+        let mut url = match self.endpoints.get(&Product::Oss) {
             Some(base) => format!("{base}/{bucket}/{key_enc}"),
             None => format!(
                 "https://{bucket}.oss-{}.aliyuncs.com/{key_enc}",
                 self.region
             ),
+        };
+        for (i, (k, v)) in sub_resources.iter().enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(&signer::percent_encode(k));
+            if !v.is_empty() {
+                url.push('=');
+                url.push_str(&signer::percent_encode(v));
+            }
         }
+        url
     }
 
     /// GET an object; `None` when it does not exist.
     pub async fn oss_get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>> {
         match self
-            .oss_call("GetObject", "GET", bucket, key, None, &[])
+            .oss_request(&OssRequest::new("GetObject", "GET", bucket, key))
             .await
         {
             Ok(body) => Ok(Some(body)),
@@ -297,8 +307,8 @@ impl AliyunClient {
         }
     }
 
-    /// PUT an object. With `forbid_overwrite`, an existing object is left alone and
-    /// `AlreadyExists` is returned: the race-safe create.
+    /// PUT an object, encrypted at rest (SSE AES256). With `forbid_overwrite`, an existing
+    /// object is left alone and `AlreadyExists` is returned: the race-safe create.
     pub async fn oss_put(
         &self,
         bucket: &str,
@@ -310,10 +320,13 @@ impl AliyunClient {
         if forbid_overwrite {
             headers.push(("x-oss-forbid-overwrite", "true"));
         }
-        match self
-            .oss_call("PutObject", "PUT", bucket, key, Some(body), &headers)
-            .await
-        {
+        let req = OssRequest {
+            headers: &headers,
+            body: Some(body),
+            content_type: "application/octet-stream",
+            ..OssRequest::new("PutObject", "PUT", bucket, key)
+        };
+        match self.oss_request(&req).await {
             Ok(_) => Ok(PutOutcome::Created),
             Err(Error::Aliyun { code, .. }) if code == "FileAlreadyExists" => {
                 Ok(PutOutcome::AlreadyExists)
@@ -323,26 +336,18 @@ impl AliyunClient {
     }
 
     pub async fn oss_delete(&self, bucket: &str, key: &str) -> Result<()> {
-        self.oss_call("DeleteObject", "DELETE", bucket, key, None, &[])
+        self.oss_request(&OssRequest::new("DeleteObject", "DELETE", bucket, key))
             .await
             .map(|_| ())
     }
 
-    async fn oss_call(
-        &self,
-        action: &str,
-        verb: &str,
-        bucket: &str,
-        key: &str,
-        body: Option<Vec<u8>>,
-        extra: &[(&str, &str)],
-    ) -> Result<Vec<u8>> {
+    /// Any signed OSS request (object or bucket, with sub-resources such as `?cname&comp=add`),
+    /// retried like the RPC calls. Returns the response body.
+    pub async fn oss_request(&self, req: &OssRequest<'_>) -> Result<Vec<u8>> {
         let started = Instant::now();
         let mut attempt = 0;
         loop {
-            let outcome = self
-                .oss_once(action, verb, bucket, key, body.clone(), extra)
-                .await;
+            let outcome = self.oss_once(req).await;
             let retryable = match &outcome {
                 Err(Error::Aliyun {
                     code, http_status, ..
@@ -361,33 +366,22 @@ impl AliyunClient {
         }
     }
 
-    async fn oss_once(
-        &self,
-        action: &str,
-        verb: &str,
-        bucket: &str,
-        key: &str,
-        body: Option<Vec<u8>>,
-        extra: &[(&str, &str)],
-    ) -> Result<Vec<u8>> {
+    async fn oss_once(&self, r: &OssRequest<'_>) -> Result<Vec<u8>> {
         let date = httpdate::fmt_http_date(std::time::SystemTime::now());
-        let content_type = if body.is_some() {
-            "application/octet-stream"
-        } else {
-            ""
-        };
-        let mut oss_headers: Vec<(String, String)> = extra
+        let content_type = if r.body.is_some() { r.content_type } else { "" };
+        let mut oss_headers: Vec<(String, String)> = r
+            .headers
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         if let Some(token) = &self.credentials.security_token {
             oss_headers.push(("x-oss-security-token".into(), token.expose().to_string()));
         }
-        let resource = format!("/{bucket}/{key}");
+        let resource = signer::oss_resource(r.bucket, r.key, r.sub_resources);
         let signature = signer::oss_v1_signature(
             self.credentials.access_key_secret.expose(),
             &OssRequestParts {
-                verb,
+                verb: r.verb,
                 content_md5: "",
                 content_type,
                 date: &date,
@@ -395,10 +389,10 @@ impl AliyunClient {
                 resource: &resource,
             },
         );
-        let method = reqwest::Method::from_bytes(verb.as_bytes()).expect("valid verb");
+        let method = reqwest::Method::from_bytes(r.verb.as_bytes()).expect("valid verb");
         let mut req = self
             .http
-            .request(method, self.oss_url(bucket, key))
+            .request(method, self.oss_url(r.bucket, r.key, r.sub_resources))
             .header("date", &date)
             .header(
                 "authorization",
@@ -407,16 +401,17 @@ impl AliyunClient {
         for (k, v) in &oss_headers {
             req = req.header(k.as_str(), v.as_str());
         }
-        if let Some(body) = body {
-            req = req.header("content-type", content_type).body(body);
+        if let Some(body) = &r.body {
+            req = req.header("content-type", content_type).body(body.clone());
         }
+        let what = format!("OSS {} oss://{}/{}", r.action, r.bucket, r.key);
         let rsp = req.send().await.map_err(|e| Error::Transport {
-            action: action.to_string(),
+            action: what.clone(),
             message: describe_reqwest(&e),
         })?;
         let status = rsp.status().as_u16();
         let bytes = rsp.bytes().await.map_err(|e| Error::Transport {
-            action: action.to_string(),
+            action: what.clone(),
             message: describe_reqwest(&e),
         })?;
         if (200..300).contains(&status) {
@@ -425,12 +420,192 @@ impl AliyunClient {
         let text = String::from_utf8_lossy(&bytes);
         let code = xml_field(&text, "Code").unwrap_or_else(|| format!("HTTP{status}"));
         Err(Error::Aliyun {
-            action: format!("OSS {action} oss://{bucket}/{key}"),
+            action: what,
             message: xml_field(&text, "Message").unwrap_or_default(),
             request_id: xml_field(&text, "RequestId").unwrap_or_default(),
             code,
             http_status: status,
         })
+    }
+
+    /// Call a ROA action (`method` on `path` under the product's endpoint, JSON body), signed
+    /// with V3 (ACS3-HMAC-SHA256) like the official SDKs. Returns the JSON body (`{}` if empty).
+    pub async fn roa(
+        &self,
+        product: Product,
+        action: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value> {
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            let outcome = self.roa_once(product, action, method, path, body).await;
+            let retryable = match &outcome {
+                Err(Error::Aliyun {
+                    code, http_status, ..
+                }) => is_retryable(code, *http_status),
+                Err(Error::Transport { .. }) => true,
+                _ => false,
+            };
+            attempt += 1;
+            if !retryable
+                || attempt >= self.retry.max_attempts
+                || started.elapsed() >= self.retry.max_elapsed
+            {
+                return outcome;
+            }
+            tokio::time::sleep(self.retry.delay(attempt)).await;
+        }
+    }
+
+    async fn roa_once(
+        &self,
+        product: Product,
+        action: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value> {
+        let url = format!("{}{path}", self.endpoint(product));
+        let parsed = reqwest::Url::parse(&url)
+            .map_err(|e| Error::Config(format!("endpoint of {}: {e}", product.code())))?;
+        let host = match (parsed.host_str(), parsed.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => return Err(Error::Config(format!("endpoint {url} has no host"))),
+        };
+        let body_text = body.map(|b| b.to_string()).unwrap_or_default();
+        let payload = signer::sha256_hex(body_text.as_bytes());
+        let mut headers: Vec<(String, String)> = vec![
+            ("host".into(), host),
+            ("x-acs-action".into(), action.into()),
+            ("x-acs-version".into(), product.version().into()),
+            ("x-acs-date".into(), timestamp()),
+            ("x-acs-signature-nonce".into(), nonce()),
+            ("x-acs-content-sha256".into(), payload.clone()),
+        ];
+        if body.is_some() {
+            headers.push((
+                "content-type".into(),
+                "application/json; charset=utf-8".into(),
+            ));
+        }
+        if let Some(token) = &self.credentials.security_token {
+            headers.push((
+                "x-acs-accesskey-id".into(),
+                self.credentials.access_key_id.clone(),
+            ));
+            headers.push(("x-acs-security-token".into(), token.expose().to_string()));
+        }
+        let authorization = signer::v3_authorization(
+            &self.credentials.access_key_id,
+            self.credentials.access_key_secret.expose(),
+            &signer::V3Request {
+                method,
+                path: parsed.path(),
+                query: parsed.query_pairs().into_owned().collect(),
+                headers: headers.clone(),
+                payload_sha256: &payload,
+            },
+        );
+        let verb = reqwest::Method::from_bytes(method.as_bytes()).expect("valid verb");
+        let mut req = self.http.request(verb, parsed);
+        for (k, v) in headers.iter().filter(|(k, _)| k != "host") {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        req = req.header("authorization", authorization);
+        if body.is_some() {
+            req = req.body(body_text);
+        }
+        tracing::debug!(
+            action,
+            product = product.code(),
+            "calling Alibaba Cloud (ROA)"
+        );
+        let rsp = req.send().await.map_err(|e| Error::Transport {
+            action: action.to_string(),
+            message: describe_reqwest(&e),
+        })?;
+        let status = rsp.status().as_u16();
+        let header_request_id = rsp
+            .headers()
+            .get("x-acs-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let text = rsp.text().await.map_err(|e| Error::Transport {
+            action: action.to_string(),
+            message: describe_reqwest(&e),
+        })?;
+        let json: Value = if text.trim().is_empty() {
+            Value::Object(Default::default())
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::Null)
+        };
+        if (200..300).contains(&status) && json.is_object() {
+            return Ok(json);
+        }
+        // ROA errors come as {"Code","Message","RequestId"} (FC 3 also in lower camel case).
+        let field = |a: &str, b: &str| {
+            json.get(a)
+                .or_else(|| json.get(b))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let code = match field("Code", "code") {
+            c if c.is_empty() => format!("HTTP{status}"),
+            c => c,
+        };
+        let message = match field("Message", "message") {
+            m if m.is_empty() => text.chars().take(200).collect(),
+            m => m,
+        };
+        let request_id = match field("RequestId", "requestId") {
+            r if r.is_empty() => header_request_id,
+            r => r,
+        };
+        Err(Error::Aliyun {
+            action: action.to_string(),
+            code,
+            message,
+            request_id,
+            http_status: status,
+        })
+    }
+}
+
+/// One signed OSS request; build with [`OssRequest::new`] and struct update syntax.
+#[derive(Debug, Clone)]
+pub struct OssRequest<'a> {
+    /// The API name (PutObject, PutCname, ...) for errors and logs.
+    pub action: &'a str,
+    pub verb: &'a str,
+    pub bucket: &'a str,
+    /// Empty for bucket operations.
+    pub key: &'a str,
+    /// Signed sub-resources, e.g. `[("cname", ""), ("comp", "add")]`.
+    pub sub_resources: &'a [(&'a str, &'a str)],
+    /// Extra headers (`x-oss-*` are signed).
+    pub headers: &'a [(&'a str, &'a str)],
+    pub content_type: &'a str,
+    pub body: Option<Vec<u8>>,
+}
+
+impl<'a> OssRequest<'a> {
+    pub fn new(action: &'a str, verb: &'a str, bucket: &'a str, key: &'a str) -> Self {
+        OssRequest {
+            action,
+            verb,
+            bucket,
+            key,
+            sub_resources: &[],
+            headers: &[],
+            content_type: "application/octet-stream",
+            body: None,
+        }
     }
 }
 

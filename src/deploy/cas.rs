@@ -1,6 +1,6 @@
 //! Certificate Management Service (CAS): keep the current certificate uploaded, named
 //! `alicert-<name>-<serial prefix>`. Read: ListUserCertificateOrder + GetUserCertificateDetail.
-//! Write: UploadUserCertificate.
+//! Write: UploadUserCertificate (done by the hub, see hub.rs).
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -103,7 +103,15 @@ impl Target for Cas {
         Ok(best)
     }
 
+    fn uses_cas(&self) -> bool {
+        true
+    }
+
     async fn deploy(&self, cert: &NewCert<'_>) -> Result<()> {
+        if cert.cas.is_some() {
+            // The hub uploaded it already.
+            return Ok(());
+        }
         let name = cert.upload_name();
         match self
             .client

@@ -1,5 +1,6 @@
 //! Alibaba Cloud CDN: the HTTPS certificate of an accelerated domain.
-//! Read: DescribeDomainCertificateInfo. Write: SetCdnDomainSSLCertificate (CertType=upload).
+//! Read: DescribeDomainCertificateInfo. Write: SetCdnDomainSSLCertificate, CertType=cas with the
+//! hub's CAS copy (CertType=upload with the PEM when there is none).
 use async_trait::async_trait;
 
 use super::{parse_deployed, NewCert, Target};
@@ -42,23 +43,7 @@ impl Target for Cdn {
     }
 
     async fn current(&self) -> Result<Option<CertInfo>> {
-        let rsp = self
-            .client
-            .rpc(
-                Product::Cdn,
-                "DescribeDomainCertificateInfo",
-                &[("DomainName", &self.params.domain)],
-            )
-            .await?;
-        let infos = rsp["CertInfos"]["CertInfo"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let info = infos
-            .iter()
-            .find(|i| i["DomainName"].as_str() == Some(&self.params.domain))
-            .or(infos.first());
-        Ok(info.and_then(|i| {
+        Ok(self.describe().await?.and_then(|i| {
             if i["ServerCertificateStatus"].as_str() == Some("off") {
                 return None;
             }
@@ -66,8 +51,39 @@ impl Target for Cdn {
         }))
     }
 
+    fn uses_cas(&self) -> bool {
+        true
+    }
+
+    async fn cas_references(&self) -> Result<Vec<String>> {
+        Ok(self
+            .describe()
+            .await?
+            .filter(|i| i["CertType"].as_str() == Some("cas"))
+            .and_then(|i| super::hub::id_string(&i["CertId"]))
+            .into_iter()
+            .collect())
+    }
+
     async fn deploy(&self, cert: &NewCert<'_>) -> Result<()> {
         let name = cert.upload_name();
+        if let Some(cas) = cert.cas {
+            self.client
+                .rpc(
+                    Product::Cdn,
+                    "SetCdnDomainSSLCertificate",
+                    &[
+                        ("DomainName", &self.params.domain),
+                        ("SSLProtocol", "on"),
+                        ("CertType", "cas"),
+                        ("CertId", &cas.id),
+                        ("CertRegion", &cas.region),
+                        ("CertName", &cas.name),
+                    ],
+                )
+                .await?;
+            return Ok(());
+        }
         self.client
             .rpc_with_form(
                 Product::Cdn,
@@ -85,5 +101,28 @@ impl Target for Cdn {
             )
             .await?;
         Ok(())
+    }
+}
+
+impl Cdn {
+    /// This domain's entry of DescribeDomainCertificateInfo.
+    async fn describe(&self) -> Result<Option<serde_json::Value>> {
+        let rsp = self
+            .client
+            .rpc(
+                Product::Cdn,
+                "DescribeDomainCertificateInfo",
+                &[("DomainName", &self.params.domain)],
+            )
+            .await?;
+        let infos = rsp["CertInfos"]["CertInfo"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        Ok(infos
+            .iter()
+            .find(|i| i["DomainName"].as_str() == Some(&self.params.domain))
+            .or(infos.first())
+            .cloned())
     }
 }

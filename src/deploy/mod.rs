@@ -1,8 +1,16 @@
 //! Deploy targets: one small interface, one file per Alibaba Cloud product. Nothing
 //! product-specific lives outside its file.
+pub mod alb;
 pub mod apigateway;
 pub mod cas;
 pub mod cdn;
+pub mod dcdn;
+pub mod fc;
+pub mod hub;
+pub mod oss;
+pub mod oss_bundle;
+pub mod slb;
+pub mod tls;
 
 use std::time::Duration;
 
@@ -22,6 +30,8 @@ pub struct NewCert<'a> {
     pub fullchain: &'a str,
     pub private_key: &'a Secret,
     pub info: &'a CertInfo,
+    /// The copy in CAS (uploaded once by the hub), for targets that take a CAS certificate id.
+    pub cas: Option<&'a hub::CasCopy>,
 }
 
 impl NewCert<'_> {
@@ -48,16 +58,47 @@ pub trait Target: Send + Sync {
     async fn current(&self) -> Result<Option<CertInfo>>;
     /// Install `cert`.
     async fn deploy(&self, cert: &NewCert<'_>) -> Result<()>;
+    /// Whether this target takes a CAS certificate id (then the hub uploads to CAS first).
+    fn uses_cas(&self) -> bool {
+        false
+    }
+    /// CAS certificate ids (numeric) this target references now; the hub never deletes these.
+    async fn cas_references(&self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+    /// Once every target of the certificate serves `current`: remove the superseded copies
+    /// alicert made on this target's side (SLB server certificates, ALB additional certificates).
+    async fn retire(&self, _current: &hub::CasCopy) -> Result<()> {
+        Ok(())
+    }
 }
 
-const KINDS: &[&str] = &["cas", "cdn", "apigateway"];
+const KINDS: &[&str] = &[
+    "cas",
+    "cdn",
+    "dcdn",
+    "apigateway",
+    "slb",
+    "alb",
+    "oss",
+    "fc",
+    "oss-bundle",
+];
 
 /// Validate a target's config without building it (config load, before any network call).
 pub fn check(config: &TargetConfig) -> std::result::Result<(), String> {
+    let (params, _) = tls::split_verify_tls(&config.params)?;
+    let params = &params;
     match config.kind.as_str() {
-        "cas" => cas::Params::parse(&config.params).map(|_| ()),
-        "cdn" => cdn::Params::parse(&config.params).map(|_| ()),
-        "apigateway" => apigateway::Params::parse(&config.params).map(|_| ()),
+        "cas" => cas::Params::parse(params).map(|_| ()),
+        "cdn" => cdn::Params::parse(params).map(|_| ()),
+        "dcdn" => dcdn::Params::parse(params).map(|_| ()),
+        "apigateway" => apigateway::Params::parse(params).map(|_| ()),
+        "slb" => slb::Params::parse(params).map(|_| ()),
+        "alb" => alb::Params::parse(params).map(|_| ()),
+        "oss" => oss::Params::parse(params).map(|_| ()),
+        "fc" => fc::Params::parse(params).map(|_| ()),
+        "oss-bundle" => oss_bundle::Params::parse(params).map(|_| ()),
         other => Err(format!(
             "unknown target kind `{other}` (known: {})",
             KINDS.join(", ")
@@ -71,37 +112,74 @@ pub fn build(
     client: &AliyunClient,
 ) -> Result<Box<dyn Target>> {
     let fail = |e: String| Error::Config(format!("target kind = \"{}\": {e}", config.kind));
-    Ok(match config.kind.as_str() {
+    let (params, verify_tls) = tls::split_verify_tls(&config.params).map_err(fail)?;
+    let params = &params;
+    let c = || client.clone();
+    let target: Box<dyn Target> = match config.kind.as_str() {
         "cas" => Box::new(cas::Cas::new(
-            cas::Params::parse(&config.params).map_err(fail)?,
+            cas::Params::parse(params).map_err(fail)?,
             cert_name,
-            client.clone(),
+            c(),
         )),
         "cdn" => Box::new(cdn::Cdn::new(
-            cdn::Params::parse(&config.params).map_err(fail)?,
-            client.clone(),
+            cdn::Params::parse(params).map_err(fail)?,
+            c(),
+        )),
+        "dcdn" => Box::new(dcdn::Dcdn::new(
+            dcdn::Params::parse(params).map_err(fail)?,
+            c(),
         )),
         "apigateway" => Box::new(apigateway::ApiGateway::new(
-            apigateway::Params::parse(&config.params).map_err(fail)?,
-            client.clone(),
+            apigateway::Params::parse(params).map_err(fail)?,
+            c(),
+        )),
+        "slb" => Box::new(slb::Slb::new(
+            slb::Params::parse(params).map_err(fail)?,
+            cert_name,
+            c(),
+        )),
+        "alb" => Box::new(alb::Alb::new(
+            alb::Params::parse(params).map_err(fail)?,
+            cert_name,
+            c(),
+        )),
+        "oss" => Box::new(oss::OssCname::new(
+            oss::Params::parse(params).map_err(fail)?,
+            c(),
+        )),
+        "fc" => Box::new(fc::Fc::new(fc::Params::parse(params).map_err(fail)?, c())),
+        "oss-bundle" => Box::new(oss_bundle::OssBundle::new(
+            oss_bundle::Params::parse(params).map_err(fail)?,
+            cert_name,
+            c(),
         )),
         other => return Err(fail(format!("unknown target kind `{other}`"))),
+    };
+    Ok(match verify_tls {
+        Some(addr) => Box::new(tls::TlsChecked::new(target, addr)),
+        None => target,
     })
 }
 
-/// Deploy, then read back until the target reports the new serial (bounded wait).
+/// Deploy, then read back until the target reports the new serial (bounded wait). A read-back
+/// error counts as "not yet" (a service or its TLS edge may lag) until the last attempt.
 pub async fn deploy_and_verify(target: &dyn Target, cert: &NewCert<'_>) -> Result<()> {
     target.deploy(cert).await?;
     let mut delay = Duration::from_millis(200);
-    let mut seen = None;
+    let mut seen = Ok(None);
     for _ in 0..8 {
-        match target.current().await? {
-            Some(info) if info.serial == cert.info.serial => return Ok(()),
-            other => seen = other.map(|i| i.serial),
+        match target.current().await {
+            Ok(Some(info)) if info.serial == cert.info.serial => return Ok(()),
+            Ok(other) => seen = Ok(other.map(|i| i.serial)),
+            Err(e) => {
+                tracing::info!(kind = target.kind(), id = %target.id(), error = %e, "read-back failed; retrying");
+                seen = Err(e);
+            }
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(5));
     }
+    let seen = seen?;
     Err(Error::Deploy(format!(
         "{} {}: after deploying serial {}, the target still reports {}",
         target.kind(),

@@ -14,9 +14,15 @@
 //!   XML errors.
 //! * TXT records added to Alidns are pushed into pebble-challtestsrv (when configured) so that
 //!   Pebble's DNS-01 validation sees them.
+//! * slb 2014-05-15, alb 2020-06-16 (RPC), FC 3 custom domains (ROA, V3 signatures) and OSS
+//!   PutCname/ListCname: see emulator/services.rs.
 //! * Inspection: [`Emulator::state`] and `GET /__emulator/state`; fault injection:
 //!   [`Emulator::fail_next`] and `POST /__emulator/fail_next` (`{"action","code","status"}`).
 #![allow(dead_code)]
+
+#[path = "emulator/services.rs"]
+mod services;
+pub use services::*;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -45,7 +51,8 @@ const REGION: &str = "cn-hangzhou";
 const ACCOUNT_ID: &str = "1234567890123456";
 const RESOURCE_GROUP: &str = "rg-acfmemulator0001";
 const DEFAULT_DNS_SERVERS: [&str; 2] = ["dns1.hichina.com", "dns2.hichina.com"];
-const REDACTED_PARAMS: [&str; 8] = [
+const REDACTED_PARAMS: [&str; 9] = [
+    "PrivateKey",
     "Signature",
     "SecurityToken",
     "SSLPri",
@@ -75,6 +82,8 @@ pub struct Seed {
     pub kms_secrets: BTreeMap<String, String>,
     /// pebble-challtestsrv management URL (`http://127.0.0.1:8055`); TXT records are pushed there.
     pub challtestsrv: Option<String>,
+    /// SLB/ALB listeners, FC custom domains, OSS CNAMEs (emulator/services.rs).
+    pub services: ServicesSeed,
 }
 
 impl Seed {
@@ -224,6 +233,8 @@ pub struct EmulatorState {
     pub calls: Vec<Call>,
     /// Failures talking to pebble-challtestsrv (empty when all pushes worked).
     pub dns_push_errors: Vec<String>,
+    /// SLB/ALB, FC custom domains, OSS CNAMEs (emulator/services.rs).
+    pub services: ServicesState,
 }
 
 impl EmulatorState {
@@ -684,6 +695,7 @@ impl Inner {
                 });
             }
         }
+        inner.state.services = ServicesState::from_seed(&seed.services);
         for d in &seed.cdn_domains {
             inner.state.cdn_domains.insert(d.clone(), None);
         }
@@ -831,7 +843,16 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             return (StatusCode::BAD_REQUEST, format!("cannot read body: {e}")).into_response();
         }
     };
-    if parts.uri.path() == "/" {
+    if parts.uri.path().starts_with("/2023-03-30/") {
+        services::handle_fc(
+            &shared,
+            &parts.method,
+            parts.uri.path(),
+            parts.uri.query(),
+            &parts.headers,
+            &body,
+        )
+    } else if parts.uri.path() == "/" {
         handle_rpc(
             &shared,
             &parts.method,
@@ -918,6 +939,8 @@ fn product_of(version: &str) -> Option<(&'static str, &'static str)> {
         "2018-01-15" => ("dcdn", "dcdn.aliyuncs.com"),
         "2016-07-14" => ("apigateway", "apigateway.cn-hangzhou.aliyuncs.com"),
         "2016-01-20" => ("kms", "kms.cn-hangzhou.aliyuncs.com"),
+        "2014-05-15" => ("slb", "slb.aliyuncs.com"),
+        "2020-06-16" => ("alb", "alb.cn-hangzhou.aliyuncs.com"),
         _ => return None,
     })
 }
@@ -1059,6 +1082,8 @@ async fn handle_rpc(
             "dcdn" => cdn(&mut inner, &action, &p, &ctx, true).map(|v| (v, vec![])),
             "apigateway" => apigateway(&mut inner, &action, &p, &ctx).map(|v| (v, vec![])),
             "kms" => kms(&mut inner, &action, &p, &ctx).map(|v| (v, vec![])),
+            "slb" => services::slb(&mut inner, &action, &p).map(|v| (v, vec![])),
+            "alb" => services::alb(&mut inner, &action, &p).map(|v| (v, vec![])),
             _ => Err(unknown_action()),
         }
     };
@@ -2048,6 +2073,15 @@ fn cas(inner: &mut Inner, action: &str, p: &Params, ctx: &Ctx) -> Result<Value, 
         }
         "DeleteUserCertificate" => {
             let id = p.req_u64("CertId")?;
+            let users = inner.state.cas_users(id);
+            if !users.is_empty() {
+                // The emulator's stand-in for CAS refusing to delete a certificate in use.
+                return Err(err(
+                    400,
+                    "CertificateInUse",
+                    format!("The certificate is used by: {}.", users.join(", ")),
+                ));
+            }
             let idx = inner
                 .state
                 .cas_certs
@@ -2585,9 +2619,11 @@ fn percent_decode(s: &str) -> Option<String> {
 }
 
 /// Sub-resources that take part in the V1 CanonicalizedResource.
-const OSS_SUBRESOURCES: [&str; 14] = [
+const OSS_SUBRESOURCES: [&str; 16] = [
     "acl",
     "append",
+    "cname",
+    "comp",
     "delete",
     "objectMeta",
     "partNumber",
@@ -2620,7 +2656,11 @@ async fn handle_oss(
     let (bucket, raw_key) = trimmed.split_once('/').unwrap_or((trimmed, ""));
     let bucket = bucket.to_string();
     let key = percent_decode(raw_key);
+    let cname =
+        query.is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "cname"));
     let action = match *method {
+        Method::POST if cname => "PutCname",
+        Method::GET if cname => "ListCname",
         Method::PUT => "PutObject",
         Method::GET => "GetObject",
         Method::HEAD => "HeadObject",
@@ -2690,7 +2730,8 @@ fn oss_inner(
     }
     let key =
         key.ok_or_else(|| oss_err(400, "InvalidObjectName", "The object name is not valid."))?;
-    if key.is_empty() {
+    let bucket_op = matches!(action, "PutCname" | "ListCname");
+    if key.is_empty() && !bucket_op {
         return Err(oss_err(
             501,
             "NotImplemented",
@@ -2827,6 +2868,19 @@ fn oss_inner(
         ));
     }
 
+    if bucket_op {
+        return match services::oss_cname(&mut inner, action, bucket, body, ak) {
+            Ok((_, xml)) => {
+                let mut resp = Response::new(Body::from(xml));
+                resp.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/xml"),
+                );
+                Ok(resp)
+            }
+            Err((status, code, message)) => Err(oss_err(status, code, &message)),
+        };
+    }
     let full = format!("{bucket}/{key}");
     match action {
         "PutObject" => {

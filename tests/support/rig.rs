@@ -89,7 +89,18 @@ propagation_timeout_secs = 20
             ("ALICERT_LOG_FORMAT".to_string(), "text".to_string()),
             ("RUST_LOG".to_string(), "info".to_string()),
         ];
-        for product in ["ALIDNS", "CAS", "CDN", "DCDN", "APIGATEWAY", "KMS", "OSS"] {
+        for product in [
+            "ALIDNS",
+            "CAS",
+            "CDN",
+            "DCDN",
+            "APIGATEWAY",
+            "KMS",
+            "OSS",
+            "SLB",
+            "ALB",
+            "FC",
+        ] {
             env.push((format!("ALICERT_ENDPOINT_{product}"), base.clone()));
         }
         env

@@ -1,0 +1,379 @@
+//! CAS as the hub: each certificate is uploaded to Certificate Management Service once (looked
+//! up by SHA-256 fingerprint first), targets that take a CAS id use that copy, a later run can
+//! reuse it to finish a rollout, and once every target serves the new serial the superseded
+//! copies alicert uploaded (`alicert-<name>-…`, never one a target still references) are deleted.
+//!
+//! The handler calls [`Hub::reusable`] before ordering, [`Hub::publish`] before deploying and
+//! [`Hub::retire_superseded`] after every target confirmed the new serial.
+use std::collections::HashSet;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::{upload_prefix, NewCert, Target};
+use crate::acme::order::Issued;
+use crate::aliyun::{AliyunClient, Product};
+use crate::cert::CertInfo;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// Where CAS keeps certificates when it does not say (mainland China accounts).
+const DEFAULT_CAS_REGION: &str = "cn-hangzhou";
+
+/// A certificate's copy in CAS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CasCopy {
+    /// The numeric CertId.
+    pub id: String,
+    /// The region CAS keeps it in (`CertRegion`, `AliCloudCertificateRegionId`).
+    pub region: String,
+    pub name: String,
+}
+
+impl CasCopy {
+    /// The globally unique id ALB and OSS want: `<CertId>-<region>`.
+    pub fn identifier(&self) -> String {
+        format!("{}-{}", self.id, self.region)
+    }
+}
+
+/// One certificate listed by ListUserCertificateOrder.
+#[derive(Debug, Clone)]
+struct Listed {
+    id: String,
+    name: String,
+    serial: String,
+    sha256: String,
+    not_after_ms: i64,
+}
+
+pub struct Hub<'a> {
+    client: &'a AliyunClient,
+    prefix: String,
+    /// Off when no target of the certificate takes a CAS id: then CAS is not touched at all.
+    active: bool,
+}
+
+impl<'a> Hub<'a> {
+    pub fn new(client: &'a AliyunClient, cert_name: &str, targets: &[Box<dyn Target>]) -> Self {
+        Hub {
+            client,
+            prefix: upload_prefix(cert_name),
+            active: targets.iter().any(|t| t.uses_cas()),
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
+    /// The certificate alicert uploaded earlier for this name, with its key, if it covers
+    /// `domains` and is not due: a run after a partial rollout deploys that one instead of
+    /// ordering another.
+    pub async fn reusable(
+        &self,
+        domains: &[String],
+        renew_before_days: u32,
+        now: OffsetDateTime,
+    ) -> Result<Option<Issued>> {
+        if !self.active {
+            return Ok(None);
+        }
+        let mut ours = self.list_ours().await?;
+        ours.sort_by_key(|c| std::cmp::Reverse(c.not_after_ms));
+        let Some(newest) = ours.first() else {
+            return Ok(None);
+        };
+        let detail = self
+            .client
+            .rpc(
+                Product::Cas,
+                "GetUserCertificateDetail",
+                &[("CertId", &newest.id)],
+            )
+            .await?;
+        let (Some(pem), Some(key)) = (detail["Cert"].as_str(), detail["Key"].as_str()) else {
+            return Ok(None);
+        };
+        let info = CertInfo::from_pem(pem)?;
+        if crate::handler::due_reason(Some(&info), domains, renew_before_days, now).is_some() {
+            return Ok(None);
+        }
+        tracing::info!(serial = %info.serial, cas_id = %newest.id, "reusing the certificate kept in CAS");
+        Ok(Some(Issued {
+            fullchain: pem.to_string(),
+            private_key: Secret::new(key),
+            info,
+        }))
+    }
+
+    /// Make sure `cert` is in CAS (looked up by fingerprint before uploading); `None` when the
+    /// hub is off.
+    pub async fn publish(&self, cert: &NewCert<'_>) -> Result<Option<CasCopy>> {
+        if !self.active {
+            return Ok(None);
+        }
+        if let Some(found) = self
+            .find_by_fingerprint(&cert.info.fingerprint_sha256)
+            .await?
+        {
+            tracing::info!(cas_id = %found.id, name = %found.name, "certificate already in CAS");
+            return self.copy(&found.id, &found.name).await.map(Some);
+        }
+        let name = cert.upload_name();
+        match self
+            .client
+            .rpc_with_form(
+                Product::Cas,
+                "UploadUserCertificate",
+                &[("Name", &name)],
+                &[("Cert", cert.fullchain), ("Key", cert.private_key.expose())],
+            )
+            .await
+        {
+            Ok(rsp) => {
+                let id = id_string(&rsp["CertId"]).ok_or_else(|| {
+                    Error::Deploy("UploadUserCertificate returned no CertId".into())
+                })?;
+                tracing::info!(name, cas_id = %id, "uploaded to CAS");
+                self.copy(&id, &name).await.map(Some)
+            }
+            // Same name = same serial, uploaded by an interrupted run: look it up again.
+            Err(Error::Aliyun { code, .. }) if code == "NameRepeat" => {
+                let found = self
+                    .list_ours()
+                    .await?
+                    .into_iter()
+                    .find(|c| c.name == name)
+                    .ok_or_else(|| {
+                        Error::Deploy(format!("CAS says `{name}` exists but does not list it"))
+                    })?;
+                self.copy(&found.id, &found.name).await.map(Some)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// After every target confirmed `current`: let targets drop their superseded copies, then
+    /// delete alicert's older uploads for this name that no target references. Best effort:
+    /// failures are logged, never fail the run. Returns the CAS ids deleted.
+    pub async fn retire_superseded(
+        &self,
+        targets: &[Box<dyn Target>],
+        current: Option<&CasCopy>,
+    ) -> Vec<String> {
+        let Some(current) = current.filter(|_| self.active) else {
+            return Vec::new();
+        };
+        for t in targets {
+            if let Err(e) = t.retire(current).await {
+                tracing::warn!(kind = t.kind(), id = %t.id(), error = %e, "could not retire superseded copies");
+            }
+        }
+        let mut referenced: HashSet<String> = HashSet::from([current.id.clone()]);
+        for t in targets {
+            match t.cas_references().await {
+                Ok(ids) => referenced.extend(ids),
+                Err(e) => {
+                    // Without knowing what is in use, delete nothing.
+                    tracing::warn!(kind = t.kind(), id = %t.id(), error = %e, "cannot read CAS references; keeping old certificates");
+                    return Vec::new();
+                }
+            }
+        }
+        let ours = match self.list_ours().await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list CAS certificates; keeping old certificates");
+                return Vec::new();
+            }
+        };
+        let mut deleted = Vec::new();
+        for old in ours.iter().filter(|c| !referenced.contains(&c.id)) {
+            match self
+                .client
+                .rpc(
+                    Product::Cas,
+                    "DeleteUserCertificate",
+                    &[("CertId", &old.id)],
+                )
+                .await
+            {
+                Ok(_) => {
+                    tracing::info!(cas_id = %old.id, name = %old.name, serial = %old.serial, "deleted superseded certificate from CAS");
+                    deleted.push(old.id.clone());
+                }
+                Err(e) => {
+                    tracing::warn!(cas_id = %old.id, error = %e, "could not delete superseded certificate")
+                }
+            }
+        }
+        deleted
+    }
+
+    async fn copy(&self, id: &str, name: &str) -> Result<CasCopy> {
+        // CertIdentifier (`<id>-<region>`) tells the region; the PEM is not needed here.
+        let detail = self
+            .client
+            .rpc(
+                Product::Cas,
+                "GetUserCertificateDetail",
+                &[("CertId", id), ("CertFilter", "true")],
+            )
+            .await?;
+        let region = detail["CertIdentifier"]
+            .as_str()
+            .and_then(|s| s.strip_prefix(&format!("{id}-")))
+            .filter(|r| !r.is_empty())
+            .unwrap_or(DEFAULT_CAS_REGION)
+            .to_string();
+        Ok(CasCopy {
+            id: id.to_string(),
+            region,
+            name: name.to_string(),
+        })
+    }
+
+    async fn find_by_fingerprint(&self, sha256: &str) -> Result<Option<Listed>> {
+        let all = self.list(|_| true).await?;
+        // Prefer alicert's own copy when the same certificate was uploaded twice.
+        Ok(all
+            .iter()
+            .filter(|c| c.sha256.eq_ignore_ascii_case(sha256))
+            .max_by_key(|c| c.name.starts_with(&self.prefix))
+            .cloned())
+    }
+
+    async fn list_ours(&self) -> Result<Vec<Listed>> {
+        let prefix = self.prefix.clone();
+        self.list(move |name| name.starts_with(&prefix)).await
+    }
+
+    async fn list(&self, keep: impl Fn(&str) -> bool) -> Result<Vec<Listed>> {
+        let mut found = Vec::new();
+        for page in 1..=20u32 {
+            let page_s = page.to_string();
+            let rsp = self
+                .client
+                .rpc(
+                    Product::Cas,
+                    "ListUserCertificateOrder",
+                    &[
+                        ("OrderType", "UPLOAD"),
+                        ("CurrentPage", &page_s),
+                        ("ShowSize", "50"),
+                    ],
+                )
+                .await?;
+            let items = rsp["CertificateOrderList"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for item in &items {
+                let name = item["Name"].as_str().unwrap_or_default();
+                let Some(id) = id_string(&item["CertificateId"]) else {
+                    continue;
+                };
+                if !keep(name) {
+                    continue;
+                }
+                found.push(Listed {
+                    id,
+                    name: name.to_string(),
+                    serial: normalize_serial(item["SerialNo"].as_str().unwrap_or_default()),
+                    sha256: item["Sha2"].as_str().unwrap_or_default().replace(':', ""),
+                    not_after_ms: item["CertEndTime"].as_i64().unwrap_or(0),
+                });
+            }
+            let total = rsp["TotalCount"].as_u64().unwrap_or(0) as usize;
+            if items.len() < 50 || (page as usize) * 50 >= total {
+                break;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// A CAS id as a string, whether the API sent a number or a string.
+pub(crate) fn id_string(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// The numeric CertId of `123` or `123-cn-hangzhou` (ALB and OSS append the region).
+pub(crate) fn numeric_id(id: &str) -> &str {
+    id.split('-').next().unwrap_or(id)
+}
+
+/// Serials as CAS may print them (upper case, colons, leading zeros) → SPEC form.
+fn normalize_serial(s: &str) -> String {
+    let t = s.replace(':', "").to_ascii_lowercase();
+    match t.trim_start_matches('0') {
+        "" => "0".to_string(),
+        rest => rest.to_string(),
+    }
+}
+
+/// What CAS certificate `id` (`123` or `123-cn-hangzhou`) is; `None` when CAS does not know it.
+pub(crate) async fn read_cas_cert(client: &AliyunClient, id: &str) -> Result<Option<CertInfo>> {
+    match client
+        .rpc(
+            Product::Cas,
+            "GetUserCertificateDetail",
+            &[("CertId", numeric_id(id))],
+        )
+        .await
+    {
+        Ok(rsp) => Ok(super::parse_deployed("cas", id, rsp["Cert"].as_str())),
+        Err(Error::Aliyun { code, .. })
+            if code.contains("NotFound") || code.contains("NotExist") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The CAS name of certificate `id`, if CAS knows it.
+pub(crate) async fn cas_name(client: &AliyunClient, id: &str) -> Result<Option<String>> {
+    match client
+        .rpc(
+            Product::Cas,
+            "GetUserCertificateDetail",
+            &[("CertId", numeric_id(id)), ("CertFilter", "true")],
+        )
+        .await
+    {
+        Ok(rsp) => Ok(rsp["Name"].as_str().map(str::to_string)),
+        Err(Error::Aliyun { code, .. })
+            if code.contains("NotFound") || code.contains("NotExist") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_serials() {
+        assert_eq!(numeric_id("14000002-cn-hangzhou"), "14000002");
+        assert_eq!(numeric_id("14000002"), "14000002");
+        assert_eq!(normalize_serial("00:0A:BC"), "abc");
+        assert_eq!(normalize_serial("03ff"), "3ff");
+        assert_eq!(normalize_serial("abc"), "abc");
+        let c = CasCopy {
+            id: "7".into(),
+            region: "cn-hangzhou".into(),
+            name: "n".into(),
+        };
+        assert_eq!(c.identifier(), "7-cn-hangzhou");
+        assert_eq!(id_string(&serde_json::json!(12)).as_deref(), Some("12"));
+    }
+}

@@ -1,0 +1,223 @@
+//! `oss-bundle`: the certificate as files in OSS for ECS, containers and Windows IIS, under
+//! `oss://<bucket>/<prefix>/<name>/`: fullchain.pem, cert.pem, chain.pem, privkey.pem,
+//! certificate.p12 (PKCS#12, when `p12_password` is set) and meta.json (serial, not_after,
+//! domains). Every object is written with server-side encryption requested; meta.json goes
+//! last and is what `current()` trusts, so a half-written bundle reads as not deployed.
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{NewCert, Target};
+use crate::aliyun::AliyunClient;
+use crate::cert::{rfc3339, split_chain, CertInfo};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::secret_ref::SecretRef;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum P12Encryption {
+    /// PBES2 AES-256-CBC + HMAC-SHA256 MAC: OpenSSL 3, Windows Server 2019+/Windows 10 1709+.
+    Aes256,
+    /// PBE-SHA1-3DES + HMAC-SHA1 MAC: older Windows and Java.
+    TripleDes,
+}
+
+pub struct Params {
+    pub bucket: String,
+    /// Folder inside the bucket, without leading/trailing `/` (may be empty).
+    pub prefix: String,
+    pub p12_password: Option<SecretRef>,
+    pub p12_encryption: P12Encryption,
+}
+
+impl Params {
+    pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
+        let v = super::params(
+            t,
+            &["bucket"],
+            &["prefix", "p12_password", "p12_encryption"],
+        )?;
+        let p12_password = v[2]
+            .map(|s| SecretRef::parse(s).map_err(|e| format!("`p12_password`: {e}")))
+            .transpose()?;
+        let p12_encryption = match v[3].unwrap_or("aes256") {
+            "aes256" => P12Encryption::Aes256,
+            "3des" => P12Encryption::TripleDes,
+            other => {
+                return Err(format!(
+                    "`p12_encryption` must be \"aes256\" or \"3des\", not \"{other}\""
+                ))
+            }
+        };
+        if v[3].is_some() && p12_password.is_none() {
+            return Err("`p12_encryption` needs `p12_password` (kms:<secret> | env:<VAR>)".into());
+        }
+        Ok(Params {
+            bucket: v[0].unwrap().to_string(),
+            prefix: v[1].unwrap_or("").trim_matches('/').to_string(),
+            p12_password,
+            p12_encryption,
+        })
+    }
+}
+
+/// meta.json.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Meta {
+    pub name: String,
+    pub serial: String,
+    pub not_before: String,
+    pub not_after: String,
+    pub domains: Vec<String>,
+    pub issuer: String,
+    pub fingerprint_sha256: String,
+    pub files: Vec<String>,
+}
+
+pub struct OssBundle {
+    params: Params,
+    name: String,
+    client: AliyunClient,
+}
+
+impl OssBundle {
+    pub fn new(params: Params, cert_name: &str, client: AliyunClient) -> OssBundle {
+        OssBundle {
+            params,
+            name: cert_name.to_string(),
+            client,
+        }
+    }
+
+    fn key(&self, file: &str) -> String {
+        if self.params.prefix.is_empty() {
+            format!("{}/{file}", self.name)
+        } else {
+            format!("{}/{}/{file}", self.params.prefix, self.name)
+        }
+    }
+}
+
+#[async_trait]
+impl Target for OssBundle {
+    fn kind(&self) -> &'static str {
+        "oss-bundle"
+    }
+
+    fn id(&self) -> String {
+        format!("oss://{}/{}", self.params.bucket, self.key(""))
+    }
+
+    async fn current(&self) -> Result<Option<CertInfo>> {
+        let Some(meta) = self
+            .client
+            .oss_get(&self.params.bucket, &self.key("meta.json"))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let meta: Meta = match serde_json::from_slice(&meta) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(id = %self.id(), error = %e, "meta.json does not parse; treating as missing");
+                return Ok(None);
+            }
+        };
+        let Some(pem) = self
+            .client
+            .oss_get(&self.params.bucket, &self.key("cert.pem"))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let info = super::parse_deployed(
+            "oss-bundle",
+            &self.id(),
+            Some(&String::from_utf8_lossy(&pem)),
+        );
+        // cert.pem from another run than meta.json: an interrupted write.
+        Ok(info.filter(|i| i.serial == meta.serial))
+    }
+
+    async fn deploy(&self, cert: &NewCert<'_>) -> Result<()> {
+        let (leaf, chain) = split_chain(cert.fullchain)?;
+        let mut files: Vec<(&str, Vec<u8>)> = vec![
+            ("fullchain.pem", cert.fullchain.as_bytes().to_vec()),
+            ("cert.pem", leaf.into_bytes()),
+            ("chain.pem", chain.into_bytes()),
+            ("privkey.pem", cert.private_key.expose().as_bytes().to_vec()),
+        ];
+        if let Some(reference) = &self.params.p12_password {
+            let password = reference
+                .resolve(&self.client, "oss-bundle p12_password")
+                .await?;
+            files.push((
+                "certificate.p12",
+                pkcs12(cert, &password, self.params.p12_encryption)?,
+            ));
+        }
+        let meta = Meta {
+            name: self.name.clone(),
+            serial: cert.info.serial.clone(),
+            not_before: rfc3339(cert.info.not_before),
+            not_after: cert.info.not_after_rfc3339(),
+            domains: cert.info.names.clone(),
+            issuer: cert.info.issuer.clone(),
+            fingerprint_sha256: cert.info.fingerprint_sha256.clone(),
+            files: files.iter().map(|(f, _)| f.to_string()).collect(),
+        };
+        let meta = serde_json::to_vec_pretty(&meta).expect("meta serializes");
+        for (file, body) in files.into_iter().chain([("meta.json", meta)]) {
+            self.client
+                .oss_put(&self.params.bucket, &self.key(file), body, false)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// A PKCS#12 file holding the key and the full chain, friendly name = certificate name.
+pub fn pkcs12(cert: &NewCert<'_>, password: &Secret, enc: P12Encryption) -> Result<Vec<u8>> {
+    use p12_keystore::{
+        Certificate, EncryptionAlgorithm, KeyStore, KeyStoreEntry, MacAlgorithm, PrivateKey,
+        PrivateKeyChain,
+    };
+    use sha1::Digest;
+    let fail = |e: String| Error::Deploy(format!("oss-bundle: building certificate.p12: {e}"));
+    let blocks = pem::parse_many(cert.fullchain).map_err(|e| fail(e.to_string()))?;
+    let certs = blocks
+        .iter()
+        .filter(|b| b.tag() == "CERTIFICATE")
+        .map(|b| Certificate::from_der(b.contents()).map_err(|e| fail(e.to_string())))
+        .collect::<Result<Vec<_>>>()?;
+    let leaf = certs.first().ok_or_else(|| fail("no certificate".into()))?;
+    let key = pem::parse(cert.private_key.expose()).map_err(|e| fail(e.to_string()))?;
+    if key.tag() != "PRIVATE KEY" {
+        return Err(fail(format!(
+            "the key is `{}`, PKCS#8 `PRIVATE KEY` expected",
+            key.tag()
+        )));
+    }
+    let key = PrivateKey::from_der(key.contents()).map_err(|e| fail(e.to_string()))?;
+    let key_id = sha1::Sha1::digest(leaf.as_der()).to_vec();
+    let mut store = KeyStore::new();
+    store.add_entry(
+        cert.name,
+        KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(key_id, key, certs)),
+    );
+    let (alg, mac) = match enc {
+        P12Encryption::Aes256 => (
+            EncryptionAlgorithm::PbeWithHmacSha256AndAes256,
+            MacAlgorithm::HmacSha256,
+        ),
+        P12Encryption::TripleDes => (
+            EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc,
+            MacAlgorithm::HmacSha1,
+        ),
+    };
+    store
+        .writer(password.expose())
+        .encryption_algorithm(alg)
+        .mac_algorithm(mac)
+        .write()
+        .map_err(|e| fail(e.to_string()))
+}
