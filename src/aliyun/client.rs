@@ -256,10 +256,10 @@ impl AliyunClient {
             c if c.is_empty() => format!("HTTP{status}"),
             c => c,
         };
-        let message = match field("Message") {
+        let message = scrub_message(&match field("Message") {
             m if m.is_empty() => text.chars().take(200).collect(),
             m => m,
-        };
+        });
         Err(Error::Aliyun {
             action: action.to_string(),
             code,
@@ -421,7 +421,7 @@ impl AliyunClient {
         let code = xml_field(&text, "Code").unwrap_or_else(|| format!("HTTP{status}"));
         Err(Error::Aliyun {
             action: what,
-            message: xml_field(&text, "Message").unwrap_or_default(),
+            message: scrub_message(&xml_field(&text, "Message").unwrap_or_default()),
             request_id: xml_field(&text, "RequestId").unwrap_or_default(),
             code,
             http_status: status,
@@ -559,10 +559,10 @@ impl AliyunClient {
             c if c.is_empty() => format!("HTTP{status}"),
             c => c,
         };
-        let message = match field("Message", "message") {
+        let message = scrub_message(&match field("Message", "message") {
             m if m.is_empty() => text.chars().take(200).collect(),
             m => m,
-        };
+        });
         let request_id = match field("RequestId", "requestId") {
             r if r.is_empty() => header_request_id,
             r => r,
@@ -607,6 +607,30 @@ impl<'a> OssRequest<'a> {
             body: None,
         }
     }
+}
+
+/// An error message safe for logs and results. Alibaba's `SignatureDoesNotMatch` messages echo
+/// the server's string-to-sign, which holds every request parameter (private keys, STS tokens):
+/// cut there, and at any PEM, and keep it short.
+pub fn scrub_message(message: &str) -> String {
+    let lower = message.to_ascii_lowercase();
+    let mut end = message.len();
+    for marker in [
+        "string to sign",
+        "stringtosign",
+        "-----begin",
+        "securitytoken",
+    ] {
+        if let Some(i) = lower.find(marker) {
+            end = end.min(i);
+        }
+    }
+    let mut out: String = message[..end].chars().take(300).collect();
+    if end < message.len() || out.len() < message[..end].len() {
+        out = out.trim_end().to_string();
+        out.push_str(" [...]");
+    }
+    out
 }
 
 /// The text of `<tag>…</tag>` in an OSS XML error body.
@@ -674,6 +698,22 @@ mod tests {
         let t = timestamp();
         assert_eq!(t.len(), 20, "{t}");
         assert!(t.ends_with('Z'));
+    }
+
+    #[test]
+    fn error_messages_never_carry_the_string_to_sign() {
+        let m = "Specified signature is not matched with our calculation. server string to sign is:POST&%2F&SSLPri%3D-----BEGIN%20PRIVATE%20KEY";
+        let s = scrub_message(m);
+        assert_eq!(
+            s,
+            "Specified signature is not matched with our calculation. server [...]"
+        );
+        assert_eq!(
+            scrub_message("The domain does not exist."),
+            "The domain does not exist."
+        );
+        assert!(!scrub_message("bad key -----BEGIN PRIVATE KEY-----\nMIG").contains("MIG"));
+        assert!(scrub_message(&"x".repeat(1000)).len() < 320);
     }
 
     #[test]
