@@ -48,6 +48,14 @@ pub trait Target: Send + Sync {
     async fn current(&self) -> Result<Option<CertInfo>>;
     /// Install `cert`.
     async fn deploy(&self, cert: &NewCert<'_>) -> Result<()>;
+    /// The private key of the certificate served now, for `reuse_key`. Most services never
+    /// give a key back; those that do override this (and [`Target::returns_keys`]).
+    async fn current_key(&self) -> Result<Option<Secret>> {
+        Ok(None)
+    }
+    fn returns_keys(&self) -> bool {
+        false
+    }
 }
 
 const KINDS: &[&str] = &["cas", "cdn", "apigateway"];
