@@ -99,6 +99,31 @@ impl Pebble {
             .await
             .expect("roots body")
     }
+    /// The PEM of Pebble's root number `n` (0 = the default chain's, 1.. = alternates).
+    pub async fn root_pem(&self, n: u32) -> String {
+        self.https_client()
+            .get(format!("{}/roots/{n}", self.management_url))
+            .send()
+            .await
+            .expect("pebble management /roots/N")
+            .text()
+            .await
+            .expect("roots body")
+    }
+    /// Pebble's record of a certificate (`Status`: Valid | Revoked, `Reason`, …), by serial hex.
+    pub async fn cert_status(&self, serial: &str) -> serde_json::Value {
+        self.https_client()
+            .get(format!(
+                "{}/cert-status-by-serial/{serial}",
+                self.management_url
+            ))
+            .send()
+            .await
+            .expect("pebble management /cert-status-by-serial")
+            .json()
+            .await
+            .expect("cert status JSON")
+    }
     /// TXT values at `name` as challtestsrv's DNS serves them now.
     pub async fn txt(&self, name: &str) -> Vec<String> {
         resolve_txt(self.dns_addr, name).await
@@ -235,17 +260,34 @@ fn spawn_challtestsrv(bin: &Path, dir: &Path, log: &str, dns_port: u16, mgmt_por
 
 /// Starts challtestsrv and Pebble; panics (with their logs) if they do not come up.
 pub async fn start() -> Pebble {
-    start_inner(false).await
+    start_with(Options::default()).await
 }
 
 /// Like [`start`], but Pebble validates against a second challtestsrv that never receives any
 /// record (a split view): `challtestsrv_url()`/`dns_addr()` see TXT records, the CA does not, so
 /// DNS-01 challenges fail at the CA after propagation checks pass.
 pub async fn start_with_separate_validation_dns() -> Pebble {
-    start_inner(true).await
+    start_with(Options {
+        separate_validation_dns: true,
+        ..Options::default()
+    })
+    .await
 }
 
-async fn start_inner(separate_validation_dns: bool) -> Pebble {
+/// How to run Pebble.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// See [`start_with_separate_validation_dns`].
+    pub separate_validation_dns: bool,
+    /// Non-empty: Pebble requires External Account Binding with these (key id, base64url HMAC
+    /// key) pairs (`externalAccountBindingRequired` + `externalAccountMACKeys`).
+    pub eab_keys: Vec<(String, String)>,
+    /// `PEBBLE_ALTERNATE_ROOTS`: how many alternate chains (other roots) Pebble offers.
+    pub alternate_roots: u32,
+}
+
+pub async fn start_with(options: Options) -> Pebble {
+    let separate_validation_dns = options.separate_validation_dns;
     let pebble_bin = which("pebble").unwrap_or_else(|| panic!("{NOT_INSTALLED}"));
     let challtestsrv_bin =
         which("pebble-challtestsrv").unwrap_or_else(|| panic!("{NOT_INSTALLED}"));
@@ -278,7 +320,12 @@ async fn start_inner(separate_validation_dns: bool) -> Pebble {
             "httpPort": http_port,
             "tlsPort": tls_port,
             "ocspResponderURL": "",
-            "externalAccountBindingRequired": false,
+            "externalAccountBindingRequired": !options.eab_keys.is_empty(),
+            "externalAccountMACKeys": options
+                .eab_keys
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect::<serde_json::Map<_, _>>(),
         }
     });
     let config_path = dir.path().join("pebble-config.json");
@@ -314,6 +361,7 @@ async fn start_inner(separate_validation_dns: bool) -> Pebble {
         .env("PEBBLE_VA_NOSLEEP", "1")
         .env("PEBBLE_WFE_NONCEREJECT", "0")
         .env("PEBBLE_AUTHZREUSE", "0")
+        .env("PEBBLE_ALTERNATE_ROOTS", options.alternate_roots.to_string())
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(errf)
