@@ -200,6 +200,35 @@ mod tests {
     }
 
     #[test]
+    fn ari_cert_id_matches_rfc_9773_example() {
+        // RFC 9773 §4.1: AKI keyIdentifier 69:88:5B:6B:87:46:40:41:E1:B3:7B:84:7B:A0:AE:2C:DE:01:C8:D4
+        // and serial 00:87:65:43:21 give "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE".
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(
+            hex::decode("69885b6b87464041e1b37b847ba0ae2cde01c8d4").unwrap(),
+        );
+        let issuer = rcgen::Issuer::new(ca, &ca_key);
+        let mut leaf = rcgen::CertificateParams::new(vec!["example.com".to_string()]).unwrap();
+        leaf.serial_number = Some(rcgen::SerialNumber::from(vec![
+            0x00, 0x87, 0x65, 0x43, 0x21,
+        ]));
+        leaf.use_authority_key_identifier_extension = true;
+        let key = rcgen::KeyPair::generate().unwrap();
+        let pem = leaf.signed_by(&key, &issuer).unwrap().pem();
+        let info = CertInfo::from_pem(&pem).unwrap();
+        assert_eq!(
+            info.ari_id().unwrap().to_string(),
+            "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"
+        );
+        assert_eq!(info.serial, "87654321");
+        // No AKI, no CertID.
+        let bare = CertInfo::from_pem(&self_signed(&["a.example.com"])).unwrap();
+        assert!(bare.ari_id().is_none());
+    }
+
+    #[test]
     fn serial_formatting() {
         assert_eq!(serial_hex(&[0x00, 0x0a, 0xbc]), "abc");
         assert_eq!(serial_hex(&[0x00]), "0");

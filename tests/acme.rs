@@ -32,11 +32,7 @@ fn cert<'a>(result: &'a Value, name: &str) -> &'a Value {
 
 #[track_caller]
 fn ok(run: &Run) -> &Value {
-    assert_eq!(
-        run.code, 0,
-        "stdout {}\nstderr {}",
-        run.stdout, run.stderr
-    );
+    assert_eq!(run.code, 0, "stdout {}\nstderr {}", run.stdout, run.stderr);
     &run.result
 }
 
@@ -107,14 +103,20 @@ async fn account_create_show_update_rollover_deactivate() {
         serde_json::json!(["mailto:new@example.com", "mailto:sec@example.com"])
     );
     let bad = rig
-        .invoke(&bin, r#"{"action":"account","op":"update","email":"nobody"}"#)
+        .invoke(
+            &bin,
+            r#"{"action":"account","op":"update","email":"nobody"}"#,
+        )
         .await;
     assert_eq!(bad.code, 2, "{}", bad.stderr);
 
     // rollover through the event: new key stored where the old one was, old kept beside it,
     // same account found with the new key, old key no longer accepted.
     let dry = rig
-        .invoke(&bin, r#"{"action":"account","op":"rollover","dry_run":true}"#)
+        .invoke(
+            &bin,
+            r#"{"action":"account","op":"rollover","dry_run":true}"#,
+        )
         .await;
     assert!(ok(&dry)["account"]["would"].is_string());
     assert_eq!(stored_key(&rig), key_v1);
@@ -254,7 +256,10 @@ async fn file_key_rollover_and_env_key_refusal() {
     cmd.env("ALICERT_TEST_ACCOUNT_KEY", &v2)
         .args(["account", "show"]);
     let shown = support::rig::run(cmd).await;
-    assert_eq!(ok(&shown)["account"]["key_thumbprint"], rolled["key_thumbprint"]);
+    assert_eq!(
+        ok(&shown)["account"]["key_thumbprint"],
+        rolled["key_thumbprint"]
+    );
 }
 
 /// Pebble's sample EAB HMAC key (base64url).
@@ -293,7 +298,12 @@ async fn external_account_binding_required_by_the_ca() {
     assert!(rig.emulator.state().calls_to("PutObject").is_empty());
 
     // Half a binding, or a key that is not base64url: refused at config load.
-    let half = with_env(&rig, &[("ALICERT_ACME_EAB_KID", "kid-1")], &["account", "create"]).await;
+    let half = with_env(
+        &rig,
+        &[("ALICERT_ACME_EAB_KID", "kid-1")],
+        &["account", "create"],
+    )
+    .await;
     assert_eq!(half.code, 2);
     assert!(half.stderr.contains("eab_hmac_key"), "{}", half.stderr);
     let junk = with_env(
@@ -319,7 +329,11 @@ async fn external_account_binding_required_by_the_ca() {
     )
     .await;
     assert_eq!(wrong.code, 1, "{}", wrong.stderr);
-    assert!(wrong.stderr.contains("External Account Binding"), "{}", wrong.stderr);
+    assert!(
+        wrong.stderr.contains("External Account Binding"),
+        "{}",
+        wrong.stderr
+    );
     assert!(rig.emulator.state().calls_to("PutObject").is_empty());
 
     // The HMAC key from KMS: account created and bound, key stored, then found by key.
@@ -381,16 +395,18 @@ targets = [{ kind = "cdn", domain = "api.example.com" }]
         assert_eq!(run.code, 2, "{}", run.stderr);
         assert!(run.stderr.contains("CRLReason"), "{}", run.stderr);
     }
-    let unknown = rig.alicert(&bin, &["revoke", "--certificate", "nope"]).await;
+    let unknown = rig
+        .alicert(&bin, &["revoke", "--certificate", "nope"])
+        .await;
     assert_eq!(unknown.code, 2);
     let dry = rig
         .alicert(&bin, &["--dry-run", "revoke", "--certificate", "www"])
         .await;
-    assert_eq!(ok(&dry)["revocation"]["revoked"][0]["status"], "would_revoke");
     assert_eq!(
-        rig.pebble.cert_status(&www_serial).await["Status"],
-        "Valid"
+        ok(&dry)["revocation"]["revoked"][0]["status"],
+        "would_revoke"
     );
+    assert_eq!(rig.pebble.cert_status(&www_serial).await["Status"], "Valid");
 
     let run = rig
         .alicert(&bin, &["revoke", "--certificate", "www", "--reason", "4"])
@@ -407,14 +423,18 @@ targets = [{ kind = "cdn", domain = "api.example.com" }]
     let status = rig.pebble.cert_status(&www_serial).await;
     assert_eq!(status["Status"], "Revoked", "{status}");
     assert_eq!(status["Reason"], 4, "{status}");
-    let again = rig
-        .alicert(&bin, &["revoke", "--certificate", "www"])
-        .await;
-    assert_eq!(ok(&again)["revocation"]["revoked"][0]["status"], "already_revoked");
+    let again = rig.alicert(&bin, &["revoke", "--certificate", "www"]).await;
+    assert_eq!(
+        ok(&again)["revocation"]["revoked"][0]["status"],
+        "already_revoked"
+    );
 
     // The event form, keyCompromise.
     let ev = rig
-        .invoke(&bin, r#"{"action":"revoke","certificate":"api","reason":1}"#)
+        .invoke(
+            &bin,
+            r#"{"action":"revoke","certificate":"api","reason":1}"#,
+        )
         .await;
     assert_eq!(ok(&ev)["revocation"]["revoked"][0]["status"], "revoked");
     let status = rig.pebble.cert_status(&api_serial).await;
@@ -583,8 +603,20 @@ targets = [{ kind = "cdn", domain = "api.example.com" }]
     let bin = alicert_bin();
     let first = rig.invoke(&bin, "{}").await;
     ok(&first);
-    let key_www = rig.emulator.state().cdn_cert("www.example.com").unwrap().key.clone();
-    let key_api = rig.emulator.state().cdn_cert("api.example.com").unwrap().key.clone();
+    let key_www = rig
+        .emulator
+        .state()
+        .cdn_cert("www.example.com")
+        .unwrap()
+        .key
+        .clone();
+    let key_api = rig
+        .emulator
+        .state()
+        .cdn_cert("api.example.com")
+        .unwrap()
+        .key
+        .clone();
     let second = rig.invoke(&bin, r#"{"force":true}"#).await;
     let result = ok(&second);
     let state = rig.emulator.state();
@@ -592,7 +624,10 @@ targets = [{ kind = "cdn", domain = "api.example.com" }]
     assert_eq!(www["status"], "renewed");
     assert_ne!(www["serial"], cert(&first.result, "www")["serial"]);
     assert_eq!(state.cdn_cert("www.example.com").unwrap().key, key_www);
-    assert!(www["notes"].to_string().contains("kept the private key"), "{www}");
+    assert!(
+        www["notes"].to_string().contains("kept the private key"),
+        "{www}"
+    );
     // cdn cannot give its key back: a new key, and the result says why.
     let api = cert(result, "api");
     assert_ne!(state.cdn_cert("api.example.com").unwrap().key, key_api);

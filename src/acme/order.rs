@@ -301,3 +301,46 @@ async fn challenge_errors(order: &mut Order) -> String {
         reasons.join("; ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_order_names_replaces_and_profile() {
+        let ids = [Identifier::Dns("example.com".into())];
+        let id = CertificateIdentifier::new(
+            rustls_pki_types::Der::from_slice(&[1, 2]),
+            rustls_pki_types::Der::from_slice(&[0, 0x87]),
+        );
+        let v =
+            serde_json::to_value(NewOrder::new(&ids).replaces(id).profile("shortlived")).unwrap();
+        assert_eq!(v["replaces"], "AQI.AIc");
+        assert_eq!(v["profile"], "shortlived");
+        assert_eq!(v["identifiers"][0]["value"], "example.com");
+        let plain = serde_json::to_value(NewOrder::new(&ids)).unwrap();
+        assert!(plain.get("replaces").is_none() && plain.get("profile").is_none());
+    }
+
+    #[test]
+    fn replaces_refusals_are_recognised() {
+        let problem = |t: &str, d: &str| {
+            instant_acme::Error::Api(
+                serde_json::from_value(serde_json::json!({"type": t, "detail": d})).unwrap(),
+            )
+        };
+        assert!(replaces_refused(&problem(
+            "urn:ietf:params:acme:error:alreadyReplaced",
+            "x"
+        )));
+        assert!(replaces_refused(&problem(
+            "urn:ietf:params:acme:error:malformed",
+            "invalid replaces field"
+        )));
+        assert!(replaces_refused(&instant_acme::Error::Unsupported("ARI")));
+        assert!(!replaces_refused(&problem(
+            "urn:ietf:params:acme:error:rateLimited",
+            "too many"
+        )));
+    }
+}

@@ -361,7 +361,10 @@ pub async fn start_with(options: Options) -> Pebble {
         .env("PEBBLE_VA_NOSLEEP", "1")
         .env("PEBBLE_WFE_NONCEREJECT", "0")
         .env("PEBBLE_AUTHZREUSE", "0")
-        .env("PEBBLE_ALTERNATE_ROOTS", options.alternate_roots.to_string())
+        .env(
+            "PEBBLE_ALTERNATE_ROOTS",
+            options.alternate_roots.to_string(),
+        )
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(errf)

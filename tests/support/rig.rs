@@ -119,10 +119,7 @@ propagation_timeout_secs = 20
                 }
                 continue;
             }
-            let replaced = in_acme
-                && line
-                    .split_once('=')
-                    .is_some_and(|(k, _)| k.trim() == key);
+            let replaced = in_acme && line.split_once('=').is_some_and(|(k, _)| k.trim() == key);
             if !replaced {
                 lines.push(line.to_string());
             }
