@@ -302,6 +302,12 @@ impl Acme {
     }
 }
 
+/// The account for `config`, created when missing: a shorthand for [`Acme::open`] (the
+/// returned account keeps its own [`Acme`]'s HTTP client).
+pub async fn open_account(config: &AcmeConfig, client: Option<&AliyunClient>) -> Result<Account> {
+    Ok(Acme::new(config)?.open(client, true).await?.account)
+}
+
 /// An account ready to use, with what alicert knows about it.
 pub struct OpenAccount {
     pub account: Account,
