@@ -151,11 +151,22 @@ fn which(bin: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Ports handed out to any Pebble of this test process: never handed out twice, so concurrent
+/// tests do not race each other for a port between picking it and the child binding it.
+fn handed_out() -> std::sync::MutexGuard<'static, std::collections::HashSet<u16>> {
+    static PORTS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<u16>>> =
+        std::sync::OnceLock::new();
+    PORTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
 fn free_tcp_port(taken: &mut Vec<u16>) -> u16 {
     loop {
         let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a free TCP port");
         let port = l.local_addr().expect("local addr").port();
-        if !taken.contains(&port) {
+        if !taken.contains(&port) && handed_out().insert(port) {
             taken.push(port);
             return port;
         }
@@ -170,7 +181,7 @@ fn free_dns_port(taken: &mut Vec<u16>) -> u16 {
         if taken.contains(&port) {
             continue;
         }
-        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() && handed_out().insert(port) {
             taken.push(port);
             return port;
         }
@@ -287,6 +298,25 @@ pub struct Options {
 }
 
 pub async fn start_with(options: Options) -> Pebble {
+    // A port picked free can still be taken by another socket before the child binds it; such
+    // a start fails fast (the child exits), and a new set of ports is tried.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match start_once(&options).await {
+            Ok(p) => return p,
+            Err(e) if attempt < 3 && e.contains("exited early") => {
+                eprintln!(
+                    "pebble harness: retrying with other ports: {}",
+                    e.lines().next().unwrap_or("")
+                );
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+async fn start_once(options: &Options) -> Result<Pebble, String> {
     let separate_validation_dns = options.separate_validation_dns;
     let pebble_bin = which("pebble").unwrap_or_else(|| panic!("{NOT_INSTALLED}"));
     let challtestsrv_bin =
@@ -393,12 +423,12 @@ pub async fn start_with(options: Options) -> Pebble {
         ca_bundle,
         dir,
     };
-    p.wait_ready().await;
-    p
+    p.wait_ready().await?;
+    Ok(p)
 }
 
 impl Pebble {
-    async fn wait_ready(&mut self) {
+    async fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         let client = self.https_client();
         let mut last_err: String;
@@ -416,7 +446,7 @@ impl Pebble {
             ];
             for (name, status) in exited {
                 if let Ok(Some(status)) = status {
-                    panic!("{name} exited early ({status})\n{}", self.logs());
+                    return Err(format!("{name} exited early ({status})\n{}", self.logs()));
                 }
             }
             let cts_ok = TcpStream::connect(
@@ -430,7 +460,7 @@ impl Pebble {
                 && TcpStream::connect(self.validation_dns_addr).is_ok();
             if cts_ok {
                 match client.get(&self.directory_url).send().await {
-                    Ok(r) if r.status().is_success() => return,
+                    Ok(r) if r.status().is_success() => return Ok(()),
                     Ok(r) => last_err = format!("directory answered HTTP {}", r.status()),
                     Err(e) => last_err = format!("directory: {e:?}"),
                 }
@@ -438,10 +468,10 @@ impl Pebble {
                 last_err = "challtestsrv not listening yet".into();
             }
             if Instant::now() > deadline {
-                panic!(
+                return Err(format!(
                     "pebble did not come up within 30s: {last_err}\n{}",
                     self.logs()
-                );
+                ));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
