@@ -32,6 +32,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// One response as the server sent it.
 #[derive(Debug, Clone)]
 pub struct Captured {
+    /// Order of arrival within this client (larger is newer).
+    pub seq: u64,
     pub status: u16,
     pub headers: http::HeaderMap,
     pub body: Bytes,
@@ -77,6 +79,7 @@ fn split_link_header(value: &str) -> Vec<(String, String)> {
 #[derive(Debug, Default)]
 pub struct Tap {
     last: Mutex<HashMap<String, Captured>>,
+    seq: std::sync::atomic::AtomicU64,
 }
 
 impl Tap {
@@ -84,7 +87,8 @@ impl Tap {
         self.last.lock().ok()?.get(url).cloned()
     }
 
-    fn record(&self, url: String, captured: Captured) {
+    fn record(&self, url: String, mut captured: Captured) {
+        captured.seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Ok(mut map) = self.last.lock() {
             map.insert(url, captured);
         }
@@ -153,6 +157,7 @@ impl AcmeHttp {
             .await
             .map_err(|e| Error::Acme(format!("GET {url}: {e}")))?;
         Ok(Captured {
+            seq: 0,
             status: parts.status.as_u16(),
             headers: parts.headers,
             body,
@@ -223,6 +228,7 @@ impl HttpClient for AcmeHttp {
                 tap.record(
                     url,
                     Captured {
+                        seq: 0,
                         status: parts.status.as_u16(),
                         headers: parts.headers.clone(),
                         body: body.clone(),
@@ -257,6 +263,7 @@ mod tests {
                 .unwrap(),
         );
         let c = Captured {
+            seq: 0,
             status: 200,
             headers,
             body: Bytes::new(),

@@ -220,6 +220,19 @@ impl Acme {
                 tracing::info!(account = account.id(), "ACME account created");
                 Ok(self.opened(account, pem, location.clone(), true))
             }
+            Err(instant_acme::Error::Api(p))
+                if p.r#type.as_deref() == Some("urn:ietf:params:acme:error:unauthorized")
+                    && p.detail
+                        .as_deref()
+                        .is_some_and(|d| d.contains("deactivated")) =>
+            {
+                Err(Error::Input(format!(
+                    "the ACME account of the key at {location} is deactivated at {} and cannot be \
+                     used again: point [acme] account_key at a new location (or remove the stored \
+                     key) and run `alicert account create`",
+                    self.url
+                )))
+            }
             Err(e) => Err(Error::Acme(format!(
                 "finding the account at {}: {e}",
                 self.url
@@ -272,7 +285,7 @@ impl Acme {
         }
     }
 
-    /// Status and contacts from the last account object the CA sent (newAccount's answer or
+    /// Status and contacts from the newest account object the CA sent (newAccount's answer or
     /// the account URL's), as captured by the HTTP client; instant-acme does not keep them.
     fn account_object(&self, account_url: &str) -> (Option<String>, Vec<String>) {
         let tap = self.http.tap();
@@ -285,7 +298,13 @@ impl Acme {
             .iter()
             .filter_map(|u| tap.get(u))
             .filter(|c| c.status < 300)
-            .find_map(|c| serde_json::from_slice::<serde_json::Value>(&c.body).ok());
+            .filter_map(|c| {
+                serde_json::from_slice::<serde_json::Value>(&c.body)
+                    .ok()
+                    .map(|v| (c.seq, v))
+            })
+            .max_by_key(|(seq, _)| *seq)
+            .map(|(_, v)| v);
         let Some(v) = body else {
             return (None, Vec::new());
         };
