@@ -152,7 +152,9 @@ fn report(op: &str, opened: &OpenAccount) -> AccountReport {
 ///    it; a failure here leaves CA and store on K0 (nothing changed).
 /// 4. `replace(K1)`: one atomic write (KMS PutSecretValue = new current version, K0 kept as
 ///    ACSPrevious; OSS PutObject over the object; file rename over the file), read back,
-///    retried on failure. Concurrent invocations meanwhile load K0, get `unauthorized` from the
+///    retried on failure. Just before it the store is read again: if the key there is no
+///    longer K0 (an operator replaced it meanwhile), K1 goes to a staged name beside it
+///    (`.next`, or KMS stage `alicert-next`) instead, and the command fails saying so. Concurrent invocations meanwhile load K0, get `unauthorized` from the
 ///    CA and fail without writing (the store only ever creates a missing key).
 ///
 /// The one window nothing can cover is a crash between the CA's answer in 3 and the write in
@@ -173,6 +175,26 @@ async fn rollover(
         ))
     })?;
     let new_key = super::pkcs8_pem(credentials.private_key().secret_pkcs8_der());
+    // Someone replaced the stored key while the CA switched: overwriting it would destroy
+    // their key, dropping ours would lose the account. Keep ours beside it and stop. (A failed
+    // read proves nothing: then the write below goes ahead.)
+    if let Ok(Some(stored)) = store.load().await {
+        if stored.expose().trim() != opened.key.expose().trim() {
+            let at = store.stash(&new_key).await.map_err(|e| {
+                Error::Other(format!(
+                    "the account key at {} changed during the rollover, and the new key of \
+                     account {url} could not be kept beside it: {e}",
+                    store.location
+                ))
+            })?;
+            return Err(Error::Other(format!(
+                "the account key at {} changed during the rollover (another invocation or an \
+                 operator replaced it); the CA already switched account {url} to a new key, kept \
+                 at {at}: decide which key {} should hold",
+                store.location, store.location
+            )));
+        }
+    }
     let mut last_error = None;
     for attempt in 0..4u32 {
         if attempt > 0 {

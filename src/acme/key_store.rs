@@ -207,7 +207,7 @@ impl KeyStore<'_> {
         match &self.location {
             // Writing the same key again as a new current version: readers see no change,
             // and a missing kms:PutSecretValue permission shows up now, not after the switch.
-            KeyLocation::Kms { secret_name } => self.kms_put(secret_name, current).await?,
+            KeyLocation::Kms { secret_name } => self.kms_put(secret_name, current, None).await?,
             KeyLocation::Oss { bucket, key } => {
                 self.client()?
                     .oss_put(
@@ -234,7 +234,7 @@ impl KeyStore<'_> {
     /// PUT, one rename), then read it back.
     pub async fn replace(&self, new: &Secret) -> Result<()> {
         match &self.location {
-            KeyLocation::Kms { secret_name } => self.kms_put(secret_name, new).await?,
+            KeyLocation::Kms { secret_name } => self.kms_put(secret_name, new, None).await?,
             KeyLocation::Oss { bucket, key } => {
                 self.client()?
                     .oss_put(bucket, key, new.expose().as_bytes().to_vec(), false)
@@ -256,22 +256,57 @@ impl KeyStore<'_> {
         }
     }
 
-    /// A new current version of a KMS secret (the previous one stays, as ACSPrevious).
-    async fn kms_put(&self, secret_name: &str, value: &Secret) -> Result<()> {
+    /// Keep `value` beside the stored key without replacing it: OSS `<key>.next`, file
+    /// `<path>.next`, KMS a version staged `alicert-next` (not current). Returns where.
+    pub async fn stash(&self, value: &Secret) -> Result<String> {
+        match &self.location {
+            KeyLocation::Kms { secret_name } => {
+                self.kms_put(secret_name, value, Some(r#"["alicert-next"]"#))
+                    .await?;
+                Ok(format!("{} (version stage alicert-next)", self.location))
+            }
+            KeyLocation::Oss { bucket, key } => {
+                self.client()?
+                    .oss_put(
+                        bucket,
+                        &format!("{key}.next"),
+                        value.expose().as_bytes().to_vec(),
+                        false,
+                    )
+                    .await?;
+                Ok(format!("oss://{bucket}/{key}.next"))
+            }
+            KeyLocation::File { path } => {
+                write_atomic(&format!("{path}.next"), value)?;
+                Ok(format!("file:{path}.next"))
+            }
+            KeyLocation::Env { var } => Err(Error::Config(format!(
+                "[acme] account_key env:{var}: alicert cannot write there"
+            ))),
+        }
+    }
+
+    /// A new version of a KMS secret: current unless `stages` (a JSON list) says otherwise;
+    /// the previous current one stays, as ACSPrevious.
+    async fn kms_put(&self, secret_name: &str, value: &Secret, stages: Option<&str>) -> Result<()> {
         let version = format!(
             "alicert-{}-{}",
             time::OffsetDateTime::now_utc().unix_timestamp(),
             hex::encode(rand::random::<[u8; 4]>())
         );
+        let mut params = vec![
+            ("SecretName", secret_name),
+            ("VersionId", version.as_str()),
+            ("SecretDataType", "text"),
+        ];
+        if let Some(stages) = stages {
+            params.push(("VersionStages", stages));
+        }
         self.client()?
             .rpc_with_form(
                 Product::Kms,
                 "PutSecretValue",
-                &[
-                    ("SecretName", secret_name),
-                    ("VersionId", &version),
-                    ("SecretDataType", "text"),
-                ],
+                &params,
                 &[("SecretData", value.expose())],
             )
             .await?;
@@ -388,6 +423,16 @@ mod tests {
             std::fs::read_to_string(format!("{path}.previous")).unwrap(),
             "A"
         );
+        assert_eq!(
+            store.stash(&Secret::new("S")).await.unwrap(),
+            format!("file:{path}.next")
+        );
+        assert_eq!(
+            std::fs::read_to_string(format!("{path}.next")).unwrap(),
+            "S"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "N");
+        std::fs::remove_file(format!("{path}.next")).unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
