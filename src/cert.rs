@@ -18,6 +18,10 @@ pub struct CertInfo {
     pub issuer: String,
     /// SHA-256 of the DER, lowercase hex.
     pub fingerprint_sha256: String,
+    /// The certificate itself (revocation, ARI and CRL checks need it).
+    pub der: Vec<u8>,
+    /// The certificates that followed it in the PEM it was read from (intermediates), DER.
+    pub chain: Vec<Vec<u8>>,
 }
 
 impl CertInfo {
@@ -25,11 +29,13 @@ impl CertInfo {
     pub fn from_pem(pem_text: &str) -> Result<CertInfo> {
         let blocks = pem::parse_many(pem_text)
             .map_err(|e| Error::Other(format!("certificate PEM does not parse: {e}")))?;
-        let leaf = blocks
-            .iter()
-            .find(|b| b.tag() == "CERTIFICATE")
+        let mut certs = blocks.iter().filter(|b| b.tag() == "CERTIFICATE");
+        let leaf = certs
+            .next()
             .ok_or_else(|| Error::Other("no CERTIFICATE block in PEM".into()))?;
-        CertInfo::from_der(leaf.contents())
+        let mut info = CertInfo::from_der(leaf.contents())?;
+        info.chain = certs.map(|b| b.contents().to_vec()).collect();
+        Ok(info)
     }
 
     pub fn from_der(der: &[u8]) -> Result<CertInfo> {
@@ -59,7 +65,64 @@ impl CertInfo {
             names,
             issuer: cert.issuer().to_string(),
             fingerprint_sha256: hex::encode(sha2::Sha256::digest(der)),
+            der: der.to_vec(),
+            chain: Vec::new(),
         })
+    }
+
+    /// The ARI CertID (RFC 9773 §4.1): AKI keyIdentifier and serial, both base64url.
+    /// None when the certificate has no AKI keyIdentifier.
+    pub fn ari_id(&self) -> Option<instant_acme::CertificateIdentifier<'static>> {
+        use x509_parser::extensions::ParsedExtension;
+        let (_, cert) = X509Certificate::from_der(&self.der).ok()?;
+        let aki = cert
+            .iter_extensions()
+            .find_map(|ext| match ext.parsed_extension() {
+                ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                    aki.key_identifier.as_ref().map(|k| k.0.to_vec())
+                }
+                _ => None,
+            })?;
+        Some(
+            instant_acme::CertificateIdentifier::new(
+                rustls_pki_types::Der::from_slice(&aki),
+                rustls_pki_types::Der::from_slice(cert.raw_serial()),
+            )
+            .into_owned(),
+        )
+    }
+
+    /// http(s) URLs of the CRL distribution points.
+    pub fn crl_urls(&self) -> Vec<String> {
+        use x509_parser::extensions::{DistributionPointName, ParsedExtension};
+        let Ok((_, cert)) = X509Certificate::from_der(&self.der) else {
+            return Vec::new();
+        };
+        let mut urls = Vec::new();
+        for ext in cert.iter_extensions() {
+            if let ParsedExtension::CRLDistributionPoints(points) = ext.parsed_extension() {
+                for point in points.iter() {
+                    if let Some(DistributionPointName::FullName(names)) = &point.distribution_point
+                    {
+                        for name in names {
+                            if let GeneralName::URI(uri) = name {
+                                if uri.starts_with("http://") || uri.starts_with("https://") {
+                                    urls.push(uri.to_string());
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        urls
+    }
+
+    /// The subject public key (SubjectPublicKeyInfo bit string), to match a private key.
+    pub fn public_key(&self) -> Vec<u8> {
+        X509Certificate::from_der(&self.der)
+            .map(|(_, c)| c.public_key().subject_public_key.data.to_vec())
+            .unwrap_or_default()
     }
 
     /// Whether every domain in `domains` is covered by this certificate's names.
@@ -134,6 +197,35 @@ mod tests {
         assert!(info.covers_all(&["example.com".into(), "www.example.com".into()]));
         assert!(!info.covers_all(&["other.com".into()]));
         assert_eq!(info.fingerprint_sha256.len(), 64);
+    }
+
+    #[test]
+    fn ari_cert_id_matches_rfc_9773_example() {
+        // RFC 9773 §4.1: AKI keyIdentifier 69:88:5B:6B:87:46:40:41:E1:B3:7B:84:7B:A0:AE:2C:DE:01:C8:D4
+        // and serial 00:87:65:43:21 give "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE".
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(
+            hex::decode("69885b6b87464041e1b37b847ba0ae2cde01c8d4").unwrap(),
+        );
+        let issuer = rcgen::Issuer::new(ca, &ca_key);
+        let mut leaf = rcgen::CertificateParams::new(vec!["example.com".to_string()]).unwrap();
+        leaf.serial_number = Some(rcgen::SerialNumber::from(vec![
+            0x00, 0x87, 0x65, 0x43, 0x21,
+        ]));
+        leaf.use_authority_key_identifier_extension = true;
+        let key = rcgen::KeyPair::generate().unwrap();
+        let pem = leaf.signed_by(&key, &issuer).unwrap().pem();
+        let info = CertInfo::from_pem(&pem).unwrap();
+        assert_eq!(
+            info.ari_id().unwrap().to_string(),
+            "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"
+        );
+        assert_eq!(info.serial, "87654321");
+        // No AKI, no CertID.
+        let bare = CertInfo::from_pem(&self_signed(&["a.example.com"])).unwrap();
+        assert!(bare.ari_id().is_none());
     }
 
     #[test]

@@ -48,6 +48,21 @@ pub struct AcmeConfig {
     /// KMS key (`EncryptionKeyId`) that encrypts a `kms:` account key secret alicert creates.
     #[serde(default)]
     pub kms_encryption_key_id: Option<String>,
+    /// External Account Binding key id (ZeroSSL, Google Trust Services, ...).
+    #[serde(default)]
+    pub eab_kid: Option<String>,
+    /// EAB HMAC key, base64url; or where it is: kms:<secret> | oss://<bucket>/<key> | file:<path> | env:<VAR>.
+    #[serde(default)]
+    pub eab_hmac_key: Option<Secret>,
+    /// ARI: renew when the CA's suggested window starts within this many hours (the timer period).
+    #[serde(default = "default_ari_lookahead_hours")]
+    pub ari_lookahead_hours: u32,
+    /// ACME profile for new orders (e.g. Let's Encrypt `tlsserver`, `shortlived`).
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Issuer common name of the chain to prefer among the CA's alternates.
+    #[serde(default)]
+    pub preferred_chain: Option<String>,
 }
 
 fn default_directory() -> String {
@@ -55,6 +70,9 @@ fn default_directory() -> String {
 }
 fn default_renew_before_days() -> u32 {
     30
+}
+fn default_ari_lookahead_hours() -> u32 {
+    24
 }
 
 impl Default for AcmeConfig {
@@ -67,6 +85,11 @@ impl Default for AcmeConfig {
             renew_before_days: default_renew_before_days(),
             kms_instance_id: None,
             kms_encryption_key_id: None,
+            eab_kid: None,
+            eab_hmac_key: None,
+            ari_lookahead_hours: default_ari_lookahead_hours(),
+            profile: None,
+            preferred_chain: None,
         }
     }
 }
@@ -149,6 +172,15 @@ pub struct CertificateConfig {
     pub key_type: KeyType,
     #[serde(default)]
     pub targets: Vec<TargetConfig>,
+    /// Overrides [acme] profile.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Overrides [acme] preferred_chain.
+    #[serde(default)]
+    pub preferred_chain: Option<String>,
+    /// Keep the previous private key when a target can give it back (cas); else a new one.
+    #[serde(default)]
+    pub reuse_key: bool,
 }
 
 /// A deploy target: `kind` selects the module under `deploy/`, which parses the other keys.
@@ -172,6 +204,18 @@ pub enum KeyType {
     Rsa3072,
     #[serde(rename = "rsa-4096")]
     Rsa4096,
+}
+
+impl std::fmt::Display for KeyType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            KeyType::EcP256 => "ec-p256",
+            KeyType::EcP384 => "ec-p384",
+            KeyType::Rsa2048 => "rsa-2048",
+            KeyType::Rsa3072 => "rsa-3072",
+            KeyType::Rsa4096 => "rsa-4096",
+        })
+    }
 }
 
 /// Where the config file is: explicit path, else `$ALICERT_CONFIG`, else `alicert.toml`
@@ -236,6 +280,12 @@ impl Config {
         if let Some(v) = get("ALICERT_ACME_EMAIL") {
             self.acme.email = Some(v);
         }
+        if let Some(v) = get("ALICERT_ACME_EAB_KID") {
+            self.acme.eab_kid = Some(v);
+        }
+        if let Some(v) = get("ALICERT_ACME_EAB_HMAC_KEY") {
+            self.acme.eab_hmac_key = Some(Secret::new(v));
+        }
         if let Some(v) = get("ALICERT_ALIYUN_REGION") {
             self.aliyun.region = v;
         }
@@ -277,6 +327,8 @@ impl Config {
             .map_err(|e| Error::Config(format!("{src}: [acme] account_key: {e}")))?;
         crate::acme::directory_url(&self.acme.directory)
             .map_err(|e| Error::Config(format!("{src}: [acme] directory: {e}")))?;
+        crate::acme::eab::check_config(&self.acme)
+            .map_err(|e| Error::Config(format!("{src}: [acme] {e}")))?;
         for (product, url) in &self.aliyun.endpoints {
             crate::aliyun::Product::from_code(product).ok_or_else(|| {
                 Error::Config(format!(

@@ -15,10 +15,14 @@ pub enum Event {
     Revoke {
         certificate: String,
         reason: Option<u8>,
+        dry_run: bool,
     },
     Account {
         op: String,
         email: Option<String>,
+        /// Required (true) for `deactivate`.
+        confirm: bool,
+        dry_run: bool,
     },
 }
 
@@ -53,6 +57,8 @@ struct RawEvent {
     op: Option<String>,
     #[serde(default)]
     email: Option<String>,
+    #[serde(default)]
+    confirm: Option<bool>,
 }
 
 impl Event {
@@ -110,10 +116,13 @@ impl Event {
                     .certificate
                     .ok_or_else(|| Error::Input("action `revoke` needs `certificate`".into()))?,
                 reason: raw.reason,
+                dry_run: options.dry_run,
             }),
             "account" => Ok(Event::Account {
                 op: raw.op.unwrap_or_else(|| "show".into()),
                 email: raw.email,
+                confirm: raw.confirm.unwrap_or(false),
+                dry_run: options.dry_run,
             }),
             other => Err(Error::Input(format!(
                 "unknown action `{other}` (renew, status, issue, revoke, account)"
@@ -155,6 +164,23 @@ mod tests {
             Event::parse(br#"{"triggerTime":"x","triggerName":"t","payload":""}"#).unwrap(),
             Event::Renew(RenewOptions::default())
         );
+        assert_eq!(
+            Event::parse(br#"{"action":"account","op":"deactivate","confirm":true}"#).unwrap(),
+            Event::Account {
+                op: "deactivate".into(),
+                email: None,
+                confirm: true,
+                dry_run: false
+            }
+        );
+        assert_eq!(
+            Event::parse(br#"{"action":"revoke","certificate":"www","reason":4}"#).unwrap(),
+            Event::Revoke {
+                certificate: "www".into(),
+                reason: Some(4),
+                dry_run: false
+            }
+        );
     }
 
     #[test]
@@ -167,6 +193,11 @@ mod tests {
             (br#"{"#, "not valid JSON"),
             (br#"{"triggerName":"t","payload":"{oops"}"#, "timer payload"),
             (br#"{"action":"revoke"}"#, "certificate"),
+            (
+                br#"{"action":"revoke","certificate":"www","reason":-1}"#,
+                "reason",
+            ),
+            (br#"{"action":"account","confirm":"yes"}"#, "confirm"),
         ] {
             let e = Event::parse(body).unwrap_err();
             assert!(e.is_user_error());

@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 use tracing::Instrument;
 
-use crate::acme::order::{self, DnsSettings};
+use crate::acme::order::{self, DnsSettings, OrderOptions};
+use crate::acme::{ari, Acme, OpenAccount};
 use crate::aliyun::{AliyunClient, Credentials};
 use crate::cert::CertInfo;
 use crate::config::{CertificateConfig, Config};
@@ -25,30 +26,8 @@ pub struct Invocation {
     pub fc_credentials: Option<Credentials>,
 }
 
-/// Why a target needs a new certificate (None = up to date).
-pub fn due_reason(
-    current: Option<&CertInfo>,
-    domains: &[String],
-    renew_before_days: u32,
-    now: OffsetDateTime,
-) -> Option<String> {
-    let Some(cert) = current else {
-        return Some("missing on target".into());
-    };
-    if !cert.covers_all(domains) {
-        return Some("domains changed".into());
-    }
-    let left = cert.not_after - now;
-    if left <= time::Duration::days(renew_before_days.into()) {
-        let days = left.whole_days();
-        return Some(if days < 0 {
-            format!("expired {} days ago", -days)
-        } else {
-            format!("expires in {days} days")
-        });
-    }
-    None
-}
+/// The decision of the first version (days only); the full one is [`crate::plan::due`].
+pub use crate::plan::due_reason;
 
 pub async fn handle(config: &Config, event: Event, invocation: &Invocation) -> Result<RunResult> {
     match event {
@@ -57,12 +36,44 @@ pub async fn handle(config: &Config, event: Event, invocation: &Invocation) -> R
         Event::Issue { .. } => Err(Error::Input(
             "action `issue` (on-demand issuance) is not available in this version yet".into(),
         )),
-        Event::Revoke { .. } => Err(Error::Input(
-            "action `revoke` is not available in this version yet".into(),
-        )),
-        Event::Account { .. } => Err(Error::Input(
-            "action `account` is not available as an event in this version yet; use `alicert account`".into(),
-        )),
+        Event::Revoke {
+            certificate,
+            reason,
+            dry_run,
+        } => {
+            let acme = Acme::new(&config.acme)?;
+            let client = aliyun_client(config, invocation)?;
+            let report =
+                crate::revoke::run(config, &acme, &client, &certificate, reason, dry_run).await?;
+            Ok(RunResult {
+                ok: report.revoked.iter().all(|r| r.status != "failed"),
+                request_id: invocation.request_id.clone(),
+                revocation: Some(report),
+                ..RunResult::default()
+            })
+        }
+        Event::Account {
+            op,
+            email,
+            confirm,
+            dry_run,
+        } => {
+            let op = crate::acme::account::Op::parse(&op, email.as_deref(), confirm)?;
+            let acme = Acme::new(&config.acme)?;
+            // Only kms:/oss:// keys need Alibaba Cloud credentials.
+            let client = if crate::acme::needs_aliyun(&config.acme) {
+                Some(aliyun_client(config, invocation)?)
+            } else {
+                None
+            };
+            let report = crate::acme::account::run(&acme, client.as_ref(), op, dry_run).await?;
+            Ok(RunResult {
+                ok: true,
+                request_id: invocation.request_id.clone(),
+                account: Some(report),
+                ..RunResult::default()
+            })
+        }
     }
 }
 
@@ -97,6 +108,8 @@ async fn renew(
     let run = Run {
         config,
         client,
+        acme: Acme::new(&config.acme)?,
+        crl: crate::crl::Checker::default(),
         account: OnceCell::new(),
         dry_run: read_only || opts.dry_run,
         force: opts.force,
@@ -110,6 +123,7 @@ async fn renew(
         ok: certificates.iter().all(|c| c.status != CertStatus::Failed),
         request_id: invocation.request_id.clone(),
         certificates,
+        ..RunResult::default()
     };
     if !run.dry_run {
         crate::notify::send(&config.notify, &result, &run.client).await;
@@ -120,8 +134,11 @@ async fn renew(
 struct Run<'a> {
     config: &'a Config,
     client: AliyunClient,
-    /// Opened on the first order only: a run with nothing due talks to no ACME server.
-    account: OnceCell<instant_acme::Account>,
+    /// The CA: directory, ARI answers (read for deployed certificates on every run).
+    acme: Acme,
+    crl: crate::crl::Checker,
+    /// Opened on the first order only: a run with nothing due creates no key or account.
+    account: OnceCell<OpenAccount>,
     dry_run: bool,
     force: bool,
 }
@@ -137,6 +154,7 @@ impl Run<'_> {
             reason: None,
             targets: Vec::new(),
             error: None,
+            notes: Vec::new(),
         };
         let targets: Vec<Box<dyn Target>> = match cert
             .targets
@@ -151,19 +169,24 @@ impl Run<'_> {
         // 1. Read what is deployed, decide what is due.
         let now = OffsetDateTime::now_utc();
         let mut due: Vec<(usize, String)> = Vec::new();
+        let mut currents: Vec<Option<CertInfo>> = Vec::new();
+        let mut windows: Vec<Option<ari::Window>> = Vec::new();
         let mut read_failed = None;
         for (i, target) in targets.iter().enumerate() {
             match target.current().await {
                 Ok(current) => {
-                    let reason = if self.force {
-                        Some("forced".to_string())
-                    } else {
-                        due_reason(
-                            current.as_ref(),
-                            &cert.domains,
-                            self.config.acme.renew_before_days,
-                            now,
-                        )
+                    let (reason, window) = match (&current, self.force) {
+                        (_, true) => (Some("forced".to_string()), None),
+                        (current, false) => {
+                            crate::inspect::decide(
+                                &self.acme,
+                                &self.crl,
+                                cert,
+                                current.as_ref(),
+                                now,
+                            )
+                            .await
+                        }
                     };
                     let status = if reason.is_some() {
                         TargetStatus::WouldDeploy
@@ -186,6 +209,8 @@ impl Run<'_> {
                     if let Some(r) = reason {
                         due.push((i, r));
                     }
+                    currents.push(current);
+                    windows.push(window);
                 }
                 Err(e) => {
                     let mut t =
@@ -193,6 +218,8 @@ impl Run<'_> {
                     t.error = Some(e.report());
                     result.targets.push(t);
                     read_failed.get_or_insert(e);
+                    currents.push(None);
+                    windows.push(None);
                 }
             }
         }
@@ -219,7 +246,16 @@ impl Run<'_> {
         let first_issue =
             due.len() == targets.len() && result.targets.iter().all(|t| t.serial.is_none());
         let hub = deploy::hub::Hub::new(&self.client, &cert.name, &targets);
-        let (issued, reused) = match self.obtain(cert, &hub).await {
+        // ARI: name the certificate being replaced (the first due target's, if the CA knows it).
+        let replaces = due
+            .iter()
+            .find(|(i, _)| windows[*i].is_some())
+            .and_then(|(i, _)| currents[*i].as_ref())
+            .and_then(CertInfo::ari_id);
+        let (issued, reused) = match self
+            .obtain(cert, &hub, &targets, &currents, replaces, &mut result.notes)
+            .await
+        {
             Ok(i) => i,
             Err(e) => return fail(result, e),
         };
@@ -230,6 +266,7 @@ impl Run<'_> {
                 issued.info.serial
             ));
         }
+        result.notes.extend(issued.notes.iter().cloned());
         result.serial = Some(issued.info.serial.clone());
         result.not_after = Some(issued.info.not_after_rfc3339());
         let mut new_cert = NewCert {
@@ -286,27 +323,52 @@ impl Run<'_> {
         }
     }
 
-    /// The certificate to deploy: the hub's current copy when there is one (and not forced),
+    /// The certificate to deploy: the hub's current copy from an earlier, partial rollout when
+    /// there is one that is itself not due (expiry, ARI, revocation) and the run is not forced;
     /// else a new order. `true` = reused.
     async fn obtain(
         &self,
         cert: &CertificateConfig,
         hub: &deploy::hub::Hub<'_>,
+        targets: &[Box<dyn Target>],
+        currents: &[Option<CertInfo>],
+        replaces: Option<instant_acme::CertificateIdentifier<'static>>,
+        notes: &mut Vec<String>,
     ) -> Result<(order::Issued, bool)> {
         if !self.force {
             let now = OffsetDateTime::now_utc();
             let renew_before = self.config.acme.renew_before_days;
             if let Some(kept) = hub.reusable(&cert.domains, renew_before, now).await? {
-                return Ok((kept, true));
+                let (due, _) =
+                    crate::inspect::decide(&self.acme, &self.crl, cert, Some(&kept.info), now)
+                        .await;
+                match due {
+                    None => return Ok((kept, true)),
+                    Some(why) => tracing::info!(
+                        serial = %kept.info.serial,
+                        why = %why,
+                        "the CAS copy is due itself; ordering a new certificate"
+                    ),
+                }
             }
         }
-        Ok((self.order(cert).await?, false))
+        let key = if cert.reuse_key {
+            crate::inspect::previous_key(cert, targets, currents, notes).await
+        } else {
+            None
+        };
+        Ok((self.order(cert, replaces, key).await?, false))
     }
 
-    async fn order(&self, cert: &CertificateConfig) -> Result<order::Issued> {
-        let account = self
+    async fn order(
+        &self,
+        cert: &CertificateConfig,
+        replaces: Option<instant_acme::CertificateIdentifier<'static>>,
+        key: Option<rcgen::KeyPair>,
+    ) -> Result<order::Issued> {
+        let opened = self
             .account
-            .get_or_try_init(|| crate::acme::open_account(&self.config.acme, Some(&self.client)))
+            .get_or_try_init(|| self.acme.open(Some(&self.client), true))
             .await?;
         let dns = Alidns::new(self.client.clone(), self.config.dns.ttl);
         let resolvers = self
@@ -320,7 +382,26 @@ impl Run<'_> {
             resolvers,
             propagation_timeout: Duration::from_secs(self.config.dns.propagation_timeout_secs),
         };
-        order::issue(account, &cert.domains, cert.key_type, &dns, &settings).await
+        let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
+        let profile = nonempty(&cert.profile).or(nonempty(&self.config.acme.profile));
+        let preferred =
+            nonempty(&cert.preferred_chain).or(nonempty(&self.config.acme.preferred_chain));
+        let options = OrderOptions {
+            key_type: cert.key_type,
+            key,
+            profile: profile.as_deref(),
+            replaces,
+            preferred_chain: preferred.as_deref(),
+        };
+        order::issue(
+            &self.acme,
+            &opened.account,
+            &cert.domains,
+            options,
+            &dns,
+            &settings,
+        )
+        .await
     }
 }
 
@@ -329,45 +410,4 @@ fn fail(mut result: CertResult, e: Error) -> CertResult {
     result.status = CertStatus::Failed;
     result.error = Some(e.report());
     result
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn info(names: &[&str], days_left: i64, now: OffsetDateTime) -> CertInfo {
-        CertInfo {
-            serial: "1".into(),
-            not_before: now - time::Duration::days(10),
-            not_after: now + time::Duration::days(days_left),
-            names: names.iter().map(|s| s.to_string()).collect(),
-            issuer: String::new(),
-            fingerprint_sha256: String::new(),
-        }
-    }
-
-    #[test]
-    fn due_decision() {
-        let now = OffsetDateTime::now_utc();
-        let domains = vec!["example.com".to_string(), "*.example.com".to_string()];
-        assert_eq!(
-            due_reason(None, &domains, 30, now).as_deref(),
-            Some("missing on target")
-        );
-        let ok = info(&["example.com", "*.example.com"], 60, now);
-        assert_eq!(due_reason(Some(&ok), &domains, 30, now), None);
-        let partial = info(&["example.com"], 60, now);
-        assert_eq!(
-            due_reason(Some(&partial), &domains, 30, now).as_deref(),
-            Some("domains changed")
-        );
-        let soon = info(&["example.com", "*.example.com"], 20, now);
-        assert!(due_reason(Some(&soon), &domains, 30, now)
-            .unwrap()
-            .starts_with("expires in"));
-        let expired = info(&["example.com", "*.example.com"], -3, now);
-        assert!(due_reason(Some(&expired), &domains, 30, now)
-            .unwrap()
-            .starts_with("expired"));
-    }
 }

@@ -46,6 +46,8 @@ enum Command {
     Revoke {
         #[arg(long)]
         certificate: String,
+        /// RFC 5280 reason code: 0 unspecified, 1 keyCompromise, 3 affiliationChanged,
+        /// 4 superseded, 5 cessationOfOperation, ... (7 does not exist).
         #[arg(long)]
         reason: Option<u8>,
     },
@@ -53,14 +55,15 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AccountOp {
-    /// Print the account URL and key thumbprint (creating the account if needed).
+    /// Print the account URL, status, contacts and key thumbprint (creates nothing).
     Show,
     /// Create the account (and its key) if it does not exist.
     Create,
-    /// Change the account's contact email.
+    /// Change the account's contact email(s).
     Update {
-        #[arg(long)]
-        email: String,
+        /// Repeat for several addresses.
+        #[arg(long, required = true)]
+        email: Vec<String>,
     },
     /// Replace the account key (RFC 8555 key change).
     Rollover,
@@ -128,8 +131,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Invoke { event } => {
             let mut event = Event::parse(&read_event(event.as_deref())?)?;
             if cli.dry_run {
-                if let Event::Renew(o) = &mut event {
-                    o.dry_run = true;
+                match &mut event {
+                    Event::Renew(o) => o.dry_run = true,
+                    Event::Revoke { dry_run, .. } | Event::Account { dry_run, .. } => {
+                        *dry_run = true
+                    }
+                    _ => {}
                 }
             }
             let config = Config::load(cli.config.as_deref())?;
@@ -142,11 +149,33 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Account { op } => {
             let config = Config::load(cli.config.as_deref())?;
-            account(&config, op, &invocation, cli.dry_run).await
+            let (op, email, confirm) = match op {
+                AccountOp::Show => ("show", None, false),
+                AccountOp::Create => ("create", None, false),
+                AccountOp::Update { email } => ("update", Some(email.join(",")), false),
+                AccountOp::Rollover => ("rollover", None, false),
+                AccountOp::Deactivate { yes } => ("deactivate", None, yes),
+            };
+            let event = Event::Account {
+                op: op.into(),
+                email,
+                confirm,
+                dry_run: cli.dry_run,
+            };
+            print_result(handler::handle(&config, event, &invocation).await?)
         }
-        Command::Revoke { .. } => Err(Error::Input(
-            "revoke is not available in this version yet".into(),
-        )),
+        Command::Revoke {
+            certificate,
+            reason,
+        } => {
+            let config = Config::load(cli.config.as_deref())?;
+            let event = Event::Revoke {
+                certificate,
+                reason,
+                dry_run: cli.dry_run,
+            };
+            print_result(handler::handle(&config, event, &invocation).await?)
+        }
     }
 }
 
@@ -158,74 +187,4 @@ fn print_result(result: alicert::result::RunResult) -> Result<ExitCode, Error> {
     } else {
         ExitCode::from(1)
     })
-}
-
-async fn account(
-    config: &Config,
-    op: AccountOp,
-    invocation: &Invocation,
-    dry_run: bool,
-) -> Result<ExitCode, Error> {
-    let location = alicert::acme::key_store::KeyLocation::parse(&config.acme.account_key)
-        .map_err(Error::Config)?;
-    let client = if location.needs_aliyun() {
-        Some(handler::aliyun_client(config, invocation)?)
-    } else {
-        None
-    };
-    if dry_run {
-        let would = match &op {
-            AccountOp::Show => None,
-            AccountOp::Create => Some("create the account key and account if missing"),
-            AccountOp::Update { .. } => Some("change the account contact"),
-            AccountOp::Rollover => Some("replace the account key"),
-            AccountOp::Deactivate { .. } => Some("deactivate the account"),
-        };
-        if let Some(would) = would {
-            println!(
-                "{}",
-                serde_json::json!({"ok": true, "dry_run": true, "would": would})
-            );
-            return Ok(ExitCode::SUCCESS);
-        }
-    }
-    let create = matches!(op, AccountOp::Create);
-    let account = alicert::acme::open_account_with(&config.acme, client.as_ref(), create).await?;
-    match op {
-        AccountOp::Show | AccountOp::Create => {}
-        AccountOp::Update { email } => {
-            let contact = format!("mailto:{email}");
-            account.update_contacts(&[contact.as_str()]).await?;
-        }
-        AccountOp::Deactivate { yes } => {
-            if !yes {
-                return Err(Error::Input(
-                    "deactivating an ACME account is irreversible; repeat with --yes".into(),
-                ));
-            }
-            let url = account.id().to_string();
-            account.deactivate().await?;
-            println!(
-                "{}",
-                serde_json::json!({"ok": true, "account": url, "status": "deactivated"})
-            );
-            return Ok(ExitCode::SUCCESS);
-        }
-        AccountOp::Rollover => {
-            return Err(Error::Input(
-                "account rollover is not available in this version yet".into(),
-            ))
-        }
-    }
-    println!(
-        "{}",
-        serde_json::json!({
-            "ok": true,
-            "account": account.id(),
-            "status": "valid",
-            "key_thumbprint": account.key_thumbprint(),
-            "key_location": location.to_string(),
-        })
-    );
-    Ok(ExitCode::SUCCESS)
 }

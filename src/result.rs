@@ -4,11 +4,66 @@ use serde::Serialize;
 use crate::cert::CertInfo;
 use crate::error::ErrorReport;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Default)]
 pub struct RunResult {
     pub ok: bool,
     pub request_id: String,
     pub certificates: Vec<CertResult>,
+    /// `{"action":"account"}` / `alicert account …`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountReport>,
+    /// `{"action":"revoke"}` / `alicert revoke`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<RevocationReport>,
+}
+
+/// The ACME account as the CA reports it. Never the key itself.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct AccountReport {
+    pub op: String,
+    /// The account URL (its id at the CA).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    pub contacts: Vec<String>,
+    /// RFC 7638 JWK thumbprint of the account key.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub key_thumbprint: String,
+    pub key_location: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_key_thumbprint: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub created: bool,
+    /// Dry run: what the operation would do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RevocationReport {
+    pub certificate: String,
+    /// RFC 5280 CRLReason code sent (absent: none sent, which means unspecified).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_name: Option<String>,
+    /// Each distinct certificate found on the targets.
+    pub revoked: Vec<RevokedCert>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RevokedCert {
+    pub serial: String,
+    pub not_after: String,
+    /// `revoked | already_revoked | would_revoke | failed`
+    pub status: String,
+    /// `kind id` of the targets serving it.
+    pub targets: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorReport>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -44,6 +99,9 @@ pub struct CertResult {
     pub targets: Vec<TargetResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorReport>,
+    /// Things worth knowing that are not failures (a key not reusable, a chain not offered).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -501,8 +501,9 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
     for run in runs {
         let run = run.await.unwrap();
         assert_eq!(run.code, 0, "stdout {}\nstderr {}", run.stdout, run.stderr);
-        thumbprints.push(run.result["key_thumbprint"].as_str().unwrap().to_string());
-        accounts.push(run.result["account"].as_str().unwrap().to_string());
+        let account = &run.result["account"];
+        thumbprints.push(account["key_thumbprint"].as_str().unwrap().to_string());
+        accounts.push(account["url"].as_str().unwrap().to_string());
     }
     thumbprints.dedup();
     accounts.dedup();
@@ -525,7 +526,10 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
     cmd.args(["account", "show"]);
     let show = support::rig::run(cmd).await;
     assert_eq!(show.code, 0, "{}", show.stderr);
-    assert_eq!(show.result["account"], accounts[0].as_str());
-    assert_eq!(show.result["key_thumbprint"], thumbprints[0].as_str());
+    assert_eq!(show.result["account"]["url"], accounts[0].as_str());
+    assert_eq!(
+        show.result["account"]["key_thumbprint"],
+        thumbprints[0].as_str()
+    );
     assert!(!show.stdout.contains("PRIVATE KEY"));
 }

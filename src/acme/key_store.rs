@@ -182,6 +182,137 @@ impl KeyStore<'_> {
         }
     }
 
+    /// Refuse unless the stored key is still `expected` (the one this invocation loaded).
+    pub async fn ensure_unchanged(&self, expected: &Secret) -> Result<()> {
+        match self.load().await? {
+            Some(stored) if stored.expose().trim() == expected.expose().trim() => Ok(()),
+            Some(_) => Err(Error::Other(format!(
+                "the account key at {} changed since alicert loaded it (another invocation or \
+                 an operator replaced it); nothing was changed, run the command again",
+                self.location
+            ))),
+            None => Err(Error::Other(format!(
+                "the account key at {} disappeared since alicert loaded it; nothing was changed",
+                self.location
+            ))),
+        }
+    }
+
+    /// First half of a key replacement (account key rollover), done *before* the CA is told
+    /// about a new key: checks the stored key is still `current`, keeps a copy of it (OSS
+    /// `<key>.previous`, file `<path>.previous`; KMS keeps every version anyway) and so proves
+    /// that alicert may write here. See [`crate::acme::account::rollover`] for the whole order.
+    pub async fn prepare_replace(&self, current: &Secret) -> Result<()> {
+        self.ensure_unchanged(current).await?;
+        match &self.location {
+            // Writing the same key again as a new current version: readers see no change,
+            // and a missing kms:PutSecretValue permission shows up now, not after the switch.
+            KeyLocation::Kms { secret_name } => self.kms_put(secret_name, current, None).await?,
+            KeyLocation::Oss { bucket, key } => {
+                self.client()?
+                    .oss_put(
+                        bucket,
+                        &format!("{key}.previous"),
+                        current.expose().as_bytes().to_vec(),
+                        false,
+                    )
+                    .await?;
+            }
+            KeyLocation::File { path } => write_atomic(&format!("{path}.previous"), current)?,
+            KeyLocation::Env { var } => {
+                return Err(Error::Config(format!(
+                    "[acme] account_key env:{var}: alicert cannot rewrite an environment variable; \
+                     move the key to kms:, oss:// or file: before a rollover"
+                )))
+            }
+        }
+        // Nobody replaced it while the copy was written.
+        self.ensure_unchanged(current).await
+    }
+
+    /// Second half: make `new` the stored key, atomically (one KMS version, one OSS object
+    /// PUT, one rename), then read it back.
+    pub async fn replace(&self, new: &Secret) -> Result<()> {
+        match &self.location {
+            KeyLocation::Kms { secret_name } => self.kms_put(secret_name, new, None).await?,
+            KeyLocation::Oss { bucket, key } => {
+                self.client()?
+                    .oss_put(bucket, key, new.expose().as_bytes().to_vec(), false)
+                    .await?;
+            }
+            KeyLocation::File { path } => write_atomic(path, new)?,
+            KeyLocation::Env { var } => {
+                return Err(Error::Config(format!(
+                    "[acme] account_key env:{var}: alicert cannot rewrite an environment variable"
+                )))
+            }
+        }
+        match self.load().await? {
+            Some(stored) if stored.expose().trim() == new.expose().trim() => Ok(()),
+            _ => Err(Error::Other(format!(
+                "the new account key was written to {} but does not read back",
+                self.location
+            ))),
+        }
+    }
+
+    /// Keep `value` beside the stored key without replacing it: OSS `<key>.next`, file
+    /// `<path>.next`, KMS a version staged `alicert-next` (not current). Returns where.
+    pub async fn stash(&self, value: &Secret) -> Result<String> {
+        match &self.location {
+            KeyLocation::Kms { secret_name } => {
+                self.kms_put(secret_name, value, Some(r#"["alicert-next"]"#))
+                    .await?;
+                Ok(format!("{} (version stage alicert-next)", self.location))
+            }
+            KeyLocation::Oss { bucket, key } => {
+                self.client()?
+                    .oss_put(
+                        bucket,
+                        &format!("{key}.next"),
+                        value.expose().as_bytes().to_vec(),
+                        false,
+                    )
+                    .await?;
+                Ok(format!("oss://{bucket}/{key}.next"))
+            }
+            KeyLocation::File { path } => {
+                write_atomic(&format!("{path}.next"), value)?;
+                Ok(format!("file:{path}.next"))
+            }
+            KeyLocation::Env { var } => Err(Error::Config(format!(
+                "[acme] account_key env:{var}: alicert cannot write there"
+            ))),
+        }
+    }
+
+    /// A new version of a KMS secret: current unless `stages` (a JSON list) says otherwise;
+    /// the previous current one stays, as ACSPrevious.
+    async fn kms_put(&self, secret_name: &str, value: &Secret, stages: Option<&str>) -> Result<()> {
+        let version = format!(
+            "alicert-{}-{}",
+            time::OffsetDateTime::now_utc().unix_timestamp(),
+            hex::encode(rand::random::<[u8; 4]>())
+        );
+        let mut params = vec![
+            ("SecretName", secret_name),
+            ("VersionId", version.as_str()),
+            ("SecretDataType", "text"),
+        ];
+        if let Some(stages) = stages {
+            params.push(("VersionStages", stages));
+        }
+        self.client()?
+            .rpc_with_form(
+                Product::Kms,
+                "PutSecretValue",
+                &params,
+                &[("SecretData", value.expose())],
+            )
+            .await?;
+        Ok(())
+    }
+
     /// The stored key, creating it on first use. Concurrent first runs agree on one key.
     pub async fn load_or_create(
         &self,
@@ -204,6 +335,41 @@ impl KeyStore<'_> {
             ))),
         }
     }
+}
+
+/// Write `path` so that a reader sees the old or the new content, never a part: a private
+/// (0600) temporary file in the same directory, flushed to disk, renamed over `path`.
+fn write_atomic(path: &str, value: &Secret) -> Result<()> {
+    let fail = |e: std::io::Error| Error::Config(format!("[acme] account_key file:{path}: {e}"));
+    let target = std::path::Path::new(path);
+    let dir = target
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        hex::encode(rand::random::<[u8; 6]>())
+    ));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let written = opts.open(&tmp).and_then(|mut f| {
+        f.write_all(value.expose().as_bytes())?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, target)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail(e));
+    }
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -246,5 +412,38 @@ mod tests {
         assert!(!created);
         assert_eq!(second.expose(), "A");
         assert!(!store.create(&Secret::new("C")).await.unwrap());
+
+        // Replacement: refused when the stored key is not the one loaded; else backup + swap.
+        let stale = store.prepare_replace(&Secret::new("B")).await.unwrap_err();
+        assert!(stale.to_string().contains("changed since"), "{stale}");
+        store.prepare_replace(&Secret::new("A")).await.unwrap();
+        store.replace(&Secret::new("N")).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "N");
+        assert_eq!(
+            std::fs::read_to_string(format!("{path}.previous")).unwrap(),
+            "A"
+        );
+        assert_eq!(
+            store.stash(&Secret::new("S")).await.unwrap(),
+            format!("file:{path}.next")
+        );
+        assert_eq!(
+            std::fs::read_to_string(format!("{path}.next")).unwrap(),
+            "S"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "N");
+        std::fs::remove_file(format!("{path}.next")).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // No temporary file left behind.
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
     }
 }

@@ -1,15 +1,27 @@
-//! ACME (RFC 8555) with instant-acme: directory aliases, the account found by its key, and
-//! certificate keys. Orders live in `order.rs`, the account key's storage in `key_store.rs`.
+//! ACME (RFC 8555) with instant-acme: directory aliases, the HTTP client and directory
+//! ([`Acme`]), the account found by its key (created race-safely, with External Account
+//! Binding when configured) and certificate keys. Orders live in `order.rs`, the account
+//! key's storage in `key_store.rs`, account operations in `account.rs`, renewal information
+//! in `ari.rs`, alternate chains in `chain.rs`, External Account Binding in `eab.rs`.
+pub mod account;
+pub mod ari;
+pub mod chain;
+pub mod directory;
+pub mod eab;
+pub mod http;
 pub mod key_store;
 pub mod order;
 
-use instant_acme::{Account, AccountBuilder, Key, LetsEncrypt};
+use instant_acme::{Account, AccountBuilder, Key, LetsEncrypt, NewAccount};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::sync::OnceCell;
 
 use crate::aliyun::AliyunClient;
 use crate::config::{AcmeConfig, KeyType};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use directory::Directory;
+use http::AcmeHttp;
 use key_store::{KeyLocation, KeyStore};
 
 /// Resolve a directory alias or URL.
@@ -27,25 +39,315 @@ pub fn directory_url(directory: &str) -> std::result::Result<String, String> {
     }
 }
 
-fn builder(config: &AcmeConfig) -> Result<AccountBuilder> {
-    match config.ca_bundle.as_deref().filter(|s| !s.is_empty()) {
-        Some(path) => Account::builder_with_root(path).map_err(|e| {
-            Error::Config(format!(
-                "[acme] ca_bundle {path}: cannot load a PEM root: {e}"
-            ))
-        }),
-        None => Account::builder().map_err(|e| Error::Acme(format!("HTTP client: {e}"))),
+/// Whether the account key or the EAB key lives in KMS or OSS (needs Alibaba credentials).
+pub fn needs_aliyun(config: &AcmeConfig) -> bool {
+    KeyLocation::parse(&config.account_key).is_ok_and(|l| l.needs_aliyun())
+        || eab::needs_aliyun(config)
+}
+
+/// The ACME side of one invocation: the configured CA, the HTTP client every account and
+/// order uses, and the directory (fetched once, on first use).
+pub struct Acme {
+    pub config: AcmeConfig,
+    /// The directory URL (aliases resolved).
+    pub url: String,
+    http: AcmeHttp,
+    directory: OnceCell<Directory>,
+    ari: ari::Cache,
+}
+
+impl Acme {
+    /// No network: reads `ca_bundle` and builds the client.
+    pub fn new(config: &AcmeConfig) -> Result<Acme> {
+        let url = directory_url(&config.directory).map_err(Error::Config)?;
+        let bundle = config.ca_bundle.as_deref().filter(|s| !s.is_empty());
+        Ok(Acme {
+            config: config.clone(),
+            url,
+            http: AcmeHttp::new(bundle)?,
+            directory: OnceCell::new(),
+            ari: ari::Cache::default(),
+        })
     }
+
+    pub fn http(&self) -> &AcmeHttp {
+        &self.http
+    }
+
+    pub async fn directory(&self) -> Result<&Directory> {
+        self.directory
+            .get_or_try_init(|| Directory::fetch(&self.http, &self.url))
+            .await
+    }
+
+    fn builder(&self) -> AccountBuilder {
+        Account::builder_with_http(Box::new(self.http.clone()))
+    }
+
+    /// The key store of `[acme] account_key`.
+    pub fn key_store<'a>(&self, client: Option<&'a AliyunClient>) -> Result<KeyStore<'a>> {
+        let location = KeyLocation::parse(&self.config.account_key).map_err(Error::Config)?;
+        let mut kms_create_params = Vec::new();
+        if let Some(id) = self
+            .config
+            .kms_instance_id
+            .clone()
+            .filter(|s| !s.is_empty())
+        {
+            kms_create_params.push(("DKMSInstanceId", id));
+        }
+        if let Some(id) = self
+            .config
+            .kms_encryption_key_id
+            .clone()
+            .filter(|s| !s.is_empty())
+        {
+            kms_create_params.push(("EncryptionKeyId", id));
+        }
+        Ok(KeyStore {
+            location,
+            client,
+            kms_create_params,
+        })
+    }
+
+    fn contacts(&self) -> Vec<String> {
+        self.config
+            .email
+            .iter()
+            .filter(|e| !e.is_empty())
+            .map(|e| format!("mailto:{e}"))
+            .collect()
+    }
+
+    /// The account: key loaded (or created race-safely), account found by key
+    /// (onlyReturnExisting) and created only when the CA does not know the key. With
+    /// `create = false` neither the key nor the account is created.
+    pub async fn open(&self, client: Option<&AliyunClient>, create: bool) -> Result<OpenAccount> {
+        let store = self.key_store(client)?;
+        let directory = self.directory().await?;
+        let eab_required = directory.meta.external_account_required;
+        match store.load().await? {
+            Some(pem) => self.find_or_create(&store, client, pem, create).await,
+            None if !create => Err(Error::Input(format!(
+                "no ACME account key at {} yet; run `alicert account create` or a renewal first",
+                store.location
+            ))),
+            None => match eab::load(&self.config, client).await? {
+                None if eab_required => Err(eab::required_error(&self.url)),
+                None => {
+                    // The key is stored first (create-once), then the account made from it,
+                    // so concurrent first runs agree on one key and one account.
+                    let (pem, _) = store.load_or_create(generate_account_key).await?;
+                    self.find_or_create(&store, client, pem, true).await
+                }
+                Some(eab) => {
+                    // instant-acme binds an account only while creating its key itself, so
+                    // here the account comes first and the key is stored create-once after.
+                    let (account, pem) = self.create_with_eab(&eab).await?;
+                    if store.create(&pem).await? {
+                        tracing::info!(
+                            account = account.id(),
+                            "ACME account created with External Account Binding"
+                        );
+                        return Ok(self.opened(account, pem, store.location.clone(), true));
+                    }
+                    tracing::warn!(
+                        "another invocation stored an account key first; deactivating the account just created and using the stored one"
+                    );
+                    if let Err(e) = account.deactivate().await {
+                        tracing::warn!(error = %e, "could not deactivate the unused account");
+                    }
+                    let pem = store.load().await?.ok_or_else(|| {
+                        Error::Other(format!("account key at {} vanished", store.location))
+                    })?;
+                    self.find_or_create(&store, client, pem, false).await
+                }
+            },
+        }
+    }
+
+    async fn find_or_create(
+        &self,
+        store: &KeyStore<'_>,
+        client: Option<&AliyunClient>,
+        pem: Secret,
+        create: bool,
+    ) -> Result<OpenAccount> {
+        let location = &store.location;
+        match self
+            .builder()
+            .from_key(parse_account_key(&pem, location)?, self.url.clone())
+            .await
+        {
+            Ok((account, _)) => {
+                tracing::info!(account = account.id(), "ACME account found by key");
+                Ok(self.opened(account, pem, location.clone(), false))
+            }
+            Err(instant_acme::Error::Api(p))
+                if p.r#type.as_deref()
+                    == Some("urn:ietf:params:acme:error:accountDoesNotExist") =>
+            {
+                if !create {
+                    return Err(Error::Input(format!(
+                        "the ACME CA at {} has no account for the key at {location}; run `alicert account create`",
+                        self.url
+                    )));
+                }
+                let eab = eab::load(&self.config, client).await?;
+                if eab.is_none() && self.directory().await?.meta.external_account_required {
+                    return Err(eab::required_error(&self.url));
+                }
+                if let Some(eab) = eab {
+                    // A stored key without an account, and a CA that binds only keys
+                    // instant-acme generates: replace the stored key (same protocol as a
+                    // rollover: checked unchanged and backed up first).
+                    store.prepare_replace(&pem).await?;
+                    let (account, new_pem) = self.create_with_eab(&eab).await?;
+                    store.replace(&new_pem).await?;
+                    tracing::info!(account = account.id(), "ACME account created with External Account Binding; its key replaced the unused stored key");
+                    return Ok(self.opened(account, new_pem, location.clone(), true));
+                }
+                let (account, _) = self
+                    .builder()
+                    .create_from_key(parse_account_key(&pem, location)?, self.url.clone())
+                    .await?;
+                let contacts = self.contacts();
+                if !contacts.is_empty() {
+                    let refs: Vec<&str> = contacts.iter().map(String::as_str).collect();
+                    account.update_contacts(&refs).await?;
+                }
+                tracing::info!(account = account.id(), "ACME account created");
+                Ok(self.opened(account, pem, location.clone(), true))
+            }
+            Err(instant_acme::Error::Api(p))
+                if p.r#type.as_deref() == Some("urn:ietf:params:acme:error:unauthorized")
+                    && p.detail
+                        .as_deref()
+                        .is_some_and(|d| d.contains("deactivated")) =>
+            {
+                Err(Error::Input(format!(
+                    "the ACME account of the key at {location} is deactivated at {} and cannot be \
+                     used again: point [acme] account_key at a new location (or remove the stored \
+                     key) and run `alicert account create`",
+                    self.url
+                )))
+            }
+            Err(e) => Err(Error::Acme(format!(
+                "finding the account at {}: {e}",
+                self.url
+            ))),
+        }
+    }
+
+    async fn create_with_eab(
+        &self,
+        eab: &instant_acme::ExternalAccountKey,
+    ) -> Result<(Account, Secret)> {
+        let contacts = self.contacts();
+        let refs: Vec<&str> = contacts.iter().map(String::as_str).collect();
+        let (account, credentials) = self
+            .builder()
+            .create(
+                &NewAccount {
+                    contact: &refs,
+                    terms_of_service_agreed: true,
+                    only_return_existing: false,
+                },
+                self.url.clone(),
+                Some(eab),
+            )
+            .await
+            .map_err(|e| {
+                Error::Acme(format!(
+                    "creating the account with External Account Binding ([acme] eab_kid): {e}"
+                ))
+            })?;
+        let pem = pkcs8_pem(credentials.private_key().secret_pkcs8_der());
+        Ok((account, pem))
+    }
+
+    fn opened(
+        &self,
+        account: Account,
+        key: Secret,
+        location: KeyLocation,
+        created: bool,
+    ) -> OpenAccount {
+        let (status, contacts) = self.account_object(account.id());
+        OpenAccount {
+            account,
+            key,
+            location,
+            created,
+            status,
+            contacts,
+        }
+    }
+
+    /// Status and contacts from the newest account object the CA sent (newAccount's answer or
+    /// the account URL's), as captured by the HTTP client; instant-acme does not keep them.
+    fn account_object(&self, account_url: &str) -> (Option<String>, Vec<String>) {
+        let tap = self.http.tap();
+        let new_account = self
+            .directory
+            .get()
+            .map(|d| d.new_account.clone())
+            .unwrap_or_default();
+        let body = [account_url, new_account.as_str()]
+            .iter()
+            .filter_map(|u| tap.get(u))
+            .filter(|c| c.status < 300)
+            .filter_map(|c| {
+                serde_json::from_slice::<serde_json::Value>(&c.body)
+                    .ok()
+                    .map(|v| (c.seq, v))
+            })
+            .max_by_key(|(seq, _)| *seq)
+            .map(|(_, v)| v);
+        let Some(v) = body else {
+            return (None, Vec::new());
+        };
+        let status = v["status"].as_str().map(str::to_string);
+        let contacts = v["contact"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (status, contacts)
+    }
+}
+
+/// The account for `config`, created when missing: a shorthand for [`Acme::open`] (the
+/// returned account keeps its own [`Acme`]'s HTTP client).
+pub async fn open_account(config: &AcmeConfig, client: Option<&AliyunClient>) -> Result<Account> {
+    Ok(Acme::new(config)?.open(client, true).await?.account)
+}
+
+/// An account ready to use, with what alicert knows about it.
+pub struct OpenAccount {
+    pub account: Account,
+    /// The PEM stored at `location` (the account key).
+    pub key: Secret,
+    pub location: KeyLocation,
+    pub created: bool,
+    /// From the CA's account object, when it sent one.
+    pub status: Option<String>,
+    pub contacts: Vec<String>,
+}
+
+fn pkcs8_pem(der: &[u8]) -> Secret {
+    Secret::new(pem::encode(&pem::Pem::new("PRIVATE KEY", der.to_vec())))
 }
 
 /// A fresh ACME account key, PKCS#8 PEM.
 pub fn generate_account_key() -> Result<Secret> {
     let (_, der) =
         Key::generate_pkcs8().map_err(|e| Error::Acme(format!("key generation: {e}")))?;
-    Ok(Secret::new(pem::encode(&pem::Pem::new(
-        "PRIVATE KEY",
-        der.secret_pkcs8_der().to_vec(),
-    ))))
+    Ok(pkcs8_pem(der.secret_pkcs8_der()))
 }
 
 fn parse_account_key(
@@ -68,73 +370,6 @@ fn parse_account_key(
         ))
     })?;
     Ok((key, PrivateKeyDer::Pkcs8(der)))
-}
-
-/// The ACME account: key loaded (or created race-safely), account found by key
-/// (onlyReturnExisting) and created only when the CA does not know the key.
-pub async fn open_account(config: &AcmeConfig, client: Option<&AliyunClient>) -> Result<Account> {
-    open_account_with(config, client, true).await
-}
-
-/// Like [`open_account`]; with `create = false` neither the key nor the account is created.
-pub async fn open_account_with(
-    config: &AcmeConfig,
-    client: Option<&AliyunClient>,
-    create: bool,
-) -> Result<Account> {
-    let location = KeyLocation::parse(&config.account_key).map_err(Error::Config)?;
-    let mut kms_create_params = Vec::new();
-    if let Some(id) = config.kms_instance_id.clone().filter(|s| !s.is_empty()) {
-        kms_create_params.push(("DKMSInstanceId", id));
-    }
-    if let Some(id) = config
-        .kms_encryption_key_id
-        .clone()
-        .filter(|s| !s.is_empty())
-    {
-        kms_create_params.push(("EncryptionKeyId", id));
-    }
-    let store = KeyStore {
-        location: location.clone(),
-        client,
-        kms_create_params,
-    };
-    let pem_text = if create {
-        store.load_or_create(generate_account_key).await?.0
-    } else {
-        store.load().await?.ok_or_else(|| {
-            Error::Input(format!(
-                "no ACME account key at {location} yet; run `alicert account create` or a renewal first"
-            ))
-        })?
-    };
-    let url = directory_url(&config.directory).map_err(Error::Config)?;
-
-    match builder(config)?
-        .from_key(parse_account_key(&pem_text, &location)?, url.clone())
-        .await
-    {
-        Ok((account, _)) => {
-            tracing::info!(account = account.id(), "ACME account found by key");
-            Ok(account)
-        }
-        Err(instant_acme::Error::Api(p))
-            if create
-                && p.r#type.as_deref()
-                    == Some("urn:ietf:params:acme:error:accountDoesNotExist") =>
-        {
-            let (account, _) = builder(config)?
-                .create_from_key(parse_account_key(&pem_text, &location)?, url)
-                .await?;
-            if let Some(email) = config.email.as_deref().filter(|e| !e.is_empty()) {
-                let contact = format!("mailto:{email}");
-                account.update_contacts(&[contact.as_str()]).await?;
-            }
-            tracing::info!(account = account.id(), "ACME account created");
-            Ok(account)
-        }
-        Err(e) => Err(Error::Acme(format!("finding the account at {url}: {e}"))),
-    }
 }
 
 /// A new certificate key of `key_type`.
@@ -161,6 +396,51 @@ pub fn generate_certificate_key(key_type: KeyType) -> Result<rcgen::KeyPair> {
         }
     }
     .map_err(|e| fail(e.to_string()))
+}
+
+/// The previous certificate key, for `reuse_key = true`: usable only when it is PKCS#8, of
+/// the configured `key_type`, and the key of the certificate it was deployed with.
+pub fn reuse_certificate_key(
+    pem_text: &Secret,
+    key_type: KeyType,
+    deployed_public_key: &[u8],
+) -> std::result::Result<rcgen::KeyPair, String> {
+    use rcgen::PublicKeyData as _;
+    let block = pem::parse(pem_text.expose().trim())
+        .map_err(|_| "the stored private key is not PEM".to_string())?;
+    if block.tag() != "PRIVATE KEY" {
+        return Err(format!(
+            "the stored private key is a `{}` block, not PKCS#8",
+            block.tag()
+        ));
+    }
+    let der = PrivatePkcs8KeyDer::from(block.contents().to_vec());
+    let (alg, bits) = match key_type {
+        KeyType::EcP256 => (&rcgen::PKCS_ECDSA_P256_SHA256, 0),
+        KeyType::EcP384 => (&rcgen::PKCS_ECDSA_P384_SHA384, 0),
+        KeyType::Rsa2048 => (&rcgen::PKCS_RSA_SHA256, 2048),
+        KeyType::Rsa3072 => (&rcgen::PKCS_RSA_SHA256, 3072),
+        KeyType::Rsa4096 => (&rcgen::PKCS_RSA_SHA256, 4096),
+    };
+    let key = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&der, alg).map_err(|_| {
+        format!("the stored private key is not an {key_type} key (key_type changed?)")
+    })?;
+    if bits != 0 {
+        use rsa::pkcs8::DecodePrivateKey as _;
+        use rsa::traits::PublicKeyParts as _;
+        let rsa = rsa::RsaPrivateKey::from_pkcs8_der(block.contents())
+            .map_err(|_| "the stored RSA key does not parse".to_string())?;
+        if rsa.size() * 8 != bits {
+            return Err(format!(
+                "the stored key is RSA-{}, key_type asks for RSA-{bits}",
+                rsa.size() * 8
+            ));
+        }
+    }
+    if key.der_bytes() != deployed_public_key {
+        return Err("the stored private key does not belong to the deployed certificate".into());
+    }
+    Ok(key)
 }
 
 #[cfg(test)]
@@ -192,6 +472,27 @@ mod tests {
         };
         let e = e.to_string();
         assert!(e.contains("not PEM"), "{e}");
+    }
+
+    #[test]
+    fn reuses_only_a_matching_key() {
+        let key = generate_certificate_key(KeyType::EcP256).unwrap();
+        let params = rcgen::CertificateParams::new(vec!["example.com".to_string()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let info = crate::cert::CertInfo::from_pem(&cert.pem()).unwrap();
+        let pem = Secret::new(key.serialize_pem());
+        let again = reuse_certificate_key(&pem, KeyType::EcP256, &info.public_key()).unwrap();
+        assert_eq!(again.serialize_der(), key.serialize_der());
+        let e = reuse_certificate_key(&pem, KeyType::EcP384, &info.public_key()).unwrap_err();
+        assert!(e.contains("ec-p384"), "{e}");
+        let other = generate_certificate_key(KeyType::EcP256).unwrap();
+        let e = reuse_certificate_key(
+            &Secret::new(other.serialize_pem()),
+            KeyType::EcP256,
+            &info.public_key(),
+        )
+        .unwrap_err();
+        assert!(e.contains("does not belong"), "{e}");
     }
 
     #[test]

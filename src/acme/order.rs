@@ -1,13 +1,17 @@
 //! One ACME order per certificate, proven with DNS-01: create every TXT record, wait for
-//! propagation once, answer every challenge, finalize with a fresh key, download the chain.
-//! The TXT records created here are deleted when the order ends, whatever the outcome.
+//! propagation once, answer every challenge, finalize (with a fresh key unless one is reused),
+//! download the chain (or a preferred alternate). With ARI the order names the certificate it
+//! `replaces`; with profiles it names its `profile`. The TXT records created here are deleted
+//! when the order ends, whatever the outcome.
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use instant_acme::{
-    Account, AuthorizationStatus, ChallengeType, Identifier, NewOrder, Order, OrderStatus,
-    RetryPolicy,
+    Account, AuthorizationStatus, CertificateIdentifier, ChallengeType, Identifier, NewOrder,
+    Order, OrderStatus, RetryPolicy,
 };
+
+use super::Acme;
 
 use crate::cert::CertInfo;
 use crate::config::KeyType;
@@ -21,6 +25,20 @@ pub struct Issued {
     pub fullchain: String,
     pub private_key: Secret,
     pub info: CertInfo,
+    /// What the caller should know (a CA that ignored `replaces`, an unmet chain preference).
+    pub notes: Vec<String>,
+}
+
+/// How to order, beyond the names.
+pub struct OrderOptions<'a> {
+    pub key_type: KeyType,
+    /// The key to certify instead of a new one (`reuse_key`).
+    pub key: Option<rcgen::KeyPair>,
+    pub profile: Option<&'a str>,
+    /// ARI: the certificate this order replaces.
+    pub replaces: Option<CertificateIdentifier<'static>>,
+    /// Issuer common name of the chain to prefer.
+    pub preferred_chain: Option<&'a str>,
 }
 
 pub struct DnsSettings {
@@ -37,16 +55,25 @@ struct Pending {
 }
 
 pub async fn issue(
+    acme: &Acme,
     account: &Account,
     domains: &[String],
-    key_type: KeyType,
+    mut options: OrderOptions<'_>,
     dns: &dyn DnsProvider,
     settings: &DnsSettings,
 ) -> Result<Issued> {
     let started = Instant::now();
+    let key = match options.key.take() {
+        Some(k) => k,
+        None => crate::acme::generate_certificate_key(options.key_type)?,
+    };
+    let mut notes = Vec::new();
+    if let Some(profile) = options.profile {
+        acme.directory().await?.check_profile(profile, &acme.url)?;
+    }
     let identifiers: Vec<Identifier> = domains.iter().map(|d| Identifier::Dns(d.clone())).collect();
-    let mut order = account.new_order(&NewOrder::new(&identifiers)).await?;
-    tracing::info!(order = order.url(), domains = ?domains, "ACME order created");
+    let mut order = new_order(account, &identifiers, &options, &mut notes).await?;
+    tracing::info!(order = order.url(), domains = ?domains, profile = options.profile.unwrap_or("-"), "ACME order created");
 
     let pending = pending_challenges(&mut order).await?;
     let mut created: Vec<TxtRecord> = Vec::new();
@@ -55,7 +82,7 @@ pub async fn issue(
         &pending,
         &mut created,
         domains,
-        key_type,
+        key,
         dns,
         settings,
     )
@@ -68,7 +95,25 @@ pub async fn issue(
             tracing::error!(fqdn = %record.fqdn, record_id = %record.id, error = %e, "could not delete TXT record");
         }
     }
-    let issued = outcome?;
+    let (fullchain, private_key) = outcome?;
+    let fullchain = match options.preferred_chain {
+        Some(preferred) => {
+            let cert_url = order.state().certificate.clone().unwrap_or_default();
+            let chosen =
+                super::chain::choose(account, acme.http().tap(), &cert_url, fullchain, preferred)
+                    .await;
+            notes.extend(chosen.note);
+            chosen.fullchain
+        }
+        None => fullchain,
+    };
+    let info = CertInfo::from_pem(&fullchain)?;
+    let issued = Issued {
+        fullchain,
+        private_key,
+        info,
+        notes,
+    };
     tracing::info!(
         serial = %issued.info.serial,
         not_after = %issued.info.not_after_rfc3339(),
@@ -76,6 +121,52 @@ pub async fn issue(
         "certificate issued"
     );
     Ok(issued)
+}
+
+/// newOrder, with `replaces` and `profile` when asked. A CA may refuse or ignore `replaces`
+/// (the certificate was already replaced; a CA without ARI echoes nothing back and instant-acme
+/// then rejects the order): RFC 9773 §5 says to order again without it.
+async fn new_order(
+    account: &Account,
+    identifiers: &[Identifier],
+    options: &OrderOptions<'_>,
+    notes: &mut Vec<String>,
+) -> Result<Order> {
+    let plain = || {
+        let o = NewOrder::new(identifiers);
+        match options.profile {
+            Some(p) => o.profile(p),
+            None => o,
+        }
+    };
+    let Some(replaces) = options.replaces.clone() else {
+        return Ok(account.new_order(&plain()).await?);
+    };
+    let id = replaces.to_string();
+    match account.new_order(&plain().replaces(replaces)).await {
+        Ok(order) => {
+            tracing::info!(replaces = %id, "order replaces the deployed certificate (ARI)");
+            Ok(order)
+        }
+        Err(e) if replaces_refused(&e) => {
+            let note = format!("the CA did not accept `replaces` {id} ({e}); ordered without it");
+            tracing::warn!("{note}");
+            notes.push(note);
+            Ok(account.new_order(&plain()).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn replaces_refused(e: &instant_acme::Error) -> bool {
+    match e {
+        instant_acme::Error::Api(p) => {
+            p.r#type.as_deref() == Some("urn:ietf:params:acme:error:alreadyReplaced")
+                || p.detail.as_deref().is_some_and(|d| d.contains("replaces"))
+        }
+        instant_acme::Error::Unsupported(_) => true,
+        other => other.to_string().contains("replaces"),
+    }
 }
 
 async fn pending_challenges(order: &mut Order) -> Result<Vec<Pending>> {
@@ -113,10 +204,10 @@ async fn prove_and_finalize(
     pending: &[Pending],
     created: &mut Vec<TxtRecord>,
     domains: &[String],
-    key_type: KeyType,
+    key: rcgen::KeyPair,
     dns: &dyn DnsProvider,
     settings: &DnsSettings,
-) -> Result<Issued> {
+) -> Result<(String, Secret)> {
     let mut name_servers = Vec::new();
     for p in pending {
         let zone = dns.zone_for(&p.fqdn).await?;
@@ -178,7 +269,6 @@ async fn prove_and_finalize(
         )));
     }
 
-    let key = crate::acme::generate_certificate_key(key_type)?;
     let mut params = rcgen::CertificateParams::new(domains.to_vec())
         .map_err(|e| Error::Other(format!("CSR: {e}")))?;
     params.distinguished_name = rcgen::DistinguishedName::new();
@@ -187,12 +277,7 @@ async fn prove_and_finalize(
         .map_err(|e| Error::Other(format!("CSR: {e}")))?;
     order.finalize_csr(csr.der()).await?;
     let fullchain = order.poll_certificate(&polling).await?;
-    let info = CertInfo::from_pem(&fullchain)?;
-    Ok(Issued {
-        fullchain,
-        private_key: Secret::new(key.serialize_pem()),
-        info,
-    })
+    Ok((fullchain, Secret::new(key.serialize_pem())))
 }
 
 /// Why validation failed, per identifier, from the CA's challenge errors.
@@ -214,5 +299,48 @@ async fn challenge_errors(order: &mut Order) -> String {
         "the CA gave no challenge error".into()
     } else {
         reasons.join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_order_names_replaces_and_profile() {
+        let ids = [Identifier::Dns("example.com".into())];
+        let id = CertificateIdentifier::new(
+            rustls_pki_types::Der::from_slice(&[1, 2]),
+            rustls_pki_types::Der::from_slice(&[0, 0x87]),
+        );
+        let v =
+            serde_json::to_value(NewOrder::new(&ids).replaces(id).profile("shortlived")).unwrap();
+        assert_eq!(v["replaces"], "AQI.AIc");
+        assert_eq!(v["profile"], "shortlived");
+        assert_eq!(v["identifiers"][0]["value"], "example.com");
+        let plain = serde_json::to_value(NewOrder::new(&ids)).unwrap();
+        assert!(plain.get("replaces").is_none() && plain.get("profile").is_none());
+    }
+
+    #[test]
+    fn replaces_refusals_are_recognised() {
+        let problem = |t: &str, d: &str| {
+            instant_acme::Error::Api(
+                serde_json::from_value(serde_json::json!({"type": t, "detail": d})).unwrap(),
+            )
+        };
+        assert!(replaces_refused(&problem(
+            "urn:ietf:params:acme:error:alreadyReplaced",
+            "x"
+        )));
+        assert!(replaces_refused(&problem(
+            "urn:ietf:params:acme:error:malformed",
+            "invalid replaces field"
+        )));
+        assert!(replaces_refused(&instant_acme::Error::Unsupported("ARI")));
+        assert!(!replaces_refused(&problem(
+            "urn:ietf:params:acme:error:rateLimited",
+            "too many"
+        )));
     }
 }

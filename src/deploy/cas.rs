@@ -8,6 +8,7 @@ use super::{parse_deployed, upload_prefix, NewCert, Target};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 
 pub struct Params;
 
@@ -74,6 +75,32 @@ impl Cas {
         found.sort_by_key(|(_, end)| std::cmp::Reverse(*end));
         Ok(found)
     }
+
+    /// The uploaded certificate with the latest not_after, and its key (GetUserCertificateDetail
+    /// returns both).
+    async fn newest(&self) -> Result<Option<(CertInfo, Option<Secret>)>> {
+        let mut best: Option<(CertInfo, Option<Secret>)> = None;
+        // Expiry from the list may be missing; read the newest few and keep the latest not_after.
+        for (id, _) in self.uploaded().await?.into_iter().take(3) {
+            let rsp = self
+                .client
+                .rpc(Product::Cas, "GetUserCertificateDetail", &[("CertId", &id)])
+                .await?;
+            if let Some(info) = parse_deployed("cas", &id, rsp["Cert"].as_str()) {
+                if best
+                    .as_ref()
+                    .is_none_or(|(b, _)| info.not_after > b.not_after)
+                {
+                    let key = rsp["Key"]
+                        .as_str()
+                        .filter(|k| k.contains("PRIVATE KEY"))
+                        .map(Secret::new);
+                    best = Some((info, key));
+                }
+            }
+        }
+        Ok(best)
+    }
 }
 
 #[async_trait]
@@ -87,20 +114,15 @@ impl Target for Cas {
     }
 
     async fn current(&self) -> Result<Option<CertInfo>> {
-        let mut best: Option<CertInfo> = None;
-        // Expiry from the list may be missing; read the newest few and keep the latest not_after.
-        for (id, _) in self.uploaded().await?.into_iter().take(3) {
-            let rsp = self
-                .client
-                .rpc(Product::Cas, "GetUserCertificateDetail", &[("CertId", &id)])
-                .await?;
-            if let Some(info) = parse_deployed("cas", &id, rsp["Cert"].as_str()) {
-                if best.as_ref().is_none_or(|b| info.not_after > b.not_after) {
-                    best = Some(info);
-                }
-            }
-        }
-        Ok(best)
+        Ok(self.newest().await?.map(|(info, _)| info))
+    }
+
+    async fn current_key(&self) -> Result<Option<Secret>> {
+        Ok(self.newest().await?.and_then(|(_, key)| key))
+    }
+
+    fn returns_keys(&self) -> bool {
+        true
     }
 
     fn uses_cas(&self) -> bool {

@@ -104,6 +104,7 @@ impl<'a> Hub<'a> {
             fullchain: pem.to_string(),
             private_key: Secret::new(key),
             info,
+            notes: Vec::new(),
         }))
     }
 

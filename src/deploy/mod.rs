@@ -71,6 +71,14 @@ pub trait Target: Send + Sync {
     async fn retire(&self, _current: &hub::CasCopy) -> Result<()> {
         Ok(())
     }
+    /// The private key of the certificate served now, for `reuse_key`. Most services never
+    /// give a key back; those that do override this (and [`Target::returns_keys`]).
+    async fn current_key(&self) -> Result<Option<Secret>> {
+        Ok(None)
+    }
+    fn returns_keys(&self) -> bool {
+        false
+    }
 }
 
 const KINDS: &[&str] = &[

@@ -2,6 +2,7 @@
 //! the rig that runs the `alicert` binary against both. Each test crate uses a different part, so
 //! every module allows dead code (emulator.rs and pebble.rs do so themselves).
 
+pub mod ari_front;
 pub mod emulator;
 pub mod pebble;
 #[allow(dead_code)]

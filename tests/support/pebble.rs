@@ -99,6 +99,31 @@ impl Pebble {
             .await
             .expect("roots body")
     }
+    /// The PEM of Pebble's root number `n` (0 = the default chain's, 1.. = alternates).
+    pub async fn root_pem(&self, n: u32) -> String {
+        self.https_client()
+            .get(format!("{}/roots/{n}", self.management_url))
+            .send()
+            .await
+            .expect("pebble management /roots/N")
+            .text()
+            .await
+            .expect("roots body")
+    }
+    /// Pebble's record of a certificate (`Status`: Valid | Revoked, `Reason`, …), by serial hex.
+    pub async fn cert_status(&self, serial: &str) -> serde_json::Value {
+        self.https_client()
+            .get(format!(
+                "{}/cert-status-by-serial/{serial}",
+                self.management_url
+            ))
+            .send()
+            .await
+            .expect("pebble management /cert-status-by-serial")
+            .json()
+            .await
+            .expect("cert status JSON")
+    }
     /// TXT values at `name` as challtestsrv's DNS serves them now.
     pub async fn txt(&self, name: &str) -> Vec<String> {
         resolve_txt(self.dns_addr, name).await
@@ -126,11 +151,22 @@ fn which(bin: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Ports handed out to any Pebble of this test process: never handed out twice, so concurrent
+/// tests do not race each other for a port between picking it and the child binding it.
+fn handed_out() -> std::sync::MutexGuard<'static, std::collections::HashSet<u16>> {
+    static PORTS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<u16>>> =
+        std::sync::OnceLock::new();
+    PORTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
 fn free_tcp_port(taken: &mut Vec<u16>) -> u16 {
     loop {
         let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a free TCP port");
         let port = l.local_addr().expect("local addr").port();
-        if !taken.contains(&port) {
+        if !taken.contains(&port) && handed_out().insert(port) {
             taken.push(port);
             return port;
         }
@@ -145,7 +181,7 @@ fn free_dns_port(taken: &mut Vec<u16>) -> u16 {
         if taken.contains(&port) {
             continue;
         }
-        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() && handed_out().insert(port) {
             taken.push(port);
             return port;
         }
@@ -235,17 +271,53 @@ fn spawn_challtestsrv(bin: &Path, dir: &Path, log: &str, dns_port: u16, mgmt_por
 
 /// Starts challtestsrv and Pebble; panics (with their logs) if they do not come up.
 pub async fn start() -> Pebble {
-    start_inner(false).await
+    start_with(Options::default()).await
 }
 
 /// Like [`start`], but Pebble validates against a second challtestsrv that never receives any
 /// record (a split view): `challtestsrv_url()`/`dns_addr()` see TXT records, the CA does not, so
 /// DNS-01 challenges fail at the CA after propagation checks pass.
 pub async fn start_with_separate_validation_dns() -> Pebble {
-    start_inner(true).await
+    start_with(Options {
+        separate_validation_dns: true,
+        ..Options::default()
+    })
+    .await
 }
 
-async fn start_inner(separate_validation_dns: bool) -> Pebble {
+/// How to run Pebble.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// See [`start_with_separate_validation_dns`].
+    pub separate_validation_dns: bool,
+    /// Non-empty: Pebble requires External Account Binding with these (key id, base64url HMAC
+    /// key) pairs (`externalAccountBindingRequired` + `externalAccountMACKeys`).
+    pub eab_keys: Vec<(String, String)>,
+    /// `PEBBLE_ALTERNATE_ROOTS`: how many alternate chains (other roots) Pebble offers.
+    pub alternate_roots: u32,
+}
+
+pub async fn start_with(options: Options) -> Pebble {
+    // A port picked free can still be taken by another socket before the child binds it; such
+    // a start fails fast (the child exits), and a new set of ports is tried.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match start_once(&options).await {
+            Ok(p) => return p,
+            Err(e) if attempt < 3 && e.contains("exited early") => {
+                eprintln!(
+                    "pebble harness: retrying with other ports: {}",
+                    e.lines().next().unwrap_or("")
+                );
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+async fn start_once(options: &Options) -> Result<Pebble, String> {
+    let separate_validation_dns = options.separate_validation_dns;
     let pebble_bin = which("pebble").unwrap_or_else(|| panic!("{NOT_INSTALLED}"));
     let challtestsrv_bin =
         which("pebble-challtestsrv").unwrap_or_else(|| panic!("{NOT_INSTALLED}"));
@@ -278,7 +350,12 @@ async fn start_inner(separate_validation_dns: bool) -> Pebble {
             "httpPort": http_port,
             "tlsPort": tls_port,
             "ocspResponderURL": "",
-            "externalAccountBindingRequired": false,
+            "externalAccountBindingRequired": !options.eab_keys.is_empty(),
+            "externalAccountMACKeys": options
+                .eab_keys
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect::<serde_json::Map<_, _>>(),
         }
     });
     let config_path = dir.path().join("pebble-config.json");
@@ -314,6 +391,10 @@ async fn start_inner(separate_validation_dns: bool) -> Pebble {
         .env("PEBBLE_VA_NOSLEEP", "1")
         .env("PEBBLE_WFE_NONCEREJECT", "0")
         .env("PEBBLE_AUTHZREUSE", "0")
+        .env(
+            "PEBBLE_ALTERNATE_ROOTS",
+            options.alternate_roots.to_string(),
+        )
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(errf)
@@ -342,12 +423,12 @@ async fn start_inner(separate_validation_dns: bool) -> Pebble {
         ca_bundle,
         dir,
     };
-    p.wait_ready().await;
-    p
+    p.wait_ready().await?;
+    Ok(p)
 }
 
 impl Pebble {
-    async fn wait_ready(&mut self) {
+    async fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         let client = self.https_client();
         let mut last_err: String;
@@ -365,7 +446,7 @@ impl Pebble {
             ];
             for (name, status) in exited {
                 if let Ok(Some(status)) = status {
-                    panic!("{name} exited early ({status})\n{}", self.logs());
+                    return Err(format!("{name} exited early ({status})\n{}", self.logs()));
                 }
             }
             let cts_ok = TcpStream::connect(
@@ -379,7 +460,7 @@ impl Pebble {
                 && TcpStream::connect(self.validation_dns_addr).is_ok();
             if cts_ok {
                 match client.get(&self.directory_url).send().await {
-                    Ok(r) if r.status().is_success() => return,
+                    Ok(r) if r.status().is_success() => return Ok(()),
                     Ok(r) => last_err = format!("directory answered HTTP {}", r.status()),
                     Err(e) => last_err = format!("directory: {e:?}"),
                 }
@@ -387,10 +468,10 @@ impl Pebble {
                 last_err = "challtestsrv not listening yet".into();
             }
             if Instant::now() > deadline {
-                panic!(
+                return Err(format!(
                     "pebble did not come up within 30s: {last_err}\n{}",
                     self.logs()
-                );
+                ));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

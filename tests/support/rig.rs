@@ -116,6 +116,35 @@ propagation_timeout_secs = 20
         cmd
     }
 
+    /// Adds (or replaces) `key = value` (TOML) in the `[acme]` section of the config file.
+    pub fn set_acme(&self, key: &str, value: &str) {
+        let text = std::fs::read_to_string(&self.config_path).expect("read config");
+        let mut lines: Vec<String> = Vec::new();
+        let mut in_acme = false;
+        for line in text.lines() {
+            if line.starts_with('[') {
+                in_acme = line.trim() == "[acme]";
+                lines.push(line.to_string());
+                if in_acme {
+                    lines.push(format!("{key} = {value}"));
+                }
+                continue;
+            }
+            let replaced = in_acme && line.split_once('=').is_some_and(|(k, _)| k.trim() == key);
+            if !replaced {
+                lines.push(line.to_string());
+            }
+        }
+        std::fs::write(&self.config_path, lines.join("\n") + "\n").expect("write config");
+    }
+
+    /// `alicert ARGS…` (any subcommand), like [`Rig::invoke`].
+    pub async fn alicert(&self, bin: &Path, args: &[&str]) -> Run {
+        let mut cmd = self.command(bin);
+        cmd.args(args);
+        run(cmd).await
+    }
+
     /// `alicert invoke EVENT`, on a blocking thread so the emulator keeps serving.
     pub async fn invoke(&self, bin: &Path, event: &str) -> Run {
         let mut cmd = self.command(bin);

@@ -1,0 +1,267 @@
+//! Account operations (`alicert account …` and `{"action":"account","op":…}`): show, create,
+//! update (contacts), rollover (RFC 8555 §7.3.5 key change) and deactivate.
+use std::time::Duration;
+
+use super::{Acme, OpenAccount};
+use crate::aliyun::AliyunClient;
+use crate::error::{Error, Result};
+use crate::result::AccountReport;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Show,
+    Create,
+    Update { emails: Vec<String> },
+    Rollover,
+    Deactivate { confirmed: bool },
+}
+
+impl Op {
+    pub fn parse(op: &str, email: Option<&str>, confirm: bool) -> Result<Op> {
+        Ok(match op {
+            "show" => Op::Show,
+            "create" => Op::Create,
+            "update" => {
+                let email = email.filter(|e| !e.trim().is_empty()).ok_or_else(|| {
+                    Error::Input("account op `update` needs `email` (the new contact address; several: comma separated)".into())
+                })?;
+                let emails = email
+                    .split(',')
+                    .map(|e| e.trim().trim_start_matches("mailto:").to_string())
+                    .filter(|e| !e.is_empty())
+                    .collect::<Vec<_>>();
+                for e in &emails {
+                    let ok = e
+                        .split_once('@')
+                        .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'))
+                        && !e.contains(char::is_whitespace);
+                    if !ok {
+                        return Err(Error::Input(format!("email `{e}` is not an email address")));
+                    }
+                }
+                Op::Update { emails }
+            }
+            "rollover" => Op::Rollover,
+            "deactivate" => Op::Deactivate { confirmed: confirm },
+            other => {
+                return Err(Error::Input(format!(
+                    "unknown account op `{other}` (show, create, update, rollover, deactivate)"
+                )))
+            }
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Op::Show => "show",
+            Op::Create => "create",
+            Op::Update { .. } => "update",
+            Op::Rollover => "rollover",
+            Op::Deactivate { .. } => "deactivate",
+        }
+    }
+
+    fn would(&self) -> Option<&'static str> {
+        match self {
+            Op::Show => None,
+            Op::Create => Some("create the account key and account if missing"),
+            Op::Update { .. } => Some("change the account contacts"),
+            Op::Rollover => {
+                Some("replace the account key (RFC 8555 key change) and store the new one")
+            }
+            Op::Deactivate { .. } => Some("deactivate the account"),
+        }
+    }
+}
+
+pub async fn run(
+    acme: &Acme,
+    client: Option<&AliyunClient>,
+    op: Op,
+    dry_run: bool,
+) -> Result<AccountReport> {
+    if let Op::Deactivate { confirmed: false } = op {
+        return Err(Error::Input(
+            "deactivating an ACME account is irreversible: confirm with `--yes` (CLI) or `\"confirm\": true` (event)".into(),
+        ));
+    }
+    if dry_run {
+        if let Some(would) = op.would() {
+            let location = acme.key_store(client)?.location.to_string();
+            return Ok(AccountReport {
+                op: op.name().into(),
+                key_location: location,
+                would: Some(would.into()),
+                ..AccountReport::default()
+            });
+        }
+    }
+    let opened = acme.open(client, op == Op::Create).await?;
+    let mut report = report(op.name(), &opened);
+    match op {
+        Op::Show | Op::Create => {}
+        Op::Update { emails } => {
+            let contacts: Vec<String> = emails.iter().map(|e| format!("mailto:{e}")).collect();
+            let refs: Vec<&str> = contacts.iter().map(String::as_str).collect();
+            opened.account.update_contacts(&refs).await?;
+            let (status, now) = acme.account_object(opened.account.id());
+            report.status = status.or(report.status);
+            report.contacts = if now.is_empty() { contacts } else { now };
+            tracing::info!(account = opened.account.id(), contacts = ?report.contacts, "account contacts updated");
+        }
+        Op::Rollover => {
+            let (new_thumbprint, note) = rollover(acme, client, opened).await?;
+            report.previous_key_thumbprint = Some(report.key_thumbprint.clone());
+            report.key_thumbprint = new_thumbprint;
+            report.note = note;
+        }
+        Op::Deactivate { .. } => {
+            let url = opened.account.id().to_string();
+            opened.account.deactivate().await?;
+            let (status, _) = acme.account_object(&url);
+            report.status = Some(status.unwrap_or_else(|| "deactivated".into()));
+            tracing::warn!(account = %url, "ACME account deactivated");
+        }
+    }
+    Ok(report)
+}
+
+fn report(op: &str, opened: &OpenAccount) -> AccountReport {
+    AccountReport {
+        op: op.into(),
+        url: opened.account.id().to_string(),
+        status: opened.status.clone(),
+        contacts: opened.contacts.clone(),
+        key_thumbprint: opened.account.key_thumbprint().to_string(),
+        key_location: opened.location.to_string(),
+        created: opened.created,
+        ..AccountReport::default()
+    }
+}
+
+/// Account key rollover, storing the new key where the old one was.
+///
+/// The order of operations, and why no crash loses the only key the CA accepts:
+/// 1. `open` loaded key K0 from the store and found the account with it.
+/// 2. `prepare_replace(K0)` checks the store still holds K0 (else refuse: someone else rolled
+///    over or replaced it since), writes a copy of K0 (OSS `<key>.previous`, file
+///    `<path>.previous`; KMS keeps every version) — which also proves alicert may write there
+///    *before* anything irreversible happens — and checks again.
+/// 3. `update_key()`: the CA switches the account to K1. instant-acme generates K1 inside this
+///    call and cannot be handed one, so K1 cannot be staged in the store before the CA knows
+///    it; a failure here leaves CA and store on K0 (nothing changed).
+/// 4. `replace(K1)`: one atomic write (KMS PutSecretValue = new current version, K0 kept as
+///    ACSPrevious; OSS PutObject over the object; file rename over the file), read back,
+///    retried on failure. Just before it the store is read again: if the key there is no
+///    longer K0 (an operator replaced it meanwhile), K1 goes to a staged name beside it
+///    (`.next`, or KMS stage `alicert-next`) instead, and the command fails saying so. Concurrent invocations meanwhile load K0, get `unauthorized` from the
+///    CA and fail without writing (the store only ever creates a missing key).
+///
+/// The one window nothing can cover is a crash between the CA's answer in 3 and the write in
+/// 4 (one request long); step 2 removed the likely cause of a failed write (permissions).
+/// Finally the stored key is read back and the account looked up with it: same account URL.
+async fn rollover(
+    acme: &Acme,
+    client: Option<&AliyunClient>,
+    opened: OpenAccount,
+) -> Result<(String, Option<String>)> {
+    let store = acme.key_store(client)?;
+    let url = opened.account.id().to_string();
+    store.prepare_replace(&opened.key).await?;
+    let mut account = opened.account;
+    let credentials = account.update_key().await.map_err(|e| {
+        Error::Acme(format!(
+            "key change refused by the CA (the account still uses the stored key): {e}"
+        ))
+    })?;
+    let new_key = super::pkcs8_pem(credentials.private_key().secret_pkcs8_der());
+    // Someone replaced the stored key while the CA switched: overwriting it would destroy
+    // their key, dropping ours would lose the account. Keep ours beside it and stop. (A failed
+    // read proves nothing: then the write below goes ahead.)
+    if let Ok(Some(stored)) = store.load().await {
+        if stored.expose().trim() != opened.key.expose().trim() {
+            let at = store.stash(&new_key).await.map_err(|e| {
+                Error::Other(format!(
+                    "the account key at {} changed during the rollover, and the new key of \
+                     account {url} could not be kept beside it: {e}",
+                    store.location
+                ))
+            })?;
+            return Err(Error::Other(format!(
+                "the account key at {} changed during the rollover (another invocation or an \
+                 operator replaced it); the CA already switched account {url} to a new key, kept \
+                 at {at}: decide which key {} should hold",
+                store.location, store.location
+            )));
+        }
+    }
+    let mut last_error = None;
+    for attempt in 0..4u32 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
+        }
+        match store.replace(&new_key).await {
+            Ok(()) => {
+                last_error = None;
+                break;
+            }
+            Err(e) => {
+                tracing::error!(attempt, error = %e, location = %store.location, "storing the new account key failed");
+                last_error = Some(e);
+            }
+        }
+    }
+    if let Some(e) = last_error {
+        return Err(Error::Other(format!(
+            "the CA switched account {url} to a new key but it could not be stored at {}: {e}",
+            store.location
+        )));
+    }
+    tracing::info!(account = %url, location = %store.location, "account key rolled over and stored");
+    // The next invocation will do exactly this: load the stored key, find the account.
+    let check = acme.open(client, false).await?;
+    if check.account.id() != url {
+        return Err(Error::Other(format!(
+            "after the rollover the stored key finds account {} instead of {url}",
+            check.account.id()
+        )));
+    }
+    let note = match &store.location {
+        super::key_store::KeyLocation::Kms { .. } => {
+            "previous key kept as the secret's ACSPrevious version"
+        }
+        _ => "previous key kept beside the new one as <location>.previous",
+    };
+    Ok((
+        check.account.key_thumbprint().to_string(),
+        Some(note.to_string()),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ops() {
+        assert_eq!(Op::parse("show", None, false).unwrap(), Op::Show);
+        assert_eq!(
+            Op::parse("update", Some("a@example.com, mailto:b@example.org"), false).unwrap(),
+            Op::Update {
+                emails: vec!["a@example.com".into(), "b@example.org".into()]
+            }
+        );
+        for (op, email, needle) in [
+            ("update", None, "needs `email`"),
+            ("update", Some("nobody"), "not an email"),
+            ("delete", None, "unknown account op"),
+        ] {
+            let e = Op::parse(op, email, false).unwrap_err();
+            assert!(e.is_user_error() && e.to_string().contains(needle), "{e}");
+        }
+        assert_eq!(
+            Op::parse("deactivate", None, true).unwrap(),
+            Op::Deactivate { confirmed: true }
+        );
+    }
+}

@@ -1,0 +1,259 @@
+//! When is a deployed certificate due? Pure decision logic (no I/O): the handler gathers the
+//! facts (what a target serves, the CA's ARI window, the CRL status) and asks here.
+//!
+//! Order of the checks, first match wins:
+//! 1. nothing deployed → `missing on target`
+//! 2. it does not cover every configured domain → `domains changed`
+//! 3. the issuer's CRL lists it → `revoked`
+//! 4. expired → `expired N days ago`
+//! 5. the CA offers ARI and answered: due when its suggested window has started, or starts
+//!    before the next timer run (`ari_lookahead_hours`) → `ARI window …`; a certificate that
+//!    would expire before the next run is due whatever the window says.
+//! 6. no ARI: due when at most `renew_before_days` are left — capped at half the lifetime, so
+//!    that short-lived (e.g. 6-day) certificates are not renewed on every daily run →
+//!    `expires in N days`.
+use time::{Duration, OffsetDateTime};
+
+use crate::cert::{rfc3339, CertInfo};
+
+/// The configured thresholds.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub renew_before_days: u32,
+    /// How far ahead the next timer run is (`[acme] ari_lookahead_hours`).
+    pub lookahead: Duration,
+}
+
+/// A suggested renewal window (RFC 9773).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start: OffsetDateTime,
+    pub end: OffsetDateTime,
+}
+
+/// What is known about one target.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    pub current: Option<&'a CertInfo>,
+    pub domains: &'a [String],
+    pub revoked: bool,
+    /// The CA's window for `current`, when the CA offers ARI and answered.
+    pub ari: Option<Window>,
+}
+
+/// Why the target needs a new certificate, or None when it does not.
+pub fn due(facts: &Facts<'_>, policy: &Policy, now: OffsetDateTime) -> Option<String> {
+    let Some(cert) = facts.current else {
+        return Some("missing on target".into());
+    };
+    if !cert.covers_all(facts.domains) {
+        return Some("domains changed".into());
+    }
+    if facts.revoked {
+        return Some("revoked".into());
+    }
+    let left = cert.not_after - now;
+    if left <= Duration::ZERO {
+        return Some(format!("expired {} days ago", (-left).whole_days()));
+    }
+    let expires = || format!("expires in {} days", left.whole_days());
+    match facts.ari {
+        Some(w) => {
+            if w.start <= now {
+                Some(format!("ARI window started {}", rfc3339(w.start)))
+            } else if w.start <= now + policy.lookahead {
+                Some(format!(
+                    "ARI window starts {}, before the next run",
+                    rfc3339(w.start)
+                ))
+            } else if left <= policy.lookahead {
+                Some(expires())
+            } else {
+                None
+            }
+        }
+        None => {
+            let lifetime = cert.not_after - cert.not_before;
+            let threshold = Duration::days(policy.renew_before_days.into()).min(lifetime / 2);
+            (left <= threshold.max(policy.lookahead)).then(expires)
+        }
+    }
+}
+
+/// The decision without ARI or revocation facts (kept for callers of the first version).
+pub fn due_reason(
+    current: Option<&CertInfo>,
+    domains: &[String],
+    renew_before_days: u32,
+    now: OffsetDateTime,
+) -> Option<String> {
+    due(
+        &Facts {
+            current,
+            domains,
+            revoked: false,
+            ari: None,
+        },
+        &Policy {
+            renew_before_days,
+            lookahead: Duration::ZERO,
+        },
+        now,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(names: &[&str], lifetime_days: i64, days_left: i64, now: OffsetDateTime) -> CertInfo {
+        let not_after = now + Duration::days(days_left);
+        CertInfo {
+            serial: "1".into(),
+            not_before: not_after - Duration::days(lifetime_days),
+            not_after,
+            names: names.iter().map(|s| s.to_string()).collect(),
+            issuer: String::new(),
+            fingerprint_sha256: String::new(),
+            der: Vec::new(),
+            chain: Vec::new(),
+        }
+    }
+
+    const POLICY: Policy = Policy {
+        renew_before_days: 30,
+        lookahead: Duration::hours(24),
+    };
+
+    fn facts<'a>(cert: Option<&'a CertInfo>, domains: &'a [String]) -> Facts<'a> {
+        Facts {
+            current: cert,
+            domains,
+            revoked: false,
+            ari: None,
+        }
+    }
+
+    #[test]
+    fn missing_changed_revoked_expired() {
+        let now = OffsetDateTime::now_utc();
+        let domains = vec!["example.com".to_string(), "*.example.com".to_string()];
+        assert_eq!(
+            due(&facts(None, &domains), &POLICY, now).as_deref(),
+            Some("missing on target")
+        );
+        let partial = info(&["example.com"], 90, 60, now);
+        assert_eq!(
+            due(&facts(Some(&partial), &domains), &POLICY, now).as_deref(),
+            Some("domains changed")
+        );
+        let ok = info(&["example.com", "*.example.com"], 90, 60, now);
+        assert_eq!(due(&facts(Some(&ok), &domains), &POLICY, now), None);
+        let mut f = facts(Some(&ok), &domains);
+        f.revoked = true;
+        assert_eq!(due(&f, &POLICY, now).as_deref(), Some("revoked"));
+        let expired = info(&["example.com", "*.example.com"], 90, -3, now);
+        assert_eq!(
+            due(&facts(Some(&expired), &domains), &POLICY, now).as_deref(),
+            Some("expired 3 days ago")
+        );
+    }
+
+    #[test]
+    fn days_fallback_and_short_lived_certificates() {
+        let now = OffsetDateTime::now_utc();
+        let d = vec!["example.com".to_string()];
+        let soon = info(&["example.com"], 90, 20, now);
+        assert_eq!(
+            due(&facts(Some(&soon), &d), &POLICY, now).as_deref(),
+            Some("expires in 20 days")
+        );
+        assert_eq!(
+            due(
+                &facts(Some(&info(&["example.com"], 90, 31, now)), &d),
+                &POLICY,
+                now
+            ),
+            None
+        );
+        // A 6-day certificate: renew_before_days (30) is capped at half its lifetime (3 days),
+        // so a daily timer renews it once, around day 3, not on every run.
+        let mut renewals = 0;
+        let mut cert = info(&["example.com"], 6, 6, now);
+        for day in 0..30 {
+            let t = now + Duration::days(day);
+            if due(&facts(Some(&cert), &d), &POLICY, t).is_some() {
+                renewals += 1;
+                cert = info(&["example.com"], 6, 6, t);
+            }
+            assert!(cert.not_after - t > Duration::days(2), "day {day}");
+        }
+        assert!(
+            (9..=11).contains(&renewals),
+            "{renewals} renewals in 30 days"
+        );
+        // renew_before_days = 0 still renews before a daily timer would miss the expiry.
+        let p0 = Policy {
+            renew_before_days: 0,
+            ..POLICY
+        };
+        let hours = info(&["example.com"], 90, 0, now + Duration::hours(20));
+        assert!(due(&facts(Some(&hours), &d), &p0, now).is_some());
+        assert_eq!(
+            due_reason(Some(&soon), &d, 30, now).as_deref(),
+            Some("expires in 20 days")
+        );
+    }
+
+    #[test]
+    fn ari_window_decides_when_offered() {
+        let now = OffsetDateTime::now_utc();
+        let d = vec!["example.com".to_string()];
+        // 60 days left: by days not due; the CA says the window has started.
+        let cert = info(&["example.com"], 90, 60, now);
+        let mut f = facts(Some(&cert), &d);
+        f.ari = Some(Window {
+            start: now - Duration::hours(1),
+            end: now + Duration::days(1),
+        });
+        assert!(due(&f, &POLICY, now)
+            .unwrap()
+            .starts_with("ARI window started"));
+        // Starts within the lookahead (before the next daily run).
+        f.ari = Some(Window {
+            start: now + Duration::hours(20),
+            end: now + Duration::days(2),
+        });
+        let r = due(&f, &POLICY, now).unwrap();
+        assert!(
+            r.starts_with("ARI window starts") && r.ends_with("before the next run"),
+            "{r}"
+        );
+        // Starts after the next run: not due, even with 20 days left (ARI wins over days).
+        let close = info(&["example.com"], 90, 20, now);
+        let mut f = facts(Some(&close), &d);
+        f.ari = Some(Window {
+            start: now + Duration::days(3),
+            end: now + Duration::days(5),
+        });
+        assert_eq!(due(&f, &POLICY, now), None);
+        // …unless the certificate would expire before the next run.
+        let hours = info(&["example.com"], 90, 0, now + Duration::hours(12));
+        let mut f = facts(Some(&hours), &d);
+        f.ari = Some(Window {
+            start: now + Duration::days(3),
+            end: now + Duration::days(5),
+        });
+        assert!(due(&f, &POLICY, now)
+            .unwrap()
+            .starts_with("expires in 0 days"));
+        // Revocation beats a far window.
+        let mut f = facts(Some(&cert), &d);
+        f.revoked = true;
+        f.ari = Some(Window {
+            start: now + Duration::days(30),
+            end: now + Duration::days(32),
+        });
+        assert_eq!(due(&f, &POLICY, now).as_deref(), Some("revoked"));
+    }
+}

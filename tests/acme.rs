@@ -1,0 +1,681 @@
+//! ACME completeness against real Pebble, through the `alicert` binary: account lifecycle
+//! (create/show/update/rollover/deactivate), External Account Binding, revocation, alternate
+//! chains, key types, key reuse, several roots in `ca_bundle`.
+mod support;
+
+use serde_json::Value;
+use support::emulator::Seed;
+use support::pebble::{self, Options};
+use support::rig::{alicert_bin, Rig, Run, BUCKET};
+
+const OSS_KEY: &str = "oss://alicert-state/acme/account.pem";
+
+const WWW: &str = r#"
+[[certificate]]
+name = "www"
+domains = ["www.example.com"]
+targets = [{ kind = "cdn", domain = "www.example.com" }]
+"#;
+
+fn www_seed() -> Seed {
+    Seed::default()
+        .zone("example.com")
+        .cdn_domain("www.example.com")
+}
+
+fn cert<'a>(result: &'a Value, name: &str) -> &'a Value {
+    result["certificates"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == name))
+        .unwrap_or_else(|| panic!("no certificate {name} in {result}"))
+}
+
+#[track_caller]
+fn ok(run: &Run) -> &Value {
+    assert_eq!(run.code, 0, "stdout {}\nstderr {}", run.stdout, run.stderr);
+    &run.result
+}
+
+fn stored_key(rig: &Rig) -> String {
+    rig.emulator
+        .state()
+        .object(BUCKET, "acme/account.pem")
+        .expect("account key object")
+        .text()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_create_show_update_rollover_deactivate() {
+    let rig = Rig::start(www_seed(), OSS_KEY, WWW).await;
+    let bin = alicert_bin();
+
+    // show creates nothing: no key yet is a clear input error.
+    let run = rig.alicert(&bin, &["account", "show"]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("account create"), "{}", run.stderr);
+    assert!(rig.emulator.state().calls_to("PutObject").is_empty());
+
+    let created = rig.alicert(&bin, &["account", "create"]).await;
+    let a = &ok(&created)["account"];
+    let url = a["url"].as_str().unwrap().to_string();
+    assert!(url.starts_with("https://127.0.0.1:"), "{a}");
+    assert_eq!(a["status"], "valid", "{a}");
+    assert_eq!(a["contacts"], serde_json::json!(["mailto:ops@example.com"]));
+    assert_eq!(a["created"], true);
+    let thumb = a["key_thumbprint"].as_str().unwrap().to_string();
+    assert_eq!(thumb.len(), 43, "base64url SHA-256: {thumb}");
+    let key_v1 = stored_key(&rig);
+    assert!(key_v1.contains("BEGIN PRIVATE KEY"));
+    let body = key_v1.lines().nth(1).unwrap();
+    assert!(!created.stdout.contains(body) && !created.stderr.contains(body));
+
+    let shown = rig.alicert(&bin, &["account", "show"]).await;
+    let a = &ok(&shown)["account"];
+    assert_eq!(a["url"], url.as_str());
+    assert_eq!(a["status"], "valid");
+    assert_eq!(a["key_thumbprint"], thumb.as_str());
+    assert_eq!(a["contacts"], serde_json::json!(["mailto:ops@example.com"]));
+    assert!(a.get("created").is_none(), "{a}");
+
+    // update: the CA's account object carries the new contacts.
+    let updated = rig
+        .alicert(
+            &bin,
+            &[
+                "account",
+                "update",
+                "--email",
+                "new@example.com",
+                "--email",
+                "sec@example.com",
+            ],
+        )
+        .await;
+    assert_eq!(
+        ok(&updated)["account"]["contacts"],
+        serde_json::json!(["mailto:new@example.com", "mailto:sec@example.com"])
+    );
+    let a = &ok(&rig.alicert(&bin, &["account", "show"]).await)["account"].clone();
+    assert_eq!(
+        a["contacts"],
+        serde_json::json!(["mailto:new@example.com", "mailto:sec@example.com"])
+    );
+    let bad = rig
+        .invoke(
+            &bin,
+            r#"{"action":"account","op":"update","email":"nobody"}"#,
+        )
+        .await;
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+
+    // rollover through the event: new key stored where the old one was, old kept beside it,
+    // same account found with the new key, old key no longer accepted.
+    let dry = rig
+        .invoke(
+            &bin,
+            r#"{"action":"account","op":"rollover","dry_run":true}"#,
+        )
+        .await;
+    assert!(ok(&dry)["account"]["would"].is_string());
+    assert_eq!(stored_key(&rig), key_v1);
+    let rolled = rig
+        .invoke(&bin, r#"{"action":"account","op":"rollover"}"#)
+        .await;
+    let a = &ok(&rolled)["account"];
+    assert_eq!(a["url"], url.as_str());
+    assert_eq!(a["previous_key_thumbprint"], thumb.as_str());
+    let thumb2 = a["key_thumbprint"].as_str().unwrap().to_string();
+    assert_ne!(thumb2, thumb);
+    let key_v2 = stored_key(&rig);
+    assert_ne!(key_v2, key_v1);
+    let previous = rig
+        .emulator
+        .state()
+        .object(BUCKET, "acme/account.pem.previous")
+        .expect("previous key kept")
+        .text()
+        .unwrap()
+        .to_string();
+    assert_eq!(previous, key_v1);
+    let a = &ok(&rig.alicert(&bin, &["account", "show"]).await)["account"].clone();
+    assert_eq!(a["url"], url.as_str());
+    assert_eq!(a["key_thumbprint"], thumb2.as_str());
+    // The next invocation orders with the new key.
+    let issued = rig.invoke(&bin, "{}").await;
+    assert_eq!(cert(ok(&issued), "www")["status"], "issued");
+    // The old key is dead at the CA: put it back and the account is not found.
+    rig.emulator
+        .put_object(BUCKET, "acme/account.pem", key_v1.as_bytes());
+    let stale = rig.alicert(&bin, &["account", "show"]).await;
+    assert_ne!(stale.code, 0, "{}", stale.stdout);
+    rig.emulator
+        .put_object(BUCKET, "acme/account.pem", key_v2.as_bytes());
+
+    // deactivate needs explicit confirmation, on the CLI and in the event.
+    let refused = rig.alicert(&bin, &["account", "deactivate"]).await;
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    let refused = rig
+        .invoke(&bin, r#"{"action":"account","op":"deactivate"}"#)
+        .await;
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains("confirm"), "{}", refused.stderr);
+    let gone = rig.alicert(&bin, &["account", "deactivate", "--yes"]).await;
+    let a = &ok(&gone)["account"];
+    assert_eq!(a["status"], "deactivated", "{a}");
+    assert_eq!(a["url"], url.as_str());
+    let after = rig.alicert(&bin, &["account", "show"]).await;
+    assert_eq!(after.code, 2, "{}", after.stderr);
+    assert!(
+        after.stderr.contains("is deactivated") && after.stderr.contains("account create"),
+        "{}",
+        after.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kms_rollover_keeps_the_previous_version_and_checks_write_access_first() {
+    let rig = Rig::start(www_seed(), "kms:alicert/account", WWW).await;
+    let bin = alicert_bin();
+    let a = ok(&rig.alicert(&bin, &["account", "create"]).await)["account"].clone();
+    let key_v1 = rig
+        .emulator
+        .state()
+        .secret_value("alicert/account")
+        .unwrap()
+        .to_string();
+
+    // Without kms:PutSecretValue the rollover stops before the CA hears of a new key.
+    rig.emulator
+        .fail_next("PutSecretValue", "Forbidden.NoPermission", 403);
+    let denied = rig.alicert(&bin, &["account", "rollover"]).await;
+    assert_eq!(denied.code, 1, "{}", denied.stdout);
+    assert!(
+        denied.stderr.contains("Forbidden.NoPermission"),
+        "{}",
+        denied.stderr
+    );
+    let still = ok(&rig.alicert(&bin, &["account", "show"]).await)["account"].clone();
+    assert_eq!(still["key_thumbprint"], a["key_thumbprint"]);
+
+    let rolled = ok(&rig.alicert(&bin, &["account", "rollover"]).await)["account"].clone();
+    assert_eq!(rolled["url"], a["url"]);
+    assert_ne!(rolled["key_thumbprint"], a["key_thumbprint"]);
+    let state = rig.emulator.state();
+    let secret = &state.kms_secrets["alicert/account"];
+    let current = secret.current().unwrap();
+    assert_ne!(current.data, key_v1);
+    let previous = secret
+        .versions
+        .iter()
+        .find(|v| v.stages.iter().any(|s| s == "ACSPrevious"))
+        .expect("ACSPrevious version");
+    assert_eq!(previous.data, key_v1);
+    let shown = ok(&rig.alicert(&bin, &["account", "show"]).await)["account"].clone();
+    assert_eq!(shown["key_thumbprint"], rolled["key_thumbprint"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_key_rollover_and_env_key_refusal() {
+    let rig = Rig::start(www_seed(), "file:PLACEHOLDER", WWW).await;
+    let path = rig.dir.path().join("account.pem");
+    rig.set_acme("account_key", &format!("\"file:{}\"", path.display()));
+    let bin = alicert_bin();
+    let a = ok(&rig.alicert(&bin, &["account", "create"]).await)["account"].clone();
+    let v1 = std::fs::read_to_string(&path).unwrap();
+    let rolled = ok(&rig.alicert(&bin, &["account", "rollover"]).await)["account"].clone();
+    assert_eq!(rolled["url"], a["url"]);
+    let v2 = std::fs::read_to_string(&path).unwrap();
+    assert_ne!(v1, v2);
+    assert_eq!(
+        std::fs::read_to_string(rig.dir.path().join("account.pem.previous")).unwrap(),
+        v1
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // An env: key cannot be rewritten: refused before the CA is asked.
+    rig.set_acme("account_key", "\"env:ALICERT_TEST_ACCOUNT_KEY\"");
+    let mut cmd = rig.command(&bin);
+    cmd.env("ALICERT_TEST_ACCOUNT_KEY", &v2)
+        .args(["account", "rollover"]);
+    let refused = support::rig::run(cmd).await;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("environment variable"),
+        "{}",
+        refused.stderr
+    );
+    let mut cmd = rig.command(&bin);
+    cmd.env("ALICERT_TEST_ACCOUNT_KEY", &v2)
+        .args(["account", "show"]);
+    let shown = support::rig::run(cmd).await;
+    assert_eq!(
+        ok(&shown)["account"]["key_thumbprint"],
+        rolled["key_thumbprint"]
+    );
+}
+
+/// Pebble's sample EAB HMAC key (base64url).
+const EAB_KEY: &str = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+
+async fn with_env(rig: &Rig, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut cmd = rig.command(&alicert_bin());
+    cmd.envs(env.iter().copied()).args(args);
+    support::rig::run(cmd).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_account_binding_required_by_the_ca() {
+    let pebble = pebble::start_with(Options {
+        eab_keys: vec![("kid-1".into(), EAB_KEY.into())],
+        ..Options::default()
+    })
+    .await;
+    let seed = www_seed().kms_secret("alicert/eab", EAB_KEY);
+    let rig = Rig::with_pebble(pebble, seed, OSS_KEY, WWW).await;
+
+    // No EAB configured: a clear config error, and no account key left behind.
+    let run = with_env(&rig, &[], &["account", "create"]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("External Account Binding")
+            && run.stderr.contains("eab_kid")
+            && run.stderr.contains("eab_hmac_key"),
+        "{}",
+        run.stderr
+    );
+    let renew = with_env(&rig, &[], &["invoke", "{}"]).await;
+    assert_eq!(renew.code, 1);
+    let c = cert(&renew.result, "www");
+    assert_eq!(c["error"]["code"], "ConfigError", "{c}");
+    assert!(rig.emulator.state().calls_to("PutObject").is_empty());
+
+    // Half a binding, or a key that is not base64url: refused at config load.
+    let half = with_env(
+        &rig,
+        &[("ALICERT_ACME_EAB_KID", "kid-1")],
+        &["account", "create"],
+    )
+    .await;
+    assert_eq!(half.code, 2);
+    assert!(half.stderr.contains("eab_hmac_key"), "{}", half.stderr);
+    let junk = with_env(
+        &rig,
+        &[
+            ("ALICERT_ACME_EAB_KID", "kid-1"),
+            ("ALICERT_ACME_EAB_HMAC_KEY", "not*base64"),
+        ],
+        &["account", "create"],
+    )
+    .await;
+    assert_eq!(junk.code, 2);
+    assert!(junk.stderr.contains("base64url") && !junk.stderr.contains("not*base64"));
+
+    // The wrong HMAC key: the CA refuses the binding; nothing stored.
+    let wrong = with_env(
+        &rig,
+        &[
+            ("ALICERT_ACME_EAB_KID", "kid-1"),
+            ("ALICERT_ACME_EAB_HMAC_KEY", "c29tZS1vdGhlci1rZXk"),
+        ],
+        &["account", "create"],
+    )
+    .await;
+    assert_eq!(wrong.code, 1, "{}", wrong.stderr);
+    assert!(
+        wrong.stderr.contains("External Account Binding"),
+        "{}",
+        wrong.stderr
+    );
+    assert!(rig.emulator.state().calls_to("PutObject").is_empty());
+
+    // The HMAC key from KMS: account created and bound, key stored, then found by key.
+    let eab = [
+        ("ALICERT_ACME_EAB_KID", "kid-1"),
+        ("ALICERT_ACME_EAB_HMAC_KEY", "kms:alicert/eab"),
+    ];
+    let created = with_env(&rig, &eab, &["account", "create"]).await;
+    let a = ok(&created)["account"].clone();
+    assert_eq!(a["status"], "valid");
+    assert_eq!(a["created"], true);
+    assert!(!created.stdout.contains(EAB_KEY) && !created.stderr.contains(EAB_KEY));
+    assert!(stored_key(&rig).contains("BEGIN PRIVATE KEY"));
+    // An existing account needs no binding any more.
+    let shown = with_env(&rig, &[], &["account", "show"]).await;
+    assert_eq!(ok(&shown)["account"]["url"], a["url"]);
+    let issued = with_env(&rig, &[], &["invoke", "{}"]).await;
+    assert_eq!(cert(ok(&issued), "www")["status"], "issued");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoke_the_deployed_certificate() {
+    let seed = Seed::default()
+        .zone("example.com")
+        .cdn_domain("www.example.com")
+        .cdn_domain("api.example.com");
+    let rig = Rig::start(
+        seed,
+        OSS_KEY,
+        r#"
+[[certificate]]
+name = "www"
+domains = ["www.example.com"]
+targets = [{ kind = "cas" }, { kind = "cdn", domain = "www.example.com" }]
+
+[[certificate]]
+name = "api"
+domains = ["api.example.com"]
+targets = [{ kind = "cdn", domain = "api.example.com" }]
+"#,
+    )
+    .await;
+    let bin = alicert_bin();
+    let first = rig.invoke(&bin, "{}").await;
+    let www_serial = cert(ok(&first), "www")["serial"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let api_serial = cert(&first.result, "api")["serial"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Reason codes are RFC 5280's: 7 does not exist, 11 neither.
+    for bad in ["7", "11"] {
+        let run = rig
+            .alicert(&bin, &["revoke", "--certificate", "www", "--reason", bad])
+            .await;
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains("CRLReason"), "{}", run.stderr);
+    }
+    let unknown = rig
+        .alicert(&bin, &["revoke", "--certificate", "nope"])
+        .await;
+    assert_eq!(unknown.code, 2);
+    let dry = rig
+        .alicert(&bin, &["--dry-run", "revoke", "--certificate", "www"])
+        .await;
+    assert_eq!(
+        ok(&dry)["revocation"]["revoked"][0]["status"],
+        "would_revoke"
+    );
+    assert_eq!(rig.pebble.cert_status(&www_serial).await["Status"], "Valid");
+
+    let run = rig
+        .alicert(&bin, &["revoke", "--certificate", "www", "--reason", "4"])
+        .await;
+    let r = &ok(&run)["revocation"];
+    assert_eq!(r["reason"], 4);
+    assert_eq!(r["reason_name"], "superseded");
+    let revoked = r["revoked"].as_array().unwrap();
+    // cas and cdn serve the same certificate: revoked once, both named.
+    assert_eq!(revoked.len(), 1, "{r}");
+    assert_eq!(revoked[0]["serial"], www_serial.as_str());
+    assert_eq!(revoked[0]["status"], "revoked");
+    assert_eq!(revoked[0]["targets"].as_array().unwrap().len(), 2);
+    let status = rig.pebble.cert_status(&www_serial).await;
+    assert_eq!(status["Status"], "Revoked", "{status}");
+    assert_eq!(status["Reason"], 4, "{status}");
+    let again = rig.alicert(&bin, &["revoke", "--certificate", "www"]).await;
+    assert_eq!(
+        ok(&again)["revocation"]["revoked"][0]["status"],
+        "already_revoked"
+    );
+
+    // The event form, keyCompromise.
+    let ev = rig
+        .invoke(
+            &bin,
+            r#"{"action":"revoke","certificate":"api","reason":1}"#,
+        )
+        .await;
+    assert_eq!(ok(&ev)["revocation"]["revoked"][0]["status"], "revoked");
+    let status = rig.pebble.cert_status(&api_serial).await;
+    assert_eq!(status["Status"], "Revoked");
+    assert_eq!(status["Reason"], 1);
+}
+
+/// Common names of each certificate's issuer in a PEM chain, leaf first.
+fn issuer_cns(chain: &str) -> Vec<String> {
+    use x509_parser::prelude::*;
+    ::pem::parse_many(chain)
+        .unwrap()
+        .iter()
+        .filter(|p| p.tag() == "CERTIFICATE")
+        .map(|p| {
+            let (_, c) = X509Certificate::from_der(p.contents()).unwrap();
+            let cn = c
+                .issuer()
+                .iter_common_name()
+                .next()
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string();
+            cn
+        })
+        .collect()
+}
+
+fn subject_cn(pem_text: &str) -> String {
+    use x509_parser::prelude::*;
+    let p = ::pem::parse(pem_text).unwrap();
+    let (_, c) = X509Certificate::from_der(p.contents()).unwrap();
+    let cn = c
+        .subject()
+        .iter_common_name()
+        .next()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string();
+    cn
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preferred_chain_picks_an_alternate_root() {
+    let pebble = pebble::start_with(Options {
+        alternate_roots: 2,
+        ..Options::default()
+    })
+    .await;
+    let root0 = subject_cn(&pebble.root_pem(0).await);
+    let root2 = subject_cn(&pebble.root_pem(2).await);
+    assert_ne!(root0, root2);
+    let seed = Seed::default()
+        .zone("example.com")
+        .cdn_domain("a.example.com")
+        .cdn_domain("b.example.com")
+        .cdn_domain("c.example.com");
+    let rig = Rig::with_pebble(
+        pebble,
+        seed,
+        OSS_KEY,
+        &format!(
+            r#"
+[[certificate]]
+name = "default"
+domains = ["a.example.com"]
+targets = [{{ kind = "cdn", domain = "a.example.com" }}]
+
+[[certificate]]
+name = "alternate"
+domains = ["b.example.com"]
+preferred_chain = "{root2}"
+targets = [{{ kind = "cdn", domain = "b.example.com" }}]
+
+[[certificate]]
+name = "unmet"
+domains = ["c.example.com"]
+preferred_chain = "No Such Root"
+targets = [{{ kind = "cdn", domain = "c.example.com" }}]
+"#
+        ),
+    )
+    .await;
+    let run = rig.invoke(&alicert_bin(), "{}").await;
+    let result = ok(&run);
+    let state = rig.emulator.state();
+    let top = |d: &str| {
+        issuer_cns(&state.cdn_cert(d).unwrap().cert)
+            .last()
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(top("a.example.com"), root0);
+    assert_eq!(top("b.example.com"), root2);
+    assert_eq!(top("c.example.com"), root0);
+    assert!(cert(result, "alternate").get("notes").is_none());
+    let notes = cert(result, "unmet")["notes"].to_string();
+    assert!(
+        notes.contains("No Such Root") && notes.contains(&root2),
+        "{notes}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_key_type_is_issued_and_deployed() {
+    let types = ["ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096"];
+    let mut seed = Seed::default().zone("example.com");
+    let mut config = String::new();
+    for t in types {
+        seed = seed.cdn_domain(&format!("{t}.example.com"));
+        config.push_str(&format!(
+            "[[certificate]]\nname = \"{t}\"\ndomains = [\"{t}.example.com\"]\nkey_type = \"{t}\"\ntargets = [{{ kind = \"cdn\", domain = \"{t}.example.com\" }}]\n\n"
+        ));
+    }
+    let rig = Rig::start(seed, OSS_KEY, &config).await;
+    let started = std::time::Instant::now();
+    let run = rig.invoke(&alicert_bin(), "{}").await;
+    eprintln!("five key types issued in {:?}", started.elapsed());
+    let result = ok(&run);
+    let state = rig.emulator.state();
+    for t in types {
+        assert_eq!(cert(result, t)["status"], "issued");
+        let deployed = state.cdn_cert(&format!("{t}.example.com")).unwrap();
+        let key = rcgen::KeyPair::from_pem(&deployed.key).unwrap();
+        match t {
+            "ec-p256" => assert_eq!(key.algorithm(), &rcgen::PKCS_ECDSA_P256_SHA256),
+            "ec-p384" => assert_eq!(key.algorithm(), &rcgen::PKCS_ECDSA_P384_SHA384),
+            rsa => {
+                use rsa::pkcs8::DecodePrivateKey as _;
+                use rsa::traits::PublicKeyParts as _;
+                let bits: usize = rsa.trim_start_matches("rsa-").parse().unwrap();
+                let k = rsa::RsaPrivateKey::from_pkcs8_pem(&deployed.key).unwrap();
+                assert_eq!(k.size() * 8, bits);
+                assert_eq!(deployed.info.algorithm, "RSA");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reuse_key_keeps_the_key_where_a_target_gives_it_back() {
+    let seed = Seed::default()
+        .zone("example.com")
+        .cdn_domain("www.example.com")
+        .cdn_domain("api.example.com");
+    let rig = Rig::start(
+        seed,
+        OSS_KEY,
+        r#"
+[[certificate]]
+name = "www"
+domains = ["www.example.com"]
+reuse_key = true
+targets = [{ kind = "cas" }, { kind = "cdn", domain = "www.example.com" }]
+
+[[certificate]]
+name = "api"
+domains = ["api.example.com"]
+reuse_key = true
+targets = [{ kind = "cdn", domain = "api.example.com" }]
+"#,
+    )
+    .await;
+    let bin = alicert_bin();
+    let first = rig.invoke(&bin, "{}").await;
+    ok(&first);
+    let key_www = rig
+        .emulator
+        .state()
+        .cdn_cert("www.example.com")
+        .unwrap()
+        .key
+        .clone();
+    let key_api = rig
+        .emulator
+        .state()
+        .cdn_cert("api.example.com")
+        .unwrap()
+        .key
+        .clone();
+    let second = rig.invoke(&bin, r#"{"force":true}"#).await;
+    let result = ok(&second);
+    let state = rig.emulator.state();
+    let www = cert(result, "www");
+    assert_eq!(www["status"], "renewed");
+    assert_ne!(www["serial"], cert(&first.result, "www")["serial"]);
+    assert_eq!(state.cdn_cert("www.example.com").unwrap().key, key_www);
+    assert!(
+        www["notes"].to_string().contains("kept the private key"),
+        "{www}"
+    );
+    // cdn cannot give its key back: a new key, and the result says why.
+    let api = cert(result, "api");
+    assert_ne!(state.cdn_cert("api.example.com").unwrap().key, key_api);
+    assert!(api["notes"].to_string().contains("no target"), "{api}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ca_bundle_trusts_every_root_and_unknown_profiles_fail_clearly() {
+    let rig = Rig::start(
+        www_seed(),
+        OSS_KEY,
+        r#"
+[[certificate]]
+name = "www"
+domains = ["www.example.com"]
+profile = "shortlived"
+targets = [{ kind = "cdn", domain = "www.example.com" }]
+"#,
+    )
+    .await;
+    let bin = alicert_bin();
+    // An unrelated CA first, Pebble's second: the old client trusted only the first.
+    let other = rcgen::CertificateParams::new(Vec::<String>::new())
+        .unwrap()
+        .self_signed(&rcgen::KeyPair::generate().unwrap())
+        .unwrap()
+        .pem();
+    let bundle = rig.dir.path().join("bundle.pem");
+    std::fs::write(&bundle, format!("{other}{}", rig.pebble.ca_pem())).unwrap();
+    rig.set_acme("ca_bundle", &format!("\"{}\"", bundle.display()));
+    ok(&rig.alicert(&bin, &["account", "create"]).await);
+    // Only the unrelated CA: Pebble's certificate is not trusted.
+    let lonely = rig.dir.path().join("other.pem");
+    std::fs::write(&lonely, &other).unwrap();
+    rig.set_acme("ca_bundle", &format!("\"{}\"", lonely.display()));
+    let untrusted = rig.alicert(&bin, &["account", "show"]).await;
+    assert_ne!(untrusted.code, 0);
+    rig.set_acme("ca_bundle", &format!("\"{}\"", bundle.display()));
+
+    // Pebble 2.4 lists no profiles: the order is refused before it is placed.
+    let run = rig.invoke(&bin, "{}").await;
+    assert_eq!(run.code, 1);
+    let c = cert(&run.result, "www");
+    assert_eq!(c["status"], "failed");
+    let msg = c["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("shortlived") && msg.contains("does not support profiles"),
+        "{msg}"
+    );
+    assert!(rig.emulator.state().records_added.is_empty());
+}
