@@ -1,7 +1,35 @@
 //! ACME (RFC 8555) with instant-acme: directory aliases, the account found by its key, and
 //! certificate keys. Orders live in `order.rs`, the account key's storage in `key_store.rs`.
+/// Retry an instant-acme call while the CA rejects its nonce (`badNonce`). instant-acme
+/// already retries twice itself; a CA under load (or Pebble's PEBBLE_WFE_NONCEREJECT) can
+/// reject more, and a rejected request was not processed, so repeating it is always safe.
+macro_rules! retry_bad_nonce {
+    ($what:expr, $call:expr) => {{
+        let mut attempt = 1u32;
+        loop {
+            match $call {
+                Err(e)
+                    if crate::acme::is_bad_nonce(&e)
+                        && attempt < crate::acme::BAD_NONCE_ATTEMPTS =>
+                {
+                    tracing::warn!(what = $what, attempt, "ACME badNonce; retrying");
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
 pub mod key_store;
 pub mod order;
+
+/// How often a call rejected for its nonce is repeated (each time after instant-acme's own 3).
+pub const BAD_NONCE_ATTEMPTS: u32 = 8;
+
+pub fn is_bad_nonce(e: &instant_acme::Error) -> bool {
+    matches!(e, instant_acme::Error::Api(p) if p.r#type.as_deref() == Some("urn:ietf:params:acme:error:badNonce"))
+}
 
 use instant_acme::{Account, AccountBuilder, Key, LetsEncrypt};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -110,10 +138,12 @@ pub async fn open_account_with(
     };
     let url = directory_url(&config.directory).map_err(Error::Config)?;
 
-    match builder(config)?
-        .from_key(parse_account_key(&pem_text, &location)?, url.clone())
-        .await
-    {
+    match retry_bad_nonce!(
+        "find account",
+        builder(config)?
+            .from_key(parse_account_key(&pem_text, &location)?, url.clone())
+            .await
+    ) {
         Ok((account, _)) => {
             tracing::info!(account = account.id(), "ACME account found by key");
             Ok(account)
@@ -123,12 +153,18 @@ pub async fn open_account_with(
                 && p.r#type.as_deref()
                     == Some("urn:ietf:params:acme:error:accountDoesNotExist") =>
         {
-            let (account, _) = builder(config)?
-                .create_from_key(parse_account_key(&pem_text, &location)?, url)
-                .await?;
+            let (account, _) = retry_bad_nonce!(
+                "create account",
+                builder(config)?
+                    .create_from_key(parse_account_key(&pem_text, &location)?, url.clone())
+                    .await
+            )?;
             if let Some(email) = config.email.as_deref().filter(|e| !e.is_empty()) {
                 let contact = format!("mailto:{email}");
-                account.update_contacts(&[contact.as_str()]).await?;
+                retry_bad_nonce!(
+                    "update contacts",
+                    account.update_contacts(&[contact.as_str()]).await
+                )?;
             }
             tracing::info!(account = account.id(), "ACME account created");
             Ok(account)

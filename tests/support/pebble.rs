@@ -233,19 +233,34 @@ fn spawn_challtestsrv(bin: &Path, dir: &Path, log: &str, dns_port: u16, mgmt_por
         .expect("spawn pebble-challtestsrv")
 }
 
+/// How to run Pebble.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Pebble validates against a second challtestsrv that never receives any record, see
+    /// [`start_with_separate_validation_dns`].
+    pub separate_validation_dns: bool,
+    /// Percentage of valid nonces Pebble rejects with `badNonce` (PEBBLE_WFE_NONCEREJECT).
+    pub nonce_reject_percent: u8,
+}
+
 /// Starts challtestsrv and Pebble; panics (with their logs) if they do not come up.
 pub async fn start() -> Pebble {
-    start_inner(false).await
+    start_with(Options::default()).await
 }
 
 /// Like [`start`], but Pebble validates against a second challtestsrv that never receives any
 /// record (a split view): `challtestsrv_url()`/`dns_addr()` see TXT records, the CA does not, so
 /// DNS-01 challenges fail at the CA after propagation checks pass.
 pub async fn start_with_separate_validation_dns() -> Pebble {
-    start_inner(true).await
+    start_with(Options {
+        separate_validation_dns: true,
+        ..Options::default()
+    })
+    .await
 }
 
-async fn start_inner(separate_validation_dns: bool) -> Pebble {
+pub async fn start_with(options: Options) -> Pebble {
+    let separate_validation_dns = options.separate_validation_dns;
     let pebble_bin = which("pebble").unwrap_or_else(|| panic!("{NOT_INSTALLED}"));
     let challtestsrv_bin =
         which("pebble-challtestsrv").unwrap_or_else(|| panic!("{NOT_INSTALLED}"));
@@ -312,7 +327,10 @@ async fn start_inner(separate_validation_dns: bool) -> Pebble {
         .arg("-dnsserver")
         .arg(format!("127.0.0.1:{validation_dns_port}"))
         .env("PEBBLE_VA_NOSLEEP", "1")
-        .env("PEBBLE_WFE_NONCEREJECT", "0")
+        .env(
+            "PEBBLE_WFE_NONCEREJECT",
+            options.nonce_reject_percent.min(100).to_string(),
+        )
         .env("PEBBLE_AUTHZREUSE", "0")
         .stdin(Stdio::null())
         .stdout(out)
