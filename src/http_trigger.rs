@@ -289,7 +289,9 @@ async fn route(
         Ok(e) => e,
         Err(e) => return error(StatusCode::BAD_REQUEST, "BadRequest", e.to_string()),
     };
-    if let Event::Issue { domains, .. } = &event {
+    if let Event::Issue { domains, targets } = &event {
+        // Forbidden names first (403), then everything else about the request (400): only a
+        // request that would run takes a token from the rate limit.
         match crate::issue::normalize_domains(domains) {
             Err(e) => return error(StatusCode::BAD_REQUEST, "BadRequest", e.to_string()),
             Ok(names) => {
@@ -301,6 +303,9 @@ async fn route(
                     );
                 }
             }
+        }
+        if let Err(e) = crate::issue::certificate(config, domains, targets) {
+            return error(StatusCode::BAD_REQUEST, "BadRequest", e.to_string());
         }
         if let Err(wait) = take_issue_token(state, config) {
             let mut rsp = error(

@@ -120,6 +120,9 @@ impl AliyunClient {
         let http = reqwest::Client::builder()
             .timeout(retry.request_timeout)
             .connect_timeout(Duration::from_secs(5))
+            // A signed request (SecurityToken in its query) is never replayed to another
+            // host, and so never appears in reqwest's "redirecting" log line either.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("alicert/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Other(format!("HTTP client: {e}")))?;
@@ -516,6 +519,8 @@ fn xml_field(xml: &str, tag: &str) -> Option<String> {
     Some(xml[start..end].to_string())
 }
 
+/// What went wrong, without the request URL (its query holds the signed parameters,
+/// SecurityToken included): only our own words and the underlying causes.
 fn describe_reqwest(e: &reqwest::Error) -> String {
     let mut msg = if e.is_timeout() {
         "timed out".to_string()
