@@ -452,6 +452,20 @@ targets = [
     }
 
     #[test]
+    fn the_example_config_is_valid() {
+        let mut c = Config::parse(
+            include_str!("../alicert.example.toml"),
+            "alicert.example.toml",
+        )
+        .unwrap();
+        c.normalize().unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.dns.sweep_grace_secs, 3600);
+        assert_eq!(c.aliyun.retry.max_attempts, 10);
+        assert_eq!(c.lock.ttl_secs, 3600);
+    }
+
+    #[test]
     fn errors_name_the_key() {
         let bad = SAMPLE.replace("region = \"cn-shanghai\"", "regoin = \"x\"");
         let e = Config::parse(&bad, "t.toml").unwrap_err().to_string();

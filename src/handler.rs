@@ -292,7 +292,9 @@ impl Run<'_> {
             if let Some(h) = held {
                 self.release(h).await;
             }
-            return up_to_date(result);
+            let mut result = up_to_date(result);
+            result.reason = Some("renewed meanwhile by the run that held the lock".into());
+            return result;
         }
         result.reason = Some(due_summary(&targets, &due));
         let result = self.order_and_deploy(cert, &targets, &due, result).await;
@@ -455,10 +457,21 @@ impl Run<'_> {
     }
 
     async fn order(&self, cert: &CertificateConfig) -> Result<order::Issued> {
-        let account = self
-            .account
-            .get_or_try_init(|| crate::acme::open_account(&self.config.acme, Some(&self.client)))
-            .await?;
+        let open = crate::acme::open_account(&self.config.acme, Some(&self.client));
+        let account = match self.deadline {
+            None => self.account.get_or_try_init(|| open).await?,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                tokio::time::timeout(
+                    left.saturating_sub(DEADLINE_RESERVE),
+                    self.account.get_or_try_init(|| open),
+                )
+                .await
+                .map_err(|_| {
+                    Error::Acme("opening the ACME account ran into the deadline".into())
+                })??
+            }
+        };
         let dns = Alidns::new(self.client.clone(), self.config.dns.ttl).for_certificate(&cert.name);
         let resolvers = self
             .config

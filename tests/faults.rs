@@ -271,3 +271,43 @@ async fn the_deadline_stops_new_orders_and_the_run_ends_before_it() {
     }
     assert!(rig.emulator.state().txt_records().is_empty());
 }
+
+/// The whole fault matrix, several seeds per row (minutes; not part of `make test`):
+/// `cargo test --test faults fault_matrix -- --ignored --nocapture | grep FAULT-MATRIX`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "the full fault matrix takes minutes; run it with --ignored --nocapture"]
+async fn fault_matrix() {
+    let f = |seed, throttling, unavailable, slow, drop| Faults {
+        seed,
+        throttling,
+        unavailable,
+        slow,
+        slow_ms: 150,
+        drop,
+    };
+    let mut rows = vec![
+        ("none".to_string(), f(0, 0.0, 0.0, 0.0, 0.0), 0u8),
+        ("nonce50".into(), f(0, 0.0, 0.0, 0.0, 0.0), 50),
+    ];
+    for seed in 1..=4 {
+        rows.push((
+            format!("throttle30+503x10+nonce50 seed {seed}"),
+            f(seed, 0.3, 0.1, 0.0, 0.0),
+            50,
+        ));
+        rows.push((
+            format!("drop10+slow20+throttle10+nonce50 seed {seed}"),
+            f(seed, 0.1, 0.0, 0.2, 0.1),
+            50,
+        ));
+    }
+    rows.push((
+        "throttle50+503x10 seed 9".into(),
+        f(9, 0.5, 0.1, 0.0, 0.0),
+        0,
+    ));
+    rows.push(("drop25 seed 9".into(), f(9, 0.0, 0.0, 0.0, 0.25), 0));
+    for (name, faults, nonce) in rows {
+        fault_run(&name, faults, nonce).await;
+    }
+}

@@ -582,6 +582,34 @@ mod tests {
     }
 
     #[test]
+    fn echoed_credentials_are_scrubbed() {
+        let creds = Credentials {
+            access_key_id: "STS.id".into(),
+            access_key_secret: crate::secret::Secret::new("the-secret"),
+            security_token: Some(crate::secret::Secret::new("tok/en+=")),
+        };
+        let c = AliyunClient::new(creds, "cn-hangzhou", &BTreeMap::new()).unwrap();
+        let once = signer::percent_encode("tok/en+=");
+        let twice = signer::percent_encode(&once);
+        let msg =
+            format!("string to sign: SecurityToken%3D{twice} raw tok/en+= once {once} the-secret");
+        let out = c.scrub(msg);
+        assert!(!out.contains("tok") && !out.contains("the-secret"), "{out}");
+    }
+
+    #[test]
+    fn retries_stop_at_the_deadline() {
+        let mut p = RetryPolicy::default();
+        let started = Instant::now();
+        assert!(p.may_retry(1, started, Duration::from_millis(10)));
+        assert!(!p.may_retry(p.max_attempts, started, Duration::ZERO));
+        p.deadline = Some(Instant::now() + Duration::from_millis(50));
+        assert!(!p.may_retry(1, started, Duration::from_secs(1)));
+        p.deadline = Some(Instant::now());
+        assert_eq!(p.attempt_timeout(), None);
+    }
+
+    #[test]
     fn xml_errors_are_parsed() {
         let xml = "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>gone</Message><RequestId>R1</RequestId></Error>";
         assert_eq!(xml_field(xml, "Code").as_deref(), Some("NoSuchKey"));

@@ -989,6 +989,10 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         // connection breaks in the middle of the body.
         let (mut head, _) = rsp.into_parts();
         head.headers.remove(header::CONTENT_LENGTH);
+        if head.status == StatusCode::NO_CONTENT {
+            // A 204 has no body to break off.
+            head.status = StatusCode::OK;
+        }
         let broken = futures_util::stream::iter([
             Ok(axum::body::Bytes::from_static(b"{")),
             Err(std::io::Error::other("emulator: connection dropped")),
