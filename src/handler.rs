@@ -125,7 +125,13 @@ pub async fn run_certificates(
             );
             Some(Locks::new(client.clone(), bucket, prefix, owner))
         }
-        _ => None,
+        Some(_) => None,
+        None => {
+            if !dry_run {
+                tracing::info!("no lock bucket ([lock] bucket, or an oss:// account key): concurrent runs are not excluded");
+            }
+            None
+        }
     };
     let run = Run {
         config,
