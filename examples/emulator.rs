@@ -1,7 +1,9 @@
 //! Stand-alone Alibaba Cloud emulator (the one the integration tests use), for manual runs and
 //! scripts: `cargo run --example emulator -- --listen 127.0.0.1:9100 --seed seed.json
 //! --challtestsrv http://127.0.0.1:8055`. Prints `listening on http://…` once bound; the state is
-//! at `GET /__emulator/state`, faults via `POST /__emulator/fail_next`.
+//! at `GET /__emulator/state`, faults via `POST /__emulator/fail_next`. Random seeded faults:
+//! `--throttling 0.3 --unavailable 0.1 --slow 0.1 --slow-ms 500 --drop 0.05 --fault-seed 7`
+//! (rates 0.0–1.0; or `"faults"` in the seed file, or `POST /__emulator/faults` at run time).
 
 #[path = "../tests/support/emulator.rs"]
 mod emulator;
@@ -23,6 +25,23 @@ struct Args {
     /// pebble-challtestsrv management URL; TXT records are pushed there (overrides the seed's).
     #[arg(long)]
     challtestsrv: Option<String>,
+    /// Seed of the fault RNG (same seed, same faults for the same sequence of requests).
+    #[arg(long)]
+    fault_seed: Option<u64>,
+    /// Share of requests answered `Throttling.User` (HTTP 400).
+    #[arg(long)]
+    throttling: Option<f64>,
+    /// Share of requests answered `ServiceUnavailable` (HTTP 503).
+    #[arg(long)]
+    unavailable: Option<f64>,
+    /// Share of requests answered only after `--slow-ms`.
+    #[arg(long)]
+    slow: Option<f64>,
+    #[arg(long)]
+    slow_ms: Option<u64>,
+    /// Share of requests handled and then cut off mid-response.
+    #[arg(long)]
+    drop: Option<f64>,
 }
 
 #[tokio::main]
@@ -43,6 +62,24 @@ async fn main() {
     };
     if args.challtestsrv.is_some() {
         seed.challtestsrv = args.challtestsrv.clone();
+    }
+    let f = &mut seed.faults;
+    f.seed = args.fault_seed.unwrap_or(f.seed);
+    f.throttling = args.throttling.unwrap_or(f.throttling);
+    f.unavailable = args.unavailable.unwrap_or(f.unavailable);
+    f.slow = args.slow.unwrap_or(f.slow);
+    f.slow_ms = args.slow_ms.unwrap_or(f.slow_ms);
+    f.drop = args.drop.unwrap_or(f.drop);
+    let total = f.throttling + f.unavailable + f.slow + f.drop;
+    if !(0.0..=1.0).contains(&total)
+        || [f.throttling, f.unavailable, f.slow, f.drop]
+            .iter()
+            .any(|r| *r < 0.0)
+    {
+        eprintln!(
+            "fault rates must be between 0 and 1 and add up to at most 1 (they add up to {total})"
+        );
+        std::process::exit(2)
     }
     let emu = match emulator::start_on(seed, args.listen).await {
         Ok(e) => e,

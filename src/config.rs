@@ -22,6 +22,8 @@ pub struct Config {
     pub http: HttpConfig,
     #[serde(default)]
     pub notify: crate::notify::NotifyConfig,
+    #[serde(default)]
+    pub lock: crate::lock::LockConfig,
     #[serde(default, rename = "certificate")]
     pub certificates: Vec<CertificateConfig>,
     /// Where the config came from, for error messages.
@@ -107,6 +109,34 @@ pub struct AliyunConfig {
     pub access_key_id: Option<String>,
     #[serde(default)]
     pub access_key_secret: Option<Secret>,
+    /// How Alibaba Cloud calls are retried on throttling and transient failures.
+    #[serde(default)]
+    pub retry: RetryConfig,
+}
+
+/// `[aliyun.retry]`: every transient failure (Throttling*, ServiceUnavailable, 5xx, network)
+/// is retried with exponential backoff and full jitter, bounded by all of these and by the
+/// invocation's deadline.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    pub max_attempts: u32,
+    pub base_delay_ms: u64,
+    pub max_delay_ms: u64,
+    pub max_elapsed_secs: u64,
+    pub request_timeout_secs: u64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            max_attempts: 10,
+            base_delay_ms: 200,
+            max_delay_ms: 5_000,
+            max_elapsed_secs: 60,
+            request_timeout_secs: 15,
+        }
+    }
 }
 
 fn default_region() -> String {
@@ -120,6 +150,7 @@ impl Default for AliyunConfig {
             endpoints: BTreeMap::new(),
             access_key_id: None,
             access_key_secret: None,
+            retry: RetryConfig::default(),
         }
     }
 }
@@ -135,6 +166,14 @@ pub struct DnsConfig {
     /// TTL of the TXT records (Alidns free edition's minimum is 600).
     #[serde(default = "default_ttl")]
     pub ttl: u32,
+    /// `_acme-challenge` TXT records carrying alicert's remark and older than this are
+    /// leftovers of a crashed run; they are deleted at the start of the next order in the zone.
+    #[serde(default = "default_sweep_grace")]
+    pub sweep_grace_secs: u64,
+}
+
+fn default_sweep_grace() -> u64 {
+    3600
 }
 
 fn default_propagation_timeout() -> u64 {
@@ -150,20 +189,14 @@ impl Default for DnsConfig {
             resolvers: Vec::new(),
             propagation_timeout_secs: default_propagation_timeout(),
             ttl: default_ttl(),
+            sweep_grace_secs: default_sweep_grace(),
         }
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct HttpConfig {
-    #[serde(default)]
-    pub token_sha256: Option<String>,
-    #[serde(default)]
-    pub allowed_domains: Vec<String>,
-}
+pub use crate::http_trigger::HttpConfig;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct CertificateConfig {
     pub name: String,
@@ -254,6 +287,7 @@ impl Config {
             },
         };
         config.apply_env(&env)?;
+        config.normalize()?;
         config.validate()?;
         Ok(config)
     }
@@ -316,6 +350,23 @@ impl Config {
         Ok(())
     }
 
+    /// Domains to their ACME form: IDNA (Unicode) names to punycode, lower case, no trailing dot.
+    pub fn normalize(&mut self) -> Result<()> {
+        let src = self.source.clone();
+        for (i, c) in self.certificates.iter_mut().enumerate() {
+            for d in c.domains.iter_mut() {
+                *d = crate::domain::normalize(d).map_err(|e| {
+                    Error::Config(format!(
+                        "{src}: [[certificate]] #{} ({}): domains: {e}",
+                        i + 1,
+                        c.name
+                    ))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn validate(&self) -> Result<()> {
         let src = &self.source;
         if self.acme.account_key.is_empty() {
@@ -349,6 +400,23 @@ impl Config {
         self.notify
             .validate()
             .map_err(|e| Error::Config(format!("{src}: {e}")))?;
+        if self.dns.sweep_grace_secs == 0 {
+            return Err(Error::Config(format!(
+                "{src}: [dns] sweep_grace_secs must be at least 1 (default 3600; keep it longer than any order takes)"
+            )));
+        }
+        let r = &self.aliyun.retry;
+        if r.max_attempts == 0 || r.max_attempts > 50 || r.max_delay_ms < r.base_delay_ms {
+            return Err(Error::Config(format!(
+                "{src}: [aliyun.retry] needs 1 <= max_attempts <= 50 and max_delay_ms >= base_delay_ms"
+            )));
+        }
+        self.http
+            .validate()
+            .map_err(|e| Error::Config(format!("{src}: [http] {e}")))?;
+        self.lock
+            .validate()
+            .map_err(|e| Error::Config(format!("{src}: [lock] {e}")))?;
         let mut names = HashSet::new();
         for (i, c) in self.certificates.iter().enumerate() {
             let at = format!("{src}: [[certificate]] #{} ({})", i + 1, c.name);
@@ -376,10 +444,8 @@ impl Config {
                     "{at}: targets must not be empty (e.g. targets = [{{ kind = \"cdn\", domain = \"www.example.com\" }}])"
                 )));
             }
-            for d in &c.domains {
-                crate::domain::validate(d)
-                    .map_err(|e| Error::Config(format!("{at}: domains: {e}")))?;
-            }
+            crate::domain::validate_list(&c.domains)
+                .map_err(|e| Error::Config(format!("{at}: domains: {e}")))?;
             for (j, t) in c.targets.iter().enumerate() {
                 crate::deploy::check(t).map_err(|e| {
                     Error::Config(format!("{at}: targets[{j}] (kind = \"{}\"): {e}", t.kind))
@@ -440,6 +506,20 @@ targets = [
         assert_eq!(c.acme.email.as_deref(), Some("a@b.c"));
         assert_eq!(c.dns.resolvers, vec!["1.1.1.1:53", "8.8.8.8:53"]);
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn the_example_config_is_valid() {
+        let mut c = Config::parse(
+            include_str!("../alicert.example.toml"),
+            "alicert.example.toml",
+        )
+        .unwrap();
+        c.normalize().unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.dns.sweep_grace_secs, 3600);
+        assert_eq!(c.aliyun.retry.max_attempts, 10);
+        assert_eq!(c.lock.ttl_secs, 3600);
     }
 
     #[test]

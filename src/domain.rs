@@ -1,9 +1,76 @@
 //! Domain names as ACME and Alidns want them.
 
+/// Most names one certificate may hold (Let's Encrypt's limit).
+pub const MAX_NAMES: usize = 100;
+
+/// `name` as ACME wants it: IDNA (Unicode) labels to punycode (`bücher.de` →
+/// `xn--bcher-kva.de`), lower case, no trailing dot; then [`validate`]d.
+pub fn normalize(name: &str) -> Result<String, String> {
+    let trimmed = name.trim();
+    let bare = trimmed.strip_suffix('.').unwrap_or(trimmed);
+    if bare.is_empty() {
+        return Err("an empty domain name".into());
+    }
+    if is_ip(bare) {
+        return Err(format!(
+            "`{name}` is an IP address; DNS-01 proves control of DNS names only"
+        ));
+    }
+    let (wildcard, rest) = match bare.strip_prefix("*.") {
+        Some(rest) => ("*.", rest),
+        None => ("", bare),
+    };
+    if rest.contains('*') {
+        return Err(format!(
+            "`{name}`: a wildcard is allowed only as the whole first label (`*.example.com`)"
+        ));
+    }
+    let ascii = if rest.is_ascii() {
+        rest.to_ascii_lowercase()
+    } else {
+        idna::domain_to_ascii(rest)
+            .map_err(|_| format!("`{name}` is not a valid internationalized domain name (IDNA)"))?
+    };
+    let out = format!("{wildcard}{ascii}");
+    validate(&out)?;
+    Ok(out)
+}
+
+/// A certificate's list of names: each valid, no duplicates, at most [`MAX_NAMES`].
+pub fn validate_list(names: &[String]) -> Result<(), String> {
+    if names.is_empty() {
+        return Err("no domain names".into());
+    }
+    if names.len() > MAX_NAMES {
+        return Err(format!(
+            "{} names; one certificate holds at most {MAX_NAMES}",
+            names.len()
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for n in names {
+        validate(n)?;
+        if !seen.insert(n.as_str()) {
+            return Err(format!("`{n}` is listed twice"));
+        }
+    }
+    Ok(())
+}
+
+fn is_ip(s: &str) -> bool {
+    let unbracketed = s
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(s);
+    unbracketed.parse::<std::net::IpAddr>().is_ok()
+        // A dotted quad written with a wildcard or trailing label is still an address.
+        || (s.split('.').count() == 4 && s.split('.').all(|l| l.parse::<u8>().is_ok()))
+}
+
 /// A DNS name acceptable in an ACME order: lower-case ASCII labels, a wildcard only as the
 /// whole first label, at least two labels, no IP address.
 pub fn validate(name: &str) -> Result<(), String> {
-    if name.parse::<std::net::IpAddr>().is_ok() {
+    if is_ip(name) || name.strip_prefix("*.").is_some_and(is_ip) {
         return Err(format!(
             "`{name}` is an IP address; DNS-01 needs a DNS name"
         ));
@@ -74,6 +141,46 @@ mod tests {
         assert!(validate("Example.com").is_err());
         assert!(validate("bücher.de").is_err());
         assert!(validate("-a.example.com").is_err());
+    }
+
+    #[test]
+    fn normalizes_idna_case_and_trailing_dot() {
+        assert_eq!(normalize("bücher.de").unwrap(), "xn--bcher-kva.de");
+        assert_eq!(normalize("*.Bücher.DE.").unwrap(), "*.xn--bcher-kva.de");
+        assert_eq!(normalize("WWW.Example.COM").unwrap(), "www.example.com");
+        assert_eq!(normalize("例子.中国").unwrap(), "xn--fsqu00a.xn--fiqs8s");
+        assert_eq!(normalize("xn--bcher-kva.de").unwrap(), "xn--bcher-kva.de");
+        for (bad, needle) in [
+            ("", "empty"),
+            ("10.0.0.1", "IP address"),
+            ("::1", "IP address"),
+            ("[2001:db8::1]", "IP address"),
+            ("*.10.0.0.1", "IP address"),
+            ("a.*.example.com", "first label"),
+            ("*example.com", "first label"),
+            ("**.example.com", "first label"),
+            ("localhost", "fully qualified"),
+            ("a..example.com", "invalid label"),
+            ("exa mple.com", "invalid label"),
+            ("-a.example.com", "invalid label"),
+        ] {
+            let e = normalize(bad).unwrap_err();
+            assert!(e.contains(needle), "{bad}: {e}");
+        }
+        let long = format!("{}.example.com", "a".repeat(64));
+        assert!(normalize(&long).is_err());
+    }
+
+    #[test]
+    fn lists_reject_duplicates_and_excess() {
+        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(validate_list(&l(&["example.com", "*.example.com"])).is_ok());
+        assert!(validate_list(&l(&["example.com", "example.com"]))
+            .unwrap_err()
+            .contains("twice"));
+        assert!(validate_list(&[]).is_err());
+        let many: Vec<String> = (0..101).map(|i| format!("h{i}.example.com")).collect();
+        assert!(validate_list(&many).unwrap_err().contains("at most"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Event → plan → results. Reads what each target serves, decides what is due, orders and
 //! deploys only that, and reports per certificate and per target. Keeps no state of its own.
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
@@ -16,6 +17,7 @@ use crate::deploy::{self, NewCert, Target};
 use crate::dns::alidns::Alidns;
 use crate::error::{Error, Result};
 use crate::event::{Event, RenewOptions};
+use crate::lock::{Acquire, Locks};
 use crate::result::{CertResult, CertStatus, RunResult, TargetResult, TargetStatus};
 
 /// Per-invocation facts from the runtime (FC headers) or the command line.
@@ -24,6 +26,9 @@ pub struct Invocation {
     pub request_id: String,
     /// The function role's credentials from FC's request headers, if any.
     pub fc_credentials: Option<Credentials>,
+    /// When the platform kills the invocation (FC's `x-fc-function-timeout`, or
+    /// `alicert invoke --timeout`): no order starts that could not end before it.
+    pub deadline: Option<Instant>,
 }
 
 /// The decision of the first version (days only); the full one is [`crate::plan::due`].
@@ -33,9 +38,17 @@ pub async fn handle(config: &Config, event: Event, invocation: &Invocation) -> R
     match event {
         Event::Renew(opts) => renew(config, &opts, invocation, false).await,
         Event::Status(opts) => renew(config, &opts, invocation, true).await,
-        Event::Issue { .. } => Err(Error::Input(
-            "action `issue` (on-demand issuance) is not available in this version yet".into(),
-        )),
+        Event::Issue { domains, targets } => {
+            let cert = crate::issue::certificate(config, &domains, &targets)?;
+            run_certificates(
+                config,
+                &[&cert],
+                &RenewOptions::default(),
+                invocation,
+                false,
+            )
+            .await
+        }
         Event::Revoke {
             certificate,
             reason,
@@ -82,7 +95,11 @@ pub fn aliyun_client(config: &Config, invocation: &Invocation) -> Result<AliyunC
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let credentials =
         Credentials::resolve(invocation.fc_credentials.clone(), &env, &config.aliyun)?;
-    AliyunClient::new(credentials, &config.aliyun.region, &config.aliyun.endpoints)
+    Ok(
+        AliyunClient::new(credentials, &config.aliyun.region, &config.aliyun.endpoints)?
+            .with_retry((&config.aliyun.retry).into())
+            .with_deadline(invocation.deadline),
+    )
 }
 
 async fn renew(
@@ -104,25 +121,58 @@ async fn renew(
         .iter()
         .filter(|c| opts.certificates.is_empty() || opts.certificates.contains(&c.name))
         .collect();
+    run_certificates(config, &selected, opts, invocation, read_only).await
+}
+
+/// Read, decide, order and deploy each of `certificates` in turn (one result each).
+pub async fn run_certificates(
+    config: &Config,
+    certificates: &[&CertificateConfig],
+    opts: &RenewOptions,
+    invocation: &Invocation,
+    read_only: bool,
+) -> Result<RunResult> {
     let client = aliyun_client(config, invocation)?;
+    let dry_run = read_only || opts.dry_run;
+    let locks = match config.lock.location(&config.acme.account_key) {
+        Some((bucket, prefix)) if !dry_run => {
+            let owner = format!(
+                "{}/{}",
+                invocation.request_id,
+                hex::encode(rand::random::<[u8; 4]>())
+            );
+            Some(Locks::new(client.clone(), bucket, prefix, owner))
+        }
+        Some(_) => None,
+        None => {
+            if !dry_run {
+                tracing::info!("no lock bucket ([lock] bucket, or an oss:// account key): concurrent runs are not excluded");
+            }
+            None
+        }
+    };
     let run = Run {
         config,
         client,
         acme: Acme::new(&config.acme)?,
         crl: crate::crl::Checker::default(),
         account: OnceCell::new(),
-        dry_run: read_only || opts.dry_run,
+        dry_run,
         force: opts.force,
+        deadline: invocation.deadline,
+        locks,
+        lock_ttl: Duration::from_secs(config.lock.ttl_secs),
+        slowest_order: Mutex::new(Duration::ZERO),
     };
-    let mut certificates = Vec::new();
-    for cert in selected {
+    let mut results = Vec::new();
+    for cert in certificates {
         let span = tracing::info_span!("certificate", name = %cert.name);
-        certificates.push(run.certificate(cert).instrument(span).await);
+        results.push(run.certificate(cert).instrument(span).await);
     }
     let result = RunResult {
-        ok: certificates.iter().all(|c| c.status != CertStatus::Failed),
+        ok: results.iter().all(|c| c.status != CertStatus::Failed),
         request_id: invocation.request_id.clone(),
-        certificates,
+        certificates: results,
         ..RunResult::default()
     };
     if !run.dry_run {
@@ -130,6 +180,13 @@ async fn renew(
     }
     Ok(result)
 }
+
+/// Kept back from the deadline for replying (and for cleanup inside an order).
+const DEADLINE_RESERVE: Duration = Duration::from_secs(2);
+/// What an order is assumed to take before one has been timed in this run.
+const MIN_ORDER_ESTIMATE: Duration = Duration::from_secs(15);
+/// What reading a certificate's targets is assumed to take.
+const READ_ESTIMATE: Duration = Duration::from_secs(2);
 
 struct Run<'a> {
     config: &'a Config,
@@ -141,9 +198,48 @@ struct Run<'a> {
     account: OnceCell<OpenAccount>,
     dry_run: bool,
     force: bool,
+    deadline: Option<Instant>,
+    /// Per-certificate locks in OSS (None: no lock bucket known, or nothing will change).
+    locks: Option<Locks>,
+    lock_ttl: Duration,
+    /// The longest order so far in this run: the estimate for the next one.
+    slowest_order: Mutex<Duration>,
+}
+
+/// What reading a certificate's targets found.
+struct Reading {
+    targets: Vec<TargetResult>,
+    /// Index of each due target and why it is due.
+    due: Vec<(usize, String)>,
+    /// What each target serves now (None: nothing, or its read failed).
+    currents: Vec<Option<CertInfo>>,
+    /// The CA's ARI window for each target's certificate, when it has one.
+    windows: Vec<Option<ari::Window>>,
 }
 
 impl Run<'_> {
+    /// Whether less than `need` (plus the reserve) is left before the deadline.
+    fn short_of(&self, need: Duration) -> bool {
+        self.deadline
+            .is_some_and(|d| d.saturating_duration_since(Instant::now()) < need + DEADLINE_RESERVE)
+    }
+
+    fn order_estimate(&self) -> Duration {
+        let slowest = *self.slowest_order.lock().unwrap_or_else(|e| e.into_inner());
+        slowest.max(MIN_ORDER_ESTIMATE)
+    }
+
+    /// When this run's lock on a certificate expires, in unix seconds: a minute after the
+    /// deadline (the owner is dead by then), else after `[lock] ttl_secs`.
+    fn lock_expiry(&self) -> i64 {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let life = match self.deadline {
+            Some(d) => d.saturating_duration_since(Instant::now()) + Duration::from_secs(60),
+            None => self.lock_ttl,
+        };
+        now + life.as_secs() as i64
+    }
+
     async fn certificate(&self, cert: &CertificateConfig) -> CertResult {
         let mut result = CertResult {
             name: cert.name.clone(),
@@ -156,6 +252,9 @@ impl Run<'_> {
             error: None,
             notes: Vec::new(),
         };
+        if self.short_of(READ_ESTIMATE) {
+            return not_attempted(result, "not started: the invocation's deadline is near");
+        }
         let targets: Vec<Box<dyn Target>> = match cert
             .targets
             .iter()
@@ -167,26 +266,114 @@ impl Run<'_> {
         };
 
         // 1. Read what is deployed, decide what is due.
+        let mut reading = match self.read(cert, &targets).await {
+            Ok(r) => r,
+            Err((read, e)) => {
+                result.targets = read;
+                return fail(result, e);
+            }
+        };
+        result.targets = std::mem::take(&mut reading.targets);
+        if reading.due.is_empty() {
+            return up_to_date(result);
+        }
+        result.reason = Some(due_summary(&targets, &reading.due));
+        if self.dry_run {
+            result.status = CertStatus::WouldRenew;
+            return result;
+        }
+        if self.short_of(self.order_estimate()) {
+            return not_attempted(
+                result,
+                &format!(
+                    "not ordered: less than {}s left before the invocation's deadline",
+                    (self.order_estimate() + DEADLINE_RESERVE).as_secs()
+                ),
+            );
+        }
+
+        // 2. One run at a time: take the certificate's lock, then read again, since the run
+        // that held it a moment ago may have just deployed.
+        let held = match &self.locks {
+            None => None,
+            Some(locks) => match locks.acquire(&cert.name, self.lock_expiry()).await {
+                Ok(Acquire::Held(h)) => {
+                    match self.read(cert, &targets).await {
+                        Ok(mut again) => {
+                            result.targets = std::mem::take(&mut again.targets);
+                            reading = again;
+                        }
+                        Err((read, e)) => {
+                            result.targets = read;
+                            self.release(h).await;
+                            return fail(result, e);
+                        }
+                    }
+                    Some(h)
+                }
+                Ok(Acquire::Busy { owner, expires }) => {
+                    result.status = CertStatus::Skipped;
+                    result.reason = Some(format!(
+                        "locked: another run ({owner}) is renewing this certificate; its lock expires {}",
+                        crate::cert::rfc3339(
+                            OffsetDateTime::from_unix_timestamp(expires)
+                                .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+                        )
+                    ));
+                    tracing::info!(owner, "certificate locked by another run; skipped");
+                    return result;
+                }
+                Err(e) => return fail(result, e),
+            },
+        };
+        if reading.due.is_empty() {
+            if let Some(h) = held {
+                self.release(h).await;
+            }
+            let mut result = up_to_date(result);
+            result.reason = Some("renewed meanwhile by the run that held the lock".into());
+            return result;
+        }
+        result.reason = Some(due_summary(&targets, &reading.due));
+        let result = self
+            .order_and_deploy(cert, &targets, &reading, result)
+            .await;
+        if let Some(h) = held {
+            self.release(h).await;
+        }
+        result
+    }
+
+    async fn release(&self, held: crate::lock::Held) {
+        if let Some(locks) = &self.locks {
+            if let Err(e) = locks.release(held).await {
+                tracing::warn!(error = %e, "could not release the lock; it expires by itself");
+            }
+        }
+    }
+
+    /// Read every target; on a failed read, the targets read so far and the first error.
+    async fn read(
+        &self,
+        cert: &CertificateConfig,
+        targets: &[Box<dyn Target>],
+    ) -> std::result::Result<Reading, (Vec<TargetResult>, Error)> {
         let now = OffsetDateTime::now_utc();
-        let mut due: Vec<(usize, String)> = Vec::new();
-        let mut currents: Vec<Option<CertInfo>> = Vec::new();
-        let mut windows: Vec<Option<ari::Window>> = Vec::new();
+        let mut reading = Reading {
+            targets: Vec::new(),
+            due: Vec::new(),
+            currents: Vec::new(),
+            windows: Vec::new(),
+        };
         let mut read_failed = None;
         for (i, target) in targets.iter().enumerate() {
             match target.current().await {
                 Ok(current) => {
-                    let (reason, window) = match (&current, self.force) {
-                        (_, true) => (Some("forced".to_string()), None),
-                        (current, false) => {
-                            crate::inspect::decide(
-                                &self.acme,
-                                &self.crl,
-                                cert,
-                                current.as_ref(),
-                                now,
-                            )
+                    let (reason, window) = if self.force {
+                        (Some("forced".to_string()), None)
+                    } else {
+                        crate::inspect::decide(&self.acme, &self.crl, cert, current.as_ref(), now)
                             .await
-                        }
                     };
                     let status = if reason.is_some() {
                         TargetStatus::WouldDeploy
@@ -200,60 +387,63 @@ impl Run<'_> {
                         due = reason.as_deref().unwrap_or("no"),
                         "read target"
                     );
-                    result.targets.push(TargetResult::new(
+                    reading.targets.push(TargetResult::new(
                         target.kind(),
                         target.id(),
                         status,
                         current.as_ref(),
                     ));
                     if let Some(r) = reason {
-                        due.push((i, r));
+                        reading.due.push((i, r));
                     }
-                    currents.push(current);
-                    windows.push(window);
+                    reading.currents.push(current);
+                    reading.windows.push(window);
                 }
                 Err(e) => {
                     let mut t =
                         TargetResult::new(target.kind(), target.id(), TargetStatus::Failed, None);
                     t.error = Some(e.report());
-                    result.targets.push(t);
+                    reading.targets.push(t);
                     read_failed.get_or_insert(e);
-                    currents.push(None);
-                    windows.push(None);
+                    reading.currents.push(None);
+                    reading.windows.push(None);
                 }
             }
         }
-        if let Some(e) = read_failed {
-            return fail(result, e);
+        match read_failed {
+            Some(e) => Err((reading.targets, e)),
+            None => Ok(reading),
         }
-        if due.is_empty() {
-            // Report the serial the targets agree on (the first target's).
-            result.serial = result.targets.first().and_then(|t| t.serial.clone());
-            result.not_after = result.targets.first().and_then(|t| t.not_after.clone());
-            return result;
-        }
-        let reasons: Vec<String> = due
-            .iter()
-            .map(|(i, r)| format!("{} {}: {r}", targets[*i].kind(), targets[*i].id()))
-            .collect();
-        result.reason = Some(format!("due: {}", reasons.join("; ")));
-        if self.dry_run {
-            result.status = CertStatus::WouldRenew;
-            return result;
-        }
+    }
 
-        // 2. Order, unless CAS keeps a current certificate from an earlier, partial rollout.
+    async fn order_and_deploy(
+        &self,
+        cert: &CertificateConfig,
+        targets: &[Box<dyn Target>],
+        reading: &Reading,
+        mut result: CertResult,
+    ) -> CertResult {
+        let due = &reading.due;
         let first_issue =
             due.len() == targets.len() && result.targets.iter().all(|t| t.serial.is_none());
-        let hub = deploy::hub::Hub::new(&self.client, &cert.name, &targets);
+        let started = Instant::now();
+        // Order, unless CAS keeps a current certificate from an earlier, partial rollout.
+        let hub = deploy::hub::Hub::new(&self.client, &cert.name, targets);
         // ARI: name the certificate being replaced (the first due target's, if the CA knows it).
         let replaces = due
             .iter()
-            .find(|(i, _)| windows[*i].is_some())
-            .and_then(|(i, _)| currents[*i].as_ref())
+            .find(|(i, _)| reading.windows[*i].is_some())
+            .and_then(|(i, _)| reading.currents[*i].as_ref())
             .and_then(CertInfo::ari_id);
         let (issued, reused) = match self
-            .obtain(cert, &hub, &targets, &currents, replaces, &mut result.notes)
+            .obtain(
+                cert,
+                &hub,
+                targets,
+                &reading.currents,
+                replaces,
+                &mut result.notes,
+            )
             .await
         {
             Ok(i) => i,
@@ -267,6 +457,10 @@ impl Run<'_> {
             ));
         }
         result.notes.extend(issued.notes.iter().cloned());
+        {
+            let mut slowest = self.slowest_order.lock().unwrap_or_else(|e| e.into_inner());
+            *slowest = (*slowest).max(started.elapsed());
+        }
         result.serial = Some(issued.info.serial.clone());
         result.not_after = Some(issued.info.not_after_rfc3339());
         let mut new_cert = NewCert {
@@ -284,10 +478,28 @@ impl Run<'_> {
 
         // 3. Deploy to the due targets; each reports on its own, the others proceed.
         let mut first_error = None;
-        for (i, _) in &due {
+        for (i, _) in due {
             let target = &targets[*i];
             let entry = &mut result.targets[*i];
-            match deploy::deploy_and_verify(target.as_ref(), &new_cert).await {
+            let deployed = match self.deadline {
+                None => deploy::deploy_and_verify(target.as_ref(), &new_cert).await,
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    tokio::time::timeout(
+                        left.saturating_sub(DEADLINE_RESERVE / 2),
+                        deploy::deploy_and_verify(target.as_ref(), &new_cert),
+                    )
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(Error::Deploy(format!(
+                            "{} {}: cut short by the invocation's deadline",
+                            target.kind(),
+                            target.id()
+                        )))
+                    })
+                }
+            };
+            match deployed {
                 Ok(()) => {
                     tracing::info!(kind = target.kind(), id = %target.id(), serial = %issued.info.serial, "deployed and verified");
                     *entry = TargetResult::new(
@@ -296,6 +508,7 @@ impl Run<'_> {
                         TargetStatus::Deployed,
                         Some(&issued.info),
                     );
+                    crate::testhook::pause(&format!("deployed:{}", target.kind())).await;
                 }
                 Err(e) => {
                     tracing::error!(kind = target.kind(), id = %target.id(), error = %e, "deploy failed");
@@ -308,10 +521,10 @@ impl Run<'_> {
         match first_error {
             Some(e) => fail(result, e),
             None => {
-                // 4. Every target serves the new serial: drop the copies it superseded.
+                // Every target serves the new serial: drop the copies it superseded.
                 let serial = Some(issued.info.serial.as_str());
                 if result.targets.iter().all(|t| t.serial.as_deref() == serial) {
-                    hub.retire_superseded(&targets, cas.as_ref()).await;
+                    hub.retire_superseded(targets, cas.as_ref()).await;
                 }
                 result.status = if first_issue {
                     CertStatus::Issued
@@ -366,11 +579,22 @@ impl Run<'_> {
         replaces: Option<instant_acme::CertificateIdentifier<'static>>,
         key: Option<rcgen::KeyPair>,
     ) -> Result<order::Issued> {
-        let opened = self
-            .account
-            .get_or_try_init(|| self.acme.open(Some(&self.client), true))
-            .await?;
-        let dns = Alidns::new(self.client.clone(), self.config.dns.ttl);
+        let open = self.acme.open(Some(&self.client), true);
+        let opened = match self.deadline {
+            None => self.account.get_or_try_init(|| open).await?,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                tokio::time::timeout(
+                    left.saturating_sub(DEADLINE_RESERVE),
+                    self.account.get_or_try_init(|| open),
+                )
+                .await
+                .map_err(|_| {
+                    Error::Acme("opening the ACME account ran into the deadline".into())
+                })??
+            }
+        };
+        let dns = Alidns::new(self.client.clone(), self.config.dns.ttl).for_certificate(&cert.name);
         let resolvers = self
             .config
             .dns
@@ -381,6 +605,7 @@ impl Run<'_> {
         let settings = DnsSettings {
             resolvers,
             propagation_timeout: Duration::from_secs(self.config.dns.propagation_timeout_secs),
+            sweep_grace: Duration::from_secs(self.config.dns.sweep_grace_secs),
         };
         let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
         let profile = nonempty(&cert.profile).or(nonempty(&self.config.acme.profile));
@@ -400,9 +625,37 @@ impl Run<'_> {
             options,
             &dns,
             &settings,
+            self.deadline,
         )
         .await
     }
+}
+
+fn due_summary(targets: &[Box<dyn Target>], due: &[(usize, String)]) -> String {
+    let reasons: Vec<String> = due
+        .iter()
+        .map(|(i, r)| format!("{} {}: {r}", targets[*i].kind(), targets[*i].id()))
+        .collect();
+    format!("due: {}", reasons.join("; "))
+}
+
+/// Nothing due: report the serial the targets agree on (the first target's).
+fn up_to_date(mut result: CertResult) -> CertResult {
+    result.status = CertStatus::UpToDate;
+    result.serial = result.targets.first().and_then(|t| t.serial.clone());
+    result.not_after = result.targets.first().and_then(|t| t.not_after.clone());
+    result
+}
+
+fn not_attempted(mut result: CertResult, why: &str) -> CertResult {
+    tracing::warn!(reason = why, "certificate not attempted");
+    result.status = CertStatus::Failed;
+    result.error = Some(crate::error::ErrorReport {
+        code: crate::result::NOT_ATTEMPTED.into(),
+        message: why.to_string(),
+        request_id: None,
+    });
+    result
 }
 
 fn fail(mut result: CertResult, e: Error) -> CertResult {

@@ -34,7 +34,13 @@ enum Command {
     /// Run as a Function Compute custom runtime (HTTP server on $FC_SERVER_PORT, default 9000).
     Serve,
     /// Run the handler once, in-process. EVENT is JSON text, @file, or - for stdin (default {}).
-    Invoke { event: Option<String> },
+    Invoke {
+        event: Option<String>,
+        /// Act as if the platform kills the run after SECS seconds (like FC's function
+        /// timeout): no order starts that could not finish, the rest is reported NotAttempted.
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+    },
     /// Report what is deployed and what is due, changing nothing.
     Status,
     /// ACME account operations.
@@ -114,9 +120,10 @@ fn read_event(arg: Option<&str>) -> Result<Vec<u8>, Error> {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, Error> {
-    let invocation = Invocation {
+    let mut invocation = Invocation {
         request_id: format!("local-{}", hex::encode(rand::random::<[u8; 8]>())),
         fc_credentials: None,
+        deadline: None,
     };
     match cli.command {
         Command::Serve => {
@@ -128,7 +135,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                 .map_err(|e| Error::Other(format!("serve on {addr}: {e}")))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Invoke { event } => {
+        Command::Invoke { event, timeout } => {
+            if timeout == Some(0) {
+                return Err(Error::Input("--timeout must be at least 1 second".into()));
+            }
+            invocation.deadline =
+                timeout.map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s));
             let mut event = Event::parse(&read_event(event.as_deref())?)?;
             if cli.dry_run {
                 match &mut event {

@@ -74,7 +74,14 @@ pub enum CertStatus {
     UpToDate,
     WouldRenew,
     Failed,
+    /// Due, but another run holds this certificate's lock and is renewing it now: not this
+    /// run's failure (the `reason` names the lock's owner and expiry).
+    Skipped,
 }
+
+/// Error code of a certificate that was due but not started because the invocation's
+/// deadline was too near (status `failed`: the work is not done, the next run does it).
+pub const NOT_ATTEMPTED: &str = "NotAttempted";
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]

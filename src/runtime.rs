@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -34,14 +34,20 @@ pub fn port_from_env() -> u16 {
 pub type SharedConfig = Arc<Result<Config, Error>>;
 
 pub fn router(config: SharedConfig) -> Router {
+    let http = crate::http_trigger::HttpState::new(config.clone());
     Router::new()
         .route("/invoke", post(invoke))
         .route("/initialize", post(ok))
         .route("/pre-stop", get(ok))
         .route("/pre-freeze", get(ok))
-        .fallback(http_trigger)
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(config)
+        .fallback(crate::http_trigger::handle)
+        .layer(axum::middleware::from_fn_with_state(
+            http.clone(),
+            crate::http_trigger::intercept,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(http)
 }
 
 pub async fn serve(config: Result<Config, Error>, addr: SocketAddr) -> std::io::Result<()> {
@@ -61,7 +67,7 @@ async fn ok() -> &'static str {
     "ok"
 }
 
-fn lower_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
+pub fn lower_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
     headers
         .iter()
         .filter_map(|(k, v)| {
@@ -81,6 +87,21 @@ fn request_id(headers: &BTreeMap<String, String>) -> String {
         .unwrap_or_else(|| format!("local-{}", hex::encode(rand::random::<[u8; 8]>())))
 }
 
+/// The invocation's facts from FC's request headers: request id, the role's credentials, and
+/// the deadline from `x-fc-function-timeout` (seconds), counted from now.
+pub fn invocation_from_headers(headers: &BTreeMap<String, String>) -> Invocation {
+    let deadline = headers
+        .get("x-fc-function-timeout")
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map(|secs| std::time::Instant::now() + std::time::Duration::from_secs(secs));
+    Invocation {
+        request_id: request_id(headers),
+        fc_credentials: Credentials::from_fc_headers(headers),
+        deadline,
+    }
+}
+
 /// An invocation error: FC's function-error signal is the `x-fc-status: 404` header.
 fn function_error(e: &Error, request_id: &str) -> Response {
     let body = json!({"ok": false, "request_id": request_id, "error": e.report()});
@@ -91,17 +112,11 @@ fn function_error(e: &Error, request_id: &str) -> Response {
 }
 
 async fn invoke(State(config): State<SharedConfig>, headers: HeaderMap, body: Bytes) -> Response {
+    // HTTP-trigger requests never get here: `http_trigger::intercept` takes them first.
     let headers = lower_headers(&headers);
-    if headers.get("x-fc-control-path").map(String::as_str) == Some("/http-invoke") {
-        // An HTTP-trigger request that happens to use the path /invoke: never run it unauthenticated.
-        return http_error(StatusCode::NOT_FOUND, "no such route");
-    }
-    let id = request_id(&headers);
+    let invocation = invocation_from_headers(&headers);
+    let id = invocation.request_id.clone();
     println!("FC Invoke Start RequestId: {id}");
-    let invocation = Invocation {
-        request_id: id.clone(),
-        fc_credentials: Credentials::from_fc_headers(&headers),
-    };
     let outcome = match (Event::parse(&body), config.as_ref()) {
         (Ok(event), Ok(config)) => handler::handle(config, event, &invocation).await,
         (Err(e), _) => Err(e),
@@ -117,26 +132,4 @@ async fn invoke(State(config): State<SharedConfig>, headers: HeaderMap, body: By
     };
     println!("FC Invoke End RequestId: {id}");
     rsp
-}
-
-fn http_error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({"ok": false, "error": {"code": status.as_u16().to_string(), "message": message}})))
-        .into_response()
-}
-
-/// HTTP trigger requests (`x-fc-control-path: /http-invoke`) keep their own method and path.
-async fn http_trigger(method: Method, uri: Uri, headers: HeaderMap) -> Response {
-    let id = request_id(&lower_headers(&headers));
-    println!("FC Invoke Start RequestId: {id}");
-    let rsp = http_route(method, uri.path());
-    println!("FC Invoke End RequestId: {id}");
-    rsp
-}
-
-fn http_route(method: Method, path: &str) -> Response {
-    match (method, path) {
-        (Method::GET, "/healthz") => (StatusCode::OK, Json(json!({"ok": true}))).into_response(),
-        (_, "/healthz") => http_error(StatusCode::METHOD_NOT_ALLOWED, "use GET /healthz"),
-        _ => http_error(StatusCode::NOT_FOUND, "no such route"),
-    }
 }

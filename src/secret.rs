@@ -1,4 +1,6 @@
-//! A string that never prints: access key secrets, STS tokens, private keys, passwords.
+//! A string that never prints: access key secrets, STS tokens, the ACME account key,
+//! certificate private keys, PFX passwords and HTTP bearer tokens. Debug and Display are
+//! redacted, and the bytes are zeroed when the value is dropped.
 use std::fmt;
 
 use serde::{Deserialize, Deserializer};
@@ -35,13 +37,8 @@ impl fmt::Display for Secret {
 
 impl Drop for Secret {
     fn drop(&mut self) {
-        // Overwrite the bytes before the allocation is freed.
-        // SAFETY: writing zero bytes keeps the String valid UTF-8.
-        unsafe {
-            for b in self.0.as_bytes_mut() {
-                std::ptr::write_volatile(b, 0);
-            }
-        }
+        // Overwrite the whole allocation (spare capacity included) before it is freed.
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 

@@ -94,8 +94,19 @@ targets = [
         .object(BUCKET, "acme/account.pem")
         .expect("account key stored");
     assert!(key_obj.text().unwrap().contains("BEGIN PRIVATE KEY"));
-    let put = state.calls_to("PutObject");
-    assert_eq!(put.len(), 1);
+    let key_puts = |s: &support::emulator::EmulatorState| {
+        s.calls_to("PutObject")
+            .into_iter()
+            .filter(|c| c.params["key"] == "acme/account.pem")
+            .count()
+    };
+    assert_eq!(key_puts(&state), 1);
+    // The certificate's lock (beside the account key) was taken and released.
+    assert!(state
+        .calls_to("PutObject")
+        .iter()
+        .any(|c| c.params["key"] == "acme/locks/www.lock"));
+    assert!(state.object(BUCKET, "acme/locks/www.lock").is_none());
 
     // Second run: everything up to date, no order, no DNS change, the same key reused.
     let second = rig.invoke(&bin, "{}").await;
@@ -110,11 +121,7 @@ targets = [
     let state2 = rig.emulator.state();
     assert_eq!(state2.records_added.len(), 1, "no new TXT record");
     assert_eq!(state2.cas_certs.len(), 1, "no new upload");
-    assert_eq!(
-        state2.calls_to("PutObject").len(),
-        1,
-        "account key not recreated"
-    );
+    assert_eq!(key_puts(&state2), 1, "account key not recreated");
     assert_eq!(
         state2.object(BUCKET, "acme/account.pem").unwrap().text(),
         key_obj.text()

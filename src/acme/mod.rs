@@ -3,6 +3,27 @@
 //! Binding when configured) and certificate keys. Orders live in `order.rs`, the account
 //! key's storage in `key_store.rs`, account operations in `account.rs`, renewal information
 //! in `ari.rs`, alternate chains in `chain.rs`, External Account Binding in `eab.rs`.
+/// Retry an instant-acme call while the CA rejects its nonce (`badNonce`). instant-acme
+/// already retries twice itself; a CA under load (or Pebble's PEBBLE_WFE_NONCEREJECT) can
+/// reject more, and a rejected request was not processed, so repeating it is always safe.
+macro_rules! retry_bad_nonce {
+    ($what:expr, $call:expr) => {{
+        let mut attempt = 1u32;
+        loop {
+            match $call {
+                Err(e)
+                    if crate::acme::is_bad_nonce(&e)
+                        && attempt < crate::acme::BAD_NONCE_ATTEMPTS =>
+                {
+                    tracing::warn!(what = $what, attempt, "ACME badNonce; retrying");
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
 pub mod account;
 pub mod ari;
 pub mod chain;
@@ -11,6 +32,13 @@ pub mod eab;
 pub mod http;
 pub mod key_store;
 pub mod order;
+
+/// How often a call rejected for its nonce is repeated (each time after instant-acme's own 3).
+pub const BAD_NONCE_ATTEMPTS: u32 = 8;
+
+pub fn is_bad_nonce(e: &instant_acme::Error) -> bool {
+    matches!(e, instant_acme::Error::Api(p) if p.r#type.as_deref() == Some("urn:ietf:params:acme:error:badNonce"))
+}
 
 use instant_acme::{Account, AccountBuilder, Key, LetsEncrypt, NewAccount};
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};

@@ -45,7 +45,12 @@ pub struct DnsSettings {
     /// Where to check propagation; empty = the zones' authoritative name servers.
     pub resolvers: Vec<SocketAddr>,
     pub propagation_timeout: Duration,
+    /// Marked TXT records older than this are a crashed run's leftovers (swept per zone).
+    pub sweep_grace: Duration,
 }
+
+/// Time kept back from the deadline for deleting the TXT records after an order is cut short.
+const CLEANUP_RESERVE: Duration = Duration::from_secs(3);
 
 /// A challenge to answer: the TXT value at `fqdn` proves `identifier`.
 struct Pending {
@@ -54,6 +59,8 @@ struct Pending {
     value: String,
 }
 
+/// Place and complete one order. With a `deadline`, the order is abandoned early enough that
+/// its TXT records can still be deleted before it.
 pub async fn issue(
     acme: &Acme,
     account: &Account,
@@ -61,6 +68,7 @@ pub async fn issue(
     mut options: OrderOptions<'_>,
     dns: &dyn DnsProvider,
     settings: &DnsSettings,
+    deadline: Option<Instant>,
 ) -> Result<Issued> {
     let started = Instant::now();
     let key = match options.key.take() {
@@ -77,7 +85,7 @@ pub async fn issue(
 
     let pending = pending_challenges(&mut order).await?;
     let mut created: Vec<TxtRecord> = Vec::new();
-    let outcome = prove_and_finalize(
+    let work = prove_and_finalize(
         &mut order,
         &pending,
         &mut created,
@@ -85,8 +93,22 @@ pub async fn issue(
         key,
         dns,
         settings,
-    )
-    .await;
+    );
+    let outcome = match deadline {
+        None => work.await,
+        Some(d) => {
+            let budget = d
+                .saturating_duration_since(Instant::now())
+                .saturating_sub(CLEANUP_RESERVE);
+            match tokio::time::timeout(budget, work).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(Error::Acme(format!(
+                    "order abandoned after {}s: the invocation's deadline is near",
+                    started.elapsed().as_secs()
+                ))),
+            }
+        }
+    };
 
     // Cleanup runs on success and on every failure above; a failed delete is logged loudly
     // (the record is recognisable and the next run can sweep it) but does not hide the outcome.
@@ -140,10 +162,16 @@ async fn new_order(
         }
     };
     let Some(replaces) = options.replaces.clone() else {
-        return Ok(account.new_order(&plain()).await?);
+        return Ok(retry_bad_nonce!(
+            "new order",
+            account.new_order(&plain()).await
+        )?);
     };
     let id = replaces.to_string();
-    match account.new_order(&plain().replaces(replaces)).await {
+    match retry_bad_nonce!(
+        "new order",
+        account.new_order(&plain().replaces(replaces.clone())).await
+    ) {
         Ok(order) => {
             tracing::info!(replaces = %id, "order replaces the deployed certificate (ARI)");
             Ok(order)
@@ -152,7 +180,10 @@ async fn new_order(
             let note = format!("the CA did not accept `replaces` {id} ({e}); ordered without it");
             tracing::warn!("{note}");
             notes.push(note);
-            Ok(account.new_order(&plain()).await?)
+            Ok(retry_bad_nonce!(
+                "new order",
+                account.new_order(&plain()).await
+            )?)
         }
         Err(e) => Err(e.into()),
     }
@@ -169,7 +200,25 @@ fn replaces_refused(e: &instant_acme::Error) -> bool {
     }
 }
 
+/// Fetch every authorization (instant-acme caches the ones already fetched, so a retry after
+/// a rejected nonce only fetches the rest).
+async fn fetch_authorizations(order: &mut Order) -> Result<()> {
+    retry_bad_nonce!("fetch authorizations", {
+        let mut authorizations = order.authorizations();
+        let mut outcome = Ok(());
+        while let Some(authz) = authorizations.next().await {
+            if let Err(e) = authz {
+                outcome = Err(e);
+                break;
+            }
+        }
+        outcome
+    })?;
+    Ok(())
+}
+
 async fn pending_challenges(order: &mut Order) -> Result<Vec<Pending>> {
+    fetch_authorizations(order).await?;
     let mut out = Vec::new();
     let mut authorizations = order.authorizations();
     while let Some(authz) = authorizations.next().await {
@@ -209,8 +258,16 @@ async fn prove_and_finalize(
     settings: &DnsSettings,
 ) -> Result<(String, Secret)> {
     let mut name_servers = Vec::new();
+    let mut swept = Vec::new();
     for p in pending {
         let zone = dns.zone_for(&p.fqdn).await?;
+        if !swept.contains(&zone.name) {
+            let n = dns.sweep_stale(&zone, settings.sweep_grace).await?;
+            if n > 0 {
+                tracing::warn!(zone = %zone.name, deleted = n, "swept stale TXT records");
+            }
+            swept.push(zone.name.clone());
+        }
         tracing::debug!(identifier = %p.identifier, fqdn = %p.fqdn, zone = %zone.name, "creating TXT record");
         created.push(dns.add_txt(&zone, &p.fqdn, &p.value).await?);
         for ns in zone.name_servers {
@@ -219,6 +276,7 @@ async fn prove_and_finalize(
             }
         }
     }
+    crate::testhook::pause("txt_created").await;
     if !pending.is_empty() {
         let resolvers = if settings.resolvers.is_empty() {
             propagation::resolve_name_servers(&name_servers).await?
@@ -232,6 +290,7 @@ async fn prove_and_finalize(
         propagation::wait_for_txt(&resolvers, &expected, settings.propagation_timeout).await?;
     }
 
+    fetch_authorizations(order).await?;
     let mut authorizations = order.authorizations();
     while let Some(authz) = authorizations.next().await {
         let mut authz = authz?;
@@ -241,7 +300,7 @@ async fn prove_and_finalize(
         let mut challenge = authz
             .challenge(ChallengeType::Dns01)
             .ok_or_else(|| Error::Acme("dns-01 challenge vanished".into()))?;
-        challenge.set_ready().await?;
+        retry_bad_nonce!("answer challenge", challenge.set_ready().await)?;
     }
     tracing::info!(
         challenges = pending.len(),
@@ -252,7 +311,7 @@ async fn prove_and_finalize(
         .initial_delay(Duration::from_millis(250))
         .backoff(1.5)
         .timeout(Duration::from_secs(180));
-    let status = match order.poll_ready(&polling).await {
+    let status = match retry_bad_nonce!("poll order", order.poll_ready(&polling).await) {
         Ok(status) => status,
         Err(instant_acme::Error::Api(problem)) => {
             return Err(Error::Acme(format!(
@@ -275,8 +334,12 @@ async fn prove_and_finalize(
     let csr = params
         .serialize_request(&key)
         .map_err(|e| Error::Other(format!("CSR: {e}")))?;
-    order.finalize_csr(csr.der()).await?;
-    let fullchain = order.poll_certificate(&polling).await?;
+    retry_bad_nonce!("finalize", order.finalize_csr(csr.der()).await)?;
+    crate::testhook::pause("finalized").await;
+    let fullchain = retry_bad_nonce!(
+        "download certificate",
+        order.poll_certificate(&polling).await
+    )?;
     Ok((fullchain, Secret::new(key.serialize_pem())))
 }
 

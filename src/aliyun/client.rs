@@ -12,7 +12,8 @@ use super::signer::{self, OssRequestParts};
 use super::{Credentials, Product};
 use crate::error::{Error, Result};
 
-/// How transient failures are retried.
+/// How transient failures are retried: bounded in attempts, in total time since the first
+/// attempt, and by the invocation's deadline (FC kills the function at its timeout).
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     pub max_attempts: u32,
@@ -21,16 +22,26 @@ pub struct RetryPolicy {
     /// No new attempt starts after this much time has passed since the first one.
     pub max_elapsed: Duration,
     pub request_timeout: Duration,
+    /// No attempt starts, and none runs, past this instant.
+    pub deadline: Option<Instant>,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
+        let c = crate::config::RetryConfig::default();
+        RetryPolicy::from(&c)
+    }
+}
+
+impl From<&crate::config::RetryConfig> for RetryPolicy {
+    fn from(c: &crate::config::RetryConfig) -> Self {
         RetryPolicy {
-            max_attempts: 6,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(5),
-            max_elapsed: Duration::from_secs(30),
-            request_timeout: Duration::from_secs(15),
+            max_attempts: c.max_attempts.max(1),
+            base_delay: Duration::from_millis(c.base_delay_ms),
+            max_delay: Duration::from_millis(c.max_delay_ms),
+            max_elapsed: Duration::from_secs(c.max_elapsed_secs),
+            request_timeout: Duration::from_secs(c.request_timeout_secs.max(1)),
+            deadline: None,
         }
     }
 }
@@ -44,6 +55,26 @@ impl RetryPolicy {
             .min(self.max_delay);
         let ms = rand::thread_rng().gen_range(0..=cap.as_millis() as u64);
         Duration::from_millis(ms)
+    }
+
+    /// Whether another attempt may start after `attempt` attempts and a pause of `delay`.
+    fn may_retry(&self, attempt: u32, started: Instant, delay: Duration) -> bool {
+        attempt < self.max_attempts
+            && started.elapsed() + delay < self.max_elapsed
+            && self
+                .deadline
+                .is_none_or(|d| Instant::now() + delay + Duration::from_millis(100) < d)
+    }
+
+    /// The timeout of one attempt: the configured one, cut short by the deadline.
+    fn attempt_timeout(&self) -> Option<Duration> {
+        match self.deadline {
+            None => Some(self.request_timeout),
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                (!left.is_zero()).then(|| left.min(self.request_timeout))
+            }
+        }
     }
 }
 
@@ -89,6 +120,9 @@ impl AliyunClient {
         let http = reqwest::Client::builder()
             .timeout(retry.request_timeout)
             .connect_timeout(Duration::from_secs(5))
+            // A signed request (SecurityToken in its query) is never replayed to another
+            // host, and so never appears in reqwest's "redirecting" log line either.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("alicert/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Other(format!("HTTP client: {e}")))?;
@@ -102,8 +136,47 @@ impl AliyunClient {
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.retry = RetryPolicy {
+            deadline: self.retry.deadline,
+            ..retry
+        };
         self
+    }
+
+    /// Bound every call (and its retries) by the invocation's deadline.
+    pub fn with_deadline(mut self, deadline: Option<Instant>) -> Self {
+        self.retry.deadline = deadline;
+        self
+    }
+
+    /// `e` with any credential value that a server echoed back (Alibaba's
+    /// SignatureDoesNotMatch message quotes the string to sign, SecurityToken included)
+    /// replaced by `***`.
+    fn scrub(&self, text: String) -> String {
+        let mut out = text;
+        let mut values = vec![self.credentials.access_key_secret.expose().to_string()];
+        if let Some(t) = &self.credentials.security_token {
+            let once = signer::percent_encode(t.expose());
+            values.push(signer::percent_encode(&once));
+            values.push(once);
+            values.push(t.expose().to_string());
+        }
+        for v in values.iter().filter(|v| v.len() >= 4) {
+            if out.contains(v.as_str()) {
+                out = out.replace(v.as_str(), "***");
+            }
+        }
+        out
+    }
+
+    /// The attempt's timeout, or a transport error when the deadline has passed.
+    fn attempt_timeout(&self, action: &str) -> Result<Duration> {
+        self.retry
+            .attempt_timeout()
+            .ok_or_else(|| Error::Transport {
+                action: action.to_string(),
+                message: "the invocation's deadline has passed; not calling".into(),
+            })
     }
 
     pub fn region(&self) -> &str {
@@ -151,13 +224,10 @@ impl AliyunClient {
                 Err(_) => false,
             };
             attempt += 1;
-            if !retryable
-                || attempt >= self.retry.max_attempts
-                || started.elapsed() >= self.retry.max_elapsed
-            {
+            let delay = self.retry.delay(attempt);
+            if !retryable || !self.retry.may_retry(attempt, started, delay) {
                 return outcome;
             }
-            let delay = self.retry.delay(attempt);
             tracing::warn!(
                 action,
                 attempt,
@@ -215,7 +285,8 @@ impl AliyunClient {
             .collect::<Vec<_>>()
             .join("&");
 
-        let mut req = self.http.post(format!("{url}?{qs}"));
+        let timeout = self.attempt_timeout(action)?;
+        let mut req = self.http.post(format!("{url}?{qs}")).timeout(timeout);
         if !form.is_empty() {
             let body = form
                 .iter()
@@ -256,10 +327,10 @@ impl AliyunClient {
             c if c.is_empty() => format!("HTTP{status}"),
             c => c,
         };
-        let message = scrub_message(&match field("Message") {
+        let message = self.scrub(scrub_message(&match field("Message") {
             m if m.is_empty() => text.chars().take(200).collect(),
             m => m,
-        });
+        }));
         Err(Error::Aliyun {
             action: action.to_string(),
             code,
@@ -356,13 +427,18 @@ impl AliyunClient {
                 _ => false,
             };
             attempt += 1;
-            if !retryable
-                || attempt >= self.retry.max_attempts
-                || started.elapsed() >= self.retry.max_elapsed
-            {
+            let delay = self.retry.delay(attempt);
+            if !retryable || !self.retry.may_retry(attempt, started, delay) {
                 return outcome;
             }
-            tokio::time::sleep(self.retry.delay(attempt)).await;
+            tracing::warn!(
+                action = req.action,
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                error = %outcome.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
+                "retrying Alibaba Cloud call"
+            );
+            tokio::time::sleep(delay).await;
         }
     }
 
@@ -390,9 +466,11 @@ impl AliyunClient {
             },
         );
         let method = reqwest::Method::from_bytes(r.verb.as_bytes()).expect("valid verb");
+        let timeout = self.attempt_timeout(r.action)?;
         let mut req = self
             .http
             .request(method, self.oss_url(r.bucket, r.key, r.sub_resources))
+            .timeout(timeout)
             .header("date", &date)
             .header(
                 "authorization",
@@ -421,7 +499,9 @@ impl AliyunClient {
         let code = xml_field(&text, "Code").unwrap_or_else(|| format!("HTTP{status}"));
         Err(Error::Aliyun {
             action: what,
-            message: scrub_message(&xml_field(&text, "Message").unwrap_or_default()),
+            message: self.scrub(scrub_message(
+                &xml_field(&text, "Message").unwrap_or_default(),
+            )),
             request_id: xml_field(&text, "RequestId").unwrap_or_default(),
             code,
             http_status: status,
@@ -559,10 +639,10 @@ impl AliyunClient {
             c if c.is_empty() => format!("HTTP{status}"),
             c => c,
         };
-        let message = scrub_message(&match field("Message", "message") {
+        let message = self.scrub(scrub_message(&match field("Message", "message") {
             m if m.is_empty() => text.chars().take(200).collect(),
             m => m,
-        });
+        }));
         let request_id = match field("RequestId", "requestId") {
             r if r.is_empty() => header_request_id,
             r => r,
@@ -640,6 +720,8 @@ fn xml_field(xml: &str, tag: &str) -> Option<String> {
     Some(xml[start..end].to_string())
 }
 
+/// What went wrong, without the request URL (its query holds the signed parameters,
+/// SecurityToken included): only our own words and the underlying causes.
 fn describe_reqwest(e: &reqwest::Error) -> String {
     let mut msg = if e.is_timeout() {
         "timed out".to_string()
@@ -714,6 +796,34 @@ mod tests {
         );
         assert!(!scrub_message("bad key -----BEGIN PRIVATE KEY-----\nMIG").contains("MIG"));
         assert!(scrub_message(&"x".repeat(1000)).len() < 320);
+    }
+
+    #[test]
+    fn echoed_credentials_are_scrubbed() {
+        let creds = Credentials {
+            access_key_id: "STS.id".into(),
+            access_key_secret: crate::secret::Secret::new("the-secret"),
+            security_token: Some(crate::secret::Secret::new("tok/en+=")),
+        };
+        let c = AliyunClient::new(creds, "cn-hangzhou", &BTreeMap::new()).unwrap();
+        let once = signer::percent_encode("tok/en+=");
+        let twice = signer::percent_encode(&once);
+        let msg =
+            format!("string to sign: SecurityToken%3D{twice} raw tok/en+= once {once} the-secret");
+        let out = c.scrub(msg);
+        assert!(!out.contains("tok") && !out.contains("the-secret"), "{out}");
+    }
+
+    #[test]
+    fn retries_stop_at_the_deadline() {
+        let mut p = RetryPolicy::default();
+        let started = Instant::now();
+        assert!(p.may_retry(1, started, Duration::from_millis(10)));
+        assert!(!p.may_retry(p.max_attempts, started, Duration::ZERO));
+        p.deadline = Some(Instant::now() + Duration::from_millis(50));
+        assert!(!p.may_retry(1, started, Duration::from_secs(1)));
+        p.deadline = Some(Instant::now());
+        assert_eq!(p.attempt_timeout(), None);
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub struct Alidns {
     ttl: u32,
     /// The account's zones, listed once per invocation.
     zones: OnceCell<Vec<Zone>>,
+    /// The certificate the records are for, written into their remark.
+    owner: String,
 }
 
 impl Alidns {
@@ -20,7 +22,28 @@ impl Alidns {
             client,
             ttl,
             zones: OnceCell::new(),
+            owner: String::new(),
         }
+    }
+
+    /// Records created from now on name certificate `name` in their remark.
+    pub fn for_certificate(mut self, name: &str) -> Alidns {
+        self.owner = name.to_string();
+        self
+    }
+
+    /// Mark a record as alicert's (so a crashed run's leftovers can be swept).
+    async fn mark(&self, record_id: &str) -> Result<()> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let remark = super::sweep::remark(&self.owner, now);
+        self.client
+            .rpc(
+                Product::Alidns,
+                "UpdateDomainRecordRemark",
+                &[("RecordId", record_id), ("Remark", &remark)],
+            )
+            .await?;
+        Ok(())
     }
 
     async fn list_zones(&self) -> Result<Vec<Zone>> {
@@ -155,6 +178,19 @@ impl DnsProvider for Alidns {
             }
             Err(e) => return Err(e),
         };
+        if let Err(e) = self.mark(&id).await {
+            // Unmarked, a leftover could never be swept: do not go on with it.
+            let record = TxtRecord {
+                id: id.clone(),
+                fqdn: fqdn.to_string(),
+                value: value.to_string(),
+                zone: zone.name.clone(),
+            };
+            if let Err(d) = self.delete_txt(&record).await {
+                tracing::error!(fqdn, record_id = %id, error = %d, "could not delete an unmarked TXT record");
+            }
+            return Err(e);
+        }
         tracing::info!(fqdn, record_id = %id, zone = %zone.name, "TXT record created");
         Ok(TxtRecord {
             id,
@@ -162,6 +198,57 @@ impl DnsProvider for Alidns {
             value: value.to_string(),
             zone: zone.name.clone(),
         })
+    }
+
+    async fn sweep_stale(&self, zone: &Zone, grace: std::time::Duration) -> Result<usize> {
+        const PAGE_SIZE: usize = 500;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let mut stale = Vec::new();
+        for page in 1..=20 {
+            let page_s = page.to_string();
+            let size_s = PAGE_SIZE.to_string();
+            let rsp = self
+                .client
+                .rpc(
+                    Product::Alidns,
+                    "DescribeDomainRecords",
+                    &[
+                        ("DomainName", &zone.name),
+                        ("RRKeyWord", "_acme-challenge"),
+                        ("Type", "TXT"),
+                        ("PageNumber", &page_s),
+                        ("PageSize", &size_s),
+                    ],
+                )
+                .await?;
+            let items = rsp["DomainRecords"]["Record"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for r in &items {
+                let rr = r["RR"].as_str().unwrap_or_default();
+                let kind = r["Type"].as_str().unwrap_or_default();
+                if super::sweep::is_stale(rr, kind, r["Remark"].as_str(), now, grace) {
+                    if let Some(id) = record_id(&r["RecordId"]) {
+                        stale.push(TxtRecord {
+                            id,
+                            fqdn: format!("{rr}.{}", zone.name),
+                            value: r["Value"].as_str().unwrap_or_default().to_string(),
+                            zone: zone.name.clone(),
+                        });
+                    }
+                }
+            }
+            let total = rsp["TotalCount"].as_u64().unwrap_or(0) as usize;
+            if items.len() < PAGE_SIZE || page * PAGE_SIZE >= total {
+                break;
+            }
+        }
+        for record in &stale {
+            tracing::warn!(fqdn = %record.fqdn, record_id = %record.id, "sweeping a TXT record a crashed run left behind");
+            self.delete_txt(record).await?;
+        }
+        Ok(stale.len())
     }
 
     async fn delete_txt(&self, record: &TxtRecord) -> Result<()> {

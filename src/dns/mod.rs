@@ -1,6 +1,7 @@
 //! DNS-01: one small provider interface (Alidns implements it) and the propagation check.
 pub mod alidns;
 pub mod propagation;
+pub mod sweep;
 
 use async_trait::async_trait;
 
@@ -28,8 +29,14 @@ pub struct TxtRecord {
 pub trait DnsProvider: Send + Sync {
     /// The zone that holds `fqdn`: the longest suffix of it that the account hosts.
     async fn zone_for(&self, fqdn: &str) -> Result<Zone>;
+    /// Create the TXT record, marked as alicert's (see `sweep.rs`).
     async fn add_txt(&self, zone: &Zone, fqdn: &str, value: &str) -> Result<TxtRecord>;
     async fn delete_txt(&self, record: &TxtRecord) -> Result<()>;
+    /// Delete the `_acme-challenge` TXT records in `zone` that alicert marked and that are
+    /// older than `grace` (left by a crashed run). Returns how many were deleted.
+    async fn sweep_stale(&self, _zone: &Zone, _grace: std::time::Duration) -> Result<usize> {
+        Ok(0)
+    }
 }
 
 /// The relative record name of `fqdn` inside `zone` (`_acme-challenge.www` in `example.com`).

@@ -17,7 +17,9 @@
 //! * slb 2014-05-15, alb 2020-06-16 (RPC), FC 3 custom domains (ROA, V3 signatures) and OSS
 //!   PutCname/ListCname: see emulator/services.rs.
 //! * Inspection: [`Emulator::state`] and `GET /__emulator/state`; fault injection:
-//!   [`Emulator::fail_next`] and `POST /__emulator/fail_next` (`{"action","code","status"}`).
+//!   [`Emulator::fail_next`] and `POST /__emulator/fail_next` (`{"action","code","status"}`),
+//!   and random seeded faults ([`Faults`]: throttling, 503s, slow answers, dropped
+//!   connections) from [`Seed::faults`], [`Emulator::set_faults`] or `POST /__emulator/faults`.
 #![allow(dead_code)]
 
 #[path = "emulator/services.rs"]
@@ -84,9 +86,61 @@ pub struct Seed {
     pub challtestsrv: Option<String>,
     /// SLB/ALB listeners, FC custom domains, OSS CNAMEs (emulator/services.rs).
     pub services: ServicesSeed,
+    /// Random faults on every RPC and OSS call (none by default).
+    pub faults: Faults,
+}
+
+/// Fault injection: each RPC/OSS request draws from one RNG seeded with `seed`, and is answered
+/// with `Throttling.User` (HTTP 400) with probability `throttling`, `ServiceUnavailable` (503)
+/// with `unavailable`, or handled after a `slow_ms` pause with `slow`, or handled and then has
+/// its connection dropped mid-response (the client cannot tell whether it took effect) with
+/// `drop`; otherwise it is handled normally. Rates are 0.0–1.0 and add up to at most 1.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Faults {
+    pub seed: u64,
+    pub throttling: f64,
+    pub unavailable: f64,
+    pub slow: f64,
+    pub slow_ms: u64,
+    pub drop: f64,
+}
+
+impl Faults {
+    pub fn any(&self) -> bool {
+        self.throttling + self.unavailable + self.slow + self.drop > 0.0
+    }
+}
+
+/// How many faults were injected, by kind.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct FaultCounts {
+    pub throttled: u64,
+    pub unavailable: u64,
+    pub slowed: u64,
+    pub dropped: u64,
+}
+
+impl FaultCounts {
+    /// Faults that make the client retry (all but slow responses).
+    pub fn failures(&self) -> u64 {
+        self.throttled + self.unavailable + self.dropped
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fault {
+    Throttle,
+    Unavailable,
+    Slow(u64),
+    Drop,
 }
 
 impl Seed {
+    pub fn faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
     pub fn access_key(mut self, id: &str, secret: &str) -> Self {
         self.access_keys.push(AccessKey {
             id: id.into(),
@@ -235,6 +289,8 @@ pub struct EmulatorState {
     pub dns_push_errors: Vec<String>,
     /// SLB/ALB, FC custom domains, OSS CNAMEs (emulator/services.rs).
     pub services: ServicesState,
+    /// Faults injected so far (see [`Faults`]).
+    pub faults: FaultCounts,
 }
 
 impl EmulatorState {
@@ -464,6 +520,8 @@ struct Inner {
     next_record_id: u64,
     next_cert_id: u64,
     challtestsrv: Option<String>,
+    faults: Faults,
+    fault_rng: rand::rngs::StdRng,
 }
 
 struct Shared {
@@ -509,6 +567,7 @@ pub async fn start_on(seed: Seed, addr: SocketAddr) -> std::io::Result<Emulator>
     let app = Router::new()
         .route("/__emulator/state", get(state_handler))
         .route("/__emulator/fail_next", post(fail_next_handler))
+        .route("/__emulator/faults", post(faults_handler))
         .route("/__emulator/health", get(|| async { "ok" }))
         .fallback(dispatch)
         .with_state(shared.clone());
@@ -549,6 +608,12 @@ impl Emulator {
             .entry(action.to_string())
             .or_default()
             .push_back((code.to_string(), http_status));
+    }
+    /// Replaces the fault injection settings (and reseeds its RNG).
+    pub fn set_faults(&self, faults: Faults) {
+        let mut inner = self.shared.lock();
+        inner.fault_rng = rand::SeedableRng::seed_from_u64(faults.seed);
+        inner.faults = faults;
     }
     /// Points TXT propagation at a (different) challtestsrv, or turns it off.
     pub fn set_challtestsrv(&self, url: Option<String>) {
@@ -648,6 +713,8 @@ impl Inner {
             failures: HashMap::new(),
             next_record_id: 1_893_214_930_838_529_000,
             next_cert_id: 14_000_001,
+            faults: seed.faults.clone(),
+            fault_rng: rand::SeedableRng::seed_from_u64(seed.faults.seed),
             challtestsrv: seed
                 .challtestsrv
                 .as_ref()
@@ -735,6 +802,34 @@ impl Inner {
     fn next_cert_id(&mut self) -> u64 {
         self.next_cert_id += 1;
         self.next_cert_id
+    }
+
+    /// The fault for the next request, if any (one draw per request, in arrival order).
+    fn draw_fault(&mut self) -> Option<Fault> {
+        if !self.faults.any() {
+            return None;
+        }
+        let x: f64 = self.fault_rng.gen();
+        let f = &self.faults;
+        let fault = if x < f.throttling {
+            Fault::Throttle
+        } else if x < f.throttling + f.unavailable {
+            Fault::Unavailable
+        } else if x < f.throttling + f.unavailable + f.slow {
+            Fault::Slow(f.slow_ms)
+        } else if x < f.throttling + f.unavailable + f.slow + f.drop {
+            Fault::Drop
+        } else {
+            return None;
+        };
+        let c = &mut self.state.faults;
+        match fault {
+            Fault::Throttle => c.throttled += 1,
+            Fault::Unavailable => c.unavailable += 1,
+            Fault::Slow(_) => c.slowed += 1,
+            Fault::Drop => c.dropped += 1,
+        }
+        Some(fault)
     }
 
     fn take_failure(&mut self, action: &str) -> Option<(String, u16)> {
@@ -835,6 +930,22 @@ async fn fail_next_handler(State(shared): State<Arc<Shared>>, body: axum::body::
     }
 }
 
+async fn faults_handler(State(shared): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    match serde_json::from_slice::<Faults>(&body) {
+        Ok(f) => {
+            let mut inner = shared.lock();
+            inner.fault_rng = rand::SeedableRng::seed_from_u64(f.seed);
+            inner.faults = f;
+            (StatusCode::OK, Json(json!({"ok": true}))).into_response()
+        }
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"ok": false, "error": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
 async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, 64 << 20).await {
@@ -843,7 +954,29 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             return (StatusCode::BAD_REQUEST, format!("cannot read body: {e}")).into_response();
         }
     };
-    if parts.uri.path().starts_with("/2023-03-30/") {
+    let rpc = parts.uri.path() == "/";
+    let fault = shared.lock().draw_fault();
+    match fault {
+        Some(Fault::Throttle) => {
+            return injected_error(
+                rpc,
+                400,
+                "Throttling.User",
+                "Request was denied due to user flow control.",
+            );
+        }
+        Some(Fault::Unavailable) => {
+            return injected_error(
+                rpc,
+                503,
+                "ServiceUnavailable",
+                "The request has failed due to a temporary failure of the server.",
+            );
+        }
+        Some(Fault::Slow(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
+        _ => {}
+    }
+    let rsp = if parts.uri.path().starts_with("/2023-03-30/") {
         services::handle_fc(
             &shared,
             &parts.method,
@@ -852,7 +985,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             &parts.headers,
             &body,
         )
-    } else if parts.uri.path() == "/" {
+    } else if rpc {
         handle_rpc(
             &shared,
             &parts.method,
@@ -871,6 +1004,32 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             &body,
         )
         .await
+    };
+    if fault == Some(Fault::Drop) {
+        // The request took effect, but the answer is lost: the headers go out, then the
+        // connection breaks in the middle of the body.
+        let (mut head, _) = rsp.into_parts();
+        head.headers.remove(header::CONTENT_LENGTH);
+        if head.status == StatusCode::NO_CONTENT {
+            // A 204 has no body to break off.
+            head.status = StatusCode::OK;
+        }
+        let broken = futures_util::stream::iter([
+            Ok(axum::body::Bytes::from_static(b"{")),
+            Err(std::io::Error::other("emulator: connection dropped")),
+        ]);
+        return Response::from_parts(head, Body::from_stream(broken));
+    }
+    rsp
+}
+
+/// An injected throttling / unavailability answer, shaped like the product's errors.
+fn injected_error(rpc: bool, status: u16, code: &str, message: &str) -> Response {
+    let request_id = uuid_like();
+    if rpc {
+        rpc_error_response(&err(status, code, message), &request_id, "aliyuncs.com", "")
+    } else {
+        oss_error_response(&oss_err(status, code, message), &request_id, "", false)
     }
 }
 

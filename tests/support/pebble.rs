@@ -295,6 +295,8 @@ pub struct Options {
     pub eab_keys: Vec<(String, String)>,
     /// `PEBBLE_ALTERNATE_ROOTS`: how many alternate chains (other roots) Pebble offers.
     pub alternate_roots: u32,
+    /// Percentage of valid nonces Pebble rejects with `badNonce` (PEBBLE_WFE_NONCEREJECT).
+    pub nonce_reject_percent: u8,
 }
 
 pub async fn start_with(options: Options) -> Pebble {
@@ -389,7 +391,10 @@ async fn start_once(options: &Options) -> Result<Pebble, String> {
         .arg("-dnsserver")
         .arg(format!("127.0.0.1:{validation_dns_port}"))
         .env("PEBBLE_VA_NOSLEEP", "1")
-        .env("PEBBLE_WFE_NONCEREJECT", "0")
+        .env(
+            "PEBBLE_WFE_NONCEREJECT",
+            options.nonce_reject_percent.min(100).to_string(),
+        )
         .env("PEBBLE_AUTHZREUSE", "0")
         .env(
             "PEBBLE_ALTERNATE_ROOTS",

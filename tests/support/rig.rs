@@ -151,6 +151,115 @@ propagation_timeout_secs = 20
         cmd.arg("invoke").arg(event);
         run(cmd).await
     }
+
+    /// Insert `line` into the generated config right after the `section` header line
+    /// (e.g. `("[dns]", "sweep_grace_secs = 1")`).
+    pub fn config_insert(&self, section: &str, line: &str) {
+        let text = std::fs::read_to_string(&self.config_path).expect("read config");
+        let header = format!("{section}\n");
+        assert!(text.contains(&header), "no {section} in the config");
+        let text = text.replacen(&header, &format!("{header}{line}\n"), 1);
+        std::fs::write(&self.config_path, text).expect("write config");
+    }
+
+    /// Start `alicert invoke EVENT` (with `env` added) with stderr piped, not waiting for it.
+    pub fn spawn_invoke(&self, bin: &Path, event: &str, env: &[(&str, &str)]) -> Spawned {
+        let mut cmd = self.command(bin);
+        cmd.arg("invoke")
+            .arg(event)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn alicert");
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = stderr.clone();
+        let err = child.stderr.take().expect("stderr");
+        let reader = std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        Spawned {
+            child,
+            stderr,
+            reader: Some(reader),
+        }
+    }
+}
+
+/// A running `alicert` process (see [`Rig::spawn_invoke`]).
+pub struct Spawned {
+    pub child: std::process::Child,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Spawned {
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Wait until stderr has a line equal to `line` (panics after `secs`).
+    pub async fn wait_for_line(&mut self, line: &str, secs: u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            if self.stderr().lines().any(|l| l == line) {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "alicert exited ({status}) before `{line}`:\n{}",
+                    self.stderr()
+                );
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no `{line}` within {secs}s:\n{}",
+                self.stderr()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// SIGKILL (no cleanup can run) and reap.
+    pub fn kill(mut self) -> String {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        self.stderr()
+    }
+
+    /// Wait for a normal exit.
+    pub async fn finish(mut self) -> Run {
+        let mut child = self.child;
+        let out = tokio::task::spawn_blocking(move || {
+            use std::io::Read;
+            let mut stdout = String::new();
+            if let Some(mut o) = child.stdout.take() {
+                let _ = o.read_to_string(&mut stdout);
+            }
+            let status = child.wait().expect("wait");
+            (status, stdout)
+        })
+        .await
+        .expect("join");
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        let stderr = self.stderr.lock().unwrap().clone();
+        Run {
+            code: out.0.code().unwrap_or(-1),
+            result: serde_json::from_str(&out.1).unwrap_or(Value::Null),
+            stdout: out.1,
+            stderr,
+        }
+    }
 }
 
 pub async fn run(mut cmd: Command) -> Run {
