@@ -46,6 +46,9 @@ pub struct AcmeConfig {
     /// KMS key (`EncryptionKeyId`) that encrypts a `kms:` account key secret alicert creates.
     #[serde(default)]
     pub kms_encryption_key_id: Option<String>,
+    /// Certificates processed (read, ordered, deployed) at once in one invocation.
+    #[serde(default = "default_max_concurrent_orders")]
+    pub max_concurrent_orders: usize,
 }
 
 fn default_directory() -> String {
@@ -54,6 +57,12 @@ fn default_directory() -> String {
 fn default_renew_before_days() -> u32 {
     30
 }
+fn default_max_concurrent_orders() -> usize {
+    10
+}
+/// Upper bound of the concurrency settings: beyond it the CA's and Alidns' rate limits, not
+/// alicert, set the pace.
+pub const MAX_CONCURRENCY: usize = 50;
 
 impl Default for AcmeConfig {
     fn default() -> Self {
@@ -65,6 +74,7 @@ impl Default for AcmeConfig {
             renew_before_days: default_renew_before_days(),
             kms_instance_id: None,
             kms_encryption_key_id: None,
+            max_concurrent_orders: default_max_concurrent_orders(),
         }
     }
 }
@@ -110,6 +120,9 @@ pub struct DnsConfig {
     /// TTL of the TXT records (Alidns free edition's minimum is 600).
     #[serde(default = "default_ttl")]
     pub ttl: u32,
+    /// Alidns API calls in flight at once (all orders of an invocation together).
+    #[serde(default = "default_max_concurrent_calls")]
+    pub max_concurrent_calls: usize,
 }
 
 fn default_propagation_timeout() -> u64 {
@@ -118,6 +131,9 @@ fn default_propagation_timeout() -> u64 {
 fn default_ttl() -> u32 {
     600
 }
+fn default_max_concurrent_calls() -> usize {
+    5
+}
 
 impl Default for DnsConfig {
     fn default() -> Self {
@@ -125,6 +141,7 @@ impl Default for DnsConfig {
             resolvers: Vec::new(),
             propagation_timeout_secs: default_propagation_timeout(),
             ttl: default_ttl(),
+            max_concurrent_calls: default_max_concurrent_calls(),
         }
     }
 }
@@ -275,6 +292,19 @@ impl Config {
             .map_err(|e| Error::Config(format!("{src}: [acme] account_key: {e}")))?;
         crate::acme::directory_url(&self.acme.directory)
             .map_err(|e| Error::Config(format!("{src}: [acme] directory: {e}")))?;
+        for (key, n) in [
+            (
+                "[acme] max_concurrent_orders",
+                self.acme.max_concurrent_orders,
+            ),
+            ("[dns] max_concurrent_calls", self.dns.max_concurrent_calls),
+        ] {
+            if !(1..=MAX_CONCURRENCY).contains(&n) {
+                return Err(Error::Config(format!(
+                    "{src}: {key} = {n} must be between 1 and {MAX_CONCURRENCY}"
+                )));
+            }
+        }
         for (product, url) in &self.aliyun.endpoints {
             crate::aliyun::Product::from_code(product).ok_or_else(|| {
                 Error::Config(format!(
@@ -423,5 +453,24 @@ targets = [
             .unwrap_err()
             .to_string();
         assert!(e.contains("account_key"), "{e}");
+
+        let zero = SAMPLE.replace("[dns]\n", "[dns]\nmax_concurrent_calls = 0\n");
+        let e = Config::parse(&zero, "t.toml")
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[dns] max_concurrent_calls = 0"), "{e}");
+    }
+
+    #[test]
+    fn concurrency_defaults_and_overrides() {
+        let c = Config::parse(SAMPLE, "t.toml").unwrap();
+        assert_eq!(c.acme.max_concurrent_orders, 10);
+        assert_eq!(c.dns.max_concurrent_calls, 5);
+        let text = SAMPLE.replace("[acme]\n", "[acme]\nmax_concurrent_orders = 3\n");
+        let c = Config::parse(&text, "t.toml").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.acme.max_concurrent_orders, 3);
     }
 }

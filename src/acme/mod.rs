@@ -1,5 +1,6 @@
 //! ACME (RFC 8555) with instant-acme: directory aliases, the account found by its key, and
 //! certificate keys. Orders live in `order.rs`, the account key's storage in `key_store.rs`.
+pub mod http;
 pub mod key_store;
 pub mod order;
 
@@ -28,14 +29,10 @@ pub fn directory_url(directory: &str) -> std::result::Result<String, String> {
 }
 
 fn builder(config: &AcmeConfig) -> Result<AccountBuilder> {
-    match config.ca_bundle.as_deref().filter(|s| !s.is_empty()) {
-        Some(path) => Account::builder_with_root(path).map_err(|e| {
-            Error::Config(format!(
-                "[acme] ca_bundle {path}: cannot load a PEM root: {e}"
-            ))
-        }),
-        None => Account::builder().map_err(|e| Error::Acme(format!("HTTP client: {e}"))),
-    }
+    let ca_bundle = config.ca_bundle.as_deref().filter(|s| !s.is_empty());
+    Ok(Account::builder_with_http(Box::new(http::AcmeHttp::new(
+        ca_bundle,
+    )?)))
 }
 
 /// A fresh ACME account key, PKCS#8 PEM.

@@ -1,7 +1,7 @@
 //! Alidns (Alibaba Cloud DNS) as a DNS-01 provider.
 use async_trait::async_trait;
 use serde_json::Value;
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 
 use super::{longest_suffix, relative_name, DnsProvider, TxtRecord, Zone};
 use crate::aliyun::{AliyunClient, Product};
@@ -12,7 +12,13 @@ pub struct Alidns {
     ttl: u32,
     /// The account's zones, listed once per invocation.
     zones: OnceCell<Vec<Zone>>,
+    /// Bounds the Alidns calls in flight when orders run concurrently (Alidns throttles per
+    /// account; throttled calls are retried by the client, this keeps them rare).
+    calls: Semaphore,
 }
+
+/// Alidns calls in flight at once unless [`Alidns::with_max_concurrent_calls`] says otherwise.
+const DEFAULT_CONCURRENT_CALLS: usize = 5;
 
 impl Alidns {
     pub fn new(client: AliyunClient, ttl: u32) -> Alidns {
@@ -20,7 +26,18 @@ impl Alidns {
             client,
             ttl,
             zones: OnceCell::new(),
+            calls: Semaphore::new(DEFAULT_CONCURRENT_CALLS),
         }
+    }
+
+    pub fn with_max_concurrent_calls(mut self, n: usize) -> Alidns {
+        self.calls = Semaphore::new(n.max(1));
+        self
+    }
+
+    async fn call(&self, action: &str, params: &[(&str, &str)]) -> Result<Value> {
+        let _permit = self.calls.acquire().await.expect("semaphore never closed");
+        self.client.rpc(Product::Alidns, action, params).await
     }
 
     async fn list_zones(&self) -> Result<Vec<Zone>> {
@@ -30,9 +47,7 @@ impl Alidns {
             let page_s = page.to_string();
             let size_s = PAGE_SIZE.to_string();
             let rsp = self
-                .client
-                .rpc(
-                    Product::Alidns,
+                .call(
                     "DescribeDomains",
                     &[("PageNumber", &page_s), ("PageSize", &size_s)],
                 )
@@ -82,9 +97,7 @@ impl Alidns {
     /// The RecordId of the TXT record at `fqdn` with exactly `value`, if there is one.
     async fn find_txt(&self, zone: &Zone, fqdn: &str, value: &str) -> Result<Option<String>> {
         let rsp = self
-            .client
-            .rpc(
-                Product::Alidns,
+            .call(
                 "DescribeSubDomainRecords",
                 &[
                     ("SubDomain", fqdn),
@@ -127,9 +140,7 @@ impl DnsProvider for Alidns {
             .ok_or_else(|| Error::Dns(format!("{fqdn} is not inside zone {}", zone.name)))?;
         let ttl = self.ttl.to_string();
         let added = self
-            .client
-            .rpc(
-                Product::Alidns,
+            .call(
                 "AddDomainRecord",
                 &[
                     ("DomainName", &zone.name),
@@ -166,12 +177,7 @@ impl DnsProvider for Alidns {
 
     async fn delete_txt(&self, record: &TxtRecord) -> Result<()> {
         match self
-            .client
-            .rpc(
-                Product::Alidns,
-                "DeleteDomainRecord",
-                &[("RecordId", &record.id)],
-            )
+            .call("DeleteDomainRecord", &[("RecordId", &record.id)])
             .await
         {
             Ok(_) => {
