@@ -64,10 +64,10 @@ check-package: package
 
 # lego (Debian package) and certbot (PyPI, in a venv under target/) for `make bench`.
 bench-deps: deps
-	@if ! command -v lego >/dev/null || ! command -v curl >/dev/null; then \
-	  echo "installing lego and curl (Debian packages)"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lego curl; \
-	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lego curl; fi; \
+	@if ! command -v lego >/dev/null || ! command -v curl >/dev/null || [ ! -x /usr/bin/time ]; then \
+	  echo "installing lego, curl and time (Debian packages)"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lego curl time; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lego curl time; fi; \
 	fi
 	@scripts/venv.sh $(CERTBOT_VENV) certbot
 

@@ -46,6 +46,9 @@ struct Args {
     /// Certificates in the scale run (each needs an order).
     #[arg(long, default_value_t = 50)]
     scale: usize,
+    /// `max_concurrent_orders` of the reference scale run (1 = sequential).
+    #[arg(long, default_value_t = 1)]
+    compare_concurrency: usize,
     /// Cold starts measured.
     #[arg(long, default_value_t = 20)]
     cold_runs: usize,
@@ -65,18 +68,42 @@ struct Args {
 struct Sample {
     wall: f64,
     cpu: f64,
+    /// CPU of the emulator, Pebble and challtestsrv during the run.
+    servers_cpu: f64,
     rss_kb: u64,
     ok: bool,
 }
 
-/// Runs `cmd` to completion and measures it with wait4(2); output goes to `<logs>/<tag>.{out,err}`.
-fn measure(mut cmd: Command, logs: &Path, tag: &str) -> (Sample, String, String) {
+/// Runs `cmd` (built by [`base_command`]) to completion under GNU time and measures it; output
+/// goes to `<logs>/<tag>.{out,err}`.
+///
+/// Wall time is taken here and CPU time from wait4(2) of the `time` process (the client, its hooks,
+/// and `time`'s own ~1 ms). Peak RSS is `time`'s `%M`: wait4's own ru_maxrss of a child spawned
+/// from this process is not usable, because Linux carries the spawner's RSS high-water mark over
+/// the exec (posix_spawn/vfork shares our memory until then), so every client would report at
+/// least this harness's RSS. `time` forks a small copy of itself instead.
+fn measure(inner: Command, logs: &Path, tag: &str) -> (Sample, String, String) {
     let out_path = logs.join(format!("{tag}.out"));
     let err_path = logs.join(format!("{tag}.err"));
+    let rss_path = logs.join(format!("{tag}.maxrss"));
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.env_clear()
+        .envs(
+            inner
+                .get_envs()
+                .filter_map(|(k, v)| Some((k.to_os_string(), v?.to_os_string()))),
+        )
+        .args(["-f", "%M", "-o"])
+        .arg(&rss_path)
+        .arg(inner.get_program())
+        .args(inner.get_args());
     cmd.stdin(Stdio::null())
         .stdout(File::create(&out_path).expect("create .out"))
         .stderr(File::create(&err_path).expect("create .err"));
+    let servers_before = servers_cpu();
     let started = Instant::now();
+    // Reaped below by wait4(2), which also gives its resource usage.
+    #[allow(clippy::zombie_processes)]
     let child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("bench: cannot run {cmd:?}: {e}"));
@@ -90,11 +117,44 @@ fn measure(mut cmd: Command, logs: &Path, tag: &str) -> (Sample, String, String)
     let sample = Sample {
         wall,
         cpu: secs(usage.ru_utime) + secs(usage.ru_stime),
-        rss_kb: usage.ru_maxrss as u64,
+        servers_cpu: servers_cpu() - servers_before,
+        rss_kb: std::fs::read_to_string(&rss_path)
+            .ok()
+            .and_then(|t| t.lines().last()?.trim().parse().ok())
+            .unwrap_or(0),
         ok: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
     };
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
     (sample, read(&out_path), read(&err_path))
+}
+
+/// CPU seconds used so far by this process (the emulator runs in it) and its long-running
+/// children (Pebble, pebble-challtestsrv): the server side of every measured run.
+fn servers_cpu() -> f64 {
+    let tick = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let stat_cpu = |pid: &str| -> f64 {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+        let rest = text.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let num = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        (num(11) + num(12)) / tick
+    };
+    let mut total = stat_cpu("self");
+    for task in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        for pid in children.split_whitespace() {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.starts_with("pebble") {
+                total += stat_cpu(pid);
+            }
+        }
+    }
+    total
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -114,6 +174,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 struct Summary {
     wall: f64,
     cpu: f64,
+    servers_cpu: f64,
     rss_mb: f64,
     ok: usize,
     runs: usize,
@@ -123,6 +184,7 @@ fn summarize(samples: &[Sample]) -> Summary {
     Summary {
         wall: median(samples.iter().map(|s| s.wall).collect()),
         cpu: median(samples.iter().map(|s| s.cpu).collect()),
+        servers_cpu: median(samples.iter().map(|s| s.servers_cpu).collect()),
         rss_mb: median(samples.iter().map(|s| s.rss_kb as f64 / 1024.0).collect()),
         ok: samples.iter().filter(|s| s.ok).count(),
         runs: samples.len(),
@@ -310,11 +372,12 @@ async fn bench_client(
                 .expect("join");
         sample.ok = sample.ok && client.succeeded(&workload, &stdout);
         eprintln!(
-            "bench: {label:<28} {:<16} run {i}{} {:>7.3}s cpu {:>6.3}s rss {:>6.1} MB {}",
+            "bench: {label:<28} {:<16} run {i}{} {:>7.3}s cpu {:>6.3}s (servers {:>6.3}s) rss {:>6.1} MB {}",
             workload.label,
             if measured { " " } else { "w" },
             sample.wall,
             sample.cpu,
+            sample.servers_cpu,
             sample.rss_kb as f64 / 1024.0,
             if sample.ok { "ok" } else { "FAILED" }
         );
@@ -407,14 +470,12 @@ fn cold_start_once(dir: &Path, env: &[(String, String)], i: usize) -> Option<(f6
     let ok = text.starts_with("HTTP/1.1 200")
         && text.contains("\"ok\":true")
         && !text.contains("x-fc-status");
-    ok.then(|| {
-        (
-            to_port.as_secs_f64() * 1e3,
-            rtt.as_secs_f64() * 1e3,
-            exec_to_status.as_secs_f64() * 1e3,
-            rss_mb,
-        )
-    })
+    ok.then_some((
+        to_port.as_secs_f64() * 1e3,
+        rtt.as_secs_f64() * 1e3,
+        exec_to_status.as_secs_f64() * 1e3,
+        rss_mb,
+    ))
 }
 
 async fn cold_start(rig: &Rig, args: &Args) -> ColdStart {
@@ -486,7 +547,8 @@ targets = [{ kind = "cdn", domain = "img.example.com" }]
     }
     eprintln!("bench: starting Pebble (PEBBLE_VA_NOSLEEP=1), pebble-challtestsrv and the emulator");
     let rig = Rig::start(seed, "oss://alicert-state/acme/account.pem", &config).await;
-    let logs = rig.dir.path().join("logs");
+    let logs = args.out.parent().unwrap_or(Path::new(".")).join("logs");
+    let _ = std::fs::remove_dir_all(&logs);
     std::fs::create_dir_all(&logs).expect("mkdir logs");
     eprintln!("bench: logs in {}", logs.display());
 
@@ -569,7 +631,9 @@ targets = [{ kind = "cdn", domain = "img.example.com" }]
     sequential_env.retain(|(k, _)| k != "ALICERT_CONFIG");
     sequential_env.push((
         "ALICERT_CONFIG".into(),
-        config_with_concurrency(&rig, 1).display().to_string(),
+        config_with_concurrency(&rig, args.compare_concurrency)
+            .display()
+            .to_string(),
     ));
     let sequential_runs = args.runs.min(3);
     let sequential = bench_client(
@@ -623,19 +687,19 @@ targets = [{ kind = "cdn", domain = "img.example.com" }]
         for (w, workload) in workloads.iter().enumerate() {
             let find = |c: usize| rows.iter().find(|r| r.0 == w && r.1 == c).map(|r| &r.2);
             let a = find(0).expect("alicert row");
-            for c in 1..clients.len() {
+            for (c, client) in clients.iter().enumerate().skip(1) {
                 let o = find(c).expect("row");
                 let _ = writeln!(
                     md,
                     "| {} | {} | {:.3}× | {:.3}× | {:.3}× |",
                     workload.label,
-                    clients[c].label(),
+                    client.label(),
                     a.wall / o.wall,
                     a.cpu / o.cpu,
                     a.rss_mb / o.rss_mb
                 );
                 if w == 1 {
-                    let (limit, name) = if c == 1 {
+                    let (limit, name) = if client.label().starts_with("lego") {
                         (0.1, "lego")
                     } else {
                         (0.3, "certbot")
@@ -667,8 +731,11 @@ targets = [{ kind = "cdn", domain = "img.example.com" }]
         "\nScale (alicert, each certificate needs an order and a CDN deploy; median of {} runs, sequential {} runs):\n",
         args.runs, sequential_runs
     );
-    let _ = writeln!(md, "| run | wall | CPU (user+sys) | peak RSS | ok runs |");
-    let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: |");
+    let _ = writeln!(
+        md,
+        "| run | wall | CPU (user+sys) | CPU of Pebble + challtestsrv + emulator | peak RSS | ok runs |"
+    );
+    let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: |");
     for (label, s) in [
         ("1 certificate".to_string(), &one),
         (
@@ -680,14 +747,17 @@ targets = [{ kind = "cdn", domain = "img.example.com" }]
             &many,
         ),
         (
-            format!("{} certificates, `max_concurrent_orders` = 1", args.scale),
+            format!(
+                "{} certificates, `max_concurrent_orders` = {}",
+                args.scale, args.compare_concurrency
+            ),
             &sequential,
         ),
     ] {
         let _ = writeln!(
             md,
-            "| {label} | {:.3} s | {:.3} s | {:.1} MB | {}/{} |",
-            s.wall, s.cpu, s.rss_mb, s.ok, s.runs
+            "| {label} | {:.3} s | {:.3} s | {:.3} s | {:.1} MB | {}/{} |",
+            s.wall, s.cpu, s.servers_cpu, s.rss_mb, s.ok, s.runs
         );
     }
     all_ok &= one.ok == one.runs && many.ok == many.runs && sequential.ok == sequential.runs;

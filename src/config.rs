@@ -20,6 +20,8 @@ pub struct Config {
     pub dns: DnsConfig,
     #[serde(default)]
     pub http: HttpConfig,
+    #[serde(default)]
+    pub fanout: FanoutConfig,
     #[serde(default, rename = "certificate")]
     pub certificates: Vec<CertificateConfig>,
     /// Where the config came from, for error messages.
@@ -153,6 +155,49 @@ pub struct HttpConfig {
     pub token_sha256: Option<String>,
     #[serde(default)]
     pub allowed_domains: Vec<String>,
+}
+
+/// Fan-out of a timer run to asynchronous invocations, one per group of certificates
+/// (src/fanout.rs).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FanoutConfig {
+    #[serde(default)]
+    pub enabled: bool,
+    /// Certificates per asynchronous invocation (at most).
+    #[serde(default = "default_group_size")]
+    pub group_size: usize,
+    /// FC function to invoke; default: this function (`$FC_FUNCTION_NAME`).
+    #[serde(default)]
+    pub function: Option<String>,
+    /// Version or alias invoked; empty = the service default.
+    #[serde(default = "default_qualifier")]
+    pub qualifier: String,
+    /// InvokeFunction calls in flight while dispatching.
+    #[serde(default = "default_fanout_calls")]
+    pub max_concurrent_calls: usize,
+}
+
+fn default_group_size() -> usize {
+    20
+}
+fn default_qualifier() -> String {
+    "LATEST".into()
+}
+fn default_fanout_calls() -> usize {
+    5
+}
+
+impl Default for FanoutConfig {
+    fn default() -> Self {
+        FanoutConfig {
+            enabled: false,
+            group_size: default_group_size(),
+            function: None,
+            qualifier: default_qualifier(),
+            max_concurrent_calls: default_fanout_calls(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -298,12 +343,22 @@ impl Config {
                 self.acme.max_concurrent_orders,
             ),
             ("[dns] max_concurrent_calls", self.dns.max_concurrent_calls),
+            (
+                "[fanout] max_concurrent_calls",
+                self.fanout.max_concurrent_calls,
+            ),
         ] {
             if !(1..=MAX_CONCURRENCY).contains(&n) {
                 return Err(Error::Config(format!(
                     "{src}: {key} = {n} must be between 1 and {MAX_CONCURRENCY}"
                 )));
             }
+        }
+        if !(1..=1000).contains(&self.fanout.group_size) {
+            return Err(Error::Config(format!(
+                "{src}: [fanout] group_size = {} must be between 1 and 1000",
+                self.fanout.group_size
+            )));
         }
         for (product, url) in &self.aliyun.endpoints {
             crate::aliyun::Product::from_code(product).ok_or_else(|| {

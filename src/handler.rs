@@ -95,6 +95,10 @@ async fn renew(
         .filter(|c| opts.certificates.is_empty() || opts.certificates.contains(&c.name))
         .collect();
     let client = aliyun_client(config, invocation)?;
+    let names: Vec<String> = selected.iter().map(|c| c.name.clone()).collect();
+    if let Some(groups) = crate::fanout::groups_for(config, opts, read_only, &names) {
+        return crate::fanout::dispatch(config, &client, opts, groups, invocation).await;
+    }
     let run = Run {
         config,
         dns: Alidns::new(client.clone(), config.dns.ttl)
@@ -122,6 +126,7 @@ async fn renew(
         ok: certificates.iter().all(|c| c.status != CertStatus::Failed),
         request_id: invocation.request_id.clone(),
         certificates,
+        fanout: None,
     })
 }
 

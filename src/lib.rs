@@ -11,6 +11,7 @@ pub mod dns;
 pub mod domain;
 pub mod error;
 pub mod event;
+pub mod fanout;
 pub mod handler;
 pub mod logging;
 pub mod result;

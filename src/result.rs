@@ -9,6 +9,24 @@ pub struct RunResult {
     pub ok: bool,
     pub request_id: String,
     pub certificates: Vec<CertResult>,
+    /// Set when this run handed its certificates to asynchronous invocations (src/fanout.rs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fanout: Option<Vec<FanoutGroup>>,
+}
+
+/// One group of certificates handed to an asynchronous invocation.
+#[derive(Debug, Clone, Serialize)]
+pub struct FanoutGroup {
+    /// 1-based.
+    pub group: usize,
+    pub certificates: Vec<String>,
+    /// `dispatched` or `failed`.
+    pub status: String,
+    /// FC's request id of the asynchronous invocation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invocation_request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorReport>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]

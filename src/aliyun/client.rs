@@ -37,7 +37,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// Full jitter: a random delay in [0, min(max, base * 2^attempt)].
-    fn delay(&self, attempt: u32) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32) -> Duration {
         let cap = self
             .base_delay
             .saturating_mul(1u32 << attempt.min(16))
@@ -108,6 +108,17 @@ impl AliyunClient {
 
     pub fn region(&self) -> &str {
         &self.region
+    }
+
+    // For the V3-signed ROA calls in roa.rs.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+    pub(crate) fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+    pub(crate) fn retry_policy(&self) -> RetryPolicy {
+        self.retry
     }
 
     /// Base URL of `product`: the override if configured, else the regional default.
@@ -441,7 +452,7 @@ fn xml_field(xml: &str, tag: &str) -> Option<String> {
     Some(xml[start..end].to_string())
 }
 
-fn describe_reqwest(e: &reqwest::Error) -> String {
+pub(crate) fn describe_reqwest(e: &reqwest::Error) -> String {
     let mut msg = if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_connect() {
@@ -459,12 +470,12 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
 }
 
 /// A unique SignatureNonce: 128 random bits.
-fn nonce() -> String {
+pub(crate) fn nonce() -> String {
     hex::encode(rand::random::<[u8; 16]>())
 }
 
 /// UTC `YYYY-MM-DDThh:mm:ssZ`.
-fn timestamp() -> String {
+pub(crate) fn timestamp() -> String {
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .expect("0 is valid");

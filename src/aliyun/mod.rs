@@ -1,6 +1,8 @@
 //! Alibaba Cloud OpenAPI: signing, credentials and a small signed client.
+pub mod acs3;
 pub mod client;
 pub mod credentials;
+pub mod roa;
 pub mod signer;
 
 pub use client::AliyunClient;

@@ -39,6 +39,10 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+#[path = "emulator_fc.rs"]
+mod fc;
+pub use fc::FcInvocation;
+
 /// Largest accepted clock difference for RPC `Timestamp` and OSS `Date`, like Alibaba.
 pub const MAX_SKEW_SECS: i64 = 15 * 60;
 const REGION: &str = "cn-hangzhou";
@@ -75,6 +79,8 @@ pub struct Seed {
     pub kms_secrets: BTreeMap<String, String>,
     /// pebble-challtestsrv management URL (`http://127.0.0.1:8055`); TXT records are pushed there.
     pub challtestsrv: Option<String>,
+    /// FC 3 functions that InvokeFunction accepts.
+    pub fc_functions: Vec<String>,
 }
 
 impl Seed {
@@ -126,6 +132,10 @@ impl Seed {
     }
     pub fn challtestsrv(mut self, url: &str) -> Self {
         self.challtestsrv = Some(url.into());
+        self
+    }
+    pub fn fc_function(mut self, name: &str) -> Self {
+        self.fc_functions.push(name.into());
         self
     }
 }
@@ -224,6 +234,8 @@ pub struct EmulatorState {
     pub calls: Vec<Call>,
     /// Failures talking to pebble-challtestsrv (empty when all pushes worked).
     pub dns_push_errors: Vec<String>,
+    /// FC InvokeFunction calls accepted, in order.
+    pub fc_invocations: Vec<FcInvocation>,
 }
 
 impl EmulatorState {
@@ -453,6 +465,9 @@ struct Inner {
     next_record_id: u64,
     next_cert_id: u64,
     challtestsrv: Option<String>,
+    fc_functions: Vec<String>,
+    /// Where accepted async invocations are POSTed (`<url>/invoke`).
+    fc_forward: Option<String>,
 }
 
 struct Shared {
@@ -538,6 +553,10 @@ impl Emulator {
             .entry(action.to_string())
             .or_default()
             .push_back((code.to_string(), http_status));
+    }
+    /// Runs accepted async FC invocations by POSTing their body to `<url>/invoke`.
+    pub fn set_fc_forward(&self, url: Option<String>) {
+        self.shared.lock().fc_forward = url;
     }
     /// Points TXT propagation at a (different) challtestsrv, or turns it off.
     pub fn set_challtestsrv(&self, url: Option<String>) {
@@ -642,6 +661,8 @@ impl Inner {
                 .as_ref()
                 .map(|u| u.trim_end_matches('/').to_string())
                 .filter(|u| !u.is_empty()),
+            fc_functions: seed.fc_functions.clone(),
+            fc_forward: None,
         };
         let now = now_ms();
         for z in &seed.zones {
@@ -831,7 +852,17 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             return (StatusCode::BAD_REQUEST, format!("cannot read body: {e}")).into_response();
         }
     };
-    if parts.uri.path() == "/" {
+    if parts.uri.path().starts_with("/2023-03-30/") {
+        fc::handle(
+            &shared,
+            &parts.method,
+            parts.uri.path(),
+            parts.uri.query(),
+            &parts.headers,
+            &body,
+        )
+        .await
+    } else if parts.uri.path() == "/" {
         handle_rpc(
             &shared,
             &parts.method,
