@@ -74,8 +74,8 @@ bench-deps: deps
 # alicert (the release binary that `make package` ships) vs lego vs certbot on Pebble, plus
 # alicert's scale and cold start; prints the tables, also written to target/bench/results.md.
 bench: bench-deps package
-	$(CARGO) build --example bench
-	./target/debug/examples/bench --alicert $(RELEASE_BIN) --lego "$$(command -v lego)" \
+	CARGO_TARGET_DIR=target/bench/harness $(CARGO) build --profile bench-harness --example bench
+	./target/bench/harness/bench-harness/examples/bench --alicert $(RELEASE_BIN) --lego "$$(command -v lego)" \
 	  --certbot $(CERTBOT_VENV)/bin/certbot --zip dist/alicert-fc.zip $(BENCH_ARGS)
 
 clean:

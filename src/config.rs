@@ -519,6 +519,16 @@ targets = [
     }
 
     #[test]
+    fn the_example_config_parses_and_validates() {
+        let c = Config::parse(include_str!("../alicert.example.toml"), "alicert.example.toml")
+            .unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.acme.max_concurrent_orders, 10);
+        assert!(!c.fanout.enabled);
+        assert_eq!(c.fanout.group_size, 20);
+    }
+
+    #[test]
     fn concurrency_defaults_and_overrides() {
         let c = Config::parse(SAMPLE, "t.toml").unwrap();
         assert_eq!(c.acme.max_concurrent_orders, 10);
