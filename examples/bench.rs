@@ -46,9 +46,9 @@ struct Args {
     /// Certificates in the scale run (each needs an order).
     #[arg(long, default_value_t = 50)]
     scale: usize,
-    /// `max_concurrent_orders` of the reference scale run (1 = sequential).
-    #[arg(long, default_value_t = 1)]
-    compare_concurrency: usize,
+    /// `max_concurrent_orders` of the reference scale runs (1 = sequential), comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,50")]
+    compare_concurrency: Vec<usize>,
     /// Cold starts measured.
     #[arg(long, default_value_t = 20)]
     cold_runs: usize,
@@ -614,7 +614,7 @@ targets = [{ kind = "cdn", domain = "img.example.com" }]
     }
 
     // 2. Scale: one certificate vs `scale` certificates in one invocation, at the default
-    // concurrency and sequentially (max_concurrent_orders = 1) for reference.
+    // concurrency and at the --compare-concurrency values for reference.
     let names: Vec<&str> = scale_names.iter().map(String::as_str).collect();
     let scale_one = Workload::new("scale: 1 cert", &names[..1], &[]);
     let scale_many = Workload::new(&format!("scale: {} certs", names.len()), &names, &[]);
@@ -627,23 +627,18 @@ targets = [{ kind = "cdn", domain = "img.example.com" }]
         false,
     )
     .await;
-    let mut sequential_env = rig.env();
-    sequential_env.retain(|(k, _)| k != "ALICERT_CONFIG");
-    sequential_env.push((
-        "ALICERT_CONFIG".into(),
-        config_with_concurrency(&rig, args.compare_concurrency)
-            .display()
-            .to_string(),
-    ));
-    let sequential_runs = args.runs.min(3);
-    let sequential = bench_client(
-        alicert(sequential_env),
-        scale_many,
-        sequential_runs,
-        &logs,
-        false,
-    )
-    .await;
+    let compare_runs = args.runs.min(3);
+    let mut compared = Vec::new();
+    for &n in &args.compare_concurrency {
+        let mut env = rig.env();
+        env.retain(|(k, _)| k != "ALICERT_CONFIG");
+        env.push((
+            "ALICERT_CONFIG".into(),
+            config_with_concurrency(&rig, n).display().to_string(),
+        ));
+        let s = bench_client(alicert(env), scale_many.clone(), compare_runs, &logs, false).await;
+        compared.push((n, s));
+    }
 
     // 3. Cold start.
     let cold = cold_start(&rig, &args).await;
@@ -654,8 +649,8 @@ targets = [{ kind = "cdn", domain = "img.example.com" }]
         md,
         "Median of {} runs each, after one unmeasured warm-up run per client (account registration). \
          Pebble with `PEBBLE_VA_NOSLEEP=1`, pebble-challtestsrv and the Alibaba Cloud emulator on loopback, \
-         {} cores. Wall time and CPU time (user+sys, the client plus the hook processes it ran) and peak \
-         RSS from wait4(2).\n",
+         {} cores. Wall time around the process; CPU time (user+sys, the client plus the hook processes it \
+         ran) from wait4(2); peak RSS from GNU time (`%M`).\n",
         args.runs,
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     );
@@ -728,15 +723,15 @@ targets = [{ kind = "cdn", domain = "img.example.com" }]
 
     let _ = writeln!(
         md,
-        "\nScale (alicert, each certificate needs an order and a CDN deploy; median of {} runs, sequential {} runs):\n",
-        args.runs, sequential_runs
+        "\nScale (alicert, each certificate needs an order and a CDN deploy; median of {} runs, {} for the reference concurrencies):\n",
+        args.runs, compare_runs
     );
     let _ = writeln!(
         md,
         "| run | wall | CPU (user+sys) | CPU of Pebble + challtestsrv + emulator | peak RSS | ok runs |"
     );
     let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: |");
-    for (label, s) in [
+    let mut scale_rows = vec![
         ("1 certificate".to_string(), &one),
         (
             format!(
@@ -746,21 +741,22 @@ targets = [{ kind = "cdn", domain = "img.example.com" }]
             ),
             &many,
         ),
-        (
-            format!(
-                "{} certificates, `max_concurrent_orders` = {}",
-                args.scale, args.compare_concurrency
-            ),
-            &sequential,
-        ),
-    ] {
+    ];
+    for (n, s) in &compared {
+        scale_rows.push((
+            format!("{} certificates, `max_concurrent_orders` = {n}", args.scale),
+            s,
+        ));
+    }
+    for (label, s) in scale_rows {
         let _ = writeln!(
             md,
             "| {label} | {:.3} s | {:.3} s | {:.3} s | {:.1} MB | {}/{} |",
             s.wall, s.cpu, s.servers_cpu, s.rss_mb, s.ok, s.runs
         );
     }
-    all_ok &= one.ok == one.runs && many.ok == many.runs && sequential.ok == sequential.runs;
+    all_ok &=
+        one.ok == one.runs && many.ok == many.runs && compared.iter().all(|(_, s)| s.ok == s.runs);
     targets.push((
         format!(
             "{} certificates ≤ 3× the wall time of one: {:.2}×",

@@ -520,8 +520,11 @@ targets = [
 
     #[test]
     fn the_example_config_parses_and_validates() {
-        let c = Config::parse(include_str!("../alicert.example.toml"), "alicert.example.toml")
-            .unwrap();
+        let c = Config::parse(
+            include_str!("../alicert.example.toml"),
+            "alicert.example.toml",
+        )
+        .unwrap();
         c.validate().unwrap();
         assert_eq!(c.acme.max_concurrent_orders, 10);
         assert!(!c.fanout.enabled);

@@ -12,6 +12,8 @@
 //!   15 minute timestamp window); errors are JSON `{"RequestId","Code","Message","HostId","Recommend"}`.
 //! * OSS, path style `<base>/<bucket>/<key>`: GET, HEAD, PUT, DELETE with V1 header signatures and
 //!   XML errors.
+//! * FC 3 `InvokeFunction` (`POST /2023-03-30/functions/{name}/invocations`, V3-signed), see
+//!   emulator_fc.rs.
 //! * TXT records added to Alidns are pushed into pebble-challtestsrv (when configured) so that
 //!   Pebble's DNS-01 validation sees them.
 //! * Inspection: [`Emulator::state`] and `GET /__emulator/state`; fault injection:
