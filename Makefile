@@ -3,7 +3,15 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export PEBBLE_VA_NOSLEEP := 1
 
-.PHONY: all deps build demo test lint unit integration package clean
+.PHONY: all deps build demo test lint unit integration release package check-package bench bench-deps clean
+
+# The release binary is built with cargo-zigbuild against glibc 2.17 symbols, so the zip runs on
+# FC's oldest custom runtime (Debian 9, glibc 2.24) as well as custom.debian10 (glibc 2.28).
+RELEASE_TARGET := x86_64-unknown-linux-gnu
+RELEASE_GLIBC := 2.17
+RELEASE_BIN := target/$(RELEASE_TARGET)/release/alicert
+ZIG_VENV := target/zig-venv
+CERTBOT_VENV := target/bench/certbot-venv
 
 all: build
 
@@ -32,10 +40,15 @@ lint:
 test: deps lint
 	$(CARGO) test --all-targets
 
-package:
-	$(CARGO) build --release --bin alicert
+# cargo-zigbuild and zig (PyPI packages cargo-zigbuild, ziglang) in a venv under target/.
+release:
+	@scripts/venv.sh $(ZIG_VENV) cargo-zigbuild ziglang
+	PATH="$(CURDIR)/$(ZIG_VENV)/bin:$$PATH" $(CARGO) zigbuild --release --bin alicert \
+	  --target $(RELEASE_TARGET).$(RELEASE_GLIBC)
+
+package: release
 	rm -rf dist/pkg && mkdir -p dist/pkg
-	cp target/release/alicert bootstrap dist/pkg/
+	cp $(RELEASE_BIN) bootstrap dist/pkg/
 	cp alicert.example.toml dist/pkg/
 	# Your own alicert.toml (beside this Makefile) goes in too; the function finds it beside the binary.
 	if [ -f alicert.toml ]; then cp alicert.toml dist/pkg/; fi
@@ -43,6 +56,27 @@ package:
 	rm -f dist/alicert-fc.zip
 	cd dist/pkg && python3 -c 'import sys, zipfile; z = zipfile.ZipFile("../alicert-fc.zip", "w", zipfile.ZIP_DEFLATED); [z.write(f) for f in sys.argv[1:]]; z.close()' $$(ls)
 	@ls -l dist/alicert-fc.zip
+
+# glibc symbol versions <= 2.24, zip <= 6 MB, and the unpacked zip serves FC's contract. Run by
+# .ci/run after `make test` (the LTO release build takes minutes; `make test` stays fast).
+check-package: package
+	scripts/check-package.sh dist/alicert-fc.zip $(RELEASE_BIN)
+
+# lego (Debian package) and certbot (PyPI, in a venv under target/) for `make bench`.
+bench-deps: deps
+	@if ! command -v lego >/dev/null || ! command -v curl >/dev/null || [ ! -x /usr/bin/time ]; then \
+	  echo "installing lego, curl and time (Debian packages)"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lego curl time; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lego curl time; fi; \
+	fi
+	@scripts/venv.sh $(CERTBOT_VENV) certbot
+
+# alicert (the release binary that `make package` ships) vs lego vs certbot on Pebble, plus
+# alicert's scale and cold start; prints the tables, also written to target/bench/results.md.
+bench: bench-deps package
+	CARGO_TARGET_DIR=target/bench/harness $(CARGO) build --profile bench-harness --example bench
+	./target/bench/harness/bench-harness/examples/bench --alicert $(RELEASE_BIN) --lego "$$(command -v lego)" \
+	  --certbot $(CERTBOT_VENV)/bin/certbot --zip dist/alicert-fc.zip $(BENCH_ARGS)
 
 clean:
 	$(CARGO) clean

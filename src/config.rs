@@ -24,6 +24,8 @@ pub struct Config {
     pub notify: crate::notify::NotifyConfig,
     #[serde(default)]
     pub lock: crate::lock::LockConfig,
+    #[serde(default)]
+    pub fanout: FanoutConfig,
     #[serde(default, rename = "certificate")]
     pub certificates: Vec<CertificateConfig>,
     /// Where the config came from, for error messages.
@@ -65,6 +67,9 @@ pub struct AcmeConfig {
     /// Issuer common name of the chain to prefer among the CA's alternates.
     #[serde(default)]
     pub preferred_chain: Option<String>,
+    /// Certificates processed (read, ordered, deployed) at once in one invocation.
+    #[serde(default = "default_max_concurrent_orders")]
+    pub max_concurrent_orders: usize,
 }
 
 fn default_directory() -> String {
@@ -76,6 +81,12 @@ fn default_renew_before_days() -> u32 {
 fn default_ari_lookahead_hours() -> u32 {
     24
 }
+fn default_max_concurrent_orders() -> usize {
+    10
+}
+/// Upper bound of the concurrency settings: beyond it the CA's and Alidns' rate limits, not
+/// alicert, set the pace.
+pub const MAX_CONCURRENCY: usize = 50;
 
 impl Default for AcmeConfig {
     fn default() -> Self {
@@ -92,6 +103,7 @@ impl Default for AcmeConfig {
             ari_lookahead_hours: default_ari_lookahead_hours(),
             profile: None,
             preferred_chain: None,
+            max_concurrent_orders: default_max_concurrent_orders(),
         }
     }
 }
@@ -170,6 +182,9 @@ pub struct DnsConfig {
     /// leftovers of a crashed run; they are deleted at the start of the next order in the zone.
     #[serde(default = "default_sweep_grace")]
     pub sweep_grace_secs: u64,
+    /// Alidns API calls in flight at once (all orders of an invocation together).
+    #[serde(default = "default_max_concurrent_calls")]
+    pub max_concurrent_calls: usize,
 }
 
 fn default_sweep_grace() -> u64 {
@@ -182,6 +197,9 @@ fn default_propagation_timeout() -> u64 {
 fn default_ttl() -> u32 {
     600
 }
+fn default_max_concurrent_calls() -> usize {
+    5
+}
 
 impl Default for DnsConfig {
     fn default() -> Self {
@@ -190,11 +208,55 @@ impl Default for DnsConfig {
             propagation_timeout_secs: default_propagation_timeout(),
             ttl: default_ttl(),
             sweep_grace_secs: default_sweep_grace(),
+            max_concurrent_calls: default_max_concurrent_calls(),
         }
     }
 }
 
 pub use crate::http_trigger::HttpConfig;
+
+/// Fan-out of a timer run to asynchronous invocations, one per group of certificates
+/// (src/fanout.rs).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FanoutConfig {
+    #[serde(default)]
+    pub enabled: bool,
+    /// Certificates per asynchronous invocation (at most).
+    #[serde(default = "default_group_size")]
+    pub group_size: usize,
+    /// FC function to invoke; default: this function (`$FC_FUNCTION_NAME`).
+    #[serde(default)]
+    pub function: Option<String>,
+    /// Version or alias invoked; empty = the service default.
+    #[serde(default = "default_qualifier")]
+    pub qualifier: String,
+    /// InvokeFunction calls in flight while dispatching.
+    #[serde(default = "default_fanout_calls")]
+    pub max_concurrent_calls: usize,
+}
+
+fn default_group_size() -> usize {
+    20
+}
+fn default_qualifier() -> String {
+    "LATEST".into()
+}
+fn default_fanout_calls() -> usize {
+    5
+}
+
+impl Default for FanoutConfig {
+    fn default() -> Self {
+        FanoutConfig {
+            enabled: false,
+            group_size: default_group_size(),
+            function: None,
+            qualifier: default_qualifier(),
+            max_concurrent_calls: default_fanout_calls(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -380,6 +442,29 @@ impl Config {
             .map_err(|e| Error::Config(format!("{src}: [acme] directory: {e}")))?;
         crate::acme::eab::check_config(&self.acme)
             .map_err(|e| Error::Config(format!("{src}: [acme] {e}")))?;
+        for (key, n) in [
+            (
+                "[acme] max_concurrent_orders",
+                self.acme.max_concurrent_orders,
+            ),
+            ("[dns] max_concurrent_calls", self.dns.max_concurrent_calls),
+            (
+                "[fanout] max_concurrent_calls",
+                self.fanout.max_concurrent_calls,
+            ),
+        ] {
+            if !(1..=MAX_CONCURRENCY).contains(&n) {
+                return Err(Error::Config(format!(
+                    "{src}: {key} = {n} must be between 1 and {MAX_CONCURRENCY}"
+                )));
+            }
+        }
+        if !(1..=1000).contains(&self.fanout.group_size) {
+            return Err(Error::Config(format!(
+                "{src}: [fanout] group_size = {} must be between 1 and 1000",
+                self.fanout.group_size
+            )));
+        }
         for (product, url) in &self.aliyun.endpoints {
             crate::aliyun::Product::from_code(product).ok_or_else(|| {
                 Error::Config(format!(
@@ -560,5 +645,37 @@ targets = [
             .unwrap_err()
             .to_string();
         assert!(e.contains("account_key"), "{e}");
+
+        let zero = SAMPLE.replace("[dns]\n", "[dns]\nmax_concurrent_calls = 0\n");
+        let e = Config::parse(&zero, "t.toml")
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[dns] max_concurrent_calls = 0"), "{e}");
+    }
+
+    #[test]
+    fn the_example_config_parses_and_validates() {
+        let c = Config::parse(
+            include_str!("../alicert.example.toml"),
+            "alicert.example.toml",
+        )
+        .unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.acme.max_concurrent_orders, 10);
+        assert!(!c.fanout.enabled);
+        assert_eq!(c.fanout.group_size, 20);
+    }
+
+    #[test]
+    fn concurrency_defaults_and_overrides() {
+        let c = Config::parse(SAMPLE, "t.toml").unwrap();
+        assert_eq!(c.acme.max_concurrent_orders, 10);
+        assert_eq!(c.dns.max_concurrent_calls, 5);
+        let text = SAMPLE.replace("[acme]\n", "[acme]\nmax_concurrent_orders = 3\n");
+        let c = Config::parse(&text, "t.toml").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.acme.max_concurrent_orders, 3);
     }
 }

@@ -12,6 +12,7 @@ pub mod dns;
 pub mod domain;
 pub mod error;
 pub mod event;
+pub mod fanout;
 pub mod handler;
 pub mod http_trigger;
 pub mod inspect;

@@ -15,6 +15,9 @@ pub struct RunResult {
     /// `{"action":"revoke"}` / `alicert revoke`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revocation: Option<RevocationReport>,
+    /// Set when this run handed its certificates to asynchronous invocations (src/fanout.rs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fanout: Option<Vec<FanoutGroup>>,
 }
 
 /// The ACME account as the CA reports it. Never the key itself.
@@ -62,6 +65,21 @@ pub struct RevokedCert {
     pub status: String,
     /// `kind id` of the targets serving it.
     pub targets: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorReport>,
+}
+
+/// One group of certificates handed to an asynchronous invocation.
+#[derive(Debug, Clone, Serialize)]
+pub struct FanoutGroup {
+    /// 1-based.
+    pub group: usize,
+    pub certificates: Vec<String>,
+    /// `dispatched` or `failed`.
+    pub status: String,
+    /// FC's request id of the asynchronous invocation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invocation_request_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorReport>,
 }

@@ -246,6 +246,8 @@ async fn the_deadline_stops_new_orders_and_the_run_ends_before_it() {
         ..Faults::default()
     };
     let rig = Rig::start(seed().faults(faults), OSS_KEY, FOUR_CERTIFICATES).await;
+    // One order at a time: the deadline decides whether the *next* order may start.
+    rig.set_acme("max_concurrent_orders", "1");
     let mut cmd = rig.command(&alicert_bin());
     cmd.args(["invoke", "--timeout", "20", "{}"]);
     let started = Instant::now();

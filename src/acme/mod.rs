@@ -203,11 +203,12 @@ impl Acme {
         create: bool,
     ) -> Result<OpenAccount> {
         let location = &store.location;
-        match self
-            .builder()
-            .from_key(parse_account_key(&pem, location)?, self.url.clone())
-            .await
-        {
+        match retry_bad_nonce!(
+            "find account",
+            self.builder()
+                .from_key(parse_account_key(&pem, location)?, self.url.clone())
+                .await
+        ) {
             Ok((account, _)) => {
                 tracing::info!(account = account.id(), "ACME account found by key");
                 Ok(self.opened(account, pem, location.clone(), false))
@@ -236,14 +237,16 @@ impl Acme {
                     tracing::info!(account = account.id(), "ACME account created with External Account Binding; its key replaced the unused stored key");
                     return Ok(self.opened(account, new_pem, location.clone(), true));
                 }
-                let (account, _) = self
-                    .builder()
-                    .create_from_key(parse_account_key(&pem, location)?, self.url.clone())
-                    .await?;
+                let (account, _) = retry_bad_nonce!(
+                    "create account",
+                    self.builder()
+                        .create_from_key(parse_account_key(&pem, location)?, self.url.clone())
+                        .await
+                )?;
                 let contacts = self.contacts();
                 if !contacts.is_empty() {
                     let refs: Vec<&str> = contacts.iter().map(String::as_str).collect();
-                    account.update_contacts(&refs).await?;
+                    retry_bad_nonce!("update contacts", account.update_contacts(&refs).await)?;
                 }
                 tracing::info!(account = account.id(), "ACME account created");
                 Ok(self.opened(account, pem, location.clone(), true))

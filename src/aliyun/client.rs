@@ -48,7 +48,7 @@ impl From<&crate::config::RetryConfig> for RetryPolicy {
 
 impl RetryPolicy {
     /// Full jitter: a random delay in [0, min(max, base * 2^attempt)].
-    fn delay(&self, attempt: u32) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32) -> Duration {
         let cap = self
             .base_delay
             .saturating_mul(1u32 << attempt.min(16))
@@ -94,6 +94,26 @@ pub struct AliyunClient {
     region: String,
     endpoints: HashMap<Product, String>,
     retry: RetryPolicy,
+}
+
+/// A ROA request: `method` on `path` (under the product's endpoint) with `query`, extra
+/// headers and an optional `(body, content type)`; everything is signed (V3).
+pub struct RoaRequest<'a> {
+    pub action: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: &'a [(&'a str, &'a str)],
+    pub headers: &'a [(&'a str, &'a str)],
+    pub body: Option<(Vec<u8>, &'a str)>,
+}
+
+/// What a ROA call answered: status, the request id (`x-acs-request-id` / `x-fc-request-id`)
+/// and the body.
+#[derive(Debug)]
+pub struct RoaResponse {
+    pub status: u16,
+    pub request_id: String,
+    pub body: Vec<u8>,
 }
 
 /// Outcome of a create-only PUT (`x-oss-forbid-overwrite: true`).
@@ -211,17 +231,30 @@ impl AliyunClient {
         form: &[(&str, &str)],
     ) -> Result<Value> {
         let url = format!("{}/", self.endpoint(product));
+        self.with_retries(action, || {
+            self.rpc_once(&url, product, action, params, form)
+        })
+        .await
+    }
+
+    /// Run `call` until it succeeds, fails for good, or the retry policy (attempts, total
+    /// time, the invocation's deadline) says stop. Transient: see [`is_retryable`], and
+    /// transport errors (timeouts, dropped connections). Every product's calls go through here.
+    async fn with_retries<T, F, Fut>(&self, action: &str, mut call: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
         let started = Instant::now();
         let mut attempt = 0;
         loop {
-            let outcome = self.rpc_once(&url, product, action, params, form).await;
+            let outcome = call().await;
             let retryable = match &outcome {
-                Ok(_) => false,
                 Err(Error::Aliyun {
                     code, http_status, ..
                 }) => is_retryable(code, *http_status),
                 Err(Error::Transport { .. }) => true,
-                Err(_) => false,
+                _ => false,
             };
             attempt += 1;
             let delay = self.retry.delay(attempt);
@@ -415,31 +448,7 @@ impl AliyunClient {
     /// Any signed OSS request (object or bucket, with sub-resources such as `?cname&comp=add`),
     /// retried like the RPC calls. Returns the response body.
     pub async fn oss_request(&self, req: &OssRequest<'_>) -> Result<Vec<u8>> {
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            let outcome = self.oss_once(req).await;
-            let retryable = match &outcome {
-                Err(Error::Aliyun {
-                    code, http_status, ..
-                }) => is_retryable(code, *http_status),
-                Err(Error::Transport { .. }) => true,
-                _ => false,
-            };
-            attempt += 1;
-            let delay = self.retry.delay(attempt);
-            if !retryable || !self.retry.may_retry(attempt, started, delay) {
-                return outcome;
-            }
-            tracing::warn!(
-                action = req.action,
-                attempt,
-                delay_ms = delay.as_millis() as u64,
-                error = %outcome.as_ref().err().map(|e| e.to_string()).unwrap_or_default(),
-                "retrying Alibaba Cloud call"
-            );
-            tokio::time::sleep(delay).await;
-        }
+        self.with_retries(req.action, || self.oss_once(req)).await
     }
 
     async fn oss_once(&self, r: &OssRequest<'_>) -> Result<Vec<u8>> {
@@ -518,46 +527,63 @@ impl AliyunClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value> {
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            let outcome = self.roa_once(product, action, method, path, body).await;
-            let retryable = match &outcome {
-                Err(Error::Aliyun {
-                    code, http_status, ..
-                }) => is_retryable(code, *http_status),
-                Err(Error::Transport { .. }) => true,
-                _ => false,
-            };
-            attempt += 1;
-            if !retryable
-                || attempt >= self.retry.max_attempts
-                || started.elapsed() >= self.retry.max_elapsed
-            {
-                return outcome;
-            }
-            tokio::time::sleep(self.retry.delay(attempt)).await;
+        let request = RoaRequest {
+            action,
+            method,
+            path,
+            query: &[],
+            headers: &[],
+            body: body.map(|b| {
+                (
+                    b.to_string().into_bytes(),
+                    "application/json; charset=utf-8",
+                )
+            }),
+        };
+        let rsp = self.roa_request(product, &request).await?;
+        let text = String::from_utf8_lossy(&rsp.body);
+        if text.trim().is_empty() {
+            return Ok(Value::Object(Default::default()));
+        }
+        match serde_json::from_str::<Value>(&text) {
+            Ok(json) if json.is_object() => Ok(json),
+            _ => Err(Error::Aliyun {
+                action: action.to_string(),
+                code: "InvalidResponse".into(),
+                message: "the answer is not a JSON object".into(),
+                request_id: rsp.request_id,
+                http_status: rsp.status,
+            }),
         }
     }
 
-    async fn roa_once(
-        &self,
-        product: Product,
-        action: &str,
-        method: &str,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<Value> {
-        let url = format!("{}{path}", self.endpoint(product));
-        let parsed = reqwest::Url::parse(&url)
+    /// Any ROA request (query, extra signed headers, raw body), retried like every call.
+    pub async fn roa_request(&self, product: Product, req: &RoaRequest<'_>) -> Result<RoaResponse> {
+        self.with_retries(req.action, || self.roa_once(product, req))
+            .await
+    }
+
+    async fn roa_once(&self, product: Product, r: &RoaRequest<'_>) -> Result<RoaResponse> {
+        let action = r.action;
+        let url = format!("{}{}", self.endpoint(product), r.path);
+        let mut parsed = reqwest::Url::parse(&url)
             .map_err(|e| Error::Config(format!("endpoint of {}: {e}", product.code())))?;
+        if !r.query.is_empty() {
+            parsed
+                .query_pairs_mut()
+                .extend_pairs(r.query.iter().copied());
+        }
         let host = match (parsed.host_str(), parsed.port()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),
             (Some(h), None) => h.to_string(),
             (None, _) => return Err(Error::Config(format!("endpoint {url} has no host"))),
         };
-        let body_text = body.map(|b| b.to_string()).unwrap_or_default();
-        let payload = signer::sha256_hex(body_text.as_bytes());
+        let body: &[u8] = r
+            .body
+            .as_ref()
+            .map(|(b, _)| b.as_slice())
+            .unwrap_or_default();
+        let payload = signer::sha256_hex(body);
         let mut headers: Vec<(String, String)> = vec![
             ("host".into(), host),
             ("x-acs-action".into(), action.into()),
@@ -566,11 +592,8 @@ impl AliyunClient {
             ("x-acs-signature-nonce".into(), nonce()),
             ("x-acs-content-sha256".into(), payload.clone()),
         ];
-        if body.is_some() {
-            headers.push((
-                "content-type".into(),
-                "application/json; charset=utf-8".into(),
-            ));
+        if let Some((_, content_type)) = &r.body {
+            headers.push(("content-type".into(), content_type.to_string()));
         }
         if let Some(token) = &self.credentials.security_token {
             headers.push((
@@ -579,25 +602,30 @@ impl AliyunClient {
             ));
             headers.push(("x-acs-security-token".into(), token.expose().to_string()));
         }
+        // Product headers (e.g. x-fc-invocation-type) are signed too.
+        for (k, v) in r.headers {
+            headers.push((k.to_ascii_lowercase(), v.to_string()));
+        }
         let authorization = signer::v3_authorization(
             &self.credentials.access_key_id,
             self.credentials.access_key_secret.expose(),
             &signer::V3Request {
-                method,
+                method: r.method,
                 path: parsed.path(),
                 query: parsed.query_pairs().into_owned().collect(),
                 headers: headers.clone(),
                 payload_sha256: &payload,
             },
         );
-        let verb = reqwest::Method::from_bytes(method.as_bytes()).expect("valid verb");
-        let mut req = self.http.request(verb, parsed);
+        let timeout = self.attempt_timeout(action)?;
+        let verb = reqwest::Method::from_bytes(r.method.as_bytes()).expect("valid verb");
+        let mut req = self.http.request(verb, parsed).timeout(timeout);
         for (k, v) in headers.iter().filter(|(k, _)| k != "host") {
             req = req.header(k.as_str(), v.as_str());
         }
         req = req.header("authorization", authorization);
-        if body.is_some() {
-            req = req.body(body_text);
+        if let Some((b, _)) = &r.body {
+            req = req.body(b.clone());
         }
         tracing::debug!(
             action,
@@ -609,25 +637,25 @@ impl AliyunClient {
             message: describe_reqwest(&e),
         })?;
         let status = rsp.status().as_u16();
-        let header_request_id = rsp
-            .headers()
-            .get("x-acs-request-id")
-            .and_then(|v| v.to_str().ok())
+        let header_request_id = ["x-acs-request-id", "x-fc-request-id"]
+            .iter()
+            .find_map(|h| rsp.headers().get(*h).and_then(|v| v.to_str().ok()))
             .unwrap_or_default()
             .to_string();
-        let text = rsp.text().await.map_err(|e| Error::Transport {
+        let bytes = rsp.bytes().await.map_err(|e| Error::Transport {
             action: action.to_string(),
             message: describe_reqwest(&e),
         })?;
-        let json: Value = if text.trim().is_empty() {
-            Value::Object(Default::default())
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::Null)
-        };
-        if (200..300).contains(&status) && json.is_object() {
-            return Ok(json);
+        if (200..300).contains(&status) {
+            return Ok(RoaResponse {
+                status,
+                request_id: header_request_id,
+                body: bytes.to_vec(),
+            });
         }
         // ROA errors come as {"Code","Message","RequestId"} (FC 3 also in lower camel case).
+        let text = String::from_utf8_lossy(&bytes);
+        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let field = |a: &str, b: &str| {
             json.get(a)
                 .or_else(|| json.get(b))
@@ -722,7 +750,7 @@ fn xml_field(xml: &str, tag: &str) -> Option<String> {
 
 /// What went wrong, without the request URL (its query holds the signed parameters,
 /// SecurityToken included): only our own words and the underlying causes.
-fn describe_reqwest(e: &reqwest::Error) -> String {
+pub(crate) fn describe_reqwest(e: &reqwest::Error) -> String {
     let mut msg = if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_connect() {
@@ -740,12 +768,12 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
 }
 
 /// A unique SignatureNonce: 128 random bits.
-fn nonce() -> String {
+pub(crate) fn nonce() -> String {
     hex::encode(rand::random::<[u8; 16]>())
 }
 
 /// UTC `YYYY-MM-DDThh:mm:ssZ`.
-fn timestamp() -> String {
+pub(crate) fn timestamp() -> String {
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .expect("0 is valid");

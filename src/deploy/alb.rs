@@ -120,16 +120,21 @@ impl Target for Alb {
 
     async fn current(&self) -> Result<Option<CertInfo>> {
         if self.params.additional {
-            // The newest of alicert's additional certificates is the one that counts.
-            let mut best: Option<CertInfo> = None;
-            for (_, info) in self.our_additional().await? {
-                if let Some(info) = info {
-                    if best.as_ref().is_none_or(|b| info.not_after > b.not_after) {
-                        best = Some(info);
-                    }
-                }
-            }
-            return Ok(best);
+            // The newest of alicert's additional certificates is the one that counts: latest
+            // validity, and among certificates issued within the same second the later CAS id.
+            let cas_number = |id: &str| {
+                id.split('-')
+                    .next()
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            return Ok(self
+                .our_additional()
+                .await?
+                .into_iter()
+                .filter_map(|(id, info)| info.map(|i| (id, i)))
+                .max_by_key(|(id, i)| (i.not_after, i.not_before, cas_number(id)))
+                .map(|(_, info)| info));
         }
         let rsp = self
             .client

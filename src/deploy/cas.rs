@@ -2,7 +2,6 @@
 //! `alicert-<name>-<serial prefix>`. Read: ListUserCertificateOrder + GetUserCertificateDetail.
 //! Write: UploadUserCertificate (done by the hub, see hub.rs).
 use async_trait::async_trait;
-use serde_json::Value;
 
 use super::{parse_deployed, upload_prefix, NewCert, Target};
 use crate::aliyun::{AliyunClient, Product};
@@ -32,65 +31,24 @@ impl Cas {
         }
     }
 
-    /// The ids of the certificates alicert uploaded for this name, newest expiry first.
-    async fn uploaded(&self) -> Result<Vec<(String, i64)>> {
-        let mut found = Vec::new();
-        for page in 1..=20 {
-            let page_s = page.to_string();
-            let rsp = self
-                .client
-                .rpc(
-                    Product::Cas,
-                    "ListUserCertificateOrder",
-                    // No Keyword: it matches domains and resource ids, not names; filter here.
-                    &[
-                        ("OrderType", "UPLOAD"),
-                        ("CurrentPage", &page_s),
-                        ("ShowSize", "50"),
-                    ],
-                )
-                .await?;
-            let items = rsp["CertificateOrderList"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            for item in &items {
-                let name = item["Name"].as_str().unwrap_or_default();
-                if !name.starts_with(&self.prefix) {
-                    continue;
-                }
-                let id = match &item["CertificateId"] {
-                    Value::Number(n) => n.to_string(),
-                    Value::String(s) => s.clone(),
-                    _ => continue,
-                };
-                let end = item["CertEndTime"].as_i64().unwrap_or(0);
-                found.push((id, end));
-            }
-            let total = rsp["TotalCount"].as_u64().unwrap_or(0) as usize;
-            if items.len() < 50 || page * 50 >= total {
-                break;
-            }
-        }
-        found.sort_by_key(|(_, end)| std::cmp::Reverse(*end));
-        Ok(found)
-    }
-
     /// The uploaded certificate with the latest not_after, and its key (GetUserCertificateDetail
     /// returns both).
     async fn newest(&self) -> Result<Option<(CertInfo, Option<Secret>)>> {
         let mut best: Option<(CertInfo, Option<Secret>)> = None;
-        // Expiry from the list may be missing; read the newest few and keep the latest not_after.
-        for (id, _) in self.uploaded().await?.into_iter().take(3) {
+        // The list comes newest first (ties broken by upload order), but its expiry may be
+        // missing: read the first few and keep the latest validity; on a tie the earlier seen
+        // (the later upload) stays.
+        let prefix = &self.prefix;
+        let uploads = super::hub::list_uploads(&self.client, |n| n.starts_with(prefix)).await?;
+        for id in uploads.into_iter().take(3).map(|c| c.id) {
             let rsp = self
                 .client
                 .rpc(Product::Cas, "GetUserCertificateDetail", &[("CertId", &id)])
                 .await?;
             if let Some(info) = parse_deployed("cas", &id, rsp["Cert"].as_str()) {
-                if best
-                    .as_ref()
-                    .is_none_or(|(b, _)| info.not_after > b.not_after)
-                {
+                let later =
+                    |b: &CertInfo| (info.not_after, info.not_before) > (b.not_after, b.not_before);
+                if best.as_ref().is_none_or(|(b, _)| later(b)) {
                     let key = rsp["Key"]
                         .as_str()
                         .filter(|k| k.contains("PRIVATE KEY"))

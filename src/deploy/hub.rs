@@ -38,13 +38,64 @@ impl CasCopy {
 }
 
 /// One certificate listed by ListUserCertificateOrder.
+/// A certificate uploaded to CAS, as `ListUserCertificateOrder` lists it.
 #[derive(Debug, Clone)]
-struct Listed {
-    id: String,
-    name: String,
-    serial: String,
-    sha256: String,
-    not_after_ms: i64,
+pub(crate) struct Listed {
+    pub id: String,
+    pub name: String,
+    pub serial: String,
+    pub sha256: String,
+    pub not_after_ms: i64,
+}
+
+/// Every uploaded CAS certificate whose name `keep` accepts, newest first: latest expiry, and
+/// among equal expiries (issued within the same second) the later upload.
+pub(crate) async fn list_uploads(
+    client: &AliyunClient,
+    keep: impl Fn(&str) -> bool,
+) -> Result<Vec<Listed>> {
+    let mut found = Vec::new();
+    for page in 1..=20u32 {
+        let page_s = page.to_string();
+        let rsp = client
+            .rpc(
+                Product::Cas,
+                "ListUserCertificateOrder",
+                // No Keyword: it matches domains and resource ids, not names; filter here.
+                &[
+                    ("OrderType", "UPLOAD"),
+                    ("CurrentPage", &page_s),
+                    ("ShowSize", "50"),
+                ],
+            )
+            .await?;
+        let items = rsp["CertificateOrderList"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for item in &items {
+            let name = item["Name"].as_str().unwrap_or_default();
+            let Some(id) = id_string(&item["CertificateId"]) else {
+                continue;
+            };
+            if !keep(name) {
+                continue;
+            }
+            found.push(Listed {
+                id,
+                name: name.to_string(),
+                serial: normalize_serial(item["SerialNo"].as_str().unwrap_or_default()),
+                sha256: item["Sha2"].as_str().unwrap_or_default().replace(':', ""),
+                not_after_ms: item["CertEndTime"].as_i64().unwrap_or(0),
+            });
+        }
+        let total = rsp["TotalCount"].as_u64().unwrap_or(0) as usize;
+        if items.len() < 50 || (page as usize) * 50 >= total {
+            break;
+        }
+    }
+    found.sort_by_key(|c| std::cmp::Reverse((c.not_after_ms, c.id.parse::<u64>().unwrap_or(0))));
+    Ok(found)
 }
 
 pub struct Hub<'a> {
@@ -79,8 +130,7 @@ impl<'a> Hub<'a> {
         if !self.active {
             return Ok(None);
         }
-        let mut ours = self.list_ours().await?;
-        ours.sort_by_key(|c| std::cmp::Reverse(c.not_after_ms));
+        let ours = self.list_ours().await?;
         let Some(newest) = ours.first() else {
             return Ok(None);
         };
@@ -251,47 +301,7 @@ impl<'a> Hub<'a> {
     }
 
     async fn list(&self, keep: impl Fn(&str) -> bool) -> Result<Vec<Listed>> {
-        let mut found = Vec::new();
-        for page in 1..=20u32 {
-            let page_s = page.to_string();
-            let rsp = self
-                .client
-                .rpc(
-                    Product::Cas,
-                    "ListUserCertificateOrder",
-                    &[
-                        ("OrderType", "UPLOAD"),
-                        ("CurrentPage", &page_s),
-                        ("ShowSize", "50"),
-                    ],
-                )
-                .await?;
-            let items = rsp["CertificateOrderList"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            for item in &items {
-                let name = item["Name"].as_str().unwrap_or_default();
-                let Some(id) = id_string(&item["CertificateId"]) else {
-                    continue;
-                };
-                if !keep(name) {
-                    continue;
-                }
-                found.push(Listed {
-                    id,
-                    name: name.to_string(),
-                    serial: normalize_serial(item["SerialNo"].as_str().unwrap_or_default()),
-                    sha256: item["Sha2"].as_str().unwrap_or_default().replace(':', ""),
-                    not_after_ms: item["CertEndTime"].as_i64().unwrap_or(0),
-                });
-            }
-            let total = rsp["TotalCount"].as_u64().unwrap_or(0) as usize;
-            if items.len() < 50 || (page as usize) * 50 >= total {
-                break;
-            }
-        }
-        Ok(found)
+        list_uploads(self.client, keep).await
     }
 }
 

@@ -1,49 +1,72 @@
 //! Alidns (Alibaba Cloud DNS) as a DNS-01 provider.
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde_json::Value;
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 
 use super::{longest_suffix, relative_name, DnsProvider, TxtRecord, Zone};
 use crate::aliyun::{AliyunClient, Product};
 use crate::error::{Error, Result};
 
+/// Cheap to clone: the zone list and the call bound are shared by every clone, so all orders
+/// of an invocation list zones once and stay within one bound together.
+#[derive(Clone)]
 pub struct Alidns {
     client: AliyunClient,
     ttl: u32,
     /// The account's zones, listed once per invocation.
-    zones: OnceCell<Vec<Zone>>,
+    zones: Arc<OnceCell<Vec<Zone>>>,
     /// The certificate the records are for, written into their remark.
     owner: String,
+    /// Bounds the Alidns calls in flight when orders run concurrently (Alidns throttles per
+    /// account; throttled calls are retried by the client, this keeps them rare).
+    calls: Arc<Semaphore>,
 }
+
+/// Alidns calls in flight at once unless [`Alidns::with_max_concurrent_calls`] says otherwise.
+const DEFAULT_CONCURRENT_CALLS: usize = 5;
 
 impl Alidns {
     pub fn new(client: AliyunClient, ttl: u32) -> Alidns {
         Alidns {
             client,
             ttl,
-            zones: OnceCell::new(),
+            zones: Arc::new(OnceCell::new()),
             owner: String::new(),
+            calls: Arc::new(Semaphore::new(DEFAULT_CONCURRENT_CALLS)),
         }
     }
 
-    /// Records created from now on name certificate `name` in their remark.
-    pub fn for_certificate(mut self, name: &str) -> Alidns {
-        self.owner = name.to_string();
-        self
+    /// A handle whose records name certificate `name` in their remark (zones and the call
+    /// bound stay shared).
+    pub fn for_certificate(&self, name: &str) -> Alidns {
+        Alidns {
+            owner: name.to_string(),
+            ..self.clone()
+        }
     }
 
     /// Mark a record as alicert's (so a crashed run's leftovers can be swept).
     async fn mark(&self, record_id: &str) -> Result<()> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let remark = super::sweep::remark(&self.owner, now);
-        self.client
-            .rpc(
-                Product::Alidns,
-                "UpdateDomainRecordRemark",
-                &[("RecordId", record_id), ("Remark", &remark)],
-            )
-            .await?;
+        self.call(
+            "UpdateDomainRecordRemark",
+            &[("RecordId", record_id), ("Remark", &remark)],
+        )
+        .await?;
         Ok(())
+    }
+
+    pub fn with_max_concurrent_calls(mut self, n: usize) -> Alidns {
+        self.calls = Arc::new(Semaphore::new(n.max(1)));
+        self
+    }
+
+    async fn call(&self, action: &str, params: &[(&str, &str)]) -> Result<Value> {
+        let _permit = self.calls.acquire().await.expect("semaphore never closed");
+        self.client.rpc(Product::Alidns, action, params).await
     }
 
     async fn list_zones(&self) -> Result<Vec<Zone>> {
@@ -53,9 +76,7 @@ impl Alidns {
             let page_s = page.to_string();
             let size_s = PAGE_SIZE.to_string();
             let rsp = self
-                .client
-                .rpc(
-                    Product::Alidns,
+                .call(
                     "DescribeDomains",
                     &[("PageNumber", &page_s), ("PageSize", &size_s)],
                 )
@@ -105,9 +126,7 @@ impl Alidns {
     /// The RecordId of the TXT record at `fqdn` with exactly `value`, if there is one.
     async fn find_txt(&self, zone: &Zone, fqdn: &str, value: &str) -> Result<Option<String>> {
         let rsp = self
-            .client
-            .rpc(
-                Product::Alidns,
+            .call(
                 "DescribeSubDomainRecords",
                 &[
                     ("SubDomain", fqdn),
@@ -150,9 +169,7 @@ impl DnsProvider for Alidns {
             .ok_or_else(|| Error::Dns(format!("{fqdn} is not inside zone {}", zone.name)))?;
         let ttl = self.ttl.to_string();
         let added = self
-            .client
-            .rpc(
-                Product::Alidns,
+            .call(
                 "AddDomainRecord",
                 &[
                     ("DomainName", &zone.name),
@@ -253,12 +270,7 @@ impl DnsProvider for Alidns {
 
     async fn delete_txt(&self, record: &TxtRecord) -> Result<()> {
         match self
-            .client
-            .rpc(
-                Product::Alidns,
-                "DeleteDomainRecord",
-                &[("RecordId", &record.id)],
-            )
+            .call("DeleteDomainRecord", &[("RecordId", &record.id)])
             .await
         {
             Ok(_) => {

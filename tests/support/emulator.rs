@@ -12,6 +12,8 @@
 //!   15 minute timestamp window); errors are JSON `{"RequestId","Code","Message","HostId","Recommend"}`.
 //! * OSS, path style `<base>/<bucket>/<key>`: GET, HEAD, PUT, DELETE with V1 header signatures and
 //!   XML errors.
+//! * FC 3 `InvokeFunction` (`POST /2023-03-30/functions/{name}/invocations`, V3-signed), see
+//!   emulator_fc.rs.
 //! * TXT records added to Alidns are pushed into pebble-challtestsrv (when configured) so that
 //!   Pebble's DNS-01 validation sees them.
 //! * slb 2014-05-15, alb 2020-06-16 (RPC), FC 3 custom domains (ROA, V3 signatures) and OSS
@@ -46,6 +48,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
+
+#[path = "emulator_fc.rs"]
+mod fc;
+pub use fc::FcInvocation;
 
 /// Largest accepted clock difference for RPC `Timestamp` and OSS `Date`, like Alibaba.
 pub const MAX_SKEW_SECS: i64 = 15 * 60;
@@ -86,6 +92,8 @@ pub struct Seed {
     pub challtestsrv: Option<String>,
     /// SLB/ALB listeners, FC custom domains, OSS CNAMEs (emulator/services.rs).
     pub services: ServicesSeed,
+    /// FC 3 functions that InvokeFunction accepts.
+    pub fc_functions: Vec<String>,
     /// Random faults on every RPC and OSS call (none by default).
     pub faults: Faults,
 }
@@ -191,6 +199,10 @@ impl Seed {
         self.challtestsrv = Some(url.into());
         self
     }
+    pub fn fc_function(mut self, name: &str) -> Self {
+        self.fc_functions.push(name.into());
+        self
+    }
 }
 
 /// An access key pair; with `security_token` it behaves like STS credentials (the token is required).
@@ -291,6 +303,8 @@ pub struct EmulatorState {
     pub services: ServicesState,
     /// Faults injected so far (see [`Faults`]).
     pub faults: FaultCounts,
+    /// FC InvokeFunction calls accepted, in order.
+    pub fc_invocations: Vec<FcInvocation>,
 }
 
 impl EmulatorState {
@@ -522,6 +536,9 @@ struct Inner {
     challtestsrv: Option<String>,
     faults: Faults,
     fault_rng: rand::rngs::StdRng,
+    fc_functions: Vec<String>,
+    /// Where accepted async invocations are POSTed (`<url>/invoke`).
+    fc_forward: Option<String>,
 }
 
 struct Shared {
@@ -614,6 +631,10 @@ impl Emulator {
         let mut inner = self.shared.lock();
         inner.fault_rng = rand::SeedableRng::seed_from_u64(faults.seed);
         inner.faults = faults;
+    }
+    /// Runs accepted async FC invocations by POSTing their body to `<url>/invoke`.
+    pub fn set_fc_forward(&self, url: Option<String>) {
+        self.shared.lock().fc_forward = url;
     }
     /// Points TXT propagation at a (different) challtestsrv, or turns it off.
     pub fn set_challtestsrv(&self, url: Option<String>) {
@@ -720,6 +741,8 @@ impl Inner {
                 .as_ref()
                 .map(|u| u.trim_end_matches('/').to_string())
                 .filter(|u| !u.is_empty()),
+            fc_functions: seed.fc_functions.clone(),
+            fc_forward: None,
         };
         let now = now_ms();
         for z in &seed.zones {
@@ -976,7 +999,17 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         Some(Fault::Slow(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
         _ => {}
     }
-    let rsp = if parts.uri.path().starts_with("/2023-03-30/") {
+    let rsp = if parts.uri.path().starts_with("/2023-03-30/functions/") {
+        fc::handle(
+            &shared,
+            &parts.method,
+            parts.uri.path(),
+            parts.uri.query(),
+            &parts.headers,
+            &body,
+        )
+        .await
+    } else if parts.uri.path().starts_with("/2023-03-30/") {
         services::handle_fc(
             &shared,
             &parts.method,

@@ -655,7 +655,7 @@ fn fc_error(status: u16, code: &str, message: &str, request_id: &str) -> Respons
 }
 
 /// Verify a V3 request; returns the AccessKeyId.
-fn verify_v3(
+pub(super) fn verify_v3(
     shared: &Shared,
     method: &Method,
     path: &str,
