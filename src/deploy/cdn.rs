@@ -1,6 +1,9 @@
 //! Alibaba Cloud CDN: the HTTPS certificate of an accelerated domain.
 //! Read: DescribeDomainCertificateInfo. Write: SetCdnDomainSSLCertificate, CertType=cas with the
 //! hub's CAS copy (CertType=upload with the PEM when there is none).
+//!
+//! DCDN's API is the same shape under other names; [`Api`] holds the names, so `dcdn.rs` is
+//! only its own constants and this file the one implementation.
 use async_trait::async_trait;
 
 use super::{parse_deployed, NewCert, Target};
@@ -21,21 +24,52 @@ impl Params {
     }
 }
 
+/// The names one CDN-like product uses for the same two calls.
+pub struct Api {
+    pub kind: &'static str,
+    pub product: Product,
+    pub describe: &'static str,
+    pub set: &'static str,
+    /// Field of the describe answer that is `off` when HTTPS is off.
+    pub https_status_field: &'static str,
+    /// Field of the describe answer holding the certificate PEM.
+    pub certificate_field: &'static str,
+}
+
+pub const API: Api = Api {
+    kind: "cdn",
+    product: Product::Cdn,
+    describe: "DescribeDomainCertificateInfo",
+    set: "SetCdnDomainSSLCertificate",
+    https_status_field: "ServerCertificateStatus",
+    certificate_field: "ServerCertificate",
+};
+
+/// An accelerated domain of CDN or DCDN.
 pub struct Cdn {
+    api: &'static Api,
     params: Params,
     client: AliyunClient,
 }
 
 impl Cdn {
     pub fn new(params: Params, client: AliyunClient) -> Cdn {
-        Cdn { params, client }
+        Cdn::with_api(&API, params, client)
+    }
+
+    pub fn with_api(api: &'static Api, params: Params, client: AliyunClient) -> Cdn {
+        Cdn {
+            api,
+            params,
+            client,
+        }
     }
 }
 
 #[async_trait]
 impl Target for Cdn {
     fn kind(&self) -> &'static str {
-        "cdn"
+        self.api.kind
     }
 
     fn id(&self) -> String {
@@ -44,10 +78,14 @@ impl Target for Cdn {
 
     async fn current(&self) -> Result<Option<CertInfo>> {
         Ok(self.describe().await?.and_then(|i| {
-            if i["ServerCertificateStatus"].as_str() == Some("off") {
+            if i[self.api.https_status_field].as_str() == Some("off") {
                 return None;
             }
-            parse_deployed("cdn", &self.params.domain, i["ServerCertificate"].as_str())
+            parse_deployed(
+                self.api.kind,
+                &self.params.domain,
+                i[self.api.certificate_field].as_str(),
+            )
         }))
     }
 
@@ -70,8 +108,8 @@ impl Target for Cdn {
         if let Some(cas) = cert.cas {
             self.client
                 .rpc(
-                    Product::Cdn,
-                    "SetCdnDomainSSLCertificate",
+                    self.api.product,
+                    self.api.set,
                     &[
                         ("DomainName", &self.params.domain),
                         ("SSLProtocol", "on"),
@@ -86,8 +124,8 @@ impl Target for Cdn {
         }
         self.client
             .rpc_with_form(
-                Product::Cdn,
-                "SetCdnDomainSSLCertificate",
+                self.api.product,
+                self.api.set,
                 &[
                     ("DomainName", &self.params.domain),
                     ("SSLProtocol", "on"),
@@ -105,13 +143,13 @@ impl Target for Cdn {
 }
 
 impl Cdn {
-    /// This domain's entry of DescribeDomainCertificateInfo.
+    /// This domain's entry of the describe call.
     async fn describe(&self) -> Result<Option<serde_json::Value>> {
         let rsp = self
             .client
             .rpc(
-                Product::Cdn,
-                "DescribeDomainCertificateInfo",
+                self.api.product,
+                self.api.describe,
                 &[("DomainName", &self.params.domain)],
             )
             .await?;

@@ -133,10 +133,7 @@ pub fn build(
             cdn::Params::parse(params).map_err(fail)?,
             c(),
         )),
-        "dcdn" => Box::new(dcdn::Dcdn::new(
-            dcdn::Params::parse(params).map_err(fail)?,
-            c(),
-        )),
+        "dcdn" => Box::new(dcdn::new(dcdn::Params::parse(params).map_err(fail)?, c())),
         "apigateway" => Box::new(apigateway::ApiGateway::new(
             apigateway::Params::parse(params).map_err(fail)?,
             c(),
