@@ -306,32 +306,12 @@ impl AliyunClient {
         let signature =
             signer::rpc_signature(self.credentials.access_key_secret.expose(), "POST", &signed);
         query.insert("Signature".into(), signature);
-        let qs = query
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{}={}",
-                    signer::percent_encode(k),
-                    signer::percent_encode(v)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("&");
+        let qs = form_encode(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
 
         let timeout = self.attempt_timeout(action)?;
         let mut req = self.http.post(format!("{url}?{qs}")).timeout(timeout);
         if !form.is_empty() {
-            let body = form
-                .iter()
-                .map(|(k, v)| {
-                    format!(
-                        "{}={}",
-                        signer::percent_encode(k),
-                        signer::percent_encode(v)
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("&");
+            let body = form_encode(form.iter().copied());
             req = req
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(body);
@@ -715,6 +695,20 @@ impl<'a> OssRequest<'a> {
             body: None,
         }
     }
+}
+
+/// `k=v&k=v` with Alibaba's percent-encoding: the query string and the form body of RPC calls.
+fn form_encode<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    pairs
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                signer::percent_encode(k),
+                signer::percent_encode(v)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// An error message safe for logs and results. Alibaba's `SignatureDoesNotMatch` messages echo

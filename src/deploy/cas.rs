@@ -88,28 +88,14 @@ impl Target for Cas {
     }
 
     async fn deploy(&self, cert: &NewCert<'_>) -> Result<()> {
-        if cert.cas.is_some() {
-            // The hub uploaded it already.
-            return Ok(());
-        }
-        let name = cert.upload_name();
-        match self
-            .client
-            .rpc_with_form(
-                Product::Cas,
-                "UploadUserCertificate",
-                &[("Name", &name)],
-                &[("Cert", cert.fullchain), ("Key", cert.private_key.expose())],
-            )
-            .await
-        {
-            Ok(rsp) => {
-                tracing::info!(name, cert_id = %rsp["CertId"], "uploaded to CAS");
-                Ok(())
-            }
-            // Same name = same serial, uploaded by an earlier, interrupted run.
-            Err(Error::Aliyun { code, .. }) if code == "NameRepeat" => Ok(()),
-            Err(e) => Err(e),
+        // This target takes CAS ids (`uses_cas`), so the hub is on and has uploaded the
+        // certificate (once, looked up by fingerprint) before any target deploys.
+        match cert.cas {
+            Some(_) => Ok(()),
+            None => Err(Error::Deploy(format!(
+                "cas {}: the CAS hub did not upload the certificate",
+                self.id()
+            ))),
         }
     }
 }
