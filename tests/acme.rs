@@ -2,8 +2,8 @@
 //! (create/show/update/rollover/deactivate), External Account Binding, revocation, alternate
 //! chains, key types, key reuse, several roots in `ca_bundle`.
 mod support;
+use support::rig::{cert, ok};
 
-use serde_json::Value;
 use support::emulator::Seed;
 use support::pebble::{self, Options};
 use support::rig::{alicert_bin, Rig, Run, BUCKET};
@@ -23,19 +23,7 @@ fn www_seed() -> Seed {
         .cdn_domain("www.example.com")
 }
 
-fn cert<'a>(result: &'a Value, name: &str) -> &'a Value {
-    result["certificates"]
-        .as_array()
-        .and_then(|a| a.iter().find(|c| c["name"] == name))
-        .unwrap_or_else(|| panic!("no certificate {name} in {result}"))
-}
-
 #[track_caller]
-fn ok(run: &Run) -> &Value {
-    assert_eq!(run.code, 0, "stdout {}\nstderr {}", run.stdout, run.stderr);
-    &run.result
-}
-
 fn stored_key(rig: &Rig) -> String {
     rig.emulator
         .state()

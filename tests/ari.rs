@@ -4,30 +4,18 @@
 //! `renewalInfo` and `meta.profiles` added, the renewalInfo answers and a CRL; accounts,
 //! orders and certificates are still Pebble's.
 mod support;
+use support::rig::{cert, ok};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde_json::Value;
 use support::ari_front;
 use support::emulator::Seed;
-use support::rig::{alicert_bin, Rig, Run};
+use support::rig::{alicert_bin, Rig};
 use time::{Duration, OffsetDateTime};
 
 const OSS_KEY: &str = "oss://alicert-state/acme/account.pem";
 
-fn cert<'a>(result: &'a Value, name: &str) -> &'a Value {
-    result["certificates"]
-        .as_array()
-        .and_then(|a| a.iter().find(|c| c["name"] == name))
-        .unwrap_or_else(|| panic!("no certificate {name} in {result}"))
-}
-
 #[track_caller]
-fn ok(run: &Run) -> &Value {
-    assert_eq!(run.code, 0, "stdout {}\nstderr {}", run.stdout, run.stderr);
-    &run.result
-}
-
 /// RFC 9773 CertID of the first certificate in `pem_text`, computed independently of alicert.
 fn cert_id(pem_text: &str) -> String {
     use x509_parser::prelude::*;

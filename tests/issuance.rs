@@ -1,18 +1,12 @@
 //! End to end through the real binary: Pebble issues, the emulator plays Alibaba Cloud.
 mod support;
+use support::rig::cert;
 
 use serde_json::Value;
 use support::emulator::Seed;
 use support::rig::{alicert_bin, Rig, BUCKET};
 
 const OSS_KEY: &str = "oss://alicert-state/acme/account.pem";
-
-fn cert<'a>(result: &'a Value, name: &str) -> &'a Value {
-    result["certificates"]
-        .as_array()
-        .and_then(|a| a.iter().find(|c| c["name"] == name))
-        .unwrap_or_else(|| panic!("no certificate {name} in {result}"))
-}
 
 fn target_statuses(c: &Value) -> Vec<String> {
     c["targets"]

@@ -1,6 +1,7 @@
 //! Every target kind, the CAS hub, verified rollout, the OSS bundle (PKCS#12 opened by the real
 //! openssl) and notifications — through the real binary, Pebble and the emulator.
 mod support;
+use support::rig::cert;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -14,13 +15,6 @@ use support::rig::{alicert_bin, run, Rig, AK_SECRET, BUCKET};
 
 const OSS_KEY: &str = "oss://alicert-state/acme/account.pem";
 const P12_PASSWORD: &str = "p12-Pass word/+=";
-
-fn cert<'a>(result: &'a Value, name: &str) -> &'a Value {
-    result["certificates"]
-        .as_array()
-        .and_then(|a| a.iter().find(|c| c["name"] == name))
-        .unwrap_or_else(|| panic!("no certificate {name} in {result}"))
-}
 
 fn statuses(c: &Value) -> Vec<(String, String)> {
     c["targets"]

@@ -291,3 +291,17 @@ pub fn alicert_bin() -> PathBuf {
     }
     dir.join("alicert")
 }
+
+/// The result entry of certificate `name` (panics, showing the result, when there is none).
+pub fn cert<'a>(result: &'a Value, name: &str) -> &'a Value {
+    result["certificates"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == name))
+        .unwrap_or_else(|| panic!("no certificate {name} in {result}"))
+}
+
+/// The result of a run that must have exited 0 (panics with its output otherwise).
+pub fn ok(run: &Run) -> &Value {
+    assert_eq!(run.code, 0, "stdout {}\nstderr {}", run.stdout, run.stderr);
+    &run.result
+}
