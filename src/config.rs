@@ -81,8 +81,12 @@ fn default_renew_before_days() -> u32 {
 fn default_ari_lookahead_hours() -> u32 {
     24
 }
+/// 25 orders at once stay well inside Let's Encrypt's per-IP request limits (about 250 requests
+/// per second on its /acme/ endpoints; a running order polls a few times a second at most) and
+/// bring 50 due certificates through in two waves. Its per-account order limit (300 per 3 hours)
+/// counts orders, not how many run at once.
 fn default_max_concurrent_orders() -> usize {
-    10
+    25
 }
 /// Upper bound of the concurrency settings: beyond it the CA's and Alidns' rate limits, not
 /// alicert, set the pace.
@@ -663,7 +667,7 @@ targets = [
         )
         .unwrap();
         c.validate().unwrap();
-        assert_eq!(c.acme.max_concurrent_orders, 10);
+        assert_eq!(c.acme.max_concurrent_orders, 25);
         assert!(!c.fanout.enabled);
         assert_eq!(c.fanout.group_size, 20);
     }
@@ -671,7 +675,7 @@ targets = [
     #[test]
     fn concurrency_defaults_and_overrides() {
         let c = Config::parse(SAMPLE, "t.toml").unwrap();
-        assert_eq!(c.acme.max_concurrent_orders, 10);
+        assert_eq!(c.acme.max_concurrent_orders, 25);
         assert_eq!(c.dns.max_concurrent_calls, 5);
         let text = SAMPLE.replace("[acme]\n", "[acme]\nmax_concurrent_orders = 3\n");
         let c = Config::parse(&text, "t.toml").unwrap();
