@@ -49,6 +49,20 @@ pub struct DnsSettings {
     pub sweep_grace: Duration,
 }
 
+/// Rounds of (client-retried) delete calls per TXT record before giving it to the next run's sweep.
+const CLEANUP_ROUNDS: u32 = 3;
+
+/// Whether another try may succeed (throttling, unavailability, the network).
+fn is_transient(e: &Error) -> bool {
+    match e {
+        Error::Aliyun {
+            code, http_status, ..
+        } => crate::aliyun::client::is_retryable(code, *http_status),
+        Error::Transport { .. } => true,
+        _ => false,
+    }
+}
+
 /// Time kept back from the deadline for deleting the TXT records after an order is cut short.
 const CLEANUP_RESERVE: Duration = Duration::from_secs(3);
 
@@ -110,11 +124,25 @@ pub async fn issue(
         }
     };
 
-    // Cleanup runs on success and on every failure above; a failed delete is logged loudly
-    // (the record is recognisable and the next run can sweep it) but does not hide the outcome.
+    // Cleanup runs on success and on every failure above. A delete that still fails transiently
+    // after the client's own retries gets up to two more rounds (each bounded by the retry policy
+    // and the deadline): leaving a record behind is worse than a slower cleanup. A delete that
+    // fails for good is logged loudly (the record carries alicert's remark, so the next run
+    // sweeps it) but does not hide the outcome.
     for record in &created {
-        if let Err(e) = dns.delete_txt(record).await {
-            tracing::error!(fqdn = %record.fqdn, record_id = %record.id, error = %e, "could not delete TXT record");
+        let mut round = 1;
+        loop {
+            match dns.delete_txt(record).await {
+                Ok(()) => break,
+                Err(e) if round < CLEANUP_ROUNDS && is_transient(&e) => {
+                    tracing::warn!(fqdn = %record.fqdn, record_id = %record.id, round, error = %e, "TXT record delete failed; trying again");
+                    round += 1;
+                }
+                Err(e) => {
+                    tracing::error!(fqdn = %record.fqdn, record_id = %record.id, error = %e, "could not delete TXT record");
+                    break;
+                }
+            }
         }
     }
     let (fullchain, private_key) = outcome?;
