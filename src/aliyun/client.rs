@@ -203,6 +203,15 @@ impl AliyunClient {
         &self.region
     }
 
+    /// The same client addressing resources in `region` (a bucket, listener, gateway group,
+    /// ... that lives outside `[aliyun] region`): regional endpoints and scopes follow it.
+    pub fn for_region(&self, region: &crate::ident::RegionId) -> AliyunClient {
+        AliyunClient {
+            region: region.as_str().to_string(),
+            ..self.clone()
+        }
+    }
+
     /// Base URL of `product`: the override if configured, else the regional default.
     pub fn endpoint(&self, product: Product) -> String {
         self.endpoints

@@ -35,11 +35,10 @@ pub struct NewCert<'a> {
 }
 
 impl NewCert<'_> {
-    /// A name unique per certificate and issuance, recognisable as alicert's:
-    /// `alicert-<name>-<first 16 hex of serial>` (CAS names are unique per account).
+    /// A name unique per certificate and issuance, recognisable as alicert's by exact name
+    /// (see [`crate::naming::upload_name`]; CAS names are unique per account, ≤ 63 characters).
     pub fn upload_name(&self) -> String {
-        let serial: String = self.info.serial.chars().take(16).collect();
-        format!("{}{serial}", upload_prefix(self.name))
+        crate::naming::upload_name(self.name, &self.info.serial)
     }
 }
 
