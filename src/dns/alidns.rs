@@ -51,6 +51,7 @@ impl Alidns {
     async fn mark(&self, record_id: &str) -> Result<()> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let remark = super::sweep::remark(&self.owner, now);
+        debug_assert!(super::sweep::is_valid_remark(&remark), "{remark}");
         self.call(
             "UpdateDomainRecordRemark",
             &[("RecordId", record_id), ("Remark", &remark)],
@@ -69,23 +70,37 @@ impl Alidns {
         self.client.rpc(Product::Alidns, action, params).await
     }
 
-    async fn list_zones(&self) -> Result<Vec<Zone>> {
-        const PAGE_SIZE: usize = 100;
-        let mut zones = Vec::new();
-        for page in 1.. {
+    /// Every item of a listing, page after page until `TotalCount` items are in (an empty
+    /// page also ends it: the list shrank meanwhile).
+    async fn list_all(&self, listing: &Listing, params: &[(&str, &str)]) -> Result<Vec<Value>> {
+        let size = listing.page_size.to_string();
+        let mut out = Vec::new();
+        for page in 1u64.. {
             let page_s = page.to_string();
-            let size_s = PAGE_SIZE.to_string();
-            let rsp = self
-                .call(
-                    "DescribeDomains",
-                    &[("PageNumber", &page_s), ("PageSize", &size_s)],
-                )
-                .await?;
-            let items = rsp["Domains"]["Domain"]
+            let mut p = params.to_vec();
+            p.extend([("PageNumber", page_s.as_str()), ("PageSize", size.as_str())]);
+            let rsp = self.call(listing.action, &p).await?;
+            let items = rsp[listing.list][listing.item]
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
-            for d in &items {
+            let last = match rsp["TotalCount"].as_u64() {
+                Some(total) => items.is_empty() || (out.len() + items.len()) as u64 >= total,
+                None => items.len() < listing.page_size,
+            };
+            out.extend(items);
+            if last {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn list_zones(&self) -> Result<Vec<Zone>> {
+        let domains = self.list_all(&DOMAINS, &[]).await?;
+        Ok(domains
+            .iter()
+            .map(|d| {
                 // PunyCode is the ASCII form for IDN zones; DomainName may be Unicode.
                 let name = d["PunyCode"]
                     .as_str()
@@ -103,16 +118,43 @@ impl Alidns {
                             .collect()
                     })
                     .unwrap_or_default();
-                zones.push(Zone { name, name_servers });
-            }
-            let total = rsp["TotalCount"].as_u64().unwrap_or(0) as usize;
-            if items.len() < PAGE_SIZE || zones.len() >= total {
-                break;
-            }
-        }
-        Ok(zones)
+                Zone { name, name_servers }
+            })
+            .collect())
     }
 }
+
+/// A paged Alidns listing: the action, its largest `PageSize` and where the items are.
+struct Listing {
+    action: &'static str,
+    page_size: usize,
+    list: &'static str,
+    item: &'static str,
+}
+
+// Page size maxima from the SDK request models (PyPI alibabacloud-alidns20150109 4.6.1,
+// alibabacloud_alidns20150109/models/): _describe_domains_request.py "The maximum value is
+// **100**", _describe_sub_domain_records_request.py "Maximum value: **100**" (older API pages
+// said 500; the current model is the stricter), _describe_domain_records_request.py
+// "Maximum value: **500**". Default for all three: 20.
+const DOMAINS: Listing = Listing {
+    action: "DescribeDomains",
+    page_size: 100,
+    list: "Domains",
+    item: "Domain",
+};
+const SUB_DOMAIN_RECORDS: Listing = Listing {
+    action: "DescribeSubDomainRecords",
+    page_size: 100,
+    list: "DomainRecords",
+    item: "Record",
+};
+const DOMAIN_RECORDS: Listing = Listing {
+    action: "DescribeDomainRecords",
+    page_size: 500,
+    list: "DomainRecords",
+    item: "Record",
+};
 
 fn record_id(v: &Value) -> Option<String> {
     match v {
@@ -125,21 +167,18 @@ fn record_id(v: &Value) -> Option<String> {
 impl Alidns {
     /// The RecordId of the TXT record at `fqdn` with exactly `value`, if there is one.
     async fn find_txt(&self, zone: &Zone, fqdn: &str, value: &str) -> Result<Option<String>> {
-        let rsp = self
-            .call(
-                "DescribeSubDomainRecords",
+        let records = self
+            .list_all(
+                &SUB_DOMAIN_RECORDS,
                 &[
                     ("SubDomain", fqdn),
                     ("DomainName", &zone.name),
                     ("Type", "TXT"),
-                    ("PageSize", "500"),
                 ],
             )
             .await?;
-        Ok(rsp["DomainRecords"]["Record"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        Ok(records
+            .iter()
             .find(|r| r["Value"].as_str() == Some(value))
             .and_then(|r| record_id(&r["RecordId"])))
     }
@@ -218,51 +257,43 @@ impl DnsProvider for Alidns {
     }
 
     async fn sweep_stale(&self, zone: &Zone, grace: std::time::Duration) -> Result<usize> {
-        const PAGE_SIZE: usize = 500;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let records = self
+            .list_all(
+                &DOMAIN_RECORDS,
+                &[
+                    ("DomainName", &zone.name),
+                    ("RRKeyWord", "_acme-challenge"),
+                    ("Type", "TXT"),
+                ],
+            )
+            .await?;
         let mut stale = Vec::new();
-        for page in 1..=20 {
-            let page_s = page.to_string();
-            let size_s = PAGE_SIZE.to_string();
-            let rsp = self
-                .client
-                .rpc(
-                    Product::Alidns,
-                    "DescribeDomainRecords",
-                    &[
-                        ("DomainName", &zone.name),
-                        ("RRKeyWord", "_acme-challenge"),
-                        ("Type", "TXT"),
-                        ("PageNumber", &page_s),
-                        ("PageSize", &size_s),
-                    ],
-                )
-                .await?;
-            let items = rsp["DomainRecords"]["Record"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            for r in &items {
-                let rr = r["RR"].as_str().unwrap_or_default();
-                let kind = r["Type"].as_str().unwrap_or_default();
-                if super::sweep::is_stale(rr, kind, r["Remark"].as_str(), now, grace) {
-                    if let Some(id) = record_id(&r["RecordId"]) {
-                        stale.push(TxtRecord {
-                            id,
-                            fqdn: format!("{rr}.{}", zone.name),
-                            value: r["Value"].as_str().unwrap_or_default().to_string(),
-                            zone: zone.name.clone(),
-                        });
-                    }
-                }
+        for r in &records {
+            let rr = r["RR"].as_str().unwrap_or_default();
+            let kind = r["Type"].as_str().unwrap_or_default();
+            let remark = r["Remark"].as_str();
+            if !super::sweep::is_stale(rr, kind, remark, now, grace) {
+                continue;
             }
-            let total = rsp["TotalCount"].as_u64().unwrap_or(0) as usize;
-            if items.len() < PAGE_SIZE || page * PAGE_SIZE >= total {
-                break;
+            if let Some(id) = record_id(&r["RecordId"]) {
+                let owner = remark
+                    .and_then(super::sweep::parse_remark)
+                    .map(|m| m.owner)
+                    .unwrap_or_default();
+                stale.push((
+                    owner,
+                    TxtRecord {
+                        id,
+                        fqdn: format!("{rr}.{}", zone.name),
+                        value: r["Value"].as_str().unwrap_or_default().to_string(),
+                        zone: zone.name.clone(),
+                    },
+                ));
             }
         }
-        for record in &stale {
-            tracing::warn!(fqdn = %record.fqdn, record_id = %record.id, "sweeping a TXT record a crashed run left behind");
+        for (owner, record) in &stale {
+            tracing::warn!(fqdn = %record.fqdn, record_id = %record.id, certificate = %owner, "sweeping a TXT record a crashed run left behind");
             self.delete_txt(record).await?;
         }
         Ok(stale.len())
