@@ -59,7 +59,7 @@ async fn crash_and_rerun(point: &str) {
         .filter(|r| {
             r.remark
                 .as_deref()
-                .is_some_and(|m| m.starts_with("alicert:www:"))
+                .is_some_and(|m| alicert::dns::sweep::is_remark_of("www", m))
         })
         .map(|r| r.record_id.clone())
         .collect();

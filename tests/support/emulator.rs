@@ -1523,6 +1523,70 @@ fn record_not_found() -> ApiError {
     )
 }
 
+// PageSize maxima from the SDK request models (PyPI alibabacloud-alidns20150109 4.6.1,
+// alibabacloud_alidns20150109/models/): _describe_domains_request.py "The maximum value is
+// **100**", _describe_sub_domain_records_request.py "Maximum value: **100**",
+// _describe_domain_records_request.py "Maximum value: **500**"; default 20 for all three;
+// PageNumber "starts from **1**".
+const DESCRIBE_DOMAINS_MAX_PAGE_SIZE: u64 = 100;
+const DESCRIBE_SUB_DOMAIN_RECORDS_MAX_PAGE_SIZE: u64 = 100;
+const DESCRIBE_DOMAIN_RECORDS_MAX_PAGE_SIZE: u64 = 500;
+const DEFAULT_PAGE_SIZE: u64 = 20;
+
+/// An out-of-range paging parameter. The Alidns pages name no error code for it; Alibaba's
+/// API gateway answers a value outside a parameter's documented range with 400
+/// `InvalidParameter` "The specified parameter \"PageSize\" is not valid." (seen from RDS when
+/// it capped PageSize, zhuchao941/canal2sql issue #5). Strictest plausible: refuse rather than
+/// clamp, so a client asking for more than a page holds is caught.
+fn paging_invalid(name: &str) -> ApiError {
+    err(
+        400,
+        "InvalidParameter",
+        format!("The specified parameter \"{name}\" is not valid."),
+    )
+}
+
+/// `(PageNumber, PageSize)` of a listing whose PageSize is at most `max`: both from 1, the
+/// page size defaults to 20.
+fn paging(p: &Params, max: u64) -> Result<(u64, u64), ApiError> {
+    let page_number = p.u64_or("PageNumber", 1)?;
+    if page_number == 0 {
+        return Err(paging_invalid("PageNumber"));
+    }
+    let page_size = p.u64_or("PageSize", DEFAULT_PAGE_SIZE)?;
+    if !(1..=max).contains(&page_size) {
+        return Err(paging_invalid("PageSize"));
+    }
+    Ok((page_number, page_size))
+}
+
+/// The remark rule of the Alidns remark family, in its strictest documented form: at most 50
+/// characters of digits, letters, Chinese and `.` `_` `-`. Sources: UpdateDnsCacheDomainRemark
+/// (alibabacloud-alidns20150109 4.6.1 models/_update_dns_cache_domain_remark_request.py: "up to
+/// 50 characters in length and can contain Chinese characters, letters, digits, periods (.),
+/// underscores (_), and hyphens (-)"); UpdateDomainRemark (models/_update_domain_remark_request.py)
+/// and pvtz UpdateRecordRemark (https://help.aliyun.com/zh/dns/api-pvtz-2018-01-01-updaterecordremark)
+/// also allow `,` `，` `。`. UpdateDomainRecordRemark's own page states no rule: it is held to
+/// the strictest one.
+fn valid_remark(remark: &str) -> bool {
+    remark.chars().count() <= 50
+        && remark.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '.' | '_' | '-')
+                || ('\u{4e00}'..='\u{9fff}').contains(&c)
+        })
+}
+
+/// The one error code the family documents for a bad remark (pvtz UpdateRecordRemark, page
+/// above: HTTP 400 `Zone.Remark` with this message); Alidns documents none of its own.
+fn invalid_remark() -> ApiError {
+    err(
+        400,
+        "Zone.Remark",
+        "50 characters long. It can only contain numbers,Chinese,English and special characters: _ - , . ，。",
+    )
+}
+
 fn page_bounds(total: usize, page_number: u64, page_size: u64) -> (usize, usize) {
     let start = (page_number.max(1) - 1)
         .saturating_mul(page_size)
@@ -1588,8 +1652,7 @@ fn record_json(r: &DnsRecord) -> Value {
 }
 
 fn records_page(records: Vec<&DnsRecord>, p: &Params, max: u64) -> Result<Value, ApiError> {
-    let page_number = p.u64_or("PageNumber", 1)?.max(1);
-    let page_size = p.u64_or("PageSize", 20)?.clamp(1, max);
+    let (page_number, page_size) = paging(p, max)?;
     let (s, e) = page_bounds(records.len(), page_number, page_size);
     Ok(json!({
         "TotalCount": records.len(),
@@ -1684,8 +1747,7 @@ fn alidns(
     let mut syncs = Vec::new();
     let v = match action {
         "DescribeDomains" => {
-            let page_number = p.u64_or("PageNumber", 1)?.max(1);
-            let page_size = p.u64_or("PageSize", 20)?.clamp(1, 100);
+            let (page_number, page_size) = paging(p, DESCRIBE_DOMAINS_MAX_PAGE_SIZE)?;
             let kw = p.get("KeyWord").map(|k| k.to_ascii_lowercase());
             let exact = p
                 .get("SearchMode")
@@ -1787,6 +1849,10 @@ fn alidns(
                 None
             };
             check_new_record(inner, &zone, &rr, &t, &value, &line, None)?;
+            // AddDomainRecord takes no Remark (alibabacloud-alidns20150109 4.6.1
+            // models/_add_domain_record_request.py: DomainName, Lang, Line, Priority, RR, TTL,
+            // Type, UserClientIp, Value); like any parameter the API does not define, one sent
+            // anyway is ignored: the record starts without a remark.
             let id = inner.next_record_id();
             let now = now_ms();
             let rec = DnsRecord {
@@ -1917,7 +1983,11 @@ fn alidns(
         }
         "UpdateDomainRecordRemark" => {
             let id = p.req("RecordId")?;
+            // An empty Remark deletes the remark (models/_update_domain_record_remark_request.py).
             let remark = p.get("Remark").map(|s| s.to_string());
+            if remark.as_deref().is_some_and(|r| !valid_remark(r)) {
+                return Err(invalid_remark());
+            }
             let rec = inner
                 .state
                 .records
@@ -1967,7 +2037,7 @@ fn alidns(
                         .none_or(|s| r.status.eq_ignore_ascii_case(s))
                 })
                 .collect();
-            records_page(records, p, 500)?
+            records_page(records, p, DESCRIBE_DOMAIN_RECORDS_MAX_PAGE_SIZE)?
         }
         "DescribeSubDomainRecords" => {
             let sub = normalize_name(p.req("SubDomain")?);
@@ -1995,7 +2065,7 @@ fn alidns(
                     .filter(|r| p.get("Line").none_or(|l| r.line == l))
                     .collect(),
             };
-            records_page(records, p, 500)?
+            records_page(records, p, DESCRIBE_SUB_DOMAIN_RECORDS_MAX_PAGE_SIZE)?
         }
         _ => return Err(unknown_action()),
     };
