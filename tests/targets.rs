@@ -655,7 +655,7 @@ async fn verify_tls_reads_the_certificate_actually_served() {
 [[certificate]]
 name = "www"
 domains = ["www.example.com"]
-targets = [{ kind = "fc", domain = "www.example.com", verify_tls = "EDGE" }]
+targets = [{ kind = "fc", domain = "www.example.com", verify_tls = "www.example.com:443", verify_tls_connect = "EDGE" }]
 "#,
     )
     .await;
@@ -677,9 +677,13 @@ targets = [{ kind = "fc", domain = "www.example.com", verify_tls = "EDGE" }]
     assert_eq!(c["status"], "issued");
     assert_eq!(c["targets"][0]["status"], "deployed");
     let serial = c["serial"].as_str().unwrap().to_string();
-    let served = alicert::deploy::tls::served_certificate(&edge.addr.to_string())
-        .await
-        .unwrap();
+    let served = alicert::deploy::tls::served(&alicert::deploy::tls::VerifyTls {
+        host: "www.example.com".into(),
+        port: 443,
+        connect: Some(edge.addr),
+    })
+    .await
+    .unwrap();
     assert_eq!(served.serial, serial);
 
     // The edge goes stale (serves another certificate while FC's API reports the new one):
@@ -719,4 +723,38 @@ targets = [{ kind = "fc", domain = "www.example.com", verify_tls = "EDGE" }]
         "{}",
         down.result
     );
+
+    // Not a port scanner: an IP, an internal name, a name the certificate does not cover, or a
+    // connect address off this machine are config errors at load, before any call.
+    let good = std::fs::read_to_string(&rig.config_path).unwrap();
+    let line = format!("verify_tls = \"www.example.com:443\", verify_tls_connect = \"{dead}\"");
+    assert!(good.contains(&line), "{good}");
+    for (bad, needle) in [
+        ("verify_tls = \"10.0.0.7:22\"", "IP address"),
+        ("verify_tls = \"db-internal:5432\"", "DNS name"),
+        (
+            "verify_tls = \"admin.example.com:443\"",
+            "not one of the certificate's domains",
+        ),
+        (
+            "verify_tls = \"www.example.com:443\", verify_tls_connect = \"10.0.0.7:22\"",
+            "loopback",
+        ),
+        ("verify_tls = \"www.example.com:70000\"", "1-65535"),
+    ] {
+        std::fs::write(&rig.config_path, good.replace(&line, bad)).unwrap();
+        let calls = rig.emulator.state().calls.len();
+        let run = rig.invoke(&bin, r#"{"action":"status"}"#).await;
+        assert_eq!(run.code, 2, "{bad}: {}", run.stdout);
+        assert!(
+            run.stderr.contains("verify_tls") && run.stderr.contains(needle),
+            "{bad}: {}",
+            run.stderr
+        );
+        assert_eq!(
+            rig.emulator.state().calls.len(),
+            calls,
+            "{bad}: a call was made"
+        );
+    }
 }
