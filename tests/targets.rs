@@ -454,6 +454,28 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
         refused.to_string().contains("CertificateInUse"),
         "{refused}"
     );
+    // The emulator's ListCloudResources: the CDN domain using it, by CertIds (a JSON list, as
+    // the SDK sends it); anything else is refused.
+    let listed = client
+        .rpc(
+            alicert::aliyun::Product::Cas,
+            "ListCloudResources",
+            &[("CertIds", format!("[{id}]").as_str())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed["Total"], 1, "{listed}");
+    assert_eq!(listed["Data"][0]["CloudProduct"], "CDN", "{listed}");
+    assert_eq!(listed["Data"][0]["Domain"], "other.example.com", "{listed}");
+    let bad = client
+        .rpc(
+            alicert::aliyun::Product::Cas,
+            "ListCloudResources",
+            &[("CertIds", id.as_str())],
+        )
+        .await
+        .unwrap_err();
+    assert!(bad.to_string().contains("InvalidParameter"), "{bad}");
 
     // Once nothing uses it any more, the next renewal deletes it.
     rig.emulator
