@@ -57,6 +57,17 @@ fn issued(result: &serde_json::Value, name: &str) -> String {
         .to_string()
 }
 
+/// Pebble's `RevokedAt` (Go's time format, UTC) in unix milliseconds.
+fn revoked_at_ms(status: &serde_json::Value) -> i64 {
+    let text = status["RevokedAt"].as_str().expect("RevokedAt");
+    let (date_time, _) = text.split_once(" +0000").expect("UTC time");
+    let (date, clock) = date_time.split_once(' ').unwrap();
+    let rfc3339 = format!("{date}T{clock}Z");
+    let t = time::OffsetDateTime::parse(&rfc3339, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("{text}: {e}"));
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_new_certificate_is_deployed_everywhere_before_the_old_one_is_revoked() {
     let rig = Rig::start(seed(), OSS_KEY, CONFIG).await;
@@ -120,6 +131,17 @@ async fn the_new_certificate_is_deployed_everywhere_before_the_old_one_is_revoke
     let status = rig.pebble.cert_status(&old).await;
     assert_eq!(status["Status"], "Revoked", "{status}");
     assert_eq!(status["Reason"], 4, "{status}");
+    // And by the clocks: the CDN switched to the new certificate (emulator) before the CA
+    // recorded the revocation (Pebble's RevokedAt, e.g. "2026-12-01 20:52:33.121832384 +0000 UTC").
+    let revoked_at = revoked_at_ms(&status);
+    let end = rig.emulator.state();
+    let switched = end.cdn_cert("www.example.com").unwrap();
+    assert_eq!(switched.info.serial_no, new);
+    assert!(
+        switched.updated_ms <= revoked_at,
+        "CDN switched at {} ms, old certificate revoked at {revoked_at} ms",
+        switched.updated_ms
+    );
     assert_eq!(rig.pebble.cert_status(&new).await["Status"], "Valid");
     // Only the new certificate is left deployed (the superseded CAS copy was retired).
     let end = rig.emulator.state();
