@@ -536,9 +536,11 @@ impl Config {
             crate::domain::validate_list(&c.domains)
                 .map_err(|e| Error::Config(format!("{at}: domains: {e}")))?;
             for (j, t) in c.targets.iter().enumerate() {
-                crate::deploy::check(t).map_err(|e| {
-                    Error::Config(format!("{at}: targets[{j}] (kind = \"{}\"): {e}", t.kind))
-                })?;
+                crate::deploy::check(t)
+                    .and_then(|()| crate::deploy::tls::check_covered(t, &c.domains))
+                    .map_err(|e| {
+                        Error::Config(format!("{at}: targets[{j}] (kind = \"{}\"): {e}", t.kind))
+                    })?;
             }
         }
         Ok(())

@@ -13,9 +13,21 @@ use x509_parser::revocation_list::CertificateRevocationList;
 
 use crate::cert::CertInfo;
 
-/// Larger CRLs are not read (Let's Encrypt shards its CRLs to well under this).
-const MAX_CRL_BYTES: usize = 32 * 1024 * 1024;
+/// Larger CRLs are not read: the body is streamed and the download stops past this. Why 10 MiB:
+/// a CRL entry is a serial (at most 20 bytes), a time and maybe a reason, 30-40 bytes in DER, so
+/// 10 MiB holds some 250 000 revocations in one file; Let's Encrypt shards each issuer's CRL into
+/// many files (boulder docs/CRLS.md, "several sharded CRLs" per issuer, the shard named in each
+/// certificate's distribution point), which keeps every file far below that (not measured here:
+/// an estimate). It also bounds what one fetch costs an FC instance in memory (the smallest FC
+/// functions have 128 MB) and in time (10 MiB in the 20 s timeout needs ~4 Mbit/s).
+const MAX_CRL_BYTES: usize = 10 * 1024 * 1024;
+/// The whole fetch, redirects included.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A CDN may move a CRL once or twice; more is a loop or a detour.
+const MAX_REDIRECTS: usize = 3;
+/// Distribution points tried per certificate (a certificate names one or two in practice).
+const MAX_URLS: usize = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
@@ -30,33 +42,72 @@ pub enum Status {
 /// A downloaded CRL, or why there is none.
 type Fetched = std::result::Result<Arc<Vec<u8>>, String>;
 
+/// How much one CRL fetch may cost.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    max_bytes: usize,
+    timeout: Duration,
+}
+
 /// CRL checks for one run; each CRL is downloaded at most once.
 pub struct Checker {
     http: reqwest::Client,
+    limits: Limits,
     cache: Mutex<HashMap<String, Fetched>>,
 }
 
 impl Default for Checker {
     fn default() -> Self {
-        Checker {
-            http: reqwest::Client::builder()
-                .timeout(FETCH_TIMEOUT)
-                .user_agent(concat!("alicert/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .unwrap_or_default(),
-            cache: Mutex::new(HashMap::new()),
-        }
+        Checker::with_limits(Limits {
+            max_bytes: MAX_CRL_BYTES,
+            timeout: FETCH_TIMEOUT,
+        })
+    }
+}
+
+/// Only http and https URLs: a CRL distribution point names the file itself, nothing else is
+/// fetched (no ldap:, file:, ftp:, ...), before or after a redirect.
+fn fetchable(url: &reqwest::Url) -> std::result::Result<(), String> {
+    match url.scheme() {
+        "http" | "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
+        "http" | "https" => Err(format!("{url}: no host")),
+        other => Err(format!(
+            "{url}: only http and https CRLs are fetched, not {other}:"
+        )),
     }
 }
 
 impl Checker {
+    fn with_limits(limits: Limits) -> Checker {
+        let redirects = reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() > MAX_REDIRECTS {
+                attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+            } else if let Err(e) = fetchable(attempt.url()) {
+                attempt.error(format!("redirected to {e}"))
+            } else {
+                attempt.follow()
+            }
+        });
+        Checker {
+            http: reqwest::Client::builder()
+                .timeout(limits.timeout)
+                .connect_timeout(CONNECT_TIMEOUT.min(limits.timeout))
+                .redirect(redirects)
+                .user_agent(concat!("alicert/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or_default(),
+            limits,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
     pub async fn check(&self, cert: &CertInfo) -> Status {
         let urls = cert.crl_urls();
         if urls.is_empty() {
             return Status::Unknown("the certificate names no CRL distribution point".into());
         }
         let mut why = Vec::new();
-        for url in urls {
+        for url in urls.into_iter().take(MAX_URLS) {
             match self.fetch(&url).await {
                 Ok(crl) => match status_in(cert, &crl) {
                     Ok(status) => return status,
@@ -80,22 +131,42 @@ impl Checker {
     }
 
     async fn download(&self, url: &str) -> std::result::Result<Vec<u8>, String> {
-        let mut rsp = self.http.get(url).send().await.map_err(|e| e.to_string())?;
+        let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
+        fetchable(&parsed)?;
+        let max = self.limits.max_bytes;
+        let too_big = || format!("CRL larger than {} MiB; not read", max / (1024 * 1024));
+        let mut rsp = self
+            .http
+            .get(parsed)
+            .send()
+            .await
+            .map_err(|e| error_chain(&e))?;
         if !rsp.status().is_success() {
             return Err(format!("HTTP {}", rsp.status()));
         }
-        if rsp.content_length().unwrap_or(0) as usize > MAX_CRL_BYTES {
-            return Err("CRL larger than 32 MiB".into());
+        if rsp.content_length().unwrap_or(0) > max as u64 {
+            return Err(too_big());
         }
         let mut body = Vec::new();
-        while let Some(chunk) = rsp.chunk().await.map_err(|e| e.to_string())? {
-            body.extend_from_slice(&chunk);
-            if body.len() > MAX_CRL_BYTES {
-                return Err("CRL larger than 32 MiB".into());
+        while let Some(chunk) = rsp.chunk().await.map_err(|e| error_chain(&e))? {
+            if body.len() + chunk.len() > max {
+                return Err(too_big());
             }
+            body.extend_from_slice(&chunk);
         }
         Ok(body)
     }
+}
+
+/// reqwest's error with its causes (a redirect policy's message is a cause).
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
 }
 
 /// Whether `cert` is on `crl` (DER, or PEM `X509 CRL`), after checking the CRL is its issuer's.
@@ -219,5 +290,130 @@ mod tests {
         assert!(status_in(&leaf_only, &good.crl_der)
             .unwrap_err()
             .contains("no issuer"));
+    }
+
+    /// A local HTTP/1.1 server: `/big` streams zeros without a length (counting what it
+    /// managed to write), `/huge-length` announces 50 MiB, `/loop` redirects to itself,
+    /// `/to-file` redirects to a file: URL, `/moved` redirects once to `/small`, `/small` is
+    /// 10 bytes, `/stall` never answers.
+    async fn server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let written = Arc::new(AtomicUsize::new(0));
+        let counter = written.clone();
+        tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = listener.accept().await {
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    let n = tcp.read(&mut buf).await.unwrap_or(0);
+                    let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                    let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                    let redirect = |to: &str| {
+                        format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n")
+                    };
+                    match path.as_str() {
+                        "/big" => {
+                            let _ = tcp
+                                .write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+                                .await;
+                            let chunk = vec![0u8; 64 * 1024];
+                            // 64 MiB if nobody stops reading.
+                            for _ in 0..1024 {
+                                if tcp.write_all(&chunk).await.is_err() {
+                                    break;
+                                }
+                                counter.fetch_add(chunk.len(), Ordering::SeqCst);
+                            }
+                        }
+                        "/huge-length" => {
+                            let _ = tcp
+                                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 52428800\r\n\r\n")
+                                .await;
+                            tokio::time::sleep(Duration::from_secs(30)).await;
+                        }
+                        "/loop" => {
+                            let _ = tcp.write_all(redirect("/loop").as_bytes()).await;
+                        }
+                        "/to-file" => {
+                            let _ = tcp
+                                .write_all(redirect("file:///etc/passwd").as_bytes())
+                                .await;
+                        }
+                        "/moved" => {
+                            let _ = tcp.write_all(redirect("/small").as_bytes()).await;
+                        }
+                        "/small" => {
+                            let _ = tcp
+                                .write_all(
+                                    b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789",
+                                )
+                                .await;
+                        }
+                        _ => tokio::time::sleep(Duration::from_secs(30)).await,
+                    }
+                });
+            }
+        });
+        (base, written)
+    }
+
+    #[tokio::test]
+    async fn fetches_are_bounded_in_size_redirects_scheme_and_time() {
+        let (base, written) = server().await;
+        let checker = Checker::with_limits(Limits {
+            max_bytes: 1024 * 1024,
+            timeout: Duration::from_secs(2),
+        });
+        // Streamed and cut off: the server could not write its 64 MiB.
+        let e = checker.download(&format!("{base}/big")).await.unwrap_err();
+        assert!(e.contains("larger than 1 MiB"), "{e}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let sent = written.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(sent < 16 * 1024 * 1024, "read {sent} bytes");
+        // An announced length over the limit stops before the body (well before the timeout).
+        let started = std::time::Instant::now();
+        let e = checker
+            .download(&format!("{base}/huge-length"))
+            .await
+            .unwrap_err();
+        assert!(e.contains("larger than"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(1));
+        // A redirect loop ends after a few hops; a redirect off http(s) is not followed.
+        let e = checker.download(&format!("{base}/loop")).await.unwrap_err();
+        assert!(e.contains("more than 3 redirects"), "{e}");
+        // (reqwest itself never follows a redirect off http(s): the 302 comes back unfollowed;
+        // the policy refuses it too, should that change.)
+        let e = checker
+            .download(&format!("{base}/to-file"))
+            .await
+            .unwrap_err();
+        assert!(
+            e.contains("only http and https") || e.contains("HTTP 302"),
+            "{e}"
+        );
+        // One ordinary redirect is fine.
+        let body = checker.download(&format!("{base}/moved")).await.unwrap();
+        assert_eq!(body, b"0123456789");
+        // A server that never answers costs the timeout, no more.
+        let started = std::time::Instant::now();
+        let e = checker
+            .download(&format!("{base}/stall"))
+            .await
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(4), "{e}");
+        // Only http(s) URLs are fetched at all.
+        for url in [
+            "ldap://ldap.example.com/cn=crl",
+            "file:///etc/passwd",
+            "ftp://x/y.crl",
+        ] {
+            let e = checker.download(url).await.unwrap_err();
+            assert!(e.contains("only http and https"), "{url}: {e}");
+        }
+        // The default is 10 MiB.
+        assert_eq!(Checker::default().limits.max_bytes, 10 * 1024 * 1024);
     }
 }

@@ -16,6 +16,9 @@ pub enum Event {
         certificate: String,
         reason: Option<u8>,
         dry_run: bool,
+        /// Order and roll out a new certificate before revoking (`"replace": false` to revoke
+        /// only; src/revoke.rs).
+        replace: bool,
     },
     Account {
         op: String,
@@ -53,6 +56,8 @@ struct RawEvent {
     certificate: Option<String>,
     #[serde(default)]
     reason: Option<u8>,
+    #[serde(default)]
+    replace: Option<bool>,
     #[serde(default)]
     op: Option<String>,
     #[serde(default)]
@@ -117,6 +122,7 @@ impl Event {
                     .ok_or_else(|| Error::Input("action `revoke` needs `certificate`".into()))?,
                 reason: raw.reason,
                 dry_run: options.dry_run,
+                replace: raw.replace.unwrap_or(true),
             }),
             "account" => Ok(Event::Account {
                 op: raw.op.unwrap_or_else(|| "show".into()),
@@ -178,7 +184,17 @@ mod tests {
             Event::Revoke {
                 certificate: "www".into(),
                 reason: Some(4),
-                dry_run: false
+                dry_run: false,
+                replace: true
+            }
+        );
+        assert_eq!(
+            Event::parse(br#"{"action":"revoke","certificate":"www","replace":false}"#).unwrap(),
+            Event::Revoke {
+                certificate: "www".into(),
+                reason: None,
+                dry_run: false,
+                replace: false
             }
         );
     }
@@ -198,6 +214,10 @@ mod tests {
                 "reason",
             ),
             (br#"{"action":"account","confirm":"yes"}"#, "confirm"),
+            (
+                br#"{"action":"revoke","certificate":"www","replace":"no"}"#,
+                "replace",
+            ),
         ] {
             let e = Event::parse(body).unwrap_err();
             assert!(e.is_user_error());

@@ -54,13 +54,26 @@ pub async fn handle(config: &Config, event: Event, invocation: &Invocation) -> R
             certificate,
             reason,
             dry_run,
+            replace,
         } => {
             let acme = Acme::new(&config.acme)?;
             let client = aliyun_client(config, invocation)?;
-            let report =
-                crate::revoke::run(config, &acme, &client, &certificate, reason, dry_run).await?;
+            let options = crate::revoke::Options { replace, dry_run };
+            let report = crate::revoke::run(
+                config,
+                &acme,
+                &client,
+                &certificate,
+                reason,
+                options,
+                invocation,
+            )
+            .await?;
             Ok(RunResult {
-                ok: report.revoked.iter().all(|r| r.status != "failed"),
+                ok: report
+                    .revoked
+                    .iter()
+                    .all(|r| r.status != "failed" && r.status != "not_revoked"),
                 request_id: invocation.request_id.clone(),
                 revocation: Some(report),
                 ..RunResult::default()

@@ -29,12 +29,14 @@ pub fn certificate(
     for (i, t) in targets.iter().enumerate() {
         let target: TargetConfig = serde_json::from_value(t.clone())
             .map_err(|e| Error::Input(format!("issue: targets[{i}]: {e}")))?;
-        crate::deploy::check(&target).map_err(|e| {
-            Error::Input(format!(
-                "issue: targets[{i}] (kind = \"{}\"): {e}",
-                target.kind
-            ))
-        })?;
+        crate::deploy::check(&target)
+            .and_then(|()| crate::deploy::tls::check_covered(&target, &domains))
+            .map_err(|e| {
+                Error::Input(format!(
+                    "issue: targets[{i}] (kind = \"{}\"): {e}",
+                    target.kind
+                ))
+            })?;
         parsed.push(target);
     }
     Ok(CertificateConfig {

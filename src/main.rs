@@ -48,10 +48,16 @@ enum Command {
         #[command(subcommand)]
         op: AccountOp,
     },
-    /// Revoke the certificate currently deployed for a configured certificate.
+    /// Revoke the certificate currently deployed for a configured certificate: first order a
+    /// new one and roll it out to every target, then revoke the old one (nothing is revoked if
+    /// the rollout fails).
     Revoke {
         #[arg(long)]
         certificate: String,
+        /// Revoke only: do not order and deploy a replacement first (the revoked certificate
+        /// stays deployed until the next renewal run replaces it).
+        #[arg(long)]
+        no_replace: bool,
         /// RFC 5280 reason code: 0 unspecified, 1 keyCompromise, 3 affiliationChanged,
         /// 4 superseded, 5 cessationOfOperation, ... (7 does not exist).
         #[arg(long)]
@@ -179,12 +185,14 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Revoke {
             certificate,
             reason,
+            no_replace,
         } => {
             let config = Config::load(cli.config.as_deref())?;
             let event = Event::Revoke {
                 certificate,
                 reason,
                 dry_run: cli.dry_run,
+                replace: !no_replace,
             };
             print_result(handler::handle(&config, event, &invocation).await?)
         }

@@ -55,13 +55,36 @@ pub struct RevocationReport {
     pub reason_name: Option<String>,
     /// Each distinct certificate found on the targets.
     pub revoked: Vec<RevokedCert>,
+    /// "Replace, then revoke" (the default): the certificate ordered and rolled out to every
+    /// target before any old one was revoked. Absent with `--no-replace` / `"replace": false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<Replacement>,
+}
+
+/// The new certificate of a revocation: ordered, deployed and verified on every target.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Replacement {
+    /// `deployed` (every target serves it) | `would_deploy` (dry run) | `failed` (nothing
+    /// was revoked).
+    pub status: String,
+    /// The new certificate's serial (absent when no certificate was obtained).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<String>,
+    /// What each target serves after the rollout (`kind id` → serial), as the renew pipeline
+    /// verified it.
+    pub targets: Vec<TargetResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorReport>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RevokedCert {
     pub serial: String,
     pub not_after: String,
-    /// `revoked | already_revoked | would_revoke | failed`
+    /// `revoked | already_revoked | would_revoke | failed | not_revoked` (the replacement did
+    /// not roll out, so the certificate was left valid and deployed; `error` says why).
     pub status: String,
     /// `kind id` of the targets serving it.
     pub targets: Vec<String>,
@@ -129,7 +152,7 @@ pub struct CertResult {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TargetResult {
     pub kind: String,
     pub id: String,

@@ -415,7 +415,17 @@ targets = [{ kind = "cdn", domain = "api.example.com" }]
     assert_eq!(rig.pebble.cert_status(&www_serial).await["Status"], "Valid");
 
     let run = rig
-        .alicert(&bin, &["revoke", "--certificate", "www", "--reason", "4"])
+        .alicert(
+            &bin,
+            &[
+                "revoke",
+                "--certificate",
+                "www",
+                "--reason",
+                "4",
+                "--no-replace",
+            ],
+        )
         .await;
     let r = &ok(&run)["revocation"];
     assert_eq!(r["reason"], 4);
@@ -429,13 +439,15 @@ targets = [{ kind = "cdn", domain = "api.example.com" }]
     let status = rig.pebble.cert_status(&www_serial).await;
     assert_eq!(status["Status"], "Revoked", "{status}");
     assert_eq!(status["Reason"], 4, "{status}");
-    let again = rig.alicert(&bin, &["revoke", "--certificate", "www"]).await;
+    let again = rig
+        .alicert(&bin, &["revoke", "--certificate", "www", "--no-replace"])
+        .await;
     assert_eq!(
         ok(&again)["revocation"]["revoked"][0]["status"],
         "already_revoked"
     );
 
-    // The event form, keyCompromise.
+    // The event form, keyCompromise (replace, then revoke: tests/revoke.rs).
     let ev = rig
         .invoke(
             &bin,

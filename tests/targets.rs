@@ -109,6 +109,25 @@ fn deployed_serials(state: &support::emulator::EmulatorState) -> BTreeMap<&'stat
     ])
 }
 
+/// The base64 lines of a PEM private key's body.
+fn key_body_lines(pem: &str) -> Vec<String> {
+    pem.lines()
+        .map(str::trim)
+        // Short tail lines ("AB==") could match by chance; the full lines suffice.
+        .filter(|l| l.len() >= 16 && !l.starts_with("-----"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The first line of `body` found in `text`, also with JSON/Debug escaping of `/` and `+`
+/// taken into account (base64 lines hold no other character that gets escaped).
+fn leaked<'a>(body: &'a [String], text: &str) -> Option<&'a str> {
+    let unescaped = text.replace("\\/", "/").replace("\\u002b", "+");
+    body.iter()
+        .find(|line| text.contains(line.as_str()) || unescaped.contains(line.as_str()))
+        .map(String::as_str)
+}
+
 /// `openssl pkcs12 -info -nokeys` on `p12` with `password`: (success, stdout + stderr).
 fn openssl_pkcs12_info(p12: &[u8], password: &str) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -258,12 +277,45 @@ async fn one_certificate_reaches_every_target_kind_and_reads_back() {
     let (wrong, _) = openssl_pkcs12_info(p12, "not the password");
     assert!(!wrong, "a wrong password must not open it");
 
-    // Nothing secret in the output.
+    // Nothing secret in the output: no line of the private key's base64 body (whatever the
+    // formatting around it: PEM, Debug with escaped newlines, JSON) in stdout, stderr or the
+    // result JSON, in any call's parameters (the key's own parameters are redacted by the
+    // emulator's log, so a key there is a key sent where it does not belong), nor in any OSS
+    // object but its own destination.
     let key = &state.cdn_cert("www.example.com").unwrap().key;
-    for out in [&first.stdout, &first.stderr] {
+    let body = key_body_lines(key);
+    assert!(body.len() >= 2, "{key}");
+    // The check itself can fail: it finds the key in its Debug and JSON forms.
+    assert!(leaked(&body, &format!("{key:?}")).is_some());
+    assert!(leaked(&body, &json!({ "k": key }).to_string()).is_some());
+    let result_json = first.result.to_string();
+    for (what, out) in [
+        ("stdout", &first.stdout),
+        ("stderr", &first.stderr),
+        ("result JSON", &result_json),
+    ] {
+        assert_eq!(leaked(&body, out), None, "the private key is in {what}");
         assert!(
-            !out.contains(key.trim()) && !out.contains(P12_PASSWORD) && !out.contains(AK_SECRET)
+            !out.contains(P12_PASSWORD) && !out.contains(AK_SECRET),
+            "{what}"
         );
+    }
+    for call in &state.calls {
+        for (k, v) in &call.params {
+            assert_eq!(
+                leaked(&body, v),
+                None,
+                "the private key is in {} parameter {k}",
+                call.action
+            );
+        }
+    }
+    for (path, object) in &state.oss_objects {
+        if path.ends_with("bundles/www/privkey.pem") {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&object.body);
+        assert_eq!(leaked(&body, &text), None, "the private key is in {path}");
     }
 
     // `status` reads every target (oss-bundle from meta.json/cert.pem) as deployed.
@@ -361,11 +413,88 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
     );
     assert!(state.cas_certs.iter().any(|c| c.cert_id == cas_id));
     assert!(state.cas_certs.iter().any(|c| c.cert_id == foreign));
-    // alicert asked to delete only its own superseded copy, and CAS refused: it is in use.
+    // alicert asked CAS where its superseded copy is deployed, saw it in use, and sent no
+    // delete at all for it (nor for the foreign one) — not merely one that CAS refused.
+    let asked = state.calls_to("ListCloudResources");
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0].params["CertIds"], format!("[{cas_id}]"));
+    assert_eq!(asked[0].http_status, 200);
     let deletes = state.calls_to("DeleteUserCertificate");
-    assert_eq!(deletes.len(), 1);
-    assert_eq!(deletes[0].params["CertId"], cas_id.to_string());
-    assert_eq!(deletes[0].code.as_deref(), Some("CertificateInUse"));
+    assert!(
+        deletes
+            .iter()
+            .all(|d| d.params["CertId"] != cas_id.to_string()
+                && d.params["CertId"] != foreign.to_string()),
+        "a delete was sent for a certificate in use or not alicert's: {deletes:?}"
+    );
+    assert!(deletes.is_empty(), "{deletes:?}");
+
+    // The emulator still refuses such a delete, as CAS does (so the test above is about what
+    // alicert sends, not about what CAS allows).
+    let client = alicert::aliyun::AliyunClient::new(
+        alicert::aliyun::Credentials {
+            access_key_id: support::rig::AK_ID.into(),
+            access_key_secret: alicert::secret::Secret::new(AK_SECRET),
+            security_token: None,
+        },
+        "cn-hangzhou",
+        &BTreeMap::from([("cas".to_string(), rig.emulator.base_url())]),
+    )
+    .unwrap();
+    let id = cas_id.to_string();
+    let refused = client
+        .rpc(
+            alicert::aliyun::Product::Cas,
+            "DeleteUserCertificate",
+            &[("CertId", id.as_str())],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("CertificateInUse"),
+        "{refused}"
+    );
+    // The emulator's ListCloudResources: the CDN domain using it, by CertIds (a JSON list, as
+    // the SDK sends it); anything else is refused.
+    let listed = client
+        .rpc(
+            alicert::aliyun::Product::Cas,
+            "ListCloudResources",
+            &[("CertIds", format!("[{id}]").as_str())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed["Total"], 1, "{listed}");
+    assert_eq!(listed["Data"][0]["CloudProduct"], "CDN", "{listed}");
+    assert_eq!(listed["Data"][0]["Domain"], "other.example.com", "{listed}");
+    let bad = client
+        .rpc(
+            alicert::aliyun::Product::Cas,
+            "ListCloudResources",
+            &[("CertIds", id.as_str())],
+        )
+        .await
+        .unwrap_err();
+    assert!(bad.to_string().contains("InvalidParameter"), "{bad}");
+
+    // Once nothing uses it any more, the next renewal deletes it.
+    rig.emulator
+        .set_cdn_certificate_from_cas("other.example.com", foreign);
+    let again = rig.invoke(&bin, r#"{"force":true}"#).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let state = rig.emulator.state();
+    assert!(!state.cas_certs.iter().any(|c| c.cert_id == cas_id));
+    let deleted: Vec<&str> = state
+        .calls_to("DeleteUserCertificate")
+        .iter()
+        .filter(|d| d.http_status == 200)
+        .map(|d| d.params["CertId"].as_str())
+        .collect();
+    assert!(
+        deleted.contains(&cas_id.to_string().as_str()),
+        "{deleted:?}"
+    );
+    assert!(!deleted.contains(&foreign.to_string().as_str()));
 }
 
 /// What the notification receivers got: (path, query, JSON body).
@@ -655,7 +784,7 @@ async fn verify_tls_reads_the_certificate_actually_served() {
 [[certificate]]
 name = "www"
 domains = ["www.example.com"]
-targets = [{ kind = "fc", domain = "www.example.com", verify_tls = "EDGE" }]
+targets = [{ kind = "fc", domain = "www.example.com", verify_tls = "www.example.com:443", verify_tls_connect = "EDGE" }]
 "#,
     )
     .await;
@@ -677,9 +806,13 @@ targets = [{ kind = "fc", domain = "www.example.com", verify_tls = "EDGE" }]
     assert_eq!(c["status"], "issued");
     assert_eq!(c["targets"][0]["status"], "deployed");
     let serial = c["serial"].as_str().unwrap().to_string();
-    let served = alicert::deploy::tls::served_certificate(&edge.addr.to_string())
-        .await
-        .unwrap();
+    let served = alicert::deploy::tls::served(&alicert::deploy::tls::VerifyTls {
+        host: "www.example.com".into(),
+        port: 443,
+        connect: Some(edge.addr),
+    })
+    .await
+    .unwrap();
     assert_eq!(served.serial, serial);
 
     // The edge goes stale (serves another certificate while FC's API reports the new one):
@@ -719,4 +852,38 @@ targets = [{ kind = "fc", domain = "www.example.com", verify_tls = "EDGE" }]
         "{}",
         down.result
     );
+
+    // Not a port scanner: an IP, an internal name, a name the certificate does not cover, or a
+    // connect address off this machine are config errors at load, before any call.
+    let good = std::fs::read_to_string(&rig.config_path).unwrap();
+    let line = format!("verify_tls = \"www.example.com:443\", verify_tls_connect = \"{dead}\"");
+    assert!(good.contains(&line), "{good}");
+    for (bad, needle) in [
+        ("verify_tls = \"10.0.0.7:22\"", "IP address"),
+        ("verify_tls = \"db-internal:5432\"", "DNS name"),
+        (
+            "verify_tls = \"admin.example.com:443\"",
+            "not one of the certificate's domains",
+        ),
+        (
+            "verify_tls = \"www.example.com:443\", verify_tls_connect = \"10.0.0.7:22\"",
+            "loopback",
+        ),
+        ("verify_tls = \"www.example.com:70000\"", "1-65535"),
+    ] {
+        std::fs::write(&rig.config_path, good.replace(&line, bad)).unwrap();
+        let calls = rig.emulator.state().calls.len();
+        let run = rig.invoke(&bin, r#"{"action":"status"}"#).await;
+        assert_eq!(run.code, 2, "{bad}: {}", run.stdout);
+        assert!(
+            run.stderr.contains("verify_tls") && run.stderr.contains(needle),
+            "{bad}: {}",
+            run.stderr
+        );
+        assert_eq!(
+            rig.emulator.state().calls.len(),
+            calls,
+            "{bad}: a call was made"
+        );
+    }
 }

@@ -241,6 +241,19 @@ impl<'a> Hub<'a> {
         };
         let mut deleted = Vec::new();
         for old in ours.iter().filter(|c| !referenced.contains(&c.id)) {
+            // Something outside the config may use it (set by hand, another tool): ask CAS
+            // where it is deployed and never send a delete for a certificate in use.
+            match self.deployed_on(&old.id).await {
+                Ok(users) if users.is_empty() => {}
+                Ok(users) => {
+                    tracing::info!(cas_id = %old.id, users = %users.join(", "), "superseded certificate still in use; kept");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(cas_id = %old.id, error = %e, "cannot tell whether the superseded certificate is in use; kept");
+                    continue;
+                }
+            }
             match self
                 .client
                 .rpc(
@@ -260,6 +273,35 @@ impl<'a> Hub<'a> {
             }
         }
         deleted
+    }
+
+    /// The cloud resources CAS reports certificate `id` deployed on (`product domain|instance`).
+    async fn deployed_on(&self, id: &str) -> Result<Vec<String>> {
+        let ids = format!("[{id}]");
+        let rsp = self
+            .client
+            .rpc(
+                Product::Cas,
+                "ListCloudResources",
+                &[("CertIds", &ids), ("ShowSize", "100")],
+            )
+            .await?;
+        let data = rsp["Data"].as_array().cloned().unwrap_or_default();
+        let mut users: Vec<String> = data
+            .iter()
+            .map(|r| {
+                let what = [&r["Domain"], &r["InstanceId"], &r["Id"]]
+                    .iter()
+                    .find_map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_string))
+                    .unwrap_or_default();
+                format!("{} {what}", r["CloudProduct"].as_str().unwrap_or("?"))
+            })
+            .collect();
+        // A total above what was listed still means "in use".
+        if users.is_empty() && rsp["Total"].as_u64().unwrap_or(0) > 0 {
+            users.push("(unlisted)".into());
+        }
+        Ok(users)
     }
 
     async fn copy(&self, id: &str, name: &str) -> Result<CasCopy> {

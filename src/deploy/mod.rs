@@ -160,7 +160,7 @@ pub fn build(
         other => return Err(fail(format!("unknown target kind `{other}`"))),
     };
     Ok(match verify_tls {
-        Some(addr) => Box::new(tls::TlsChecked::new(target, addr)),
+        Some(verify) => Box::new(tls::TlsChecked::new(target, verify)),
         None => target,
     })
 }

@@ -4,6 +4,14 @@
 //!
 //! Only the serial is read: the chain is deliberately not validated here (alicert is checking
 //! *which* certificate is served, not trusting the connection; no data is sent over it).
+//!
+//! Where it may connect (issue 11 part 8: not an internal port scanner): the host must be a DNS
+//! name the certificate covers (checked at config load against `domains`, and again before
+//! every connection against the certificate the service reports), never an IP address or a
+//! single-label internal name; the port 1-65535. `verify_tls_connect = "127.0.0.1:8443"`
+//! optionally names the socket to connect to instead of resolving the host (SNI stays the
+//! host): for a local TLS forwarder or a test server. It must be a loopback IP literal, so it
+//! cannot reach any other machine either.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,46 +25,147 @@ use super::hub::CasCopy;
 use super::{NewCert, Target};
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 
 const KEY: &str = "verify_tls";
+const CONNECT_KEY: &str = "verify_tls_connect";
 
-/// Take `verify_tls` out of a target table (every kind accepts it) and check its form.
+/// Where `verify_tls` looks: the name to ask for (SNI) and, with `verify_tls_connect`, the
+/// loopback socket to ask at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyTls {
+    pub host: String,
+    pub port: u16,
+    pub connect: Option<std::net::SocketAddr>,
+}
+
+impl std::fmt::Display for VerifyTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)?;
+        if let Some(c) = self.connect {
+            write!(f, " (via {c})")?;
+        }
+        Ok(())
+    }
+}
+
+impl VerifyTls {
+    /// `host:port`: host a DNS name (no IP, at least two labels, no wildcard), port 1-65535.
+    pub fn parse(s: &str) -> std::result::Result<VerifyTls, String> {
+        let (host, port) = s
+            .rsplit_once(':')
+            .ok_or("expected host:port, e.g. www.example.com:443")?;
+        let port: u16 = port
+            .parse()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or("the port must be 1-65535")?;
+        if host.is_empty() {
+            return Err("the host is empty".into());
+        }
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if bare.parse::<std::net::IpAddr>().is_ok() {
+            return Err(format!(
+                "the host `{bare}` is an IP address; it must be a DNS name the certificate covers"
+            ));
+        }
+        let host = host.to_ascii_lowercase();
+        if host.starts_with("*.") {
+            return Err(format!(
+                "the host `{host}` is a wildcard; name one host the certificate covers"
+            ));
+        }
+        crate::domain::validate(&host)
+            .map_err(|e| format!("the host must be a DNS name the certificate covers: {e}"))?;
+        Ok(VerifyTls {
+            host,
+            port,
+            connect: None,
+        })
+    }
+
+    /// Whether one of `names` (certificate domains, maybe wildcards) covers the host.
+    pub fn covered_by<S: AsRef<str>>(&self, names: &[S]) -> bool {
+        names
+            .iter()
+            .any(|n| crate::domain::covers(n.as_ref(), &self.host))
+    }
+}
+
+/// `verify_tls_connect`: a loopback IP literal with a port (nothing else can be reached).
+fn parse_connect(s: &str) -> std::result::Result<std::net::SocketAddr, String> {
+    let addr: std::net::SocketAddr = s
+        .parse()
+        .map_err(|_| "expected a loopback IP:port, e.g. 127.0.0.1:8443".to_string())?;
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "{} is not a loopback address; only 127.0.0.0/8 and ::1 are allowed (it exists \
+             for a local forwarder or test server; leave it out to connect to the host itself)",
+            addr.ip()
+        ));
+    }
+    if addr.port() == 0 {
+        return Err("the port must be 1-65535".into());
+    }
+    Ok(addr)
+}
+
+/// Take `verify_tls` (and `verify_tls_connect`) out of a target table (every kind accepts
+/// them) and check their form.
 pub fn split_verify_tls(
     table: &toml::Table,
-) -> std::result::Result<(toml::Table, Option<String>), String> {
+) -> std::result::Result<(toml::Table, Option<VerifyTls>), String> {
     let mut rest = table.clone();
-    let addr = match rest.remove(KEY) {
+    let connect = match rest.remove(CONNECT_KEY) {
         None => None,
         Some(toml::Value::String(s)) => {
-            parse_addr(&s).map_err(|e| format!("`{KEY}` = \"{s}\": {e}"))?;
-            Some(s)
+            Some(parse_connect(&s).map_err(|e| format!("`{CONNECT_KEY}` = \"{s}\": {e}"))?)
+        }
+        Some(_) => return Err(format!("`{CONNECT_KEY}` must be a string \"IP:port\"")),
+    };
+    let verify = match rest.remove(KEY) {
+        None => None,
+        Some(toml::Value::String(s)) => {
+            Some(VerifyTls::parse(&s).map_err(|e| format!("`{KEY}` = \"{s}\": {e}"))?)
         }
         Some(_) => return Err(format!("`{KEY}` must be a string \"host:port\"")),
     };
-    Ok((rest, addr))
-}
-
-/// `host:port` / `[v6]:port` → (host, port).
-fn parse_addr(s: &str) -> std::result::Result<(String, u16), String> {
-    let (host, port) = s
-        .rsplit_once(':')
-        .ok_or("expected host:port, e.g. www.example.com:443")?;
-    let port: u16 = port
-        .parse()
-        .ok()
-        .filter(|p| *p > 0)
-        .ok_or("the port must be 1-65535")?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() {
-        return Err("the host is empty".into());
+    match (verify, connect) {
+        (None, Some(_)) => Err(format!(
+            "`{CONNECT_KEY}` needs `{KEY}` (the name to ask for)"
+        )),
+        (Some(v), connect) => Ok((rest, Some(VerifyTls { connect, ..v }))),
+        (None, None) => Ok((rest, None)),
     }
-    Ok((host.to_string(), port))
 }
 
-/// The leaf certificate served at `addr` (SNI = its host).
+/// Config load: a target's `verify_tls` host must be covered by the certificate's `domains`.
+pub fn check_covered(
+    target: &crate::config::TargetConfig,
+    domains: &[String],
+) -> std::result::Result<(), String> {
+    match split_verify_tls(&target.params)?.1 {
+        Some(v) if !v.covered_by(domains) => Err(format!(
+            "`{KEY}` = \"{}:{}\": the host is not one of the certificate's domains ({}); \
+             alicert only connects to names it certifies",
+            v.host,
+            v.port,
+            domains.join(", ")
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The leaf certificate served at `addr` (`host:port`, SNI = host).
 pub async fn served_certificate(addr: &str) -> Result<CertInfo> {
-    let fail = |m: String| Error::Deploy(format!("{KEY} {addr}: {m}"));
-    let (host, port) = parse_addr(addr).map_err(|e| fail(e.to_string()))?;
+    let target = VerifyTls::parse(addr).map_err(|e| Error::Deploy(format!("{KEY} {addr}: {e}")))?;
+    served(&target).await
+}
+
+/// The leaf certificate served for `target.host` (at `target.connect` when set).
+pub async fn served(target: &VerifyTls) -> Result<CertInfo> {
+    let fail = |m: String| Error::Deploy(format!("{KEY} {target}: {m}"));
+    let (host, port) = (target.host.clone(), target.port);
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -66,9 +175,11 @@ pub async fn served_certificate(addr: &str) -> Result<CertInfo> {
         .with_no_client_auth();
     let name = ServerName::try_from(host.clone()).map_err(|e| fail(e.to_string()))?;
     let connect = async {
-        let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
-            .await
-            .map_err(|e| fail(format!("connect: {e}")))?;
+        let tcp = match target.connect {
+            Some(addr) => tokio::net::TcpStream::connect(addr).await,
+            None => tokio::net::TcpStream::connect((host.as_str(), port)).await,
+        }
+        .map_err(|e| fail(format!("connect: {e}")))?;
         tokio_rustls::TlsConnector::from(Arc::new(config))
             .connect(name, tcp)
             .await
@@ -135,14 +246,16 @@ impl ServerCertVerifier for ReadOnly {
 }
 
 /// A target whose reading is what `verify_tls` serves once the API reports a certificate.
+/// Every other [`Target`] method goes to the wrapped target unchanged (see the test
+/// `every_target_method_is_forwarded`).
 pub struct TlsChecked {
     inner: Box<dyn Target>,
-    addr: String,
+    verify: VerifyTls,
 }
 
 impl TlsChecked {
-    pub fn new(inner: Box<dyn Target>, addr: String) -> TlsChecked {
-        TlsChecked { inner, addr }
+    pub fn new(inner: Box<dyn Target>, verify: VerifyTls) -> TlsChecked {
+        TlsChecked { inner, verify }
     }
 }
 
@@ -160,14 +273,28 @@ impl Target for TlsChecked {
         let Some(reported) = self.inner.current().await? else {
             return Ok(None);
         };
-        let served = served_certificate(&self.addr).await?;
+        // Second line of defence behind the config check: only connect for a name the
+        // deployed certificate itself covers.
+        if !self.verify.covered_by(&reported.names) {
+            return Err(Error::Config(format!(
+                "{KEY} = \"{}:{}\" on {} {}: the certificate the service reports (serial {}) \
+                 does not cover {}; alicert only connects to names it certifies",
+                self.verify.host,
+                self.verify.port,
+                self.kind(),
+                self.id(),
+                reported.serial,
+                self.verify.host
+            )));
+        }
+        let served = served(&self.verify).await?;
         if served.serial != reported.serial {
             tracing::info!(
                 kind = self.kind(),
                 id = %self.id(),
                 reported = %reported.serial,
                 served = %served.serial,
-                addr = %self.addr,
+                addr = %self.verify,
                 "the service reports one certificate and serves another"
             );
         }
@@ -189,22 +316,206 @@ impl Target for TlsChecked {
     async fn retire(&self, current: &CasCopy) -> Result<()> {
         self.inner.retire(current).await
     }
+
+    async fn current_key(&self) -> Result<Option<Secret>> {
+        self.inner.current_key().await
+    }
+
+    fn returns_keys(&self) -> bool {
+        self.inner.returns_keys()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
+
+    fn table(text: &str) -> toml::Table {
+        toml::from_str(text).unwrap()
+    }
 
     #[test]
     fn verify_tls_key_is_checked_and_removed() {
-        let t: toml::Table =
-            toml::from_str("domain = \"a.example.com\"\nverify_tls = \"a.example.com:443\"")
-                .unwrap();
-        let (rest, addr) = split_verify_tls(&t).unwrap();
-        assert_eq!(addr.as_deref(), Some("a.example.com:443"));
+        let t = table("domain = \"a.example.com\"\nverify_tls = \"a.example.com:443\"");
+        let (rest, v) = split_verify_tls(&t).unwrap();
+        let v = v.unwrap();
+        assert_eq!(
+            (v.host.as_str(), v.port, v.connect),
+            ("a.example.com", 443, None)
+        );
         assert!(!rest.contains_key("verify_tls") && rest.contains_key("domain"));
-        let bad: toml::Table = toml::from_str("verify_tls = \"a.example.com\"").unwrap();
-        assert!(split_verify_tls(&bad).unwrap_err().contains("host:port"));
-        assert_eq!(parse_addr("[::1]:8443").unwrap(), ("::1".to_string(), 8443));
+        for (bad, needle) in [
+            ("verify_tls = \"a.example.com\"", "host:port"),
+            ("verify_tls = \"a.example.com:0\"", "1-65535"),
+            ("verify_tls = \"a.example.com:65536\"", "1-65535"),
+            ("verify_tls = \"10.0.0.1:443\"", "IP address"),
+            ("verify_tls = \"[::1]:8443\"", "IP address"),
+            ("verify_tls = \"169.254.169.254:80\"", "IP address"),
+            ("verify_tls = \"localhost:22\"", "DNS name"),
+            ("verify_tls = \"metadata:80\"", "DNS name"),
+            ("verify_tls = \"*.example.com:443\"", "wildcard"),
+            ("verify_tls = 443", "string"),
+            (
+                "verify_tls = \"a.example.com:443\"\nverify_tls_connect = \"10.0.0.5:443\"",
+                "loopback",
+            ),
+            (
+                "verify_tls = \"a.example.com:443\"\nverify_tls_connect = \"db.internal:443\"",
+                "loopback IP:port",
+            ),
+            (
+                "verify_tls_connect = \"127.0.0.1:443\"",
+                "needs `verify_tls`",
+            ),
+        ] {
+            let e = split_verify_tls(&table(bad)).unwrap_err();
+            assert!(e.contains(needle), "{bad}: {e}");
+        }
+        let (_, v) = split_verify_tls(&table(
+            "verify_tls = \"a.example.com:443\"\nverify_tls_connect = \"127.0.0.1:8443\"",
+        ))
+        .unwrap();
+        assert_eq!(v.unwrap().connect, Some("127.0.0.1:8443".parse().unwrap()));
+    }
+
+    #[test]
+    fn verify_tls_host_must_be_covered_by_the_certificate() {
+        let target = |v: &str| crate::config::TargetConfig {
+            kind: "cdn".into(),
+            params: table(&format!(
+                "domain = \"www.example.com\"\nverify_tls = \"{v}\""
+            )),
+        };
+        let domains = vec![
+            "www.example.com".to_string(),
+            "*.api.example.com".to_string(),
+        ];
+        for ok in [
+            "www.example.com:443",
+            "WWW.example.com:8443",
+            "eu.api.example.com:443",
+        ] {
+            check_covered(&target(ok), &domains).unwrap();
+        }
+        for bad in [
+            "example.com:443",
+            "db.internal.example.com:5432",
+            "a.b.api.example.com:443",
+            "evil.example.net:443",
+        ] {
+            let e = check_covered(&target(bad), &domains).unwrap_err();
+            assert!(
+                e.contains("not one of the certificate's domains"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    /// Records which methods reached it; every answer differs from the trait's default.
+    #[derive(Default)]
+    struct Probe {
+        calls: Mutex<Vec<&'static str>>,
+        reports: Option<CertInfo>,
+    }
+
+    struct Shared(std::sync::Arc<Probe>);
+
+    #[async_trait]
+    impl Target for Shared {
+        fn kind(&self) -> &'static str {
+            "probe"
+        }
+        fn id(&self) -> String {
+            "probe-id".into()
+        }
+        async fn current(&self) -> Result<Option<CertInfo>> {
+            self.0.calls.lock().unwrap().push("current");
+            Ok(self.0.reports.clone())
+        }
+        async fn deploy(&self, _cert: &NewCert<'_>) -> Result<()> {
+            self.0.calls.lock().unwrap().push("deploy");
+            Ok(())
+        }
+        fn uses_cas(&self) -> bool {
+            true
+        }
+        async fn cas_references(&self) -> Result<Vec<String>> {
+            Ok(vec!["42".into()])
+        }
+        async fn retire(&self, _current: &CasCopy) -> Result<()> {
+            self.0.calls.lock().unwrap().push("retire");
+            Ok(())
+        }
+        async fn current_key(&self) -> Result<Option<Secret>> {
+            Ok(Some(Secret::new("probe key")))
+        }
+        fn returns_keys(&self) -> bool {
+            true
+        }
+    }
+
+    #[tokio::test]
+    async fn every_target_method_is_forwarded() {
+        let probe = std::sync::Arc::new(Probe::default());
+        let verify = VerifyTls::parse("www.example.com:443").unwrap();
+        let t = TlsChecked::new(Box::new(Shared(probe.clone())), verify);
+        assert_eq!(t.kind(), "probe");
+        assert_eq!(t.id(), "probe-id");
+        // Nothing reported: no connection, the inner answer.
+        assert!(t.current().await.unwrap().is_none());
+        assert!(t.uses_cas());
+        assert_eq!(t.cas_references().await.unwrap(), ["42"]);
+        let copy = CasCopy {
+            id: "1".into(),
+            region: "cn-hangzhou".into(),
+            name: "n".into(),
+        };
+        t.retire(&copy).await.unwrap();
+        assert!(t.returns_keys(), "reuse_key would be off behind verify_tls");
+        assert_eq!(
+            t.current_key()
+                .await
+                .unwrap()
+                .map(|k| k.expose().to_string()),
+            Some("probe key".to_string())
+        );
+        let pem = rcgen::generate_simple_self_signed(vec!["www.example.com".to_string()]).unwrap();
+        let info = CertInfo::from_pem(&pem.cert.pem()).unwrap();
+        let key = Secret::new(pem.signing_key.serialize_pem());
+        let new = NewCert {
+            name: "www",
+            fullchain: &pem.cert.pem(),
+            private_key: &key,
+            info: &info,
+            cas: None,
+        };
+        t.deploy(&new).await.unwrap();
+        assert_eq!(
+            *probe.calls.lock().unwrap(),
+            ["current", "retire", "deploy"]
+        );
+    }
+
+    #[tokio::test]
+    async fn never_connects_for_a_name_the_reported_certificate_does_not_cover() {
+        // Listening, so a connection attempt would get further than "refused".
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let other =
+            rcgen::generate_simple_self_signed(vec!["other.example.com".to_string()]).unwrap();
+        let probe = std::sync::Arc::new(Probe {
+            reports: Some(CertInfo::from_pem(&other.cert.pem()).unwrap()),
+            ..Probe::default()
+        });
+        let mut verify = VerifyTls::parse("www.example.com:443").unwrap();
+        verify.connect = Some(listener.local_addr().unwrap());
+        let t = TlsChecked::new(Box::new(Shared(probe)), verify);
+        let e = t.current().await.unwrap_err();
+        assert!(
+            e.is_user_error() && e.to_string().contains("does not cover"),
+            "{e}"
+        );
+        let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
+        assert!(accepted.is_err(), "it connected anyway");
     }
 }

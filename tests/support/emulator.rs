@@ -2333,6 +2333,62 @@ fn cas(inner: &mut Inner, action: &str, p: &Params, ctx: &Ctx) -> Result<Value, 
             }
             Value::Object(m)
         }
+        // Cloud resources a certificate is deployed on (CDN domains, SLB, ALB, OSS, ...).
+        // alibabacloud-cas20200407 3.9.4, client.py list_cloud_resources_with_options (RPC POST,
+        // formData) and models/_list_cloud_resources_request.py: `CertIds` is a List[int] sent
+        // JSON-encoded (`[123,456]`), `ShowSize` defaults to 20; the response body
+        // (models/_list_cloud_resources_response_body.py) is `Data` (CertId, CloudName,
+        // CloudProduct, Domain, InstanceId, ...), `Total`, `CurrentPage`, `ShowSize`. Docs are
+        // silent on a malformed CertIds: refused here (strictest).
+        "ListCloudResources" => {
+            let ids: Vec<u64> = match p.get("CertIds") {
+                None => Vec::new(),
+                Some(v) => serde_json::from_str(v).map_err(|_| {
+                    err(
+                        400,
+                        "InvalidParameter",
+                        "CertIds must be a JSON array of certificate IDs.",
+                    )
+                })?,
+            };
+            let page = p.u64_or("CurrentPage", 1)?.max(1);
+            let size = p.u64_or("ShowSize", 20)?.clamp(1, 1000);
+            let mut data = Vec::new();
+            for id in ids {
+                let name = inner
+                    .state
+                    .cas_certs
+                    .iter()
+                    .find(|c| c.cert_id == id)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default();
+                for user in inner.state.cas_users(id) {
+                    let (kind, rid) = user.split_once(' ').unwrap_or((user.as_str(), ""));
+                    let product = match kind {
+                        "cdn" => "CDN",
+                        "dcdn" => "DCDN",
+                        "slb" => "SLB",
+                        "alb" => "ALB",
+                        "oss" => "OSS",
+                        other => other,
+                    };
+                    let domain = matches!(kind, "cdn" | "dcdn" | "oss");
+                    data.push(json!({
+                        "CertId": id,
+                        "CertName": name,
+                        "CloudName": "aliyun",
+                        "CloudProduct": product,
+                        "Domain": if domain { rid } else { "" },
+                        "InstanceId": if domain { "" } else { rid },
+                        "EnableHttps": 1,
+                    }));
+                }
+            }
+            let total = data.len();
+            let start = ((page - 1) * size) as usize;
+            let data: Vec<Value> = data.into_iter().skip(start).take(size as usize).collect();
+            json!({"Data": data, "Total": total, "CurrentPage": page, "ShowSize": size})
+        }
         "DeleteUserCertificate" => {
             let id = p.req_u64("CertId")?;
             let users = inner.state.cas_users(id);
