@@ -186,3 +186,63 @@ async fn www_and_www_api_keep_to_their_own_copies_without_a_shared_listener() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oss_bundles_and_run_locks_are_per_exact_name() {
+    // Bundles live under `<prefix>/<name>/` and locks at `<folder>/locks/<name>.lock`: a
+    // certificate's name is one whole path segment (names cannot hold `/`), so `www` never
+    // reads, overwrites or unlocks `www-api`'s objects.
+    let config = r#"
+[[certificate]]
+name = "www"
+domains = ["www.example.com"]
+targets = [{ kind = "oss-bundle", bucket = "alicert-state", prefix = "bundles" }]
+
+[[certificate]]
+name = "www-api"
+domains = ["api.example.com"]
+targets = [{ kind = "oss-bundle", bucket = "alicert-state", prefix = "bundles" }]
+"#;
+    let rig = Rig::start(Seed::default().zone("example.com"), OSS_KEY, config).await;
+    let bin = alicert_bin();
+    for event in ["{}", r#"{"force":true}"#] {
+        let run = rig.invoke(&bin, event).await;
+        let result = ok(&run);
+        let state = rig.emulator.state();
+        for name in ["www", "www-api"] {
+            let serial = cert(result, name)["serial"].as_str().unwrap().to_string();
+            let pem = state
+                .object(
+                    support::rig::BUCKET,
+                    &format!("bundles/{name}/fullchain.pem"),
+                )
+                .and_then(|o| o.text().map(str::to_string))
+                .unwrap_or_else(|| panic!("no bundle for {name}"));
+            let info = support::emulator::parse_cert(&pem).unwrap();
+            assert_eq!(info.serial_no, serial, "{name}'s bundle");
+        }
+        // Each run locked and unlocked exactly one object per certificate, named after it.
+        let lock_keys = |action: &str| -> BTreeSet<String> {
+            state
+                .calls_to(action)
+                .iter()
+                .filter_map(|c| c.params.get("key"))
+                .filter(|k| k.ends_with(".lock"))
+                .cloned()
+                .collect()
+        };
+        let want: BTreeSet<String> = ["acme/locks/www.lock", "acme/locks/www-api.lock"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        assert_eq!(lock_keys("PutObject"), want);
+        assert_eq!(lock_keys("DeleteObject"), want);
+        assert!(
+            state
+                .oss_objects
+                .values()
+                .all(|o| !o.key.ends_with(".lock")),
+            "a lock was left behind"
+        );
+    }
+}
