@@ -404,9 +404,7 @@ impl Target for Alb {
         // Already in place (an interrupted run, or the default and SNI of one listener being
         // the same certificate): nothing to write.
         let present = self.listener_certificates().await?.into_iter().any(|c| {
-            c.id == identifier
-                && c.is_default == !self.params.additional
-                && c.status == "Associated"
+            c.id == identifier && c.is_default != self.params.additional && c.status == "Associated"
         });
         if present {
             tracing::info!(listener = self.listener(), certificate = %identifier, "already on the listener");

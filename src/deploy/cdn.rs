@@ -150,32 +150,6 @@ impl Target for Cdn {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_domain_must_be_a_dns_name() {
-        let parse = |d: &str| {
-            let mut t = toml::Table::new();
-            t.insert("domain".into(), toml::Value::String(d.into()));
-            Params::parse(&t)
-        };
-        assert!(parse("www.example.com").is_ok());
-        assert!(parse("*.example.com").is_ok());
-        for bad in [
-            "attacker.example/#",
-            "www.example.com&CertType=upload",
-            "WWW.example.com",
-            "localhost",
-            "1.2.3.4",
-        ] {
-            let e = parse(bad).err().unwrap_or_else(|| panic!("{bad} accepted"));
-            assert!(e.contains("`domain`"), "{e}");
-        }
-    }
-}
-
 impl Cdn {
     /// This domain's entry of the describe call.
     async fn describe(&self) -> Result<Option<serde_json::Value>> {
@@ -200,5 +174,31 @@ impl Cdn {
                     .is_some_and(|d| d.eq_ignore_ascii_case(&self.params.domain))
             })
             .cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_domain_must_be_a_dns_name() {
+        let parse = |d: &str| {
+            let mut t = toml::Table::new();
+            t.insert("domain".into(), toml::Value::String(d.into()));
+            Params::parse(&t)
+        };
+        assert!(parse("www.example.com").is_ok());
+        assert!(parse("*.example.com").is_ok());
+        for bad in [
+            "attacker.example/#",
+            "www.example.com&CertType=upload",
+            "WWW.example.com",
+            "localhost",
+            "1.2.3.4",
+        ] {
+            let e = parse(bad).err().unwrap_or_else(|| panic!("{bad} accepted"));
+            assert!(e.contains("`domain`"), "{e}");
+        }
     }
 }
