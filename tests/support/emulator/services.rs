@@ -3,7 +3,9 @@
 //!   DeleteServerCertificate, Set/DescribeLoadBalancerHTTPSListenerAttribute,
 //!   Set/DescribeDomainExtensionAttribute;
 //! * alb 2020-06-16 (RPC): GetListenerAttribute, UpdateListenerAttribute,
-//!   Associate/DissociateAdditionalCertificates…, ListListenerCertificates;
+//!   Associate/DissociateAdditionalCertificates…, ListListenerCertificates; writes are jobs that
+//!   keep the listener `Configuring` for `alb_job_ms` and refuse overlapping writes (see [`alb`]);
+//! * SLB `ServerCertificateName` is checked as the SDK documents it;
 //! * fc 2023-03-30 (ROA, V3 ACS3-HMAC-SHA256 signatures verified): Get/UpdateCustomDomain;
 //! * OSS PutCname (`POST /<bucket>/?cname&comp=add`) and ListCname (`GET /<bucket>/?cname`).
 //!
