@@ -2,25 +2,68 @@
 //! (UpdateListenerAttribute `Certificates.1.CertificateId`) or an additional (SNI) certificate
 //! (AssociateAdditionalCertificatesWithListener), both by the hub's CAS id `<CertId>-<region>`.
 //! Read: GetListenerAttribute / ListListenerCertificates → the CAS certificate. Superseded
-//! additional certificates alicert associated are dissociated once the rollout is confirmed.
+//! additional certificates alicert associated (recognised by exact CAS name, see
+//! [`crate::naming`]) are dissociated once the rollout is confirmed.
+//!
+//! Writes are asynchronous jobs (alibabacloud-alb20200616 1.3.3, models/
+//! `_update_listener_attribute_response_body.py` etc.: "The asynchronous task ID"; API reference
+//! UpdateListenerAttribute / AssociateAdditionalCertificatesWithListener: the listener is
+//! `Configuring` until done, SNI certificates `Associating` → `Associated`). A write to a listener
+//! that is still configuring is refused, so alicert
+//! - serialises its writes per listener across all certificates of the process,
+//! - retries the in-configuration codes Terraform's alicloud provider retries on these calls,
+//!   with the same `ClientToken` (idempotent retry; ≤ 64 ASCII characters per the API reference),
+//! - after each write waits until `ListenerStatus` is `Running` and, for SNI, the certificate is
+//!   `Associated` (or gone, after a dissociation) — bounded in time and by the invocation deadline
+//!   (every call fails once the client's deadline has passed).
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
 use async_trait::async_trait;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::hub::{self, CasCopy};
-use super::{upload_prefix, NewCert, Target};
+use super::{NewCert, Target};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
+use crate::ident::{RegionId, ResourceId};
+use crate::naming;
+
+/// Codes that mean "the listener is busy, try again" on the three write calls (Terraform
+/// alicloud provider, resource_alicloud_alb_listener*.go, retries exactly these; the API
+/// reference error tables spell the first one `IncorrectStatus.listener` in places, so the
+/// comparison ignores case).
+const BUSY_CODES: &[&str] = &[
+    "IncorrectStatus.Listener",
+    "ResourceInConfiguring.Listener",
+    "SystemBusy",
+    "IdempotenceProcessing",
+];
+/// How long a refused write keeps being retried.
+const WRITE_RETRY_FOR: Duration = Duration::from_secs(120);
+/// How long alicert waits for a job to finish (ALB documents no bound; jobs take seconds).
+const SETTLE_FOR: Duration = Duration::from_secs(300);
+const FIRST_POLL: Duration = Duration::from_millis(100);
+const MAX_POLL: Duration = Duration::from_secs(3);
+
+fn is_busy(code: &str) -> bool {
+    BUSY_CODES.iter().any(|c| c.eq_ignore_ascii_case(code))
+}
 
 pub struct Params {
-    pub listener_id: String,
+    pub listener_id: ResourceId,
     /// Additional (SNI) certificate instead of the listener's default one.
     pub additional: bool,
+    /// The listener's region (default: `[aliyun] region`).
+    pub region: Option<RegionId>,
 }
 
 impl Params {
     pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let v = super::params(t, &["listener_id"], &["certificate"])?;
+        let v = super::params(t, &["listener_id"], &["certificate", "region"])?;
         let additional = match v[1].unwrap_or("default") {
             "default" => false,
             "additional" => true,
@@ -30,48 +73,125 @@ impl Params {
                 ))
             }
         };
+        let listener_id = ResourceId::parse(v[0].unwrap()).map_err(|e| {
+            format!("`listener_id`: {e}; use the listener id the ALB console shows (lsn-...)")
+        })?;
+        let region = v[2]
+            .map(|r| RegionId::parse(r).map_err(|e| format!("`region`: {e}")))
+            .transpose()?;
         Ok(Params {
-            listener_id: v[0].unwrap().to_string(),
+            listener_id,
             additional,
+            region,
         })
     }
 }
 
+/// The kind of write, for the wait that follows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    SetDefault,
+    Associate,
+    Dissociate,
+}
+
+impl Write {
+    fn action(self) -> &'static str {
+        match self {
+            Write::SetDefault => "UpdateListenerAttribute",
+            Write::Associate => "AssociateAdditionalCertificatesWithListener",
+            Write::Dissociate => "DissociateAdditionalCertificatesFromListener",
+        }
+    }
+}
+
+/// One server certificate of a listener, as ListListenerCertificates reports it.
+#[derive(Debug, Clone)]
+struct ListenerCert {
+    id: String,
+    is_default: bool,
+    /// `Associating`, `Associated` or `Diassociating` (sic, alb20200616 models).
+    status: String,
+}
+
+/// The process-wide lock of one listener: certificates deploy concurrently, writes to one
+/// listener must not overlap.
+fn listener_lock(key: &str) -> Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
+        LazyLock::new(Default::default);
+    LOCKS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(key.to_string())
+        .or_default()
+        .clone()
+}
+
+/// `ClientToken` of one logical write: the same for every retry of it in this process (so a
+/// retried write is idempotent), different across processes (so a later run's identical write
+/// is not mistaken for this one). 40 ASCII characters.
+fn client_token(write: Write, listener: &str, certificate: &str) -> String {
+    static RUN: LazyLock<String> = LazyLock::new(|| hex::encode(rand::random::<[u8; 12]>()));
+    let digest = Sha256::digest(format!(
+        "{}|{}|{listener}|{certificate}",
+        *RUN,
+        write.action()
+    ));
+    format!("alicert-{}", hex::encode(&digest[..16]))
+}
+
 pub struct Alb {
     params: Params,
-    prefix: String,
+    cert_name: String,
+    /// For CAS (the hub's region).
     client: AliyunClient,
+    /// For ALB, in the listener's region.
+    alb: AliyunClient,
 }
 
 impl Alb {
     pub fn new(params: Params, cert_name: &str, client: AliyunClient) -> Alb {
+        let alb = match &params.region {
+            Some(r) => client.for_region(r),
+            None => client.clone(),
+        };
         Alb {
             params,
-            prefix: upload_prefix(cert_name),
+            cert_name: cert_name.to_string(),
             client,
+            alb,
         }
     }
 
-    /// The listener's server certificates: (CertificateId, is default).
-    async fn listener_certificates(&self) -> Result<Vec<(String, bool)>> {
+    fn listener(&self) -> &str {
+        self.params.listener_id.as_str()
+    }
+
+    /// The listener's server certificates.
+    async fn listener_certificates(&self) -> Result<Vec<ListenerCert>> {
         let mut out = Vec::new();
         let mut token = String::new();
-        for _ in 0..20 {
+        for _ in 0..100 {
             let mut params = vec![
-                ("ListenerId", self.params.listener_id.as_str()),
+                ("ListenerId", self.listener()),
                 ("CertificateType", "Server"),
+                // ListListenerCertificatesRequest MaxResults: "Valid values: 1 to 100".
                 ("MaxResults", "100"),
             ];
             if !token.is_empty() {
                 params.push(("NextToken", &token));
             }
             let rsp = self
-                .client
+                .alb
                 .rpc(Product::Alb, "ListListenerCertificates", &params)
                 .await?;
             for c in rsp["Certificates"].as_array().into_iter().flatten() {
                 if let Some(id) = hub::id_string(&c["CertificateId"]) {
-                    out.push((id, is_true(&c["IsDefault"])));
+                    out.push(ListenerCert {
+                        id,
+                        is_default: is_true(&c["IsDefault"]),
+                        status: c["Status"].as_str().unwrap_or_default().to_string(),
+                    });
                 }
             }
             token = rsp["NextToken"].as_str().unwrap_or_default().to_string();
@@ -82,21 +202,137 @@ impl Alb {
         Ok(out)
     }
 
+    async fn listener_attribute(&self) -> Result<Value> {
+        self.alb
+            .rpc(
+                Product::Alb,
+                "GetListenerAttribute",
+                &[("ListenerId", self.listener())],
+            )
+            .await
+    }
+
     /// The additional certificates alicert associated for this name: (id, serial info).
     async fn our_additional(&self) -> Result<Vec<(String, Option<CertInfo>)>> {
         let mut out = Vec::new();
-        for (id, is_default) in self.listener_certificates().await? {
-            if is_default {
+        for c in self.listener_certificates().await? {
+            if c.is_default {
                 continue;
             }
-            let ours = hub::cas_name(&self.client, &id)
+            let ours = hub::cas_name(&self.client, &c.id)
                 .await?
-                .is_some_and(|n| n.starts_with(&self.prefix));
+                .is_some_and(|n| naming::is_upload_of(&self.cert_name, &n));
             if ours {
-                out.push((id.clone(), hub::read_cas_cert(&self.client, &id).await?));
+                let info = hub::read_cas_cert(&self.client, &c.id).await?;
+                out.push((c.id, info));
             }
         }
         Ok(out)
+    }
+
+    /// One write to the listener: under the listener's lock, retried while the listener is
+    /// busy, then waited for until the listener is done with it.
+    async fn write(&self, write: Write, certificate: &str) -> Result<()> {
+        let lock = listener_lock(&format!("{}/{}", self.alb.region(), self.listener()));
+        let _guard = lock.lock().await;
+        let action = write.action();
+        let token = client_token(write, self.listener(), certificate);
+        let started = Instant::now();
+        let mut delay = FIRST_POLL;
+        let job = loop {
+            let rsp = self
+                .alb
+                .rpc(
+                    Product::Alb,
+                    action,
+                    &[
+                        ("ListenerId", self.listener()),
+                        ("Certificates.1.CertificateId", certificate),
+                        ("ClientToken", &token),
+                    ],
+                )
+                .await;
+            match rsp {
+                Ok(rsp) => break rsp["JobId"].as_str().unwrap_or_default().to_string(),
+                Err(Error::Aliyun { code, .. })
+                    if is_busy(&code) && started.elapsed() + delay < WRITE_RETRY_FOR =>
+                {
+                    tracing::info!(
+                        listener = self.listener(),
+                        action,
+                        code,
+                        retry_in_ms = delay.as_millis() as u64,
+                        "ALB listener busy; retrying the write"
+                    );
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(MAX_POLL);
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        self.settle(write, certificate, &job).await
+    }
+
+    /// Wait until the listener is `Running` (or `Stopped`: a stopped listener is not being
+    /// configured and waiting will not start it) and `certificate` has the state `write` leads to.
+    async fn settle(&self, write: Write, certificate: &str, job: &str) -> Result<()> {
+        let started = Instant::now();
+        let mut delay = FIRST_POLL;
+        for poll in 0u32.. {
+            let status = self.listener_attribute().await?["ListenerStatus"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let settled = matches!(status.as_str(), "Running" | "Stopped");
+            let cert_state = if !settled || write == Write::SetDefault {
+                None
+            } else {
+                self.listener_certificates()
+                    .await?
+                    .into_iter()
+                    .find(|c| c.id == certificate)
+                    .map(|c| c.status)
+            };
+            let done = settled
+                && match write {
+                    Write::SetDefault => true,
+                    Write::Associate => cert_state.as_deref() == Some("Associated"),
+                    Write::Dissociate => cert_state.is_none(),
+                };
+            if done {
+                tracing::info!(
+                    listener = self.listener(),
+                    action = write.action(),
+                    job,
+                    waited_ms = started.elapsed().as_millis() as u64,
+                    "ALB job finished"
+                );
+                return Ok(());
+            }
+            if started.elapsed() + delay > SETTLE_FOR {
+                return Err(Error::Deploy(format!(
+                    "alb {}: {} (job {job}) did not finish within {}s: listener {status}, certificate {certificate} {}; \
+                     check the listener in the ALB console, the next run retries",
+                    self.listener(),
+                    write.action(),
+                    SETTLE_FOR.as_secs(),
+                    cert_state.as_deref().unwrap_or("not listed"),
+                )));
+            }
+            if poll % 10 == 9 {
+                tracing::info!(
+                    listener = self.listener(),
+                    action = write.action(),
+                    job,
+                    status,
+                    waited_ms = started.elapsed().as_millis() as u64,
+                    "waiting for the ALB job"
+                );
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 3 / 2).min(MAX_POLL);
+        }
+        unreachable!("the poll loop returns")
     }
 }
 
@@ -114,7 +350,7 @@ impl Target for Alb {
         if self.params.additional {
             format!("{}/additional", self.params.listener_id)
         } else {
-            self.params.listener_id.clone()
+            self.params.listener_id.to_string()
         }
     }
 
@@ -122,12 +358,7 @@ impl Target for Alb {
         if self.params.additional {
             // The newest of alicert's additional certificates is the one that counts: latest
             // validity, and among certificates issued within the same second the later CAS id.
-            let cas_number = |id: &str| {
-                id.split('-')
-                    .next()
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .unwrap_or(0)
-            };
+            let cas_number = |id: &str| hub::numeric_id(id).parse::<u64>().unwrap_or(0);
             return Ok(self
                 .our_additional()
                 .await?
@@ -136,14 +367,7 @@ impl Target for Alb {
                 .max_by_key(|(id, i)| (i.not_after, i.not_before, cas_number(id)))
                 .map(|(_, info)| info));
         }
-        let rsp = self
-            .client
-            .rpc(
-                Product::Alb,
-                "GetListenerAttribute",
-                &[("ListenerId", &self.params.listener_id)],
-            )
-            .await?;
+        let rsp = self.listener_attribute().await?;
         let default = rsp["Certificates"]
             .as_array()
             .and_then(|a| a.first())
@@ -163,7 +387,7 @@ impl Target for Alb {
             .listener_certificates()
             .await?
             .into_iter()
-            .map(|(id, _)| hub::numeric_id(&id).to_string())
+            .map(|c| hub::numeric_id(&c.id).to_string())
             .collect())
     }
 
@@ -172,22 +396,21 @@ impl Target for Alb {
             Error::Deploy("alb: the certificate must be in CAS first (hub inactive)".into())
         })?;
         let identifier = cas.identifier();
-        let action = if self.params.additional {
-            "AssociateAdditionalCertificatesWithListener"
+        let write = if self.params.additional {
+            Write::Associate
         } else {
-            "UpdateListenerAttribute"
+            Write::SetDefault
         };
-        self.client
-            .rpc(
-                Product::Alb,
-                action,
-                &[
-                    ("ListenerId", &self.params.listener_id),
-                    ("Certificates.1.CertificateId", &identifier),
-                ],
-            )
-            .await?;
-        Ok(())
+        // Already in place (an interrupted run, or the default and SNI of one listener being
+        // the same certificate): nothing to write.
+        let present = self.listener_certificates().await?.into_iter().any(|c| {
+            c.id == identifier && c.is_default != self.params.additional && c.status == "Associated"
+        });
+        if present {
+            tracing::info!(listener = self.listener(), certificate = %identifier, "already on the listener");
+            return Ok(());
+        }
+        self.write(write, &identifier).await
     }
 
     async fn retire(&self, current: &CasCopy) -> Result<()> {
@@ -198,18 +421,65 @@ impl Target for Alb {
             if hub::numeric_id(&id) == current.id {
                 continue;
             }
-            self.client
-                .rpc(
-                    Product::Alb,
-                    "DissociateAdditionalCertificatesFromListener",
-                    &[
-                        ("ListenerId", &self.params.listener_id),
-                        ("Certificates.1.CertificateId", &id),
-                    ],
-                )
-                .await?;
-            tracing::info!(listener = %self.params.listener_id, certificate = %id, "dissociated superseded additional certificate");
+            self.write(Write::Dissociate, &id).await?;
+            tracing::info!(listener = self.listener(), certificate = %id, "dissociated superseded additional certificate");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(pairs: &[(&str, &str)]) -> toml::Table {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), toml::Value::String(v.to_string())))
+            .collect()
+    }
+
+    #[test]
+    fn params_are_validated() {
+        let p = Params::parse(&table(&[
+            ("listener_id", "lsn-abc123"),
+            ("region", "cn-shanghai"),
+        ]))
+        .unwrap();
+        assert_eq!(p.listener_id.as_str(), "lsn-abc123");
+        assert_eq!(p.region.unwrap().as_str(), "cn-shanghai");
+        for bad in [
+            vec![("listener_id", "lsn-1/../x")],
+            vec![("listener_id", "lsn 1")],
+            vec![("listener_id", "lsn-1"), ("region", "cn-hangzhou.evil.com")],
+            vec![("listener_id", "lsn-1"), ("certificate", "sni")],
+        ] {
+            assert!(Params::parse(&table(&bad)).is_err(), "{bad:?} accepted");
+        }
+        let e = Params::parse(&table(&[("listener_id", "a#b")]))
+            .err()
+            .unwrap();
+        assert!(e.contains("`listener_id`"), "{e}");
+    }
+
+    #[test]
+    fn client_tokens_are_stable_per_write_and_fit() {
+        let a = client_token(Write::Associate, "lsn-1", "7-cn-hangzhou");
+        assert_eq!(a, client_token(Write::Associate, "lsn-1", "7-cn-hangzhou"));
+        assert_ne!(a, client_token(Write::Dissociate, "lsn-1", "7-cn-hangzhou"));
+        assert_ne!(a, client_token(Write::Associate, "lsn-2", "7-cn-hangzhou"));
+        assert_ne!(a, client_token(Write::Associate, "lsn-1", "8-cn-hangzhou"));
+        assert!(a.len() <= 64 && a.is_ascii(), "{a}");
+    }
+
+    #[test]
+    fn busy_codes() {
+        assert!(is_busy("IncorrectStatus.Listener"));
+        assert!(is_busy("IncorrectStatus.listener"));
+        assert!(is_busy("ResourceInConfiguring.Listener"));
+        assert!(is_busy("SystemBusy"));
+        assert!(is_busy("IdempotenceProcessing"));
+        assert!(!is_busy("ResourceNotFound.Listener"));
+        assert!(!is_busy("InvalidParameter"));
     }
 }

@@ -1,12 +1,14 @@
-//! Certificate Management Service (CAS): keep the current certificate uploaded, named
-//! `alicert-<name>-<serial prefix>`. Read: ListUserCertificateOrder + GetUserCertificateDetail.
+//! Certificate Management Service (CAS): keep the current certificate uploaded, named by
+//! [`crate::naming::upload_name`] and recognised by exact name. Read: ListUserCertificateOrder + GetUserCertificateDetail.
 //! Write: UploadUserCertificate (done by the hub, see hub.rs).
 use async_trait::async_trait;
 
-use super::{parse_deployed, upload_prefix, NewCert, Target};
+use super::hub::{list_uploads, Listing};
+use super::{parse_deployed, NewCert, Target};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
+use crate::naming;
 use crate::secret::Secret;
 
 pub struct Params;
@@ -19,14 +21,14 @@ impl Params {
 }
 
 pub struct Cas {
-    prefix: String,
+    cert_name: String,
     client: AliyunClient,
 }
 
 impl Cas {
     pub fn new(_params: Params, cert_name: &str, client: AliyunClient) -> Cas {
         Cas {
-            prefix: upload_prefix(cert_name),
+            cert_name: cert_name.to_string(),
             client,
         }
     }
@@ -38,8 +40,11 @@ impl Cas {
         // The list comes newest first (ties broken by upload order), but its expiry may be
         // missing: read the first few and keep the latest validity; on a tie the earlier seen
         // (the later upload) stays.
-        let prefix = &self.prefix;
-        let uploads = super::hub::list_uploads(&self.client, |n| n.starts_with(prefix)).await?;
+        let name = &self.cert_name;
+        let uploads = list_uploads(&self.client, Listing::Valid, |n| {
+            naming::is_upload_of(name, n)
+        })
+        .await?;
         for id in uploads.into_iter().take(3).map(|c| c.id) {
             let rsp = self
                 .client
@@ -68,7 +73,7 @@ impl Target for Cas {
     }
 
     fn id(&self) -> String {
-        self.prefix.trim_end_matches('-').to_string()
+        format!("{}{}", naming::UPLOAD_PREFIX, self.cert_name)
     }
 
     async fn current(&self) -> Result<Option<CertInfo>> {

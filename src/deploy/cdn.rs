@@ -18,8 +18,16 @@ pub struct Params {
 impl Params {
     pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
         let v = super::params(t, &["domain"], &[])?;
+        let domain = v[0].unwrap();
+        // It goes into signed requests as DomainName: a DNS name (wildcard allowed, CDN
+        // accelerates `*.example.com`), nothing else.
+        crate::domain::validate(domain).map_err(|e| {
+            format!(
+                "`domain`: {e}; set it to the accelerated domain exactly as the console lists it"
+            )
+        })?;
         Ok(Params {
-            domain: v[0].unwrap().to_string(),
+            domain: domain.to_string(),
         })
     }
 }
@@ -157,10 +165,40 @@ impl Cdn {
             .as_array()
             .cloned()
             .unwrap_or_default();
+        // Only this domain's own entry: never another domain's certificate.
         Ok(infos
             .iter()
-            .find(|i| i["DomainName"].as_str() == Some(&self.params.domain))
-            .or(infos.first())
+            .find(|i| {
+                i["DomainName"]
+                    .as_str()
+                    .is_some_and(|d| d.eq_ignore_ascii_case(&self.params.domain))
+            })
             .cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_domain_must_be_a_dns_name() {
+        let parse = |d: &str| {
+            let mut t = toml::Table::new();
+            t.insert("domain".into(), toml::Value::String(d.into()));
+            Params::parse(&t)
+        };
+        assert!(parse("www.example.com").is_ok());
+        assert!(parse("*.example.com").is_ok());
+        for bad in [
+            "attacker.example/#",
+            "www.example.com&CertType=upload",
+            "WWW.example.com",
+            "localhost",
+            "1.2.3.4",
+        ] {
+            let e = parse(bad).err().unwrap_or_else(|| panic!("{bad} accepted"));
+            assert!(e.contains("`domain`"), "{e}");
+        }
     }
 }

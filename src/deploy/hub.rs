@@ -1,7 +1,8 @@
 //! CAS as the hub: each certificate is uploaded to Certificate Management Service once (looked
 //! up by SHA-256 fingerprint first), targets that take a CAS id use that copy, a later run can
 //! reuse it to finish a rollout, and once every target serves the new serial the superseded
-//! copies alicert uploaded (`alicert-<name>-…`, never one a target still references) are deleted.
+//! copies alicert uploaded (named by [`crate::naming::upload_name`] and recognised by exact name,
+//! never one a target still references) are deleted.
 //!
 //! The handler calls [`Hub::reusable`] before ordering, [`Hub::publish`] before deploying and
 //! [`Hub::retire_superseded`] after every target confirmed the new serial.
@@ -10,11 +11,12 @@ use std::collections::HashSet;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{upload_prefix, NewCert, Target};
+use super::{NewCert, Target};
 use crate::acme::order::Issued;
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
+use crate::naming;
 use crate::secret::Secret;
 
 /// Where CAS keeps certificates when it does not say (mainland China accounts).
@@ -37,42 +39,81 @@ impl CasCopy {
     }
 }
 
-/// One certificate listed by ListUserCertificateOrder.
 /// A certificate uploaded to CAS, as `ListUserCertificateOrder` lists it.
 #[derive(Debug, Clone)]
 pub(crate) struct Listed {
     pub id: String,
     pub name: String,
     pub serial: String,
+    /// SHA-256 fingerprint as CAS prints it (its case is not documented: compare ignoring case).
     pub sha256: String,
+    /// End of the validity day (`EndDate`, YYYY-MM-DD) in ms; 0 when CAS did not say.
     pub not_after_ms: i64,
 }
 
-/// Every uploaded CAS certificate whose name `keep` accepts, newest first: latest expiry, and
-/// among equal expiries (issued within the same second) the later upload.
+/// Page size for ListUserCertificateOrder: the documented default (cas20200407
+/// ListUserCertificateOrderRequest `ShowSize`: "Default value: 50"; no maximum is documented,
+/// so alicert never asks for more and pages by `TotalCount`).
+const SHOW_SIZE: u32 = 50;
+/// Safety bound on pages (50 000 certificates).
+const MAX_PAGES: u32 = 1000;
+
+/// Which uploads to list: without `Status`, CAS returns only valid ones (ISSUED and
+/// WILLEXPIRED: "当 OrderType=CERT 或者 UPLOAD，Status 为空时，将默认返回有效证书",
+/// help.aliyun.com/document_detail/455804.html); cleanup also wants the expired ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listing {
+    Valid,
+    ValidAndExpired,
+}
+
+/// Every uploaded CAS certificate whose name `keep` accepts, newest first: latest expiry date,
+/// and among equal dates the later upload (higher CertId).
 pub(crate) async fn list_uploads(
     client: &AliyunClient,
+    listing: Listing,
     keep: impl Fn(&str) -> bool,
 ) -> Result<Vec<Listed>> {
     let mut found = Vec::new();
-    for page in 1..=20u32 {
+    let statuses: &[Option<&str>] = match listing {
+        Listing::Valid => &[None],
+        Listing::ValidAndExpired => &[None, Some("EXPIRED")],
+    };
+    for status in statuses {
+        list_pages(client, *status, &keep, &mut found).await?;
+    }
+    found.sort_by_key(|c| std::cmp::Reverse((c.not_after_ms, c.id.parse::<u64>().unwrap_or(0))));
+    found.dedup_by(|a, b| a.id == b.id);
+    Ok(found)
+}
+
+async fn list_pages(
+    client: &AliyunClient,
+    status: Option<&str>,
+    keep: &impl Fn(&str) -> bool,
+    found: &mut Vec<Listed>,
+) -> Result<()> {
+    let show = SHOW_SIZE.to_string();
+    let mut seen = 0usize;
+    for page in 1..=MAX_PAGES {
         let page_s = page.to_string();
+        // No Keyword: it matches domains and resource ids, not names; filter here.
+        let mut params = vec![
+            ("OrderType", "UPLOAD"),
+            ("CurrentPage", page_s.as_str()),
+            ("ShowSize", show.as_str()),
+        ];
+        if let Some(s) = status {
+            params.push(("Status", s));
+        }
         let rsp = client
-            .rpc(
-                Product::Cas,
-                "ListUserCertificateOrder",
-                // No Keyword: it matches domains and resource ids, not names; filter here.
-                &[
-                    ("OrderType", "UPLOAD"),
-                    ("CurrentPage", &page_s),
-                    ("ShowSize", "50"),
-                ],
-            )
+            .rpc(Product::Cas, "ListUserCertificateOrder", &params)
             .await?;
         let items = rsp["CertificateOrderList"]
             .as_array()
             .cloned()
             .unwrap_or_default();
+        seen += items.len();
         for item in &items {
             let name = item["Name"].as_str().unwrap_or_default();
             let Some(id) = id_string(&item["CertificateId"]) else {
@@ -86,21 +127,31 @@ pub(crate) async fn list_uploads(
                 name: name.to_string(),
                 serial: normalize_serial(item["SerialNo"].as_str().unwrap_or_default()),
                 sha256: item["Sha2"].as_str().unwrap_or_default().replace(':', ""),
-                not_after_ms: item["CertEndTime"].as_i64().unwrap_or(0),
+                not_after_ms: end_date_ms(&item["EndDate"]),
             });
         }
         let total = rsp["TotalCount"].as_u64().unwrap_or(0) as usize;
-        if items.len() < 50 || (page as usize) * 50 >= total {
+        if items.is_empty() || seen >= total {
             break;
         }
     }
-    found.sort_by_key(|c| std::cmp::Reverse((c.not_after_ms, c.id.parse::<u64>().unwrap_or(0))));
-    Ok(found)
+    Ok(())
+}
+
+/// `EndDate` (YYYY-MM-DD, cas20200407 ListUserCertificateOrderResponseBody: "Returned when
+/// OrderType is set to CERT or UPLOAD") as the last millisecond of that day, UTC; 0 if absent.
+fn end_date_ms(v: &Value) -> i64 {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    v.as_str()
+        .and_then(|s| time::Date::parse(s, &format).ok())
+        .and_then(|d| d.next_day())
+        .map(|d| d.midnight().assume_utc().unix_timestamp() * 1000 - 1)
+        .unwrap_or(0)
 }
 
 pub struct Hub<'a> {
     client: &'a AliyunClient,
-    prefix: String,
+    cert_name: String,
     /// Off when no target of the certificate takes a CAS id: then CAS is not touched at all.
     active: bool,
 }
@@ -109,7 +160,7 @@ impl<'a> Hub<'a> {
     pub fn new(client: &'a AliyunClient, cert_name: &str, targets: &[Box<dyn Target>]) -> Self {
         Hub {
             client,
-            prefix: upload_prefix(cert_name),
+            cert_name: cert_name.to_string(),
             active: targets.iter().any(|t| t.uses_cas()),
         }
     }
@@ -130,7 +181,7 @@ impl<'a> Hub<'a> {
         if !self.active {
             return Ok(None);
         }
-        let ours = self.list_ours().await?;
+        let ours = self.list_ours(Listing::Valid).await?;
         let Some(newest) = ours.first() else {
             return Ok(None);
         };
@@ -192,7 +243,7 @@ impl<'a> Hub<'a> {
             // Same name = same serial, uploaded by an interrupted run: look it up again.
             Err(Error::Aliyun { code, .. }) if code == "NameRepeat" => {
                 let found = self
-                    .list_ours()
+                    .list_ours(Listing::ValidAndExpired)
                     .await?
                     .into_iter()
                     .find(|c| c.name == name)
@@ -232,7 +283,7 @@ impl<'a> Hub<'a> {
                 }
             }
         }
-        let ours = match self.list_ours().await {
+        let ours = match self.list_ours(Listing::ValidAndExpired).await {
             Ok(o) => o,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot list CAS certificates; keeping old certificates");
@@ -328,23 +379,29 @@ impl<'a> Hub<'a> {
     }
 
     async fn find_by_fingerprint(&self, sha256: &str) -> Result<Option<Listed>> {
-        let all = self.list(|_| true).await?;
+        let all = list_uploads(self.client, Listing::Valid, |_| true).await?;
         // Prefer alicert's own copy when the same certificate was uploaded twice.
         Ok(all
             .iter()
-            .filter(|c| c.sha256.eq_ignore_ascii_case(sha256))
-            .max_by_key(|c| c.name.starts_with(&self.prefix))
+            .filter(|c| same_fingerprint(&c.sha256, sha256))
+            .max_by_key(|c| naming::is_upload_of(&self.cert_name, &c.name))
             .cloned())
     }
 
-    async fn list_ours(&self) -> Result<Vec<Listed>> {
-        let prefix = self.prefix.clone();
-        self.list(move |name| name.starts_with(&prefix)).await
+    async fn list_ours(&self, listing: Listing) -> Result<Vec<Listed>> {
+        let name = self.cert_name.clone();
+        list_uploads(self.client, listing, move |n| {
+            naming::is_upload_of(&name, n)
+        })
+        .await
     }
+}
 
-    async fn list(&self, keep: impl Fn(&str) -> bool) -> Result<Vec<Listed>> {
-        list_uploads(self.client, keep).await
-    }
+/// Whether two hex fingerprints are the same, whatever case and `:` separators either uses
+/// (CAS does not document the case of `Sha2`).
+fn same_fingerprint(a: &str, b: &str) -> bool {
+    let clean = |s: &str| s.replace(':', "");
+    !a.is_empty() && clean(a).eq_ignore_ascii_case(&clean(b))
 }
 
 /// A CAS id as a string, whether the API sent a number or a string.
@@ -428,5 +485,22 @@ mod tests {
         };
         assert_eq!(c.identifier(), "7-cn-hangzhou");
         assert_eq!(id_string(&serde_json::json!(12)).as_deref(), Some("12"));
+    }
+
+    #[test]
+    fn fingerprints_compare_in_any_case() {
+        assert!(same_fingerprint("AB:CD:EF", "abcdef"));
+        assert!(same_fingerprint("ABCDEF", "abcdef"));
+        assert!(!same_fingerprint("ABCDEE", "abcdef"));
+        assert!(!same_fingerprint("", ""));
+    }
+
+    #[test]
+    fn end_dates_are_the_end_of_the_day() {
+        let ms = end_date_ms(&serde_json::json!("2027-02-20"));
+        // 2027-02-20T23:59:59.999Z
+        assert_eq!(ms, 1_803_167_999_999);
+        assert_eq!(end_date_ms(&serde_json::json!(1_803_167_999_999i64)), 0);
+        assert_eq!(end_date_ms(&serde_json::json!("20 Feb 2027")), 0);
     }
 }

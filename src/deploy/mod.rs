@@ -42,11 +42,6 @@ impl NewCert<'_> {
     }
 }
 
-/// Prefix of every name alicert gives the certificates it uploads for `cert_name`.
-pub fn upload_prefix(cert_name: &str) -> String {
-    format!("alicert-{cert_name}-")
-}
-
 #[async_trait]
 pub trait Target: Send + Sync {
     /// The `kind` in the config.

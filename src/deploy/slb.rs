@@ -9,17 +9,19 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::hub::{self, CasCopy};
-use super::{upload_prefix, NewCert, Target};
+use super::{NewCert, Target};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
+use crate::ident::{RegionId, ResourceId};
+use crate::naming;
 
 pub struct Params {
-    pub load_balancer_id: String,
+    pub load_balancer_id: ResourceId,
     pub listener_port: Option<String>,
-    pub domain_extension_id: Option<String>,
+    pub domain_extension_id: Option<ResourceId>,
     /// The load balancer's region (default: `[aliyun] region`).
-    pub region: Option<String>,
+    pub region: Option<RegionId>,
 }
 
 impl Params {
@@ -38,7 +40,15 @@ impl Params {
             &["domain_extension_id", "region"],
         )
         .map_err(|e| e.replace("(known: ", "(known: listener_port, "))?;
-        let domain_extension_id = v[1].map(str::to_string);
+        let id = |key: &str, v: &str| {
+            ResourceId::parse(v)
+                .map_err(|e| format!("`{key}`: {e}; use the id the SLB console shows"))
+        };
+        let load_balancer_id = id("load_balancer_id", v[0].unwrap())?;
+        let domain_extension_id = v[1].map(|d| id("domain_extension_id", d)).transpose()?;
+        let region = v[2]
+            .map(|r| RegionId::parse(r).map_err(|e| format!("`region`: {e}")))
+            .transpose()?;
         if port.is_none() && domain_extension_id.is_none() {
             return Err(
                 "set `listener_port` (the HTTPS listener) or `domain_extension_id` (one of its SNI domains)"
@@ -46,34 +56,39 @@ impl Params {
             );
         }
         Ok(Params {
-            load_balancer_id: v[0].unwrap().to_string(),
+            load_balancer_id,
             listener_port: port,
             domain_extension_id,
-            region: v[2].map(str::to_string),
+            region,
         })
     }
 }
 
 pub struct Slb {
     params: Params,
-    prefix: String,
+    cert_name: String,
+    /// For CAS (the hub's region).
     client: AliyunClient,
+    /// For SLB, in the load balancer's region (its endpoint follows the region).
+    slb: AliyunClient,
 }
 
 impl Slb {
     pub fn new(params: Params, cert_name: &str, client: AliyunClient) -> Slb {
+        let slb = match &params.region {
+            Some(r) => client.for_region(r),
+            None => client.clone(),
+        };
         Slb {
             params,
-            prefix: upload_prefix(cert_name),
+            cert_name: cert_name.to_string(),
             client,
+            slb,
         }
     }
 
     fn region(&self) -> &str {
-        self.params
-            .region
-            .as_deref()
-            .unwrap_or_else(|| self.client.region())
+        self.slb.region()
     }
 
     /// The ServerCertificateId the listener (or domain extension) uses now.
@@ -81,22 +96,22 @@ impl Slb {
         let region = self.region();
         let rsp = match &self.params.domain_extension_id {
             Some(ext) => {
-                self.client
+                self.slb
                     .rpc(
                         Product::Slb,
                         "DescribeDomainExtensionAttribute",
-                        &[("RegionId", region), ("DomainExtensionId", ext)],
+                        &[("RegionId", region), ("DomainExtensionId", ext.as_str())],
                     )
                     .await?
             }
             None => {
-                self.client
+                self.slb
                     .rpc(
                         Product::Slb,
                         "DescribeLoadBalancerHTTPSListenerAttribute",
                         &[
                             ("RegionId", region),
-                            ("LoadBalancerId", &self.params.load_balancer_id),
+                            ("LoadBalancerId", self.params.load_balancer_id.as_str()),
                             (
                                 "ListenerPort",
                                 self.params.listener_port.as_deref().unwrap_or(""),
@@ -119,7 +134,7 @@ impl Slb {
             params.push(("ServerCertificateId", id));
         }
         let rsp = self
-            .client
+            .slb
             .rpc(Product::Slb, "DescribeServerCertificates", &params)
             .await?;
         Ok(rsp["ServerCertificates"]["ServerCertificate"]
@@ -137,7 +152,7 @@ impl Slb {
             .filter(|c| {
                 c["ServerCertificateName"]
                     .as_str()
-                    .is_some_and(|n| n.starts_with(&self.prefix))
+                    .is_some_and(|n| naming::is_upload_of(&self.cert_name, n))
             })
             .collect())
     }
@@ -162,7 +177,7 @@ impl Target for Slb {
         match (&self.params.domain_extension_id, &self.params.listener_port) {
             (Some(ext), _) => format!("{}/{ext}", self.params.load_balancer_id),
             (None, Some(port)) => format!("{}:{port}", self.params.load_balancer_id),
-            (None, None) => self.params.load_balancer_id.clone(),
+            (None, None) => self.params.load_balancer_id.to_string(),
         }
     }
 
@@ -203,7 +218,7 @@ impl Target for Slb {
             Some(id) => id,
             None => {
                 let rsp = self
-                    .client
+                    .slb
                     .rpc(
                         Product::Slb,
                         "UploadServerCertificate",
@@ -228,26 +243,26 @@ impl Target for Slb {
         };
         match &self.params.domain_extension_id {
             Some(ext) => {
-                self.client
+                self.slb
                     .rpc(
                         Product::Slb,
                         "SetDomainExtensionAttribute",
                         &[
                             ("RegionId", region),
-                            ("DomainExtensionId", ext),
+                            ("DomainExtensionId", ext.as_str()),
                             ("ServerCertificateId", &sc_id),
                         ],
                     )
                     .await?;
             }
             None => {
-                self.client
+                self.slb
                     .rpc(
                         Product::Slb,
                         "SetLoadBalancerHTTPSListenerAttribute",
                         &[
                             ("RegionId", region),
-                            ("LoadBalancerId", &self.params.load_balancer_id),
+                            ("LoadBalancerId", self.params.load_balancer_id.as_str()),
                             (
                                 "ListenerPort",
                                 self.params.listener_port.as_deref().unwrap_or(""),
@@ -271,7 +286,7 @@ impl Target for Slb {
             };
             // Still used by another listener: SLB refuses, and that is fine.
             match self
-                .client
+                .slb
                 .rpc(
                     Product::Slb,
                     "DeleteServerCertificate",

@@ -2259,7 +2259,9 @@ fn cas_common(c: &CasCert) -> Map<String, Value> {
     m.insert("Sans".into(), json!(c.info.sans.join(",")));
     m.insert("SerialNo".into(), json!(c.info.serial_no));
     m.insert("Fingerprint".into(), json!(c.info.fingerprint));
-    m.insert("Sha2".into(), json!(c.info.sha2));
+    // The case of `Sha2` is not documented (cas20200407 models: "The SHA-2 value of the
+    // certificate"); the emulator answers in upper case so a client cannot assume lower.
+    m.insert("Sha2".into(), json!(c.info.sha2.to_ascii_uppercase()));
     m.insert("Issuer".into(), json!(c.info.issuer_org));
     m.insert("Algorithm".into(), json!(c.info.algorithm));
     m.insert("StartDate".into(), json!(ymd(c.info.not_before_ms)));
@@ -2281,6 +2283,20 @@ fn cas(inner: &mut Inner, action: &str, p: &Params, ctx: &Ctx) -> Result<Value, 
     Ok(match action {
         "UploadUserCertificate" => {
             let name = p.req("Name")?.to_string();
+            // cas20200407 3.9.4 UploadUserCertificateRequest `Name`: "Maximum length: 63
+            // characters" and "Certificate names must be unique within the same account"
+            // (uniqueness: NameRepeat below). The SDK gives no code for a long name;
+            // `InvalidParameter.Name` is the emulator's choice.
+            if name.chars().count() > 63 {
+                return Err(err(
+                    400,
+                    "InvalidParameter.Name",
+                    format!(
+                        "The certificate name must be at most 63 characters; it has {}.",
+                        name.chars().count()
+                    ),
+                ));
+            }
             let cert = p.req("Cert")?.to_string();
             let key = p.req("Key")?.to_string();
             if inner.state.cas_certs.iter().any(|c| c.name == name) {
@@ -2410,9 +2426,13 @@ fn cas(inner: &mut Inner, action: &str, p: &Params, ctx: &Ctx) -> Result<Value, 
             json!({})
         }
         "ListUserCertificateOrder" => {
+            // cas20200407 3.9.4 ListUserCertificateOrderRequest: OrderType default CPACK;
+            // UPLOAD lists uploaded certificates, CERT issued and uploaded ones (the emulator
+            // has only uploads). ShowSize "Default value: 50" and no documented maximum: the
+            // emulator never answers more than 50 per page, so a client must page by TotalCount.
             let order_type = p.get("OrderType").unwrap_or("CPACK").to_ascii_uppercase();
             let page = p.u64_or("CurrentPage", 1)?.max(1);
-            let size = p.u64_or("ShowSize", 50)?.clamp(1, 1000);
+            let size = p.u64_or("ShowSize", 50)?.clamp(1, 50);
             let kw = p.get("Keyword").map(|k| k.to_ascii_lowercase());
             let status = p.get("Status").map(|s| s.to_ascii_uppercase());
             let now = now_ms();
@@ -2425,7 +2445,14 @@ fn cas(inner: &mut Inner, action: &str, p: &Params, ctx: &Ctx) -> Result<Value, 
                     "ISSUED"
                 }
             };
-            let items: Vec<&CasCert> = if order_type == "UPLOAD" {
+            // Without Status, certificates are listed only while valid: "当 OrderType=CERT 或者
+            // UPLOAD，Status 为空时，将默认返回有效证书，包含已签发和即将过期证书"
+            // (help.aliyun.com/document_detail/455804.html).
+            let status_ok = |c: &CasCert| match &status {
+                Some(s) => s == status_of(c),
+                None => status_of(c) != "EXPIRED",
+            };
+            let items: Vec<&CasCert> = if matches!(order_type.as_str(), "UPLOAD" | "CERT") {
                 inner
                     .state
                     .cas_certs
@@ -2440,22 +2467,22 @@ fn cas(inner: &mut Inner, action: &str, p: &Params, ctx: &Ctx) -> Result<Value, 
                                     .any(|s| s.to_ascii_lowercase().contains(k))
                         })
                     })
-                    .filter(|c| status.as_ref().none_or(|s| s == status_of(c)))
+                    .filter(|c| status_ok(c))
                     .collect()
             } else {
                 vec![]
             };
             let (s, e) = page_bounds(items.len(), page, size);
+            // Only the fields ListUserCertificateOrderResponseBody documents as "Returned when
+            // OrderType is set to CERT or UPLOAD": EndDate/StartDate (YYYY-MM-DD), never
+            // CertEndTime/CertStartTime, Algorithm or Status (CPACK or BUY only).
             let list: Vec<Value> = items[s..e]
                 .iter()
                 .map(|c| {
                     let mut m = cas_common(c);
+                    m.remove("Algorithm");
                     m.insert("CertificateId".into(), json!(c.cert_id));
-                    m.insert("CertStartTime".into(), json!(c.info.not_before_ms));
-                    m.insert("CertEndTime".into(), json!(c.info.not_after_ms));
-                    m.insert("Status".into(), json!(status_of(c)));
                     m.insert("Upload".into(), json!(true));
-                    m.insert("SourceType".into(), json!("upload"));
                     Value::Object(m)
                 })
                 .collect();

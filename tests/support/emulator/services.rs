@@ -3,7 +3,9 @@
 //!   DeleteServerCertificate, Set/DescribeLoadBalancerHTTPSListenerAttribute,
 //!   Set/DescribeDomainExtensionAttribute;
 //! * alb 2020-06-16 (RPC): GetListenerAttribute, UpdateListenerAttribute,
-//!   Associate/DissociateAdditionalCertificates…, ListListenerCertificates;
+//!   Associate/DissociateAdditionalCertificates…, ListListenerCertificates; writes are jobs that
+//!   keep the listener `Configuring` for `alb_job_ms` and refuse overlapping writes (see [`alb`]);
+//! * SLB `ServerCertificateName` is checked as the SDK documents it;
 //! * fc 2023-03-30 (ROA, V3 ACS3-HMAC-SHA256 signatures verified): Get/UpdateCustomDomain;
 //! * OSS PutCname (`POST /<bucket>/?cname&comp=add`) and ListCname (`GET /<bucket>/?cname`).
 //!
@@ -38,6 +40,8 @@ pub struct ServicesSeed {
     pub slb_domain_extensions: Vec<(String, String, u16, String)>,
     /// ALB HTTPS listener ids.
     pub alb_listeners: Vec<String>,
+    /// How long an ALB listener stays `Configuring` after each write (ms); `None`: 300.
+    pub alb_job_ms: Option<u64>,
     /// FC 3 custom domains (protocol HTTP at start).
     pub fc_domains: Vec<String>,
     /// OSS bucket CNAMEs: (bucket, domain).
@@ -61,6 +65,11 @@ impl Seed {
         self.services.alb_listeners.push(listener_id.into());
         self
     }
+    /// How long each ALB write job runs (the listener is `Configuring` meanwhile).
+    pub fn alb_job_ms(mut self, ms: u64) -> Self {
+        self.services.alb_job_ms = Some(ms);
+        self
+    }
     pub fn fc_domain(mut self, domain: &str) -> Self {
         self.services.fc_domains.push(domain.into());
         self
@@ -80,6 +89,8 @@ pub struct ServicesState {
     pub slb_listeners: Vec<SlbListener>,
     pub slb_domain_extensions: Vec<SlbDomainExtension>,
     pub alb_listeners: Vec<AlbListener>,
+    /// Duration of every ALB write job (ms).
+    pub alb_job_ms: u64,
     pub fc_domains: Vec<FcDomain>,
     pub oss_cnames: Vec<OssCname>,
 }
@@ -115,9 +126,58 @@ pub struct SlbDomainExtension {
 #[derive(Debug, Clone, Serialize)]
 pub struct AlbListener {
     pub id: String,
-    /// `<CAS id>-<region>`.
+    /// `<CAS id>-<region>` (what the finished jobs left).
     pub default_certificate: Option<String>,
     pub additional_certificates: Vec<String>,
+    /// The write job running now: the listener is `Configuring` until it is due.
+    pub job: Option<AlbJob>,
+    /// `ClientToken` → JobId of the writes accepted so far (a repeated token is not re-run).
+    pub tokens: Vec<(String, String)>,
+    /// Writes refused because the listener was configuring.
+    pub refused_busy: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AlbJob {
+    pub job_id: String,
+    pub client_token: Option<String>,
+    pub due_ms: i64,
+    pub change: AlbChange,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub enum AlbChange {
+    SetDefault(String),
+    Associate(Vec<String>),
+    Dissociate(Vec<String>),
+}
+
+impl AlbListener {
+    /// Apply the job if its time has come.
+    fn settle(&mut self, now: i64) {
+        if self.job.as_ref().is_none_or(|j| j.due_ms > now) {
+            return;
+        }
+        match self.job.take().expect("checked").change {
+            AlbChange::SetDefault(id) => self.default_certificate = Some(id),
+            AlbChange::Associate(ids) => {
+                for id in ids {
+                    if !self.additional_certificates.contains(&id) {
+                        self.additional_certificates.push(id);
+                    }
+                }
+            }
+            AlbChange::Dissociate(ids) => self.additional_certificates.retain(|c| !ids.contains(c)),
+        }
+    }
+    /// Certificate ids a running job is adding.
+    fn pending(&self) -> Vec<&String> {
+        match self.job.as_ref().map(|j| &j.change) {
+            Some(AlbChange::SetDefault(id)) => vec![id],
+            Some(AlbChange::Associate(ids)) => ids.iter().collect(),
+            _ => vec![],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -165,8 +225,12 @@ impl ServicesState {
                     id: id.clone(),
                     default_certificate: None,
                     additional_certificates: vec![],
+                    job: None,
+                    tokens: vec![],
+                    refused_busy: 0,
                 })
                 .collect(),
+            alb_job_ms: seed.alb_job_ms.unwrap_or(300),
             fc_domains: seed
                 .fc_domains
                 .iter()
@@ -280,6 +344,7 @@ impl EmulatorState {
             if l.default_certificate
                 .iter()
                 .chain(&l.additional_certificates)
+                .chain(l.pending())
                 .any(|c| is(c))
             {
                 users.push(format!("alb {}", l.id));
@@ -344,6 +409,31 @@ fn slb_server_cert_json(c: &SlbServerCert) -> Value {
     })
 }
 
+/// `ServerCertificateName` (alibabacloud-slb20140515 3.3.31, models/
+/// `_upload_server_certificate_request.py`): "The name must be 1 to 80 characters in length. It
+/// must start with an English letter. It can contain letters, numbers, periods (.), underscores
+/// (_), and hyphens (-)." Enforced when given (the SDK marks it optional). The error code is not
+/// in the SDK; `InvalidParameter.ServerCertificateName` is the emulator's choice.
+fn check_server_certificate_name(name: Option<&str>) -> Result<(), ApiError> {
+    let Some(name) = name else {
+        return Ok(());
+    };
+    let ok = (1..=80).contains(&name.chars().count())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(err(
+            400,
+            "InvalidParameter.ServerCertificateName",
+            "The ServerCertificateName must be 1 to 80 characters, start with a letter, and contain only letters, digits, '.', '_' and '-'.",
+        ))
+    }
+}
+
 pub(super) fn slb(inner: &mut Inner, action: &str, p: &Params) -> Result<Value, ApiError> {
     let region = p.req("RegionId")?.to_string();
     let server_cert_exists = |inner: &Inner, id: &str| {
@@ -363,6 +453,7 @@ pub(super) fn slb(inner: &mut Inner, action: &str, p: &Params) -> Result<Value, 
     };
     Ok(match action {
         "UploadServerCertificate" => {
+            check_server_certificate_name(p.get("ServerCertificateName"))?;
             let id = format!("{ACCOUNT_ID}_{}", random_hex(12));
             let cert = match p.get("AliCloudCertificateId") {
                 Some(cas_id) => {
@@ -556,6 +647,21 @@ fn certificate_ids(p: &Params) -> Vec<String> {
     ids.into_iter().map(|(_, v)| v).collect()
 }
 
+/// ALB writes are asynchronous jobs (alibabacloud-alb20200616 1.3.3, models/
+/// `_update_listener_attribute_response_body.py`, `_associate_additional_certificates_with_
+/// listener_response_body.py`, `_dissociate_…`: `JobId`, "The asynchronous task ID"; API reference
+/// UpdateListenerAttribute: "If a listener is in the Configuring state, the configuration of the
+/// listener is being modified"; AssociateAdditionalCertificatesWithListener: `Associating` →
+/// `Associated`). The emulator runs each job for `alb_job_ms` (default 300 ms): meanwhile
+/// GetListenerAttribute says `ListenerStatus: Configuring`, ListListenerCertificates shows the
+/// certificate `Associating` / `Diassociating` (sic, the SDK's spelling), the change is not yet
+/// in effect, and any other write is refused with `IncorrectStatus.Listener` (HTTP 400, "The
+/// status of listener [%s] is incorrect." — the code and message the API reference error tables
+/// give for listener writes, e.g. nlb StopListener; Terraform's alicloud provider retries it on
+/// these calls). `ClientToken` (API reference: ASCII only, at most 64 characters): a write
+/// repeating the token of an accepted one is not run again — `IdempotenceProcessing` while that
+/// job runs (docs are silent on the exact answer: the strictest plausible one, which Terraform
+/// retries), its JobId afterwards.
 pub(super) fn alb(inner: &mut Inner, action: &str, p: &Params) -> Result<Value, ApiError> {
     let listener_id = p.req("ListenerId")?.to_string();
     if !inner
@@ -572,6 +678,12 @@ pub(super) fn alb(inner: &mut Inner, action: &str, p: &Params) -> Result<Value, 
         ));
     }
     let ids = certificate_ids(p);
+    let is_write = matches!(
+        action,
+        "UpdateListenerAttribute"
+            | "AssociateAdditionalCertificatesWithListener"
+            | "DissociateAdditionalCertificatesFromListener"
+    );
     for id in &ids {
         if !id.contains('-') {
             return Err(super::invalid(
@@ -579,14 +691,21 @@ pub(super) fn alb(inner: &mut Inner, action: &str, p: &Params) -> Result<Value, 
                 "must be the certificate's global id <CertId>-<region>",
             ));
         }
-        if matches!(
-            action,
-            "UpdateListenerAttribute" | "AssociateAdditionalCertificatesWithListener"
-        ) {
+        if action != "DissociateAdditionalCertificatesFromListener" && is_write {
             find_cas(inner, id)?;
         }
     }
-    let job = || json!({"JobId": uuid_like()});
+    let token = p.get("ClientToken").map(str::to_string);
+    if let Some(t) = &token {
+        if t.is_empty() || t.len() > 64 || !t.is_ascii() {
+            return Err(super::invalid(
+                "ClientToken",
+                "must be 1-64 ASCII characters",
+            ));
+        }
+    }
+    let job_ms = inner.state.services.alb_job_ms as i64;
+    let now = now_ms();
     let l = inner
         .state
         .services
@@ -594,49 +713,118 @@ pub(super) fn alb(inner: &mut Inner, action: &str, p: &Params) -> Result<Value, 
         .iter_mut()
         .find(|l| l.id == listener_id)
         .expect("checked above");
+    l.settle(now);
+    if is_write {
+        if let Some(t) = &token {
+            if l.job
+                .as_ref()
+                .is_some_and(|j| j.client_token.as_ref() == Some(t))
+            {
+                return Err(err(
+                    400,
+                    "IdempotenceProcessing",
+                    "The request with this ClientToken is still being processed.",
+                ));
+            }
+            if let Some((_, job)) = l.tokens.iter().find(|(k, _)| k == t) {
+                return Ok(json!({"JobId": job}));
+            }
+        }
+        if l.job.is_some() {
+            l.refused_busy += 1;
+            return Err(err(
+                400,
+                "IncorrectStatus.Listener",
+                format!("The status of listener [{listener_id}] is incorrect."),
+            ));
+        }
+    }
+    let start_job = |l: &mut AlbListener, change: AlbChange| {
+        let job_id = uuid_like();
+        if let Some(t) = &token {
+            l.tokens.push((t.clone(), job_id.clone()));
+        }
+        l.job = Some(AlbJob {
+            job_id: job_id.clone(),
+            client_token: token.clone(),
+            due_ms: now + job_ms,
+            change,
+        });
+        // A zero-length job is done at once.
+        l.settle(now);
+        json!({"JobId": job_id})
+    };
     Ok(match action {
         "GetListenerAttribute" => json!({
             "ListenerId": l.id,
             "ListenerProtocol": "HTTPS",
             "ListenerPort": 443,
-            "ListenerStatus": "Running",
+            "ListenerStatus": if l.job.is_some() { "Configuring" } else { "Running" },
             "Certificates": l.default_certificate.iter().map(|c| json!({"CertificateId": c})).collect::<Vec<_>>(),
         }),
-        "UpdateListenerAttribute" => {
-            if let Some(first) = ids.first() {
-                l.default_certificate = Some(first.clone());
-            }
-            job()
-        }
+        "UpdateListenerAttribute" => match ids.first() {
+            Some(first) => start_job(l, AlbChange::SetDefault(first.clone())),
+            // Nothing to change: still a job (the API always answers with one).
+            None => start_job(l, AlbChange::Associate(vec![])),
+        },
         "AssociateAdditionalCertificatesWithListener" => {
             if ids.is_empty() {
                 return Err(super::missing("Certificates"));
             }
-            for id in ids {
-                if !l.additional_certificates.contains(&id) {
-                    l.additional_certificates.push(id);
-                }
-            }
-            job()
+            start_job(l, AlbChange::Associate(ids))
         }
         "DissociateAdditionalCertificatesFromListener" => {
-            l.additional_certificates.retain(|c| !ids.contains(c));
-            job()
+            if ids.is_empty() {
+                return Err(super::missing("Certificates"));
+            }
+            // DissociateAdditionalCertificatesFromListenerRequest: "Specify a maximum of 20".
+            if ids.len() > 20 {
+                return Err(super::invalid("Certificates", "at most 20 certificates"));
+            }
+            start_job(l, AlbChange::Dissociate(ids))
         }
         "ListListenerCertificates" => {
             let want = p.get("CertificateType").unwrap_or("Server");
+            // ListListenerCertificatesRequest MaxResults: "Valid values: 1 to 100".
+            let max = p.u64_or("MaxResults", 20)?;
+            if !(1..=100).contains(&max) {
+                return Err(super::invalid("MaxResults", "must be 1-100"));
+            }
+            let (adding, removing): (Vec<&String>, Vec<&String>) =
+                match l.job.as_ref().map(|j| &j.change) {
+                    Some(AlbChange::Associate(ids)) => (ids.iter().collect(), vec![]),
+                    Some(AlbChange::Dissociate(ids)) => (vec![], ids.iter().collect()),
+                    _ => (vec![], vec![]),
+                };
             let mut list = Vec::new();
             if want == "Server" {
-                for (c, default) in l
-                    .default_certificate
-                    .iter()
-                    .map(|c| (c, true))
-                    .chain(l.additional_certificates.iter().map(|c| (c, false)))
+                if let Some(c) = &l.default_certificate {
+                    list.push(json!({"CertificateId": c, "CertificateType": "Server", "IsDefault": true, "Status": "Associated"}));
+                }
+                for c in &l.additional_certificates {
+                    let status = if removing.contains(&c) {
+                        "Diassociating"
+                    } else {
+                        "Associated"
+                    };
+                    list.push(json!({"CertificateId": c, "CertificateType": "Server", "IsDefault": false, "Status": status}));
+                }
+                for c in adding
+                    .into_iter()
+                    .filter(|c| !l.additional_certificates.contains(c))
                 {
-                    list.push(json!({"CertificateId": c, "CertificateType": "Server", "IsDefault": default, "Status": "Associated"}));
+                    list.push(json!({"CertificateId": c, "CertificateType": "Server", "IsDefault": false, "Status": "Associating"}));
                 }
             }
-            json!({"Certificates": list, "TotalCount": list.len(), "MaxResults": 100, "NextToken": ""})
+            let total = list.len();
+            let start: usize = p.get("NextToken").and_then(|t| t.parse().ok()).unwrap_or(0);
+            let page: Vec<Value> = list.into_iter().skip(start).take(max as usize).collect();
+            let next = if start + page.len() < total {
+                (start + page.len()).to_string()
+            } else {
+                String::new()
+            };
+            json!({"Certificates": page, "TotalCount": total, "MaxResults": max, "NextToken": next})
         }
         _ => return Err(super::unknown_action()),
     })
