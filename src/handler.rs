@@ -39,16 +39,18 @@ pub async fn handle(config: &Config, event: Event, invocation: &Invocation) -> R
     match event {
         Event::Renew(opts) => renew(config, &opts, invocation, false).await,
         Event::Status(opts) => renew(config, &opts, invocation, true).await,
-        Event::Issue { domains, targets } => {
+        Event::Issue {
+            domains,
+            targets,
+            dry_run,
+        } => {
             let cert = crate::issue::certificate(config, &domains, &targets)?;
-            run_certificates(
-                config,
-                &[&cert],
-                &RenewOptions::default(),
-                invocation,
-                false,
-            )
-            .await
+            // A dry run reads the set's targets and reports would_renew / would_deploy.
+            let opts = RenewOptions {
+                dry_run,
+                ..RenewOptions::default()
+            };
+            run_certificates(config, &[&cert], &opts, invocation, false).await
         }
         Event::Revoke {
             certificate,
