@@ -298,6 +298,41 @@ async fn dry_runs_are_dry_everywhere() {
         );
     }
     assert_eq!(writes(&emu), Vec::<String>::new());
+
+    // A revoke dry run lists what the targets serve and opens no account (the CA is a closed
+    // port: any ACME request would fail the run).
+    let key = rcgen::KeyPair::generate().unwrap();
+    let served = rcgen::CertificateParams::new(vec!["www.example.com".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap()
+        .pem();
+    emu.set_cdn_certificate("www.example.com", &served, &key.serialize_pem());
+    let revoke = r#"{"action":"revoke","certificate":"www","reason":4,"dry_run":true}"#;
+    let result = handler::handle(
+        &config,
+        Event::parse(revoke.as_bytes()).unwrap(),
+        &Invocation::default(),
+    )
+    .await
+    .unwrap();
+    let report = serde_json::to_value(result.revocation.unwrap()).unwrap();
+    assert_eq!(report["revoked"][0]["status"], "would_revoke", "{report}");
+
+    let out = std::process::Command::new(alicert_bin())
+        .env_clear()
+        .env("ALICERT_CONFIG", &path)
+        .args(["--dry-run", "revoke", "--certificate", "www"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["revocation"]["revoked"][0]["status"], "would_revoke",
+        "{json}"
+    );
+    assert_eq!(writes(&emu), Vec::<String>::new());
 }
 
 // Part 5: only the real FC timer shape is unwrapped; anything else is an error naming the field
