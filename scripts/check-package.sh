@@ -47,10 +47,10 @@ env -i PATH=/usr/bin:/bin FC_SERVER_PORT="$port" ALICERT_CONFIG="$work/none.toml
   "$work/bootstrap" >"$work/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 200); do
-  curl -fsS -o /dev/null -X POST "http://127.0.0.1:$port/initialize" 2>/dev/null && break
+  curl -fsS -o /dev/null -H 'x-fc-request-id: check-package' -X POST "http://127.0.0.1:$port/initialize" 2>/dev/null && break
   sleep 0.05
 done
-curl -fsS -X POST "http://127.0.0.1:$port/initialize" >/dev/null || { cat "$work/serve.log"; fail "bootstrap did not serve /initialize"; }
-curl -fsS "http://127.0.0.1:$port/pre-freeze" >/dev/null || fail "no /pre-freeze"
+curl -fsS -H 'x-fc-request-id: check-package' -X POST "http://127.0.0.1:$port/initialize" >/dev/null || { cat "$work/serve.log"; fail "bootstrap did not serve /initialize"; }
+curl -fsS -H 'x-fc-request-id: check-package' "http://127.0.0.1:$port/pre-freeze" >/dev/null || fail "no /pre-freeze"
 echo "check-package: unpacked bootstrap serves the FC runtime contract on port $port"
 echo "check-package: ok"

@@ -137,12 +137,24 @@ impl CertInfo {
     }
 }
 
+/// RFC 3339 UTC, whole seconds. Never panics: a time RFC 3339 cannot write (a year outside
+/// 0000-9999 in UTC, e.g. from a crafted certificate's GeneralizedTime with an offset, or a
+/// crafted lock object's expiry) is shown as its unix timestamp; [`try_rfc3339`] says so.
 pub fn rfc3339(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .replace_nanosecond(0)
-        .expect("0 is valid")
-        .format(&Rfc3339)
-        .expect("RFC 3339 formats any time")
+    try_rfc3339(t).unwrap_or_else(|_| format!("@{} (unix seconds)", t.unix_timestamp()))
+}
+
+/// RFC 3339 UTC, whole seconds, or an error for a time RFC 3339 cannot write.
+pub fn try_rfc3339(t: OffsetDateTime) -> Result<String> {
+    t.checked_to_offset(time::UtcOffset::UTC)
+        .and_then(|u| u.replace_nanosecond(0).ok())
+        .and_then(|u| u.format(&Rfc3339).ok())
+        .ok_or_else(|| {
+            Error::Other(format!(
+                "time {} (unix seconds) has no RFC 3339 form (year outside 0000-9999)",
+                t.unix_timestamp()
+            ))
+        })
 }
 
 /// Serial bytes → lowercase hex without leading zeros.
@@ -247,5 +259,23 @@ mod tests {
             CertInfo::from_pem(&rest).unwrap().names,
             vec!["b.example.com"]
         );
+    }
+
+    #[test]
+    fn times_rfc3339_cannot_write_are_errors_not_panics() {
+        use time::macros::datetime;
+        assert_eq!(
+            rfc3339(datetime!(2026-02-20 00:00:00.5 UTC)),
+            "2026-02-20T00:00:00Z"
+        );
+        for t in [
+            datetime!(-0001-12-31 23:00 UTC),
+            // In UTC this is past 9999-12-31: to_offset would panic.
+            datetime!(9999-12-31 23:30 -01:00),
+            datetime!(0000-01-01 00:30 +01:00),
+        ] {
+            assert!(try_rfc3339(t).is_err(), "{t}");
+            assert!(rfc3339(t).contains("unix seconds"), "{t}");
+        }
     }
 }

@@ -502,7 +502,7 @@ impl Config {
         }
         self.http
             .validate()
-            .map_err(|e| Error::Config(format!("{src}: [http] {e}")))?;
+            .map_err(|e| Error::Config(format!("{src}: {e}")))?;
         self.lock
             .validate()
             .map_err(|e| Error::Config(format!("{src}: [lock] {e}")))?;

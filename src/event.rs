@@ -1,6 +1,8 @@
-//! Invocation events (SPEC: Events), including FC's timer wrapper.
+//! Invocation events (SPEC: Events), including FC's timer wrapper. Parsing is exact: only the
+//! real timer shape is unwrapped, every field must belong to the event's action, and a number
+//! out of its range is an input error naming the field.
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
@@ -10,7 +12,8 @@ pub enum Event {
     Status(RenewOptions),
     Issue {
         domains: Vec<String>,
-        targets: Vec<Value>,
+        targets: IssueTargets,
+        dry_run: bool,
     },
     Revoke {
         certificate: String,
@@ -29,6 +32,15 @@ pub enum Event {
     },
 }
 
+/// Where an `issue` event deploys: always one of `[http.target_sets]` (see `crate::issue`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum IssueTargets {
+    /// `"target_set": "web"` (or `"targets": "web"`).
+    Named(String),
+    /// SPEC's `"targets": [...]`: accepted only when it equals a configured set exactly.
+    Listed(Vec<Value>),
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RenewOptions {
     /// Only these certificate names (all when empty).
@@ -37,11 +49,10 @@ pub struct RenewOptions {
     pub dry_run: bool,
 }
 
+/// The fields of every action (`action` itself is read first; which fields an action takes
+/// is checked before this is deserialized, see [`fields_of`]).
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawEvent {
-    #[serde(default)]
-    action: Option<String>,
     #[serde(default)]
     certificates: Option<Vec<String>>,
     #[serde(default)]
@@ -51,7 +62,9 @@ struct RawEvent {
     #[serde(default)]
     domains: Option<Vec<String>>,
     #[serde(default)]
-    targets: Option<Vec<Value>>,
+    targets: Option<RawTargets>,
+    #[serde(default)]
+    target_set: Option<String>,
     #[serde(default)]
     certificate: Option<String>,
     #[serde(default)]
@@ -66,9 +79,40 @@ struct RawEvent {
     confirm: Option<bool>,
 }
 
+#[derive(Deserialize)]
+#[serde(untagged, expecting = "a target set name or a list of target tables")]
+enum RawTargets {
+    Name(String),
+    List(Vec<Value>),
+}
+
+/// The fields each action takes besides `action` (anything else is an error, so a field meant
+/// for another action, e.g. `force` on `status`, is never silently dropped).
+fn fields_of(action: &str) -> Option<&'static [&'static str]> {
+    Some(match action {
+        "renew" => &["certificates", "force", "dry_run"],
+        "status" => &["certificates", "dry_run"],
+        "issue" => &["domains", "targets", "target_set", "dry_run"],
+        "revoke" => &["certificate", "reason", "replace", "dry_run"],
+        "account" => &["op", "email", "confirm", "dry_run"],
+        _ => return None,
+    })
+}
+
+/// The keys of FC's timer event. FC 3.0 "Formats of event for different triggers", Time
+/// trigger (https://www.alibabacloud.com/help/en/fc/formats-of-event-for-different-triggers):
+/// `{"triggerTime": "2018-02-09T05:49:00Z", "triggerName": "timer-trigger", "payload": "..."}`,
+/// all three strings, `payload` being the trigger message as entered (TimerTriggerConfig
+/// `payload`, a string).
+const TIMER_KEYS: [&str; 3] = ["triggerTime", "triggerName", "payload"];
+
 impl Event {
-    /// Parse an invoke body. Empty means `{}`; a timer wrapper is unwrapped.
+    /// Parse an invoke body. Empty means `{}`; the FC timer wrapper is unwrapped.
     pub fn parse(body: &[u8]) -> Result<Event> {
+        Self::parse_at(body, false)
+    }
+
+    fn parse_at(body: &[u8], in_timer: bool) -> Result<Event> {
         let text = std::str::from_utf8(body)
             .map_err(|_| Error::Input("event is not UTF-8 text".into()))?
             .trim();
@@ -80,20 +124,50 @@ impl Event {
         let obj = value
             .as_object()
             .ok_or_else(|| Error::Input("event must be a JSON object".into()))?;
-        // FC timer: {"triggerTime": "...", "triggerName": "...", "payload": "<JSON text>"}
-        if obj.contains_key("triggerTime") || obj.contains_key("triggerName") {
-            return match obj.get("payload") {
-                None | Some(Value::Null) => Ok(Event::Renew(RenewOptions::default())),
-                Some(Value::String(p)) => Event::parse(p.as_bytes()).map_err(|e| match e {
-                    Error::Input(m) => Error::Input(format!("timer payload: {m}")),
-                    other => other,
-                }),
-                Some(_) => Err(Error::Input(
-                    "timer payload must be a string of JSON text".into(),
-                )),
-            };
+        if TIMER_KEYS.iter().any(|k| obj.contains_key(*k)) {
+            if in_timer {
+                return Err(Error::Input(
+                    "timer payload: a timer event inside a timer payload is not an event".into(),
+                ));
+            }
+            let payload = timer_payload(obj)?;
+            return Self::parse_at(payload.as_bytes(), true).map_err(|e| match e {
+                Error::Input(m) => Error::Input(format!("timer payload: {m}")),
+                other => other,
+            });
         }
-        let raw: RawEvent = serde_path_to_error::deserialize(value).map_err(|e| {
+        let action = match obj.get("action") {
+            None => "renew",
+            Some(Value::String(a)) => a.as_str(),
+            Some(_) => {
+                return Err(Error::Input(
+                    "event field `action`: must be a string".into(),
+                ))
+            }
+        };
+        let Some(fields) = fields_of(action) else {
+            return Err(Error::Input(format!(
+                "unknown action `{action}` (renew, status, issue, revoke, account)"
+            )));
+        };
+        if let Some(k) = obj
+            .keys()
+            .find(|k| *k != "action" && !fields.contains(&k.as_str()))
+        {
+            let known = RawEvent::FIELDS.contains(&k.as_str());
+            return Err(Error::Input(if known {
+                format!(
+                    "event field `{k}`: not a field of action `{action}` (it takes: {})",
+                    fields.join(", ")
+                )
+            } else {
+                format!(
+                    "event field `{k}`: unknown field (action `{action}` takes: {})",
+                    fields.join(", ")
+                )
+            }));
+        }
+        let raw: RawEvent = serde_path_to_error::deserialize(value.clone()).map_err(|e| {
             let path = e.path().to_string();
             let at = if path == "." {
                 String::new()
@@ -107,34 +181,112 @@ impl Event {
             force: raw.force.unwrap_or(false),
             dry_run: raw.dry_run.unwrap_or(false),
         };
-        match raw.action.as_deref().unwrap_or("renew") {
+        match action {
             "renew" => Ok(Event::Renew(options)),
             "status" => Ok(Event::Status(options)),
             "issue" => Ok(Event::Issue {
                 domains: raw
                     .domains
                     .ok_or_else(|| Error::Input("action `issue` needs `domains`".into()))?,
-                targets: raw.targets.unwrap_or_default(),
-            }),
-            "revoke" => Ok(Event::Revoke {
-                certificate: raw
-                    .certificate
-                    .ok_or_else(|| Error::Input("action `revoke` needs `certificate`".into()))?,
-                reason: raw.reason,
+                targets: match (raw.target_set, raw.targets) {
+                    (Some(name), None) | (None, Some(RawTargets::Name(name))) => {
+                        IssueTargets::Named(name)
+                    }
+                    (None, Some(RawTargets::List(list))) => IssueTargets::Listed(list),
+                    (Some(_), Some(_)) => {
+                        return Err(Error::Input(
+                            "action `issue`: give `target_set` or `targets`, not both".into(),
+                        ))
+                    }
+                    (None, None) => return Err(Error::Input(
+                        "action `issue` needs `target_set`: the name of one of [http.target_sets]"
+                            .into(),
+                    )),
+                },
                 dry_run: options.dry_run,
-                replace: raw.replace.unwrap_or(true),
             }),
+            "revoke" => {
+                if let Some(code) = raw.reason {
+                    crate::revoke::reason(code).map_err(|e| match e {
+                        Error::Input(m) => Error::Input(format!("event field `reason`: {m}")),
+                        other => other,
+                    })?;
+                }
+                Ok(Event::Revoke {
+                    certificate: raw.certificate.ok_or_else(|| {
+                        Error::Input("action `revoke` needs `certificate`".into())
+                    })?,
+                    reason: raw.reason,
+                    dry_run: options.dry_run,
+                    replace: raw.replace.unwrap_or(true),
+                })
+            }
             "account" => Ok(Event::Account {
                 op: raw.op.unwrap_or_else(|| "show".into()),
                 email: raw.email,
                 confirm: raw.confirm.unwrap_or(false),
                 dry_run: options.dry_run,
             }),
-            other => Err(Error::Input(format!(
-                "unknown action `{other}` (renew, status, issue, revoke, account)"
-            ))),
+            _ => unreachable!("fields_of knows the action"),
         }
     }
+
+    /// Make the event a dry run (`--dry-run`): every kind that could change something reads
+    /// and reports only (`status` is dry by nature).
+    pub fn set_dry_run(&mut self) {
+        match self {
+            Event::Renew(o) | Event::Status(o) => o.dry_run = true,
+            Event::Issue { dry_run, .. }
+            | Event::Revoke { dry_run, .. }
+            | Event::Account { dry_run, .. } => *dry_run = true,
+        }
+    }
+}
+
+impl RawEvent {
+    const FIELDS: [&'static str; 11] = [
+        "certificates",
+        "force",
+        "dry_run",
+        "domains",
+        "targets",
+        "target_set",
+        "certificate",
+        "reason",
+        "op",
+        "email",
+        "confirm",
+    ];
+}
+
+/// The payload of an FC timer event: exactly the three keys, all strings.
+fn timer_payload(obj: &Map<String, Value>) -> Result<&str> {
+    if let Some(k) = obj.keys().find(|k| !TIMER_KEYS.contains(&k.as_str())) {
+        return Err(Error::Input(format!(
+            "timer event field `{k}`: an FC timer event has only triggerTime, triggerName and payload (put the alicert event in payload, as JSON text)"
+        )));
+    }
+    for k in TIMER_KEYS {
+        match obj.get(k) {
+            Some(Value::String(_)) => {}
+            None => {
+                return Err(Error::Input(format!(
+                    "timer event field `{k}` is missing: an FC timer event has triggerTime, triggerName and payload (an empty payload means {{}})"
+                )))
+            }
+            Some(_) => {
+                return Err(Error::Input(format!(
+                    "timer event field `{k}` must be a string{}",
+                    if k == "payload" {
+                        " of JSON text, e.g. \"{\\\"action\\\":\\\"renew\\\"}\""
+                    } else {
+                        ""
+                    }
+                )))
+            }
+        }
+    }
+    Ok(obj["payload"].as_str().unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -200,17 +352,58 @@ mod tests {
     }
 
     #[test]
+    fn issue_names_a_target_set() {
+        let named = |body: &[u8]| match Event::parse(body).unwrap() {
+            Event::Issue {
+                targets, dry_run, ..
+            } => (targets, dry_run),
+            e => panic!("{e:?}"),
+        };
+        assert_eq!(
+            named(br#"{"action":"issue","domains":["a.example.com"],"target_set":"web"}"#),
+            (IssueTargets::Named("web".into()), false)
+        );
+        assert_eq!(
+            named(
+                br#"{"action":"issue","domains":["a.example.com"],"targets":"web","dry_run":true}"#
+            ),
+            (IssueTargets::Named("web".into()), true)
+        );
+        let list = serde_json::json!([{"kind": "cdn", "domain": "a.example.com"}]);
+        assert_eq!(
+            named(
+                serde_json::json!({"action": "issue", "domains": ["a.example.com"], "targets": list})
+                    .to_string()
+                    .as_bytes()
+            ),
+            (IssueTargets::Listed(list.as_array().unwrap().clone()), false)
+        );
+    }
+
+    #[test]
     fn bad_events_name_the_problem() {
         for (body, needle) in [
             (&br#"[1]"#[..], "JSON object"),
             (br#"{"action":"nope"}"#, "unknown action"),
+            (br#"{"action":5}"#, "`action`"),
             (br#"{"forse":true}"#, "forse"),
             (br#"{"force":"yes"}"#, "force"),
             (br#"{"#, "not valid JSON"),
-            (br#"{"triggerName":"t","payload":"{oops"}"#, "timer payload"),
+            (
+                br#"{"triggerTime":"x","triggerName":"t","payload":"{oops"}"#,
+                "timer payload",
+            ),
             (br#"{"action":"revoke"}"#, "certificate"),
             (
                 br#"{"action":"revoke","certificate":"www","reason":-1}"#,
+                "reason",
+            ),
+            (
+                br#"{"action":"revoke","certificate":"www","reason":7}"#,
+                "event field `reason`: reason 7",
+            ),
+            (
+                br#"{"action":"revoke","certificate":"www","reason":256}"#,
                 "reason",
             ),
             (br#"{"action":"account","confirm":"yes"}"#, "confirm"),
@@ -218,10 +411,96 @@ mod tests {
                 br#"{"action":"revoke","certificate":"www","replace":"no"}"#,
                 "replace",
             ),
+            // A field of another action is never silently dropped.
+            (
+                br#"{"action":"status","force":true}"#,
+                "`force`: not a field of action `status`",
+            ),
+            (
+                br#"{"action":"revoke","certificate":"www","domains":["a"]}"#,
+                "`domains`",
+            ),
+            (
+                br#"{"action":"issue","domains":["a.example.com"]}"#,
+                "target_set",
+            ),
+            (
+                br#"{"action":"issue","domains":["a.example.com"],"target_set":"a","targets":"b"}"#,
+                "not both",
+            ),
+            (
+                br#"{"action":"issue","domains":["a.example.com"],"targets":5}"#,
+                "target set name or a list",
+            ),
         ] {
             let e = Event::parse(body).unwrap_err();
             assert!(e.is_user_error());
             assert!(e.to_string().contains(needle), "{e} lacks {needle}");
+        }
+    }
+
+    #[test]
+    fn only_the_exact_timer_shape_is_unwrapped() {
+        for (body, needle) in [
+            // No payload: once a renew that dropped the action; now an error.
+            (
+                &br#"{"triggerTime":"x","triggerName":"t","action":"status"}"#[..],
+                "timer event field `action`",
+            ),
+            (
+                br#"{"triggerTime":"x","triggerName":"t"}"#,
+                "`payload` is missing",
+            ),
+            (
+                br#"{"triggerName":"t","payload":""}"#,
+                "`triggerTime` is missing",
+            ),
+            (
+                br#"{"triggerTime":"x","triggerName":"t","payload":{"action":"status"}}"#,
+                "`payload` must be a string",
+            ),
+            (
+                br#"{"triggerTime":"x","triggerName":"t","payload":null}"#,
+                "`payload` must be a string",
+            ),
+            (
+                br#"{"triggerTime":1,"triggerName":"t","payload":""}"#,
+                "`triggerTime` must be a string",
+            ),
+            (br#"{"payload":"{}"}"#, "`triggerTime` is missing"),
+            (
+                br#"{"triggerTime":"x","triggerName":"t","payload":"{\"payload\":\"\"}"}"#,
+                "inside a timer payload",
+            ),
+            (
+                br#"{"triggerTime":"x","triggerName":"t","payload":"awesome-fc"}"#,
+                "timer payload: event is not valid JSON",
+            ),
+        ] {
+            let e = Event::parse(body).unwrap_err();
+            assert!(e.is_user_error());
+            assert!(e.to_string().contains(needle), "{e} lacks {needle}");
+        }
+    }
+
+    #[test]
+    fn dry_run_reaches_every_kind() {
+        for body in [
+            &br#"{}"#[..],
+            br#"{"action":"status"}"#,
+            br#"{"action":"issue","domains":["a.example.com"],"target_set":"w"}"#,
+            br#"{"action":"revoke","certificate":"www"}"#,
+            br#"{"action":"account","op":"rollover"}"#,
+        ] {
+            let mut e = Event::parse(body).unwrap();
+            e.set_dry_run();
+            let dry = match e {
+                Event::Renew(o) | Event::Status(o) => o.dry_run,
+                Event::Issue { dry_run, .. }
+                | Event::Revoke { dry_run, .. }
+                | Event::Account { dry_run, .. } => dry_run,
+            };
+            assert!(dry, "{}", String::from_utf8_lossy(body));
         }
     }
 }

@@ -39,16 +39,18 @@ pub async fn handle(config: &Config, event: Event, invocation: &Invocation) -> R
     match event {
         Event::Renew(opts) => renew(config, &opts, invocation, false).await,
         Event::Status(opts) => renew(config, &opts, invocation, true).await,
-        Event::Issue { domains, targets } => {
+        Event::Issue {
+            domains,
+            targets,
+            dry_run,
+        } => {
             let cert = crate::issue::certificate(config, &domains, &targets)?;
-            run_certificates(
-                config,
-                &[&cert],
-                &RenewOptions::default(),
-                invocation,
-                false,
-            )
-            .await
+            // A dry run reads the set's targets and reports would_renew / would_deploy.
+            let opts = RenewOptions {
+                dry_run,
+                ..RenewOptions::default()
+            };
+            run_certificates(config, &[&cert], &opts, invocation, false).await
         }
         Event::Revoke {
             certificate,
@@ -269,7 +271,8 @@ impl Run<'_> {
             Some(d) => d.saturating_duration_since(Instant::now()) + Duration::from_secs(60),
             None => self.lock_ttl,
         };
-        now + life.as_secs() as i64
+        // Checked: `[lock] ttl_secs` is any u64 the config holds.
+        now.saturating_add(i64::try_from(life.as_secs()).unwrap_or(i64::MAX))
     }
 
     async fn certificate(&self, cert: &CertificateConfig) -> CertResult {
@@ -344,13 +347,26 @@ impl Run<'_> {
                     Some(h)
                 }
                 Ok(Acquire::Busy { owner, expires }) => {
+                    // The expiry comes from an object in OSS: one that is not a time is an
+                    // error naming the lock, never a panic or a made-up date.
+                    let until = match OffsetDateTime::from_unix_timestamp(expires)
+                        .map_err(|e| Error::Other(e.to_string()))
+                        .and_then(crate::cert::try_rfc3339)
+                    {
+                        Ok(t) => t,
+                        Err(e) => {
+                            return fail(
+                                result,
+                                Error::Other(format!(
+                                    "the lock of `{}` held by {owner} has an impossible expiry {expires}: {e}; delete the lock object if no run holds it",
+                                    cert.name
+                                )),
+                            )
+                        }
+                    };
                     result.status = CertStatus::Skipped;
                     result.reason = Some(format!(
-                        "locked: another run ({owner}) is renewing this certificate; its lock expires {}",
-                        crate::cert::rfc3339(
-                            OffsetDateTime::from_unix_timestamp(expires)
-                                .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-                        )
+                        "locked: another run ({owner}) is renewing this certificate; its lock expires {until}"
                     ));
                     tracing::info!(owner, "certificate locked by another run; skipped");
                     return result;

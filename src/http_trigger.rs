@@ -5,8 +5,9 @@
 //! constant time), unless `[http] auth = "function"` (FC checks the caller's signature itself).
 //! Errors are JSON: 400 malformed, 401 no valid auth, 403 domain not allowed, 404 no such
 //! route, 405 wrong method, 413 body too large, 429 `/issue` rate limit.
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -19,9 +20,10 @@ use serde_json::{json, Value};
 use sha2::Digest;
 use subtle::ConstantTimeEq;
 
-use crate::config::Config;
+use crate::config::TargetConfig;
 use crate::error::Error;
 use crate::event::{Event, RenewOptions};
+use crate::issue::Refusal;
 use crate::runtime::SharedConfig;
 use crate::secret::Secret;
 
@@ -37,11 +39,53 @@ pub struct HttpConfig {
     /// Suffix patterns `/issue` may request: `example.com` (it and every name under it),
     /// `*.example.com` (only names under it). Empty: `/issue` refuses every domain.
     pub allowed_domains: Vec<String>,
+    /// `[http.target_sets]`: the only places `/issue` may deploy to, by name. A caller names
+    /// one; it never supplies a target of its own (empty: `/issue` refuses every request).
+    pub target_sets: BTreeMap<String, TargetSet>,
     /// Largest request body accepted (413 beyond).
     pub max_body_bytes: usize,
-    /// `/issue` token bucket: this many at once, refilled at `issue_per_hour`.
+    /// `/issue` (and forced `/renew`) token bucket: this many at once, refilled at
+    /// `issue_per_hour`. Per FC instance: each instance counts on its own.
     pub issue_burst: u32,
     pub issue_per_hour: u32,
+}
+
+/// One `[http.target_sets]` entry: `web = [ { kind = "cdn", domain = "www.example.com" } ]`,
+/// or, to narrow the domains it may carry, `web = { targets = [...], allowed_domains = [...] }`.
+#[derive(Debug, Clone, Default)]
+pub struct TargetSet {
+    pub targets: Vec<TargetConfig>,
+    /// Further limits `[http] allowed_domains` for this set (empty: no further limit).
+    pub allowed_domains: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for TargetSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Table {
+            targets: Vec<TargetConfig>,
+            #[serde(default)]
+            allowed_domains: Vec<String>,
+        }
+        use serde::de::Error as _;
+        match toml::Value::deserialize(d)? {
+            v @ toml::Value::Array(_) => Ok(TargetSet {
+                targets: v.try_into().map_err(D::Error::custom)?,
+                allowed_domains: Vec::new(),
+            }),
+            v @ toml::Value::Table(_) => {
+                let t: Table = v.try_into().map_err(D::Error::custom)?;
+                Ok(TargetSet {
+                    targets: t.targets,
+                    allowed_domains: t.allowed_domains,
+                })
+            }
+            _ => Err(D::Error::custom(
+                "a target set is a list of targets, or a table with `targets` (and optional `allowed_domains`)",
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -58,6 +102,7 @@ impl Default for HttpConfig {
             auth: HttpAuth::Bearer,
             token_sha256: None,
             allowed_domains: Vec::new(),
+            target_sets: BTreeMap::new(),
             max_body_bytes: 16 * 1024,
             issue_burst: 5,
             issue_per_hour: 20,
@@ -65,90 +110,110 @@ impl Default for HttpConfig {
     }
 }
 
+/// Whether `domain` (normalized) matches one of `patterns` (see `allowed_domains`).
+fn matches_any(patterns: &[String], domain: &str) -> bool {
+    patterns.iter().any(|p| {
+        let (under_only, base) = match p.strip_prefix("*.").or_else(|| p.strip_prefix('.')) {
+            Some(b) => (true, b),
+            None => (false, p.as_str()),
+        };
+        let Ok(base) = crate::domain::normalize(base) else {
+            return false;
+        };
+        (!under_only && domain == base) || domain.ends_with(&format!(".{base}"))
+    })
+}
+
+fn check_patterns(key: &str, patterns: &[String]) -> std::result::Result<(), String> {
+    for p in patterns {
+        let bare = p.trim_start_matches("*.").trim_start_matches('.');
+        crate::domain::normalize(bare).map_err(|e| format!("{key}: `{p}`: {e}"))?;
+    }
+    Ok(())
+}
+
 impl HttpConfig {
+    /// Every message starts with the key it is about (`[http] ...`, `[http.target_sets] ...`).
     pub fn validate(&self) -> std::result::Result<(), String> {
         if let Some(t) = &self.token_sha256 {
             if t.len() != 64 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(
-                    "token_sha256 must be 64 hex digits: the SHA-256 of the token (printf %s \"$TOKEN\" | sha256sum), not the token".into(),
+                    "[http] token_sha256 must be 64 hex digits: the SHA-256 of the token (printf %s \"$TOKEN\" | sha256sum), not the token".into(),
                 );
             }
         }
-        for p in &self.allowed_domains {
-            let bare = p.trim_start_matches("*.").trim_start_matches('.');
-            crate::domain::normalize(bare).map_err(|e| format!("allowed_domains: `{p}`: {e}"))?;
-        }
+        check_patterns("[http] allowed_domains", &self.allowed_domains)?;
         if !(64..=1024 * 1024).contains(&self.max_body_bytes) {
-            return Err("max_body_bytes must be between 64 and 1048576".into());
+            return Err("[http] max_body_bytes must be between 64 and 1048576".into());
         }
         if self.issue_burst == 0 || self.issue_per_hour == 0 {
-            return Err("issue_burst and issue_per_hour must be at least 1".into());
+            return Err("[http] issue_burst and issue_per_hour must be at least 1".into());
+        }
+        for (name, set) in &self.target_sets {
+            let at = format!("[http.target_sets] {name}");
+            if name.is_empty()
+                || name.len() > 64
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(format!("{at}: a set name is 1 to 64 of A-Z a-z 0-9 - _"));
+            }
+            if set.targets.is_empty() {
+                return Err(format!(
+                    "{at}: targets must not be empty (e.g. {name} = [{{ kind = \"cdn\", domain = \"www.example.com\" }}])"
+                ));
+            }
+            for (i, t) in set.targets.iter().enumerate() {
+                crate::deploy::check(t)
+                    .map_err(|e| format!("{at} targets[{i}] (kind = \"{}\"): {e}", t.kind))?;
+            }
+            check_patterns(&format!("{at} allowed_domains"), &set.allowed_domains)?;
         }
         Ok(())
     }
 
     /// Whether `/issue` may request `domain` (already normalized).
     pub fn allows(&self, domain: &str) -> bool {
-        self.allowed_domains.iter().any(|p| {
-            let (under_only, base) = match p.strip_prefix("*.").or_else(|| p.strip_prefix('.')) {
-                Some(b) => (true, b),
-                None => (false, p.as_str()),
-            };
-            let Ok(base) = crate::domain::normalize(base) else {
-                return false;
-            };
-            (!under_only && domain == base) || domain.ends_with(&format!(".{base}"))
-        })
+        matches_any(&self.allowed_domains, domain)
     }
 }
 
-/// A token bucket: `capacity` at once, refilled continuously at `per_sec`.
-#[derive(Debug)]
-pub struct TokenBucket {
-    capacity: f64,
-    per_sec: f64,
-    tokens: f64,
-    last: Instant,
+impl TargetSet {
+    /// Whether this set may carry `domain` (normalized): `[http] allowed_domains` decides
+    /// first; a set with its own `allowed_domains` narrows that further.
+    pub fn allows(&self, domain: &str) -> bool {
+        self.allowed_domains.is_empty() || matches_any(&self.allowed_domains, domain)
+    }
 }
 
-impl TokenBucket {
-    pub fn new(capacity: u32, per_hour: u32, now: Instant) -> TokenBucket {
-        TokenBucket {
-            capacity: capacity as f64,
-            per_sec: per_hour as f64 / 3600.0,
-            tokens: capacity as f64,
-            last: now,
-        }
-    }
+/// The `/issue` (and forced `/renew`) rate limit: governor's GCRA, i.e. a token bucket of
+/// `issue_burst` refilled at `issue_per_hour`. It lives in this process, so it is per FC
+/// instance (see README: HTTP trigger).
+pub type IssueLimiter = governor::DefaultDirectRateLimiter;
 
-    /// Take one token, or say how long until one is available.
-    pub fn take(&mut self, now: Instant) -> Result<(), Duration> {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.per_sec).min(self.capacity);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64(
-                ((1.0 - self.tokens) / self.per_sec).ceil(),
-            ))
-        }
-    }
+pub fn issue_limiter(http: &HttpConfig) -> Option<IssueLimiter> {
+    let per_hour = std::num::NonZeroU32::new(http.issue_per_hour)?;
+    let burst = std::num::NonZeroU32::new(http.issue_burst)?;
+    Some(governor::RateLimiter::direct(
+        governor::Quota::per_hour(per_hour).allow_burst(burst),
+    ))
 }
 
 /// What the HTTP trigger routes share: the config and the `/issue` rate limit.
 pub struct HttpState {
     config: SharedConfig,
-    issue_bucket: Mutex<Option<TokenBucket>>,
+    limiter: Option<IssueLimiter>,
 }
 
 impl HttpState {
     pub fn new(config: SharedConfig) -> Arc<HttpState> {
-        Arc::new(HttpState {
-            config,
-            issue_bucket: Mutex::new(None),
-        })
+        let limiter = config
+            .as_ref()
+            .as_ref()
+            .ok()
+            .and_then(|c| issue_limiter(&c.http));
+        Arc::new(HttpState { config, limiter })
     }
 }
 
@@ -170,19 +235,34 @@ pub async fn intercept(State(state): State<Arc<HttpState>>, req: Request, next: 
 pub async fn handle(State(state): State<Arc<HttpState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let headers = crate::runtime::lower_headers(&parts.headers);
-    let invocation = crate::runtime::invocation_from_headers(&headers);
-    let id = invocation.request_id.clone();
-    println!("FC Invoke Start RequestId: {id}");
     let path = strip_fc2_prefix(parts.uri.path()).to_string();
-    let rsp = route(
-        &state,
-        &parts.method,
-        &path,
-        &parts.headers,
-        body,
-        invocation,
-    )
-    .await;
+    let (id, rsp) = match crate::runtime::invocation_from_headers(&headers) {
+        Ok(invocation) => {
+            let id = invocation.request_id.clone();
+            println!("FC Invoke Start RequestId: {id}");
+            let rsp = route(
+                &state,
+                &parts.method,
+                &path,
+                &parts.headers,
+                body,
+                invocation,
+            )
+            .await;
+            (id, rsp)
+        }
+        Err(e) => {
+            let id = headers
+                .get(crate::runtime::FC_REQUEST_ID)
+                .cloned()
+                .unwrap_or_default();
+            println!("FC Invoke Start RequestId: {id}");
+            (
+                id,
+                error(StatusCode::BAD_REQUEST, "BadRequest", e.to_string()),
+            )
+        }
+    };
     tracing::info!(method = %parts.method, path = %path, status = rsp.status().as_u16(), "HTTP trigger request");
     println!("FC Invoke End RequestId: {id}");
     rsp
@@ -289,37 +369,56 @@ async fn route(
         Ok(e) => e,
         Err(e) => return error(StatusCode::BAD_REQUEST, "BadRequest", e.to_string()),
     };
-    if let Event::Issue { domains, targets } = &event {
-        // Forbidden names first (403), then everything else about the request (400): only a
-        // request that would run takes a token from the rate limit.
-        match crate::issue::normalize_domains(domains) {
-            Err(e) => return error(StatusCode::BAD_REQUEST, "BadRequest", e.to_string()),
-            Ok(names) => {
-                if let Some(d) = names.iter().find(|d| !config.http.allows(d)) {
-                    return error(
-                        StatusCode::FORBIDDEN,
-                        "Forbidden",
-                        format!("domain `{d}` is not in [http] allowed_domains"),
-                    );
-                }
+    // Everything about the request is checked against the config before anything runs (403
+    // for what it may not do, 400 for what is malformed); only a request that would reach the
+    // CA takes a token from the rate limit.
+    let charged = match &event {
+        Event::Issue {
+            domains,
+            targets,
+            dry_run,
+        } => {
+            match crate::issue::resolve(config, domains, targets) {
+                Ok(_) => {}
+                Err(Refusal::Forbidden(m)) => return error(StatusCode::FORBIDDEN, "Forbidden", m),
+                Err(Refusal::Invalid(m)) => return error(StatusCode::BAD_REQUEST, "BadRequest", m),
             }
+            !dry_run
         }
-        if let Err(e) = crate::issue::certificate(config, domains, targets) {
-            return error(StatusCode::BAD_REQUEST, "BadRequest", e.to_string());
+        Event::Renew(o) => {
+            if let Some(n) = o
+                .certificates
+                .iter()
+                .find(|n| config.certificate(n).is_none())
+            {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    format!(
+                        "certificates: no certificate named `{n}` in {}",
+                        config.source
+                    ),
+                );
+            }
+            // A forced renew orders whatever is due or not: a loop of them would burn the
+            // CA's duplicate-certificate limit, so it counts like /issue.
+            o.force && !o.dry_run
         }
-        if let Err(wait) = take_issue_token(state, config) {
+        _ => false,
+    };
+    if charged {
+        if let Err(wait) = take_issue_token(state) {
             let mut rsp = error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TooManyRequests",
                 format!(
-                    "/issue is rate limited ([http] issue_burst / issue_per_hour); retry in {}s",
+                    "/issue and forced /renew are rate limited ([http] issue_burst / issue_per_hour, per instance); retry in {}s",
                     wait.as_secs()
                 ),
             );
-            rsp.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_str(&wait.as_secs().to_string()).expect("digits"),
-            );
+            if let Ok(v) = HeaderValue::from_str(&wait.as_secs().to_string()) {
+                rsp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
             return rsp;
         }
     }
@@ -359,7 +458,7 @@ fn parse_event(route: Route, body: &[u8]) -> Result<Event, Error> {
             match Event::parse(&text)? {
                 e @ Event::Issue { .. } => Ok(e),
                 _ => Err(Error::Input(
-                    "POST /issue takes {\"domains\": [...], \"targets\": [...]}".into(),
+                    "POST /issue takes {\"domains\": [...], \"target_set\": \"<one of [http.target_sets]>\"}".into(),
                 )),
             }
         }
@@ -402,14 +501,17 @@ fn authorize(http: &HttpConfig, headers: &HeaderMap) -> Result<(), String> {
     }
 }
 
-fn take_issue_token(state: &HttpState, config: &Config) -> Result<(), Duration> {
-    let mut bucket = state.issue_bucket.lock().unwrap_or_else(|e| e.into_inner());
-    let now = Instant::now();
-    bucket
-        .get_or_insert_with(|| {
-            TokenBucket::new(config.http.issue_burst, config.http.issue_per_hour, now)
-        })
-        .take(now)
+/// Take a token, or say how long until one is available (whole seconds, at least 1).
+fn take_issue_token(state: &HttpState) -> Result<(), Duration> {
+    use governor::clock::Clock;
+    let Some(limiter) = &state.limiter else {
+        // No valid config, so no request reaches here; refuse rather than run unlimited.
+        return Err(Duration::from_secs(3600));
+    };
+    limiter.check().map_err(|not_until| {
+        let wait = not_until.wait_time_from(limiter.clock().now());
+        Duration::from_secs(wait.as_secs().saturating_add(1))
+    })
 }
 
 #[cfg(test)]
@@ -434,15 +536,21 @@ mod tests {
     }
 
     #[test]
-    fn token_bucket_limits_and_refills() {
-        let t0 = Instant::now();
-        let mut b = TokenBucket::new(2, 3600, t0);
-        assert!(b.take(t0).is_ok());
-        assert!(b.take(t0).is_ok());
-        let wait = b.take(t0).unwrap_err();
-        assert_eq!(wait, Duration::from_secs(1));
-        assert!(b.take(t0 + Duration::from_millis(1500)).is_ok());
-        assert!(b.take(t0 + Duration::from_millis(1600)).is_err());
+    fn issue_limiter_allows_the_burst_then_says_when() {
+        let http = HttpConfig {
+            issue_burst: 2,
+            issue_per_hour: 1,
+            ..HttpConfig::default()
+        };
+        let state = HttpState {
+            config: Arc::new(Err(Error::Config("unused".into()))),
+            limiter: issue_limiter(&http),
+        };
+        assert!(take_issue_token(&state).is_ok());
+        assert!(take_issue_token(&state).is_ok());
+        let wait = take_issue_token(&state).unwrap_err();
+        // One token an hour: the next is about an hour away.
+        assert!((3500..=3601).contains(&wait.as_secs()), "{wait:?}");
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! The `alicert` command: `serve` (FC custom runtime), `invoke` (the same handler, locally),
 //! and maintenance subcommands. Exit codes: 0 ok, 1 some certificate failed, 2 bad input/config.
 use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -32,7 +31,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run as a Function Compute custom runtime (HTTP server on $FC_SERVER_PORT, default 9000).
-    Serve,
+    /// Requests without FC's headers are refused unless --insecure-local.
+    Serve {
+        /// Off FC, for local testing only: serve requests that carry no FC headers (nobody
+        /// authenticates them) and listen on 127.0.0.1 only. Never expose this port.
+        #[arg(long)]
+        insecure_local: bool,
+    },
     /// Run the handler once, in-process. EVENT is JSON text, @file, or - for stdin (default {}).
     Invoke {
         event: Option<String>,
@@ -132,30 +137,23 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         deadline: None,
     };
     match cli.command {
-        Command::Serve => {
+        Command::Serve { insecure_local } => {
             // Loading reads a local file only; no network work before the port is open.
             let config = Config::load(cli.config.as_deref());
-            let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, alicert::runtime::port_from_env()));
-            alicert::runtime::serve(config, addr)
+            let port = alicert::runtime::port_from_env();
+            let options = alicert::runtime::ServeOptions { insecure_local };
+            alicert::runtime::serve(config, port, options)
                 .await
-                .map_err(|e| Error::Other(format!("serve on {addr}: {e}")))?;
+                .map_err(|e| Error::Other(format!("serve on port {port}: {e}")))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Invoke { event, timeout } => {
-            if timeout == Some(0) {
-                return Err(Error::Input("--timeout must be at least 1 second".into()));
-            }
-            invocation.deadline =
-                timeout.map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s));
+            invocation.deadline = timeout
+                .map(|s| alicert::runtime::deadline_after(s, "--timeout"))
+                .transpose()?;
             let mut event = Event::parse(&read_event(event.as_deref())?)?;
             if cli.dry_run {
-                match &mut event {
-                    Event::Renew(o) => o.dry_run = true,
-                    Event::Revoke { dry_run, .. } | Event::Account { dry_run, .. } => {
-                        *dry_run = true
-                    }
-                    _ => {}
-                }
+                event.set_dry_run();
             }
             let config = Config::load(cli.config.as_deref())?;
             print_result(handler::handle(&config, event, &invocation).await?)

@@ -33,9 +33,30 @@ pub fn port_from_env() -> u16 {
 /// keeping the port closed (FC would only see a start timeout).
 pub type SharedConfig = Arc<Result<Config, Error>>;
 
+/// How `serve` runs: on FC (the default) or, with `--insecure-local`, for local testing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Answer requests that carry none of FC's invocation headers (off FC: there is no FC in
+    /// front to authenticate anyone), and listen on 127.0.0.1 only.
+    pub insecure_local: bool,
+}
+
+/// The header FC puts on every request it sends to a custom runtime, event and HTTP
+/// invocations and lifecycle hooks alike. FC 3.0 custom runtime spec, "Common request
+/// headers" (https://www.alibabacloud.com/help/en/functioncompute/fc/context-and-log-format-1):
+/// "Function Compute automatically generates a set of common request headers and sends them to
+/// your custom runtime on every invocation", the first being `x-fc-request-id`. The
+/// credential headers come only with a role, so they cannot be required.
+pub const FC_REQUEST_ID: &str = "x-fc-request-id";
+
+/// The runtime's router, failing closed: only requests from FC are served.
 pub fn router(config: SharedConfig) -> Router {
+    router_with(config, ServeOptions::default())
+}
+
+pub fn router_with(config: SharedConfig, options: ServeOptions) -> Router {
     let http = crate::http_trigger::HttpState::new(config.clone());
-    Router::new()
+    let router = Router::new()
         .route("/invoke", post(invoke))
         .route("/initialize", post(ok))
         .route("/pre-stop", get(ok))
@@ -47,16 +68,55 @@ pub fn router(config: SharedConfig) -> Router {
             crate::http_trigger::intercept,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .with_state(http)
+        .with_state(http);
+    if options.insecure_local {
+        router
+    } else {
+        router.layer(axum::middleware::from_fn(only_from_fc))
+    }
 }
 
-pub async fn serve(config: Result<Config, Error>, addr: SocketAddr) -> std::io::Result<()> {
+/// Refuse a request that carries none of FC's invocation headers: off FC (a port exposed by
+/// mistake, a container run elsewhere) nobody authenticated it, and `/invoke` runs any event,
+/// account deactivation included.
+async fn only_from_fc(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let from_fc = req
+        .headers()
+        .get(FC_REQUEST_ID)
+        .is_some_and(|v| !v.as_bytes().trim_ascii().is_empty());
+    if from_fc {
+        return next.run(req).await;
+    }
+    tracing::warn!(path = %req.uri().path(), "refused a request without FC's x-fc-request-id header");
+    let body = json!({"ok": false, "error": {
+        "code": "Forbidden",
+        "message": "not a Function Compute request (no x-fc-request-id header); to run the runtime locally, start `alicert serve --insecure-local` (listens on 127.0.0.1 only)",
+    }});
+    (StatusCode::FORBIDDEN, Json(body)).into_response()
+}
+
+pub async fn serve(
+    config: Result<Config, Error>,
+    port: u16,
+    options: ServeOptions,
+) -> std::io::Result<()> {
+    let ip = if options.insecure_local {
+        std::net::Ipv4Addr::LOCALHOST
+    } else {
+        std::net::Ipv4Addr::UNSPECIFIED
+    };
+    let addr = SocketAddr::from((ip, port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(%addr, "alicert serving FC custom runtime");
+    tracing::info!(%addr, insecure_local = options.insecure_local, "alicert serving FC custom runtime");
+    if options.insecure_local {
+        tracing::warn!(
+            "--insecure-local: requests without FC's headers are served; never expose this port"
+        );
+    }
     if let Err(e) = &config {
         tracing::error!(error = %e, "configuration is invalid; every invocation will report it");
     }
-    axum::serve(listener, router(Arc::new(config)))
+    axum::serve(listener, router_with(Arc::new(config), options))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
@@ -87,19 +147,44 @@ fn request_id(headers: &BTreeMap<String, String>) -> String {
         .unwrap_or_else(|| format!("local-{}", hex::encode(rand::random::<[u8; 8]>())))
 }
 
+/// FC's longest function timeout: "The maximum execution time of a function is 24 hours"
+/// (https://www.alibabacloud.com/help/en/functioncompute/fc/what-can-i-do-if-my-function-exceeds-the-timeout-period-1).
+/// A larger `x-fc-function-timeout` or `--timeout` is not from FC, and is refused.
+pub const MAX_TIMEOUT_SECS: u64 = 24 * 3600;
+
+/// The deadline `secs` from now, checked: 1 to [`MAX_TIMEOUT_SECS`] seconds.
+pub fn deadline_after(secs: u64, what: &str) -> Result<std::time::Instant, Error> {
+    if !(1..=MAX_TIMEOUT_SECS).contains(&secs) {
+        return Err(Error::Input(format!(
+            "{what} = {secs}: must be 1 to {MAX_TIMEOUT_SECS} seconds (FC's longest function timeout is 24 hours)"
+        )));
+    }
+    std::time::Instant::now()
+        .checked_add(std::time::Duration::from_secs(secs))
+        .ok_or_else(|| Error::Input(format!("{what} = {secs}: too far in the future")))
+}
+
 /// The invocation's facts from FC's request headers: request id, the role's credentials, and
-/// the deadline from `x-fc-function-timeout` (seconds), counted from now.
-pub fn invocation_from_headers(headers: &BTreeMap<String, String>) -> Invocation {
-    let deadline = headers
-        .get("x-fc-function-timeout")
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .filter(|s| *s > 0)
-        .map(|secs| std::time::Instant::now() + std::time::Duration::from_secs(secs));
-    Invocation {
+/// the deadline from `x-fc-function-timeout` (seconds), counted from now. A timeout that is not
+/// a whole number of seconds in FC's range is an input error naming the header.
+pub fn invocation_from_headers(headers: &BTreeMap<String, String>) -> Result<Invocation, Error> {
+    let deadline = match headers.get("x-fc-function-timeout").map(|s| s.trim()) {
+        None | Some("") => None,
+        Some(s) => {
+            let secs = s.parse::<u64>().map_err(|_| {
+                Error::Input(format!(
+                    "header x-fc-function-timeout = `{}`: not a whole number of seconds",
+                    s.escape_debug()
+                ))
+            })?;
+            Some(deadline_after(secs, "header x-fc-function-timeout")?)
+        }
+    };
+    Ok(Invocation {
         request_id: request_id(headers),
         fc_credentials: Credentials::from_fc_headers(headers),
         deadline,
-    }
+    })
 }
 
 /// An invocation error: FC's function-error signal is the `x-fc-status: 404` header.
@@ -114,11 +199,16 @@ fn function_error(e: &Error, request_id: &str) -> Response {
 async fn invoke(State(config): State<SharedConfig>, headers: HeaderMap, body: Bytes) -> Response {
     // HTTP-trigger requests never get here: `http_trigger::intercept` takes them first.
     let headers = lower_headers(&headers);
-    let invocation = invocation_from_headers(&headers);
-    let id = invocation.request_id.clone();
+    let id = request_id(&headers);
     println!("FC Invoke Start RequestId: {id}");
-    let outcome = match (Event::parse(&body), config.as_ref()) {
-        (Ok(event), Ok(config)) => handler::handle(config, event, &invocation).await,
+    let parsed = invocation_from_headers(&headers)
+        .map(|mut i| {
+            i.request_id = id.clone();
+            i
+        })
+        .and_then(|i| Ok((i, Event::parse(&body)?)));
+    let outcome = match (parsed, config.as_ref()) {
+        (Ok((invocation, event)), Ok(config)) => handler::handle(config, event, &invocation).await,
         (Err(e), _) => Err(e),
         (_, Err(Error::Config(m))) => Err(Error::Config(m.clone())),
         (_, Err(e)) => Err(Error::Other(e.to_string())),

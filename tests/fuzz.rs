@@ -16,12 +16,13 @@ use tower::ServiceExt;
 
 const TOKEN: &str = "fuzz-token";
 
-/// A config with no certificate and `/issue` allowed for no domain: no generated request can
-/// cause a network call, whatever passes the checks.
+/// A config with no certificate, no target set and `/issue` allowed for no domain, and a CA that
+/// is not there: no generated request can cause a network call, whatever passes the checks.
 fn router() -> axum::Router {
     let text = format!(
         r#"
 [acme]
+directory = "https://127.0.0.1:9/dir"
 account_key = "file:/nonexistent/alicert-fuzz.pem"
 [aliyun]
 access_key_id = "LTAIfuzz"
@@ -147,26 +148,56 @@ proptest! {
 
     #[test]
     fn http_router_answers_every_request_with_a_clear_status(
-        method in method(), path in path(), auth in auth(), body in body(), from_trigger in any::<bool>()
+        method in method(), path in path(), auth in auth(), body in body(),
+        from_trigger in any::<bool>(), from_fc in any::<bool>()
     ) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let (status, json) = rt.block_on(async {
+        let (status, fc_status, json) = rt.block_on(async {
             let mut req = Request::builder().method(method).uri(path.as_str());
             if from_trigger {
                 req = req.header("x-fc-control-path", "/http-invoke");
+            }
+            if from_fc {
+                req = req.header("x-fc-request-id", "fuzz-1");
             }
             if let Some(a) = &auth {
                 req = req.header("authorization", a.as_str());
             }
             let rsp = router().oneshot(req.body(Body::from(body.clone())).unwrap()).await.unwrap();
             let status = rsp.status().as_u16();
+            let fc_status = rsp.headers().get("x-fc-status").map(|v| v.to_str().unwrap().to_string());
             let bytes = axum::body::to_bytes(rsp.into_body(), 1 << 20).await.unwrap();
-            (status, serde_json::from_slice::<Value>(&bytes).ok())
+            (status, fc_status, serde_json::from_slice::<Value>(&bytes).ok())
         });
-        // Requests that are not the HTTP trigger's may reach the FC lifecycle routes.
-        let lifecycle = !from_trigger && matches!(path.as_str(), "/invoke" | "/initialize" | "/pre-stop" | "/pre-freeze");
-        if lifecycle {
-            prop_assert!(status < 500 || status == 200, "{method} {path}: {status}");
+        if !from_fc {
+            // Without FC's headers nothing is served: no route, no hook, no event.
+            prop_assert_eq!(status, 403, "{} {}", method, path);
+            if method != "HEAD" {
+                let json = json.expect("every answer is JSON");
+                prop_assert_eq!(&json["error"]["code"], "Forbidden");
+            }
+            return Ok(());
+        }
+        let hook = !from_trigger && matches!(path.as_str(), "/initialize" | "/pre-stop" | "/pre-freeze");
+        let invoke = !from_trigger && path == "/invoke";
+        if hook {
+            // POST /initialize, GET /pre-stop, GET /pre-freeze: 200; other methods 405.
+            prop_assert!([200, 405].contains(&status), "{method} {path}: {status}");
+        } else if invoke && method == "POST" {
+            // An FC invocation: 200 with the result, or FC's function-error signal.
+            prop_assert!(status == 200 || status == 413, "{method} {path}: {status}");
+            if status == 200 {
+                let json = json.expect("every answer is JSON");
+                match fc_status.as_deref() {
+                    None => prop_assert!(json["ok"].is_boolean(), "{json}"),
+                    Some(s) => {
+                        prop_assert_eq!(s, "404");
+                        prop_assert!(json["error"]["code"].is_string(), "{json}");
+                    }
+                }
+            }
+        } else if invoke {
+            prop_assert_eq!(status, 405, "{} {}", method, path);
         } else {
             prop_assert!(
                 [200, 400, 401, 403, 404, 405, 413, 429].contains(&status),

@@ -1,6 +1,7 @@
 //! The HTTP trigger routes of the FC runtime, in process (the same `axum` router `alicert serve`
 //! runs) against the Alibaba Cloud emulator: every status code, auth, the domain allowlist, the
-//! body limit, the `/issue` rate limit, and `x-fc-function-timeout`.
+//! target sets, the body limit (and its Content-Length pre-check), the `/issue` rate limit
+//! shared with forced `/renew`, dry-run issue, and `x-fc-function-timeout`.
 mod support;
 
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use alicert::config::Config;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use futures_util::StreamExt;
 use serde_json::Value;
 use sha2::Digest;
 use support::emulator::{self, Seed};
@@ -43,6 +45,9 @@ max_body_bytes = 2048
 issue_burst = 2
 issue_per_hour = 1
 {http_extra}
+[http.target_sets]
+shop = [{{ kind = "cdn", domain = "shop.example.com" }}]
+web = [{{ kind = "cdn", domain = "www.example.com" }}]
 
 [[certificate]]
 name = "www"
@@ -72,17 +77,39 @@ async fn send(
     auth: Option<&str>,
     body: &str,
 ) -> Reply {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("x-fc-control-path", "/http-invoke")
-        .header("x-fc-request-id", "http-req-1");
+    let headers = [
+        ("x-fc-control-path", "/http-invoke"),
+        ("x-fc-request-id", "http-req-1"),
+    ];
+    send_with(
+        router,
+        method,
+        path,
+        &headers,
+        auth,
+        Body::from(body.to_string()),
+    )
+    .await
+}
+
+async fn send_with(
+    router: &axum::Router,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    auth: Option<&str>,
+    body: Body,
+) -> Reply {
+    let mut req = Request::builder().method(method).uri(path);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
     if let Some(a) = auth {
         req = req.header("authorization", a);
     }
     let rsp = router
         .clone()
-        .oneshot(req.body(Body::from(body.to_string())).unwrap())
+        .oneshot(req.body(body).unwrap())
         .await
         .unwrap();
     let status = rsp.status();
@@ -98,9 +125,17 @@ async fn send(
     }
 }
 
+/// How many Alibaba Cloud calls the emulator has seen.
+fn calls(emu: &emulator::Emulator) -> usize {
+    emu.state().calls.len()
+}
+
 fn bearer() -> String {
     format!("Bearer {TOKEN}")
 }
+
+/// The CDN read of one target: the only call a status read or a (failing) issue makes here.
+const CDN_READ: &str = "DescribeDomainCertificateInfo";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_status_code_of_the_http_trigger() {
@@ -126,6 +161,21 @@ async fn every_status_code_of_the_http_trigger() {
     assert_eq!(s.status, StatusCode::OK, "{}", s.body);
     assert_eq!(s.body["certificates"][0]["status"], "would_renew");
     assert_eq!(s.body["request_id"], "http-req-1");
+    let after_status = emu.state().calls;
+    assert_eq!(
+        after_status
+            .iter()
+            .map(|c| c.action.as_str())
+            .collect::<Vec<_>>(),
+        [CDN_READ]
+    );
+
+    // Every rejected request below: exactly no call, reads included.
+    let mut rejected = 0;
+    let mut expect_no_call = |what: &str, before: usize| {
+        assert_eq!(calls(&emu), before, "{what} made a call");
+        rejected += 1;
+    };
 
     // 401: no token, a wrong one, another scheme; never a hint of the right one.
     for bad in [
@@ -135,13 +185,16 @@ async fn every_status_code_of_the_http_trigger() {
         Some("Bearer"),
         Some(""),
     ] {
+        let before = calls(&emu);
         let x = send(&r, "POST", "/renew", bad, "{}").await;
         assert_eq!(x.status, StatusCode::UNAUTHORIZED, "{bad:?}");
         assert_eq!(x.body["error"]["code"], "Unauthorized");
         assert_eq!(x.headers["www-authenticate"], "Bearer");
         assert!(!x.body.to_string().contains(TOKEN));
+        expect_no_call("401", before);
     }
     // 404 and 405 (with Allow).
+    let before = calls(&emu);
     let x = send(&r, "GET", "/nope", auth, "").await;
     assert_eq!(x.status, StatusCode::NOT_FOUND);
     assert_eq!(x.body["error"]["code"], "NotFound");
@@ -150,17 +203,31 @@ async fn every_status_code_of_the_http_trigger() {
     assert_eq!(x.headers["allow"], "POST");
     let x = send(&r, "DELETE", "/healthz", None, "").await;
     assert_eq!(x.status, StatusCode::METHOD_NOT_ALLOWED);
-    // An HTTP caller can never reach the event endpoint or the lifecycle hooks.
+    expect_no_call("404/405", before);
+    // An HTTP caller can never reach the event endpoint or the lifecycle hooks: not as an
+    // HTTP-trigger request (404), and not without FC's headers at all (403), token or not.
     for (m, p) in [
         ("POST", "/invoke"),
         ("POST", "/initialize"),
         ("GET", "/pre-stop"),
+        ("GET", "/pre-freeze"),
     ] {
+        let before = calls(&emu);
         assert_eq!(
             send(&r, m, p, auth, "{}").await.status,
             StatusCode::NOT_FOUND,
             "{p}"
         );
+        for headers in [&[][..], &[("x-fc-request-id", "")][..]] {
+            let x = send_with(&r, m, p, headers, auth, Body::from("{}")).await;
+            assert_eq!(x.status, StatusCode::FORBIDDEN, "{p} {headers:?}");
+            assert_eq!(x.body["error"]["code"], "Forbidden");
+            assert!(x.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("--insecure-local"));
+        }
+        expect_no_call(p, before);
     }
     // 400: malformed bodies, wrong types, the wrong action for the route.
     for body in [
@@ -169,68 +236,187 @@ async fn every_status_code_of_the_http_trigger() {
         r#"{"force":"yes"}"#,
         r#"{"action":"issue","domains":["www.example.com"]}"#,
         r#"{"certificates":["nosuch"]}"#,
+        r#"{"certificates":["nosuch"],"force":true}"#,
+        r#"{"action":"status","force":true}"#,
+        r#"{"triggerTime":"t","triggerName":"n","action":"status"}"#,
     ] {
+        let before = calls(&emu);
         let x = send(&r, "POST", "/renew", auth, body).await;
         assert_eq!(x.status, StatusCode::BAD_REQUEST, "{body}: {}", x.body);
         assert!(!x.body["error"]["message"].as_str().unwrap().is_empty());
+        expect_no_call(body, before);
     }
     for body in [
         "not json",
-        r#"{"domains":"www.example.com"}"#,
-        r#"{"domains":["10.0.0.1"],"targets":[]}"#,
+        r#"{"domains":"www.example.com","target_set":"web"}"#,
+        r#"{"domains":["10.0.0.1"],"target_set":"web"}"#,
+        r#"{"domains":["www.example.com"]}"#,
+        r#"{"domains":["www.example.com"],"targets":[]}"#,
         r#"{"action":"renew"}"#,
-        r#"{"domains":["www.example.com"],"targets":[{"kind":"cnd"}]}"#,
+        r#"{"domains":["www.example.com"],"target_set":"web","force":true}"#,
+        r#"{"domains":["www.example.com"],"target_set":"web","targets":"web"}"#,
     ] {
+        let before = calls(&emu);
         let x = send(&r, "POST", "/issue", auth, body).await;
         assert_eq!(x.status, StatusCode::BAD_REQUEST, "{body}: {}", x.body);
+        expect_no_call(body, before);
     }
-    // 403: a domain outside [http] allowed_domains (checked before anything runs).
+    // 403: a domain outside [http] allowed_domains, a set the config does not name, a target
+    // list that is not a configured set (another CDN domain, someone's bucket, a verify_tls
+    // probe): all checked before anything runs.
+    for (body, needle) in [
+        (
+            r#"{"domains":["www.example.com","evil.org"],"target_set":"web"}"#,
+            "evil.org",
+        ),
+        (
+            r#"{"domains":["www.example.com"],"target_set":"other-team"}"#,
+            "known: shop, web",
+        ),
+        (
+            r#"{"domains":["www.example.com"],"targets":"other-team"}"#,
+            "known: shop, web",
+        ),
+        (
+            r#"{"domains":["www.example.com"],"targets":[{"kind":"cdn","domain":"other-team.example.com"}]}"#,
+            "known: shop, web",
+        ),
+        (
+            r#"{"domains":["www.example.com"],"targets":[{"kind":"oss-bundle","bucket":"attacker","prefix":"k/"}]}"#,
+            "not one of [http.target_sets]",
+        ),
+        (
+            r#"{"domains":["www.example.com"],"targets":[{"kind":"cdn","domain":"www.example.com","verify_tls":"10.0.0.1:22"}]}"#,
+            "not one of [http.target_sets]",
+        ),
+        (
+            r#"{"domains":["www.example.com"],"targets":[{"kind":"cdn","domain":"www.example.com"},{"kind":"cdn","domain":"shop.example.com"}]}"#,
+            "not one of [http.target_sets]",
+        ),
+    ] {
+        let before = calls(&emu);
+        let x = send(&r, "POST", "/issue", auth, body).await;
+        assert_eq!(x.status, StatusCode::FORBIDDEN, "{body}: {}", x.body);
+        assert_eq!(x.body["error"]["code"], "Forbidden");
+        let m = x.body["error"]["message"].as_str().unwrap();
+        assert!(m.contains(needle), "{m} lacks {needle}");
+        expect_no_call(body, before);
+    }
+    // 413: over max_body_bytes, read to the limit (no Content-Length) ...
+    let before = calls(&emu);
+    let huge = format!(r#"{{"domains":["{}"]}}"#, "a".repeat(5000));
+    let x = send(&r, "POST", "/issue", auth, &huge).await;
+    assert_eq!(x.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // ... and refused on a declared Content-Length alone: the body here is a stream that sends
+    // a few bytes and then never ends, so only the pre-check can answer at all.
+    let stalled = futures_util::stream::once(async {
+        Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"{\"domains\":"))
+    })
+    .chain(futures_util::stream::pending());
+    let headers = [
+        ("x-fc-control-path", "/http-invoke"),
+        ("x-fc-request-id", "http-req-413"),
+        ("content-length", "1000000"),
+    ];
+    let x = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        send_with(
+            &r,
+            "POST",
+            "/issue",
+            &headers,
+            auth,
+            Body::from_stream(stalled),
+        ),
+    )
+    .await
+    .expect("413 without reading the body");
+    assert_eq!(x.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", x.body);
+    assert!(x.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("max_body_bytes"));
+    expect_no_call("413", before);
+
+    // A dry-run issue reads the set's targets and changes nothing, without taking a token.
+    let before = calls(&emu);
     let x = send(
         &r,
         "POST",
         "/issue",
         auth,
-        r#"{"domains":["www.example.com","evil.org"],"targets":[{"kind":"cdn","domain":"www.example.com"}]}"#,
+        r#"{"domains":["www.example.com"],"target_set":"web","dry_run":true}"#,
     )
     .await;
-    assert_eq!(x.status, StatusCode::FORBIDDEN);
-    assert!(x.body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("evil.org"));
-    // 413: over max_body_bytes.
-    let huge = format!(r#"{{"domains":["{}"]}}"#, "a".repeat(5000));
-    let x = send(&r, "POST", "/issue", auth, &huge).await;
-    assert_eq!(x.status, StatusCode::PAYLOAD_TOO_LARGE);
-    // 429: the /issue token bucket (burst 2). These two run, and fail on the target (the CDN
-    // domain does not exist), without any ACME traffic.
-    let issue = r#"{"domains":["shop.example.com"],"targets":[{"kind":"cdn","domain":"shop.example.com"}]}"#;
-    for _ in 0..2 {
+    assert_eq!(x.status, StatusCode::OK, "{}", x.body);
+    assert_eq!(x.body["certificates"][0]["status"], "would_renew");
+    assert_eq!(
+        x.body["certificates"][0]["targets"][0]["status"],
+        "would_deploy"
+    );
+    let state = emu.state();
+    assert_eq!(
+        state.calls[before..]
+            .iter()
+            .map(|c| c.action.as_str())
+            .collect::<Vec<_>>(),
+        [CDN_READ]
+    );
+
+    // 429: the /issue token bucket (burst 2), shared with forced /renew. These two run, and
+    // fail on the target (the CDN domain does not exist), without any ACME traffic; SPEC's
+    // target list form is accepted because it equals the `shop` set.
+    let issues = [
+        r#"{"domains":["shop.example.com"],"target_set":"shop"}"#,
+        r#"{"domains":["shop.example.com"],"targets":[{"domain":"shop.example.com","kind":"cdn"}]}"#,
+    ];
+    for issue in issues {
+        let before = calls(&emu);
         let x = send(&r, "POST", "/issue", auth, issue).await;
         assert_eq!(x.status, StatusCode::OK, "{}", x.body);
         assert_eq!(x.body["ok"], false);
         assert_eq!(x.body["certificates"][0]["status"], "failed");
-    }
-    let x = send(&r, "POST", "/issue", auth, issue).await;
-    assert_eq!(x.status, StatusCode::TOO_MANY_REQUESTS);
-    assert!(
-        x.headers["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
-            > 0
-    );
-    // No call was made for any rejected request: only the status read and the two issues.
-    let state = emu.state();
-    assert!(
-        state
-            .calls
+        let state = emu.state();
+        let made: Vec<_> = state.calls[before..]
             .iter()
-            .all(|c| c.action == "DescribeDomainCertificateInfo"),
-        "{:?}",
-        state.calls
-    );
+            .map(|c| {
+                (
+                    c.action.as_str(),
+                    c.params.get("DomainName").map(String::as_str),
+                )
+            })
+            .collect();
+        assert_eq!(made, [(CDN_READ, Some("shop.example.com"))]);
+    }
+    for (route, body) in [
+        ("/issue", issues[0]),
+        ("/renew", r#"{"force":true}"#),
+        ("/renew", r#"{"certificates":["www"],"force":true}"#),
+    ] {
+        let before = calls(&emu);
+        let x = send(&r, "POST", route, auth, body).await;
+        assert_eq!(
+            x.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{route} {body}: {}",
+            x.body
+        );
+        let wait: u64 = x.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=3601).contains(&wait), "{wait}");
+        expect_no_call("429", before);
+    }
+    // A forced dry run never reaches the CA: not limited.
+    let x = send(
+        &r,
+        "POST",
+        "/renew",
+        auth,
+        r#"{"force":true,"dry_run":true}"#,
+    )
+    .await;
+    assert_eq!(x.status, StatusCode::OK, "{}", x.body);
+    assert_eq!(x.body["certificates"][0]["status"], "would_renew");
+    assert!(rejected > 30, "{rejected}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -62,6 +62,8 @@ async fn trace_logs_and_results_hold_no_secret() {
 [http]
 token_sha256 = "{sha}"
 allowed_domains = ["api.example.com"]
+[http.target_sets]
+api = [{{ kind = "cdn", domain = "api.example.com" }}]
 
 [[certificate]]
 name = "www"

@@ -30,6 +30,10 @@ fn free_port() -> u16 {
 }
 
 fn serve(rig: &Rig, with_env_credentials: bool) -> Server {
+    serve_with(rig, with_env_credentials, &[])
+}
+
+fn serve_with(rig: &Rig, with_env_credentials: bool, flags: &[&str]) -> Server {
     let port = free_port();
     let mut cmd = rig.command(&alicert_bin());
     if !with_env_credentials {
@@ -37,6 +41,7 @@ fn serve(rig: &Rig, with_env_credentials: bool) -> Server {
         cmd.env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET");
     }
     cmd.arg("serve")
+        .args(flags)
         .env("FC_SERVER_PORT", port.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
@@ -84,17 +89,26 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
     let server = serve(&rig, false);
     let http = reqwest::Client::new();
 
+    // FC's lifecycle hooks carry x-fc-request-id like every FC request; without it, refused.
     for (method, path) in [
         ("POST", "/initialize"),
         ("GET", "/pre-stop"),
         ("GET", "/pre-freeze"),
     ] {
+        let url = format!("{}{path}", server.base);
         let rsp = http
-            .request(method.parse().unwrap(), format!("{}{path}", server.base))
+            .request(method.parse().unwrap(), &url)
+            .header("x-fc-request-id", "hook-1")
             .send()
             .await
             .unwrap();
         assert_eq!(rsp.status(), 200, "{method} {path}");
+        let rsp = http
+            .request(method.parse().unwrap(), &url)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rsp.status(), 403, "{method} {path}");
     }
 
     // A timer event, wrapped as FC sends it, with the function role's STS credentials.
@@ -152,6 +166,7 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
     // Empty credential headers mean none, and the environment has none either: a clear error.
     let rsp = http
         .post(format!("{}/invoke", server.base))
+        .header("x-fc-request-id", "req-nocreds")
         .header("x-fc-access-key-id", "")
         .body("{}")
         .send()
@@ -164,15 +179,36 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
         .unwrap()
         .contains("ALIBABA_CLOUD_ACCESS_KEY_ID"));
 
-    // An HTTP-trigger request to /invoke never runs the handler unauthenticated.
+    // An HTTP-trigger request to /invoke never runs the handler unauthenticated, and neither
+    // does any request without FC's headers (a port exposed off FC): not even a status read.
+    let calls_before = rig.emulator.state().calls.len();
     let rsp = http
         .post(format!("{}/invoke", server.base))
+        .header("x-fc-request-id", "req-http")
         .header("x-fc-control-path", "/http-invoke")
         .body("{}")
         .send()
         .await
         .unwrap();
     assert_eq!(rsp.status(), 404);
+    for body in [
+        r#"{"action":"status"}"#,
+        r#"{"action":"account","op":"deactivate","confirm":true}"#,
+    ] {
+        let rsp = http
+            .post(format!("{}/invoke", server.base))
+            .header("x-fc-access-key-id", "STS.FcRoleKey")
+            .header("x-fc-access-key-secret", "fc-role-secret")
+            .header("x-fc-security-token", "fc-role-token")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rsp.status(), 403, "{body}");
+        let refusal: serde_json::Value = rsp.json().await.unwrap();
+        assert_eq!(refusal["error"]["code"], "Forbidden", "{refusal}");
+    }
+    assert_eq!(rig.emulator.state().calls.len(), calls_before);
 
     let lines = server.stdout.lock().unwrap().clone();
     assert!(
@@ -186,5 +222,54 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
             .iter()
             .any(|l| l == "FC Invoke End RequestId: req-123"),
         "{lines:?}"
+    );
+}
+
+/// `serve --insecure-local`: for running the runtime off FC. It answers without FC's headers,
+/// and listens on the loopback address only (read back from the kernel's socket table).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn insecure_local_serves_without_fc_headers_on_loopback_only() {
+    let rig = Rig::start(
+        Seed::default().cdn_domain("www.example.com"),
+        "oss://alicert-state/acme/account.pem",
+        r#"
+[[certificate]]
+name = "www"
+domains = ["www.example.com"]
+targets = [{ kind = "cdn", domain = "www.example.com" }]
+"#,
+    )
+    .await;
+    let server = serve_with(&rig, true, &["--insecure-local"]);
+    let port: u16 = server.base.rsplit(':').next().unwrap().parse().unwrap();
+    let listening = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let ours: Vec<&str> = listening
+        .lines()
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // local_address is HEX_IP:HEX_PORT; state 0A is LISTEN.
+            f.len() > 3 && f[3] == "0A" && f[1].ends_with(&format!(":{port:04X}"))
+        })
+        .collect();
+    assert!(!ours.is_empty(), "not listening on {port}");
+    assert!(
+        ours.iter().all(|l| l
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .starts_with("0100007F:")),
+        "{ours:?}"
+    );
+    let rsp = reqwest::Client::new()
+        .post(format!("{}/invoke", server.base))
+        .body(r#"{"action":"status"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rsp.status(), 200);
+    let result: serde_json::Value = rsp.json().await.unwrap();
+    assert_eq!(
+        result["certificates"][0]["status"], "would_renew",
+        "{result}"
     );
 }

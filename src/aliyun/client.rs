@@ -61,9 +61,12 @@ impl RetryPolicy {
     fn may_retry(&self, attempt: u32, started: Instant, delay: Duration) -> bool {
         attempt < self.max_attempts
             && started.elapsed() + delay < self.max_elapsed
-            && self
-                .deadline
-                .is_none_or(|d| Instant::now() + delay + Duration::from_millis(100) < d)
+            && self.deadline.is_none_or(|d| {
+                // Checked: `delay` comes from [aliyun.retry] numbers.
+                Instant::now()
+                    .checked_add(delay.saturating_add(Duration::from_millis(100)))
+                    .is_some_and(|t| t < d)
+            })
     }
 
     /// The timeout of one attempt: the configured one, cut short by the deadline.

@@ -135,9 +135,9 @@ pub fn is_stale(
 ) -> bool {
     record_type.eq_ignore_ascii_case("TXT")
         && is_challenge_rr(rr)
-        && remark
-            .and_then(remark_time)
-            .is_some_and(|t| now.saturating_sub(t) > grace.as_secs() as i64)
+        && remark.and_then(remark_time).is_some_and(|t| {
+            now.saturating_sub(t) > i64::try_from(grace.as_secs()).unwrap_or(i64::MAX)
+        })
 }
 
 #[cfg(test)]
