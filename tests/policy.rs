@@ -371,6 +371,19 @@ fn classify(t: &[T], arg: &[T], func: Option<&Func>) -> Expr {
                                 _ => {}
                             }
                         }
+                        // `let x = y.method();`: the literals `fn method` returns (an enum
+                        // naming its actions, e.g. alb.rs `Write::action`).
+                        if lits.is_empty() {
+                            if let [Tok::Ident(_), Tok::Punct('.'), Tok::Ident(m), Tok::Punct('('), Tok::Punct(')'), Tok::Punct(';'), ..] =
+                                t[at + 2..f.body.1]
+                                    .iter()
+                                    .map(|y| &y.tok)
+                                    .collect::<Vec<_>>()
+                                    .as_slice()
+                            {
+                                lits = method_literals(t, m);
+                            }
+                        }
                         if !lits.is_empty() {
                             return Expr::Lits(lits);
                         }
@@ -392,6 +405,23 @@ fn classify(t: &[T], arg: &[T], func: Option<&Func>) -> Expr {
         _ => {}
     }
     Expr::Unknown(text(&arg.into_iter().cloned().collect::<Vec<_>>()))
+}
+
+/// The action-like literals in the body of `fn name` in this file.
+fn method_literals(t: &[T], name: &str) -> Vec<String> {
+    functions(t)
+        .into_iter()
+        .filter(|f| f.name == name)
+        .flat_map(|f| {
+            t[f.body.0..f.body.1]
+                .iter()
+                .filter_map(|y| match &y.tok {
+                    Tok::Str(s) if is_action_name(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// A struct literal: the type named before its `{` (if any) and its `field: value` pairs.
