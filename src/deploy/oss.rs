@@ -10,18 +10,27 @@ use crate::aliyun::client::OssRequest;
 use crate::aliyun::AliyunClient;
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
+use crate::ident::{BucketName, RegionId};
 
 pub struct Params {
-    pub bucket: String,
+    pub bucket: BucketName,
     pub domain: String,
+    /// The bucket's region; default `[aliyun] region`.
+    pub region: Option<RegionId>,
 }
 
 impl Params {
     pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let v = super::params(t, &["bucket", "domain"], &[])?;
+        let v = super::params(t, &["bucket", "domain"], &["region"])?;
+        let domain = v[1].unwrap().to_ascii_lowercase();
+        crate::domain::validate(&domain).map_err(|e| format!("`domain`: {e}"))?;
         Ok(Params {
-            bucket: v[0].unwrap().to_string(),
-            domain: v[1].unwrap().to_ascii_lowercase(),
+            bucket: BucketName::parse(v[0].unwrap()).map_err(|e| format!("`bucket`: {e}"))?,
+            domain,
+            region: v[2]
+                .map(RegionId::parse)
+                .transpose()
+                .map_err(|e| format!("`region`: {e}"))?,
         })
     }
 }
@@ -33,6 +42,10 @@ pub struct OssCname {
 
 impl OssCname {
     pub fn new(params: Params, client: AliyunClient) -> OssCname {
+        let client = match &params.region {
+            Some(r) => client.for_region(r),
+            None => client,
+        };
         OssCname { params, client }
     }
 
@@ -42,7 +55,7 @@ impl OssCname {
             .client
             .oss_request(&OssRequest {
                 sub_resources: &[("cname", "")],
-                ..OssRequest::new("ListCname", "GET", &self.params.bucket, "")
+                ..OssRequest::bucket("ListCname", "GET", &self.params.bucket)
             })
             .await?;
         let xml = String::from_utf8_lossy(&body);
@@ -113,7 +126,7 @@ impl Target for OssCname {
                 sub_resources: &[("cname", ""), ("comp", "add")],
                 content_type: "application/xml",
                 body: Some(body.into_bytes()),
-                ..OssRequest::new("PutCname", "POST", &self.params.bucket, "")
+                ..OssRequest::bucket("PutCname", "POST", &self.params.bucket)
             })
             .await?;
         Ok(())
