@@ -19,8 +19,12 @@ pub enum KeyLocation {
         region: Option<RegionId>,
     },
     Oss(OssLocation),
-    File { path: String },
-    Env { var: String },
+    File {
+        path: String,
+    },
+    Env {
+        var: String,
+    },
 }
 
 impl KeyLocation {
@@ -247,7 +251,9 @@ impl KeyStore<'_> {
         match &self.location {
             // Writing the same key again as a new current version: readers see no change,
             // and a missing kms:PutSecretValue permission shows up now, not after the switch.
-            KeyLocation::Kms { secret_name, .. } => self.kms_put(secret_name, current, None).await?,
+            KeyLocation::Kms { secret_name, .. } => {
+                self.kms_put(secret_name, current, None).await?
+            }
             KeyLocation::Oss(l) => {
                 self.client()?
                     .oss_put(
@@ -414,20 +420,38 @@ mod tests {
 
     #[test]
     fn parses_locations() {
-        assert_eq!(
-            KeyLocation::parse("oss://b/a/k.pem").unwrap(),
-            KeyLocation::Oss {
-                bucket: "b".into(),
-                key: "a/k.pem".into()
-            }
-        );
+        let oss = KeyLocation::parse("oss://bkt/a/k.pem?region=cn-shanghai").unwrap();
+        let KeyLocation::Oss(l) = &oss else {
+            panic!("{oss:?}")
+        };
+        assert_eq!((l.bucket.as_str(), l.key.as_str()), ("bkt", "a/k.pem"));
+        assert_eq!(l.region.as_ref().unwrap().as_str(), "cn-shanghai");
+        assert_eq!(oss.to_string(), "oss://bkt/a/k.pem?region=cn-shanghai");
         assert_eq!(
             KeyLocation::parse("kms:alicert/account").unwrap(),
             KeyLocation::Kms {
-                secret_name: "alicert/account".into()
+                secret_name: "alicert/account".into(),
+                region: None,
             }
         );
-        assert!(KeyLocation::parse("oss://bucket").is_err());
+        let kms = KeyLocation::parse("kms:alicert/account?region=ap-southeast-1").unwrap();
+        assert_eq!(
+            kms,
+            KeyLocation::Kms {
+                secret_name: "alicert/account".into(),
+                region: Some(RegionId::parse("ap-southeast-1").unwrap()),
+            }
+        );
+        assert_eq!(kms.to_string(), "kms:alicert/account?region=ap-southeast-1");
+        for bad in [
+            "oss://bucket",
+            "oss://attacker.example/#/k",
+            "oss://b/k?region=evil.com/x",
+            "kms:a?region=cn-hangzhou.evil.com",
+            "kms:a?zone=x",
+        ] {
+            assert!(KeyLocation::parse(bad).is_err(), "{bad}");
+        }
         assert!(KeyLocation::parse("kms:").is_err());
         assert!(KeyLocation::parse("s3://x/y").unwrap_err().contains("kms:"));
     }

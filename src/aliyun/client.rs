@@ -9,9 +9,9 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::signer::{self, OssV4Request};
-use crate::ident::{BucketName, ObjectKey};
 use super::{Credentials, Product};
 use crate::error::{Error, Result};
+use crate::ident::{BucketName, ObjectKey};
 
 /// How transient failures are retried: bounded in attempts, in total time since the first
 /// attempt, and by the invocation's deadline (FC kills the function at its timeout).
@@ -757,9 +757,7 @@ impl AliyunClient {
         let host = match (parsed.host_str(), parsed.port()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),
             (Some(h), None) => h.to_string(),
-            (None, _) => {
-                return Err(Error::Config(format!("endpoint {url} has no host")).into())
-            }
+            (None, _) => return Err(Error::Config(format!("endpoint {url} has no host")).into()),
         };
         let body: &[u8] = r
             .body
@@ -892,7 +890,12 @@ pub struct OssRequest<'a> {
 }
 
 impl<'a> OssRequest<'a> {
-    pub fn object(action: &'a str, verb: &'a str, bucket: &'a BucketName, key: &'a ObjectKey) -> Self {
+    pub fn object(
+        action: &'a str,
+        verb: &'a str,
+        bucket: &'a BucketName,
+        key: &'a ObjectKey,
+    ) -> Self {
         OssRequest {
             key: Some(key),
             ..OssRequest::bucket(action, verb, bucket)
@@ -1049,6 +1052,164 @@ mod tests {
         assert!(!is_retryable("InvalidAccessKeyId.NotFound", 404));
         assert!(!is_retryable("SignatureDoesNotMatch", 400));
         assert!(!is_retryable("DomainRecordDuplicate", 400));
+        // FC 3 throttling is a bare 429; the busy codes of ALIBABA_API.md.
+        assert!(is_retryable("TooManyRequests", 429));
+        assert!(is_retryable("HTTP429", 429));
+        for code in ["SystemBusy", "ServiceBusy", "IdempotenceProcessing"] {
+            assert!(is_retryable(code, 400), "{code}");
+        }
+        // Caller errors never are, whatever their 4xx.
+        for (code, status) in [
+            ("InvalidParameter", 400),
+            ("Forbidden.RAM", 403),
+            ("EntityNotExist.Role", 404),
+            ("FileAlreadyExists", 409),
+            ("IncorrectStatus.Listener", 400),
+        ] {
+            assert!(!is_retryable(code, status), "{code}");
+        }
+        // A caller-supplied set (ALB's in-configuration codes): exact or `prefix*`.
+        let alb = ["IncorrectStatus.Listener", "ResourceInConfiguring.*"];
+        assert!(is_retryable_with("IncorrectStatus.Listener", 400, &alb));
+        assert!(is_retryable_with(
+            "ResourceInConfiguring.Listener",
+            400,
+            &alb
+        ));
+        assert!(!is_retryable_with(
+            "IncorrectStatus.LoadBalancer",
+            400,
+            &alb
+        ));
+    }
+
+    #[test]
+    fn oss_urls_are_virtual_hosted_or_path_style_under_an_override() {
+        let creds = || Credentials {
+            access_key_id: "id".into(),
+            access_key_secret: crate::secret::Secret::new("s"),
+            security_token: None,
+        };
+        let b = BucketName::parse("state-b").unwrap();
+        let k = ObjectKey::parse("a b/c+d#?.pem").unwrap();
+        let c = AliyunClient::new(creds(), "cn-hangzhou", &BTreeMap::new()).unwrap();
+        let sh = c.for_region(&crate::ident::RegionId::parse("cn-shanghai").unwrap());
+        assert_eq!(
+            sh.oss_url(&b, Some(&k), &[]).unwrap().as_str(),
+            "https://state-b.oss-cn-shanghai.aliyuncs.com/a%20b/c+d%23%3F.pem"
+        );
+        assert_eq!(
+            c.oss_url(&b, None, &[("cname", ""), ("comp", "add")])
+                .unwrap()
+                .as_str(),
+            "https://state-b.oss-cn-hangzhou.aliyuncs.com/?cname&comp=add"
+        );
+        let o = BTreeMap::from([(
+            "oss".to_string(),
+            "http://127.0.0.1:9/__region/{region}".to_string(),
+        )]);
+        let c = AliyunClient::new(creds(), "cn-hangzhou", &o).unwrap();
+        let sh = c.for_region(&crate::ident::RegionId::parse("cn-shanghai").unwrap());
+        assert_eq!(
+            sh.oss_url(&b, Some(&k), &[]).unwrap().as_str(),
+            "http://127.0.0.1:9/__region/cn-shanghai/state-b/a%20b/c+d%23%3F.pem"
+        );
+        assert_eq!(
+            c.oss_url(&b, None, &[("versioning", "")]).unwrap().as_str(),
+            "http://127.0.0.1:9/__region/cn-hangzhou/state-b/?versioning"
+        );
+        assert_eq!(
+            sh.endpoint(Product::Kms),
+            "http://127.0.0.1:9/__region/cn-shanghai"
+        );
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        let now = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(30))
+        );
+        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-1", now), None);
+    }
+
+    #[tokio::test]
+    async fn retry_after_sets_the_pause_and_caller_errors_are_not_retried() {
+        let c = AliyunClient::new(
+            Credentials {
+                access_key_id: "id".into(),
+                access_key_secret: crate::secret::Secret::new("s"),
+                security_token: None,
+            },
+            "cn-hangzhou",
+            &BTreeMap::new(),
+        )
+        .unwrap()
+        .with_retry(RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_secs(5),
+            max_delay: Duration::from_millis(300),
+            max_elapsed: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(5),
+            deadline: None,
+        });
+        let err = |code: &str, status: u16| Error::Aliyun {
+            action: "X".into(),
+            code: code.into(),
+            message: String::new(),
+            request_id: String::new(),
+            http_status: status,
+        };
+        // Throttled twice with Retry-After 1 s (capped at max_delay 300 ms), then fine.
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let started = Instant::now();
+        let out = c
+            .with_retries("X", &[], || async {
+                match calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                    0 | 1 => Err(Failure {
+                        error: err("Throttling", 429),
+                        retry_after: Some(Duration::from_secs(1)),
+                    }),
+                    _ => Ok(42),
+                }
+            })
+            .await;
+        assert_eq!(out.unwrap(), 42);
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(600) && took < Duration::from_millis(1500),
+            "{took:?}"
+        );
+        // A caller error: one attempt only.
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let out: Result<()> = c
+            .with_retries("X", &[], || async {
+                calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Err(err("InvalidParameter", 400).into())
+            })
+            .await;
+        assert!(out.is_err());
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // With an extra code it is retried to the attempt limit.
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let out: Result<()> = c
+            .with_retries("X", &["IncorrectStatus.Listener"], || async {
+                calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Err(Failure {
+                    error: err("IncorrectStatus.Listener", 400),
+                    retry_after: Some(Duration::ZERO),
+                })
+            })
+            .await;
+        assert!(out.is_err());
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
 
     #[test]
@@ -1121,6 +1282,8 @@ mod tests {
         assert_eq!(f.get("Nope"), None);
         let v = "<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>";
         assert_eq!(xml_children(v).unwrap().1["Status"], "Suspended");
-        assert!(xml_children("<a><b>unclosed").is_none() || xml_children("<a><b>unclosed").is_some());
+        assert!(
+            xml_children("<a><b>unclosed").is_none() || xml_children("<a><b>unclosed").is_some()
+        );
     }
 }
