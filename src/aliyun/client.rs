@@ -1119,8 +1119,12 @@ mod tests {
             "http://127.0.0.1:9/__region/cn-hangzhou/state-b/?versioning"
         );
         assert_eq!(
-            sh.endpoint(Product::Kms),
+            sh.endpoint(Product::Oss),
             "http://127.0.0.1:9/__region/cn-shanghai"
+        );
+        assert_eq!(
+            sh.endpoint(Product::Kms),
+            "https://kms.cn-shanghai.aliyuncs.com"
         );
     }
 
