@@ -469,6 +469,17 @@ impl Config {
                 self.fanout.group_size
             )));
         }
+        crate::ident::RegionId::parse(&self.aliyun.region)
+            .map_err(|e| Error::Config(format!("{src}: [aliyun] region: {e}")))?;
+        for (key, value) in [
+            ("kms_instance_id", &self.acme.kms_instance_id),
+            ("kms_encryption_key_id", &self.acme.kms_encryption_key_id),
+        ] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                crate::ident::ResourceId::parse(v)
+                    .map_err(|e| Error::Config(format!("{src}: [acme] {key}: {e}")))?;
+            }
+        }
         for (product, url) in &self.aliyun.endpoints {
             crate::aliyun::Product::from_code(product).ok_or_else(|| {
                 Error::Config(format!(
@@ -476,11 +487,11 @@ impl Config {
                     crate::aliyun::Product::codes().join(" ")
                 ))
             })?;
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(Error::Config(format!(
-                    "{src}: [aliyun.endpoints] {product} = \"{url}\" must be a base URL like https://host[:port]"
-                )));
-            }
+            check_endpoint(url).map_err(|e| {
+                Error::Config(format!(
+                    "{src}: [aliyun.endpoints] {product} = \"{url}\": {e}"
+                ))
+            })?;
         }
         for r in &self.dns.resolvers {
             crate::dns::propagation::parse_resolver(r)
@@ -549,9 +560,53 @@ impl Config {
     }
 }
 
+/// An endpoint override: an http(s) base URL (scheme, host, port, optional path), where
+/// `{region}` (the only placeholder) stands for the region of the resource addressed.
+fn check_endpoint(url: &str) -> std::result::Result<(), String> {
+    let sample = url.replace("{region}", "cn-hangzhou");
+    if sample.contains(['{', '}']) {
+        return Err("the only placeholder is {region}".into());
+    }
+    let parsed = reqwest::Url::parse(&sample)
+        .map_err(|e| format!("not a URL ({e}); use a base URL like https://host[:port]"))?;
+    if !matches!(parsed.scheme(), "http" | "https")
+        || parsed.host_str().is_none()
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+        || !parsed.username().is_empty()
+        || parsed.password().is_some()
+    {
+        return Err(
+            "must be a base URL like https://host[:port] (no query, fragment or user)".into(),
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoint_overrides_are_base_urls_with_an_optional_region_placeholder() {
+        for ok in [
+            "https://kms-vpc.{region}.aliyuncs.com",
+            "http://127.0.0.1:9100",
+            "http://127.0.0.1:9100/__region/{region}",
+        ] {
+            assert!(check_endpoint(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "ftp://x",
+            "kms.aliyuncs.com",
+            "https://{zone}.example.com",
+            "https://h/?a=1",
+            "https://u:p@h",
+            "https://h/#x",
+        ] {
+            assert!(check_endpoint(bad).is_err(), "{bad}");
+        }
+    }
 
     const SAMPLE: &str = r#"
 [acme]
