@@ -97,6 +97,41 @@ impl std::fmt::Display for KeyLocation {
     }
 }
 
+/// A CreateSecret refusal about the KMS instance or key, as a config error naming both keys
+/// and KMS 3.0's rule (alibabacloud-kms20160120 3.3.1, CreateSecretRequest: `DKMSInstanceId`
+/// is the KMS instance, and for `EncryptionKeyId` "the key and the secret must belong to the
+/// same KMS instance, and the key must be a symmetric key"). Other errors pass unchanged.
+fn kms3_hint(e: Error, location: &KeyLocation) -> Error {
+    let Error::Aliyun {
+        code,
+        message,
+        http_status,
+        ..
+    } = &e
+    else {
+        return e;
+    };
+    let about_instance = [
+        "Instance",
+        "EncryptionKey",
+        "KeyId",
+        "Key.",
+        "DKMS",
+        "MissingParameter",
+    ]
+    .iter()
+    .any(|w| code.contains(w) || message.contains(w));
+    if !(400..500).contains(http_status) || *http_status == 403 || !about_instance {
+        return e;
+    }
+    Error::Config(format!(
+        "[acme] account_key {location}: KMS refused CreateSecret ({code}: {message}). On a KMS 3.0 \
+         (instance-based) account set both [acme] kms_instance_id (the KMS instance, DKMSInstanceId) \
+         and [acme] kms_encryption_key_id (a symmetric key of that same instance, EncryptionKeyId): \
+         the key and the secret must belong to the same KMS instance"
+    ))
+}
+
 /// `<key>.<suffix>`, beside the key.
 fn sibling(key: &ObjectKey, suffix: &str) -> Result<ObjectKey> {
     ObjectKey::parse(&format!("{key}.{suffix}"))
@@ -195,7 +230,7 @@ impl KeyStore<'_> {
                 {
                     Ok(_) => Ok(true),
                     Err(Error::Aliyun { code, .. }) if code == "Rejected.ResourceExist" => Ok(false),
-                    Err(e) => Err(e),
+                    Err(e) => Err(kms3_hint(e, &self.location)),
                 }
             }
             KeyLocation::Oss(l) => Ok(self
