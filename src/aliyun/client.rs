@@ -297,7 +297,8 @@ impl AliyunClient {
         params: &[(&str, &str)],
         form: &[(&str, &str)],
     ) -> Result<Value> {
-        self.rpc_full(product, action, params, form, &[]).await
+        self.rpc_with_form_retrying(product, action, params, form, &[])
+            .await
     }
 
     /// [`AliyunClient::rpc`], also retrying the product-specific codes in `extra_retryable`
@@ -309,11 +310,13 @@ impl AliyunClient {
         params: &[(&str, &str)],
         extra_retryable: &[&str],
     ) -> Result<Value> {
-        self.rpc_full(product, action, params, &[], extra_retryable)
+        self.rpc_with_form_retrying(product, action, params, &[], extra_retryable)
             .await
     }
 
-    async fn rpc_full(
+    /// [`AliyunClient::rpc_with_form`] plus the extra retryable codes of
+    /// [`AliyunClient::rpc_retrying`].
+    pub async fn rpc_with_form_retrying(
         &self,
         product: Product,
         action: &str,
