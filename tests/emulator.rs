@@ -1139,3 +1139,88 @@ async fn dns01_order_through_emulator_and_pebble() {
         .to_lowercase()
         .contains("pebble"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Regions
+// ---------------------------------------------------------------------------------------------
+
+/// alicert's own client with region-templated endpoints (as the rig sets them).
+fn regional_client(emu: &Emulator) -> alicert::aliyun::AliyunClient {
+    let base = format!("{}/__region/{{region}}", emu.base_url());
+    let endpoints: BTreeMap<String, String> = ["kms", "fc", "oss"]
+        .iter()
+        .map(|p| (p.to_string(), base.clone()))
+        .collect();
+    alicert::aliyun::AliyunClient::new(
+        alicert::aliyun::Credentials {
+            access_key_id: AK.into(),
+            access_key_secret: alicert::secret::Secret::new(SECRET),
+            security_token: None,
+        },
+        "cn-hangzhou",
+        &endpoints,
+    )
+    .unwrap()
+}
+
+fn code_of(r: alicert::error::Result<impl std::fmt::Debug>) -> String {
+    match r {
+        Err(alicert::error::Error::Aliyun { code, .. }) => code,
+        other => panic!("expected an Alibaba error, got {other:?}"),
+    }
+}
+
+/// KMS secrets, FC custom domains and buckets are found only through their own region's
+/// endpoint; the same request to the right region passes.
+#[tokio::test]
+async fn regional_resources_are_only_found_through_their_region() {
+    use alicert::aliyun::Product;
+    let emu = emulator::start(
+        seed()
+            .kms_secret_in("sh/secret", "v", "cn-shanghai")
+            .fc_domain_in("sh.example.com", "cn-shanghai")
+            .bucket_in("sh-bucket", "cn-shanghai"),
+    )
+    .await;
+    let hz = regional_client(&emu);
+    let sh = hz.for_region(&alicert::ident::RegionId::parse("cn-shanghai").unwrap());
+    let get = |c: &alicert::aliyun::AliyunClient, name: &'static str| {
+        let c = c.clone();
+        async move {
+            c.rpc(Product::Kms, "GetSecretValue", &[("SecretName", name)])
+                .await
+        }
+    };
+    assert!(get(&hz, "alicert/account").await.is_ok());
+    assert_eq!(
+        code_of(get(&sh, "alicert/account").await),
+        "Forbidden.ResourceNotFound"
+    );
+    assert!(get(&sh, "sh/secret").await.is_ok());
+    assert_eq!(
+        code_of(get(&hz, "sh/secret").await),
+        "Forbidden.ResourceNotFound"
+    );
+
+    let path = "/2023-03-30/custom-domains/sh.example.com";
+    assert!(sh
+        .roa(Product::Fc, "GetCustomDomain", "GET", path, None)
+        .await
+        .is_ok());
+    assert_eq!(
+        code_of(
+            hz.roa(Product::Fc, "GetCustomDomain", "GET", path, None)
+                .await
+        ),
+        "DomainNameNotFound"
+    );
+
+    let bucket = alicert::ident::BucketName::parse("sh-bucket").unwrap();
+    let key = alicert::ident::ObjectKey::parse("k").unwrap();
+    assert!(sh
+        .oss_put(&bucket, &key, b"x".to_vec(), false)
+        .await
+        .is_ok());
+    assert_eq!(code_of(hz.oss_get(&bucket, &key).await), "AccessDenied");
+    assert_eq!(sh.oss_get(&bucket, &key).await.unwrap().unwrap(), b"x");
+}
