@@ -631,6 +631,120 @@ targets = [
 ]
 "#;
 
+    /// Every identifier that ends up in a URL is refused at load, naming the key and the file
+    /// (issue 11 part 2), and the regional keys parse.
+    #[test]
+    fn hostile_identifiers_and_regions_are_config_errors() {
+        let with = |from: &str, to: &str| {
+            assert!(SAMPLE.contains(from), "{from}");
+            SAMPLE.replace(from, to)
+        };
+        let cdn = "{ kind = \"cdn\", domain = \"www.example.com\" }";
+        let cases = [
+            (
+                with("oss://bucket/alicert", "oss://attacker.example/#/alicert"),
+                "account_key",
+            ),
+            (
+                with("account.pem\"", "account.pem?region=evil.com\""),
+                "account_key",
+            ),
+            (
+                with(
+                    "account_key = \"oss://bucket/alicert/account.pem\"",
+                    "account_key = \"kms:a?region=x.y\"",
+                ),
+                "account_key",
+            ),
+            (
+                with(
+                    "region = \"cn-shanghai\"",
+                    "region = \"cn-shanghai.evil.com\"",
+                ),
+                "region",
+            ),
+            (
+                with("\"http://127.0.0.1:9100\"", "\"http://{zone}.x\""),
+                "alidns",
+            ),
+            (
+                with(
+                    cdn,
+                    "{ kind = \"oss-bundle\", bucket = \"attacker.example/#\" }",
+                ),
+                "bucket",
+            ),
+            (
+                with(
+                    cdn,
+                    "{ kind = \"oss-bundle\", bucket = \"b-1\", prefix = \"a/../b\" }",
+                ),
+                "prefix",
+            ),
+            (
+                with(
+                    cdn,
+                    "{ kind = \"oss-bundle\", bucket = \"b-1\", region = \"x/y\" }",
+                ),
+                "region",
+            ),
+            (
+                with(
+                    cdn,
+                    "{ kind = \"oss\", bucket = \"B_1\", domain = \"a.example.com\" }",
+                ),
+                "bucket",
+            ),
+            (
+                with(cdn, "{ kind = \"fc\", domain = \"a.example.com/x\" }"),
+                "domain",
+            ),
+            (
+                with(
+                    cdn,
+                    "{ kind = \"fc\", domain = \"a.example.com\", region = \"-x\" }",
+                ),
+                "region",
+            ),
+            (
+                with("group_id = \"g1\"", "group_id = \"g1/../x\""),
+                "group_id",
+            ),
+            (
+                with(
+                    "domain = \"api.example.com\"",
+                    "domain = \"api.example.com#\"",
+                ),
+                "domain",
+            ),
+            (
+                format!("{SAMPLE}\n[lock]\nregion = \"cn hangzhou\"\n"),
+                "[lock] region",
+            ),
+            (
+                format!("{SAMPLE}\n[lock]\nbucket = \"a.b\"\n"),
+                "[lock] bucket",
+            ),
+        ];
+        for (text, key) in cases {
+            let e = Config::parse(&text, "t.toml")
+                .and_then(|c| c.validate())
+                .unwrap_err();
+            let msg = e.to_string();
+            assert!(matches!(e, Error::Config(_)), "{msg}");
+            assert!(msg.contains("t.toml") && msg.contains(key), "{key}: {msg}");
+        }
+        let good = with(
+            cdn,
+            "{ kind = \"oss-bundle\", bucket = \"b-1\", region = \"ap-southeast-1\", prefix = \"certs\" }, \
+             { kind = \"fc\", domain = \"a.example.com\", region = \"cn-shanghai\" }, \
+             { kind = \"oss\", bucket = \"web-1\", domain = \"img.example.com\", region = \"cn-beijing\" }",
+        )
+        .replace("account.pem\"", "account.pem?region=cn-beijing\"")
+            + "\n[lock]\nregion = \"cn-beijing\"\n";
+        Config::parse(&good, "t.toml").unwrap().validate().unwrap();
+    }
+
     #[test]
     fn parses_spec_example_and_env_wins() {
         let mut c = Config::parse(SAMPLE, "t.toml").unwrap();
