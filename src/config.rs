@@ -469,6 +469,17 @@ impl Config {
                 self.fanout.group_size
             )));
         }
+        crate::ident::RegionId::parse(&self.aliyun.region)
+            .map_err(|e| Error::Config(format!("{src}: [aliyun] region: {e}")))?;
+        for (key, value) in [
+            ("kms_instance_id", &self.acme.kms_instance_id),
+            ("kms_encryption_key_id", &self.acme.kms_encryption_key_id),
+        ] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                crate::ident::ResourceId::parse(v)
+                    .map_err(|e| Error::Config(format!("{src}: [acme] {key}: {e}")))?;
+            }
+        }
         for (product, url) in &self.aliyun.endpoints {
             crate::aliyun::Product::from_code(product).ok_or_else(|| {
                 Error::Config(format!(
@@ -476,11 +487,11 @@ impl Config {
                     crate::aliyun::Product::codes().join(" ")
                 ))
             })?;
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(Error::Config(format!(
-                    "{src}: [aliyun.endpoints] {product} = \"{url}\" must be a base URL like https://host[:port]"
-                )));
-            }
+            check_endpoint(url).map_err(|e| {
+                Error::Config(format!(
+                    "{src}: [aliyun.endpoints] {product} = \"{url}\": {e}"
+                ))
+            })?;
         }
         for r in &self.dns.resolvers {
             crate::dns::propagation::parse_resolver(r)
@@ -551,9 +562,53 @@ impl Config {
     }
 }
 
+/// An endpoint override: an http(s) base URL (scheme, host, port, optional path), where
+/// `{region}` (the only placeholder) stands for the region of the resource addressed.
+fn check_endpoint(url: &str) -> std::result::Result<(), String> {
+    let sample = url.replace("{region}", "cn-hangzhou");
+    if sample.contains(['{', '}']) {
+        return Err("the only placeholder is {region}".into());
+    }
+    let parsed = reqwest::Url::parse(&sample)
+        .map_err(|e| format!("not a URL ({e}); use a base URL like https://host[:port]"))?;
+    if !matches!(parsed.scheme(), "http" | "https")
+        || parsed.host_str().is_none()
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+        || !parsed.username().is_empty()
+        || parsed.password().is_some()
+    {
+        return Err(
+            "must be a base URL like https://host[:port] (no query, fragment or user)".into(),
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoint_overrides_are_base_urls_with_an_optional_region_placeholder() {
+        for ok in [
+            "https://kms-vpc.{region}.aliyuncs.com",
+            "http://127.0.0.1:9100",
+            "http://127.0.0.1:9100/__region/{region}",
+        ] {
+            assert!(check_endpoint(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "ftp://x",
+            "kms.aliyuncs.com",
+            "https://{zone}.example.com",
+            "https://h/?a=1",
+            "https://u:p@h",
+            "https://h/#x",
+        ] {
+            assert!(check_endpoint(bad).is_err(), "{bad}");
+        }
+    }
 
     const SAMPLE: &str = r#"
 [acme]
@@ -577,6 +632,120 @@ targets = [
   { kind = "apigateway", group_id = "g1", domain = "api.example.com" },
 ]
 "#;
+
+    /// Every identifier that ends up in a URL is refused at load, naming the key and the file
+    /// (issue 11 part 2), and the regional keys parse.
+    #[test]
+    fn hostile_identifiers_and_regions_are_config_errors() {
+        let with = |from: &str, to: &str| {
+            assert!(SAMPLE.contains(from), "{from}");
+            SAMPLE.replace(from, to)
+        };
+        let cdn = "{ kind = \"cdn\", domain = \"www.example.com\" }";
+        let cases = [
+            (
+                with("oss://bucket/alicert", "oss://attacker.example/#/alicert"),
+                "account_key",
+            ),
+            (
+                with("account.pem\"", "account.pem?region=evil.com\""),
+                "account_key",
+            ),
+            (
+                with(
+                    "account_key = \"oss://bucket/alicert/account.pem\"",
+                    "account_key = \"kms:a?region=x.y\"",
+                ),
+                "account_key",
+            ),
+            (
+                with(
+                    "region = \"cn-shanghai\"",
+                    "region = \"cn-shanghai.evil.com\"",
+                ),
+                "region",
+            ),
+            (
+                with("\"http://127.0.0.1:9100\"", "\"http://{zone}.x\""),
+                "alidns",
+            ),
+            (
+                with(
+                    cdn,
+                    "{ kind = \"oss-bundle\", bucket = \"attacker.example/#\" }",
+                ),
+                "bucket",
+            ),
+            (
+                with(
+                    cdn,
+                    "{ kind = \"oss-bundle\", bucket = \"b-1\", prefix = \"a/../b\" }",
+                ),
+                "prefix",
+            ),
+            (
+                with(
+                    cdn,
+                    "{ kind = \"oss-bundle\", bucket = \"b-1\", region = \"x/y\" }",
+                ),
+                "region",
+            ),
+            (
+                with(
+                    cdn,
+                    "{ kind = \"oss\", bucket = \"B_1\", domain = \"a.example.com\" }",
+                ),
+                "bucket",
+            ),
+            (
+                with(cdn, "{ kind = \"fc\", domain = \"a.example.com/x\" }"),
+                "domain",
+            ),
+            (
+                with(
+                    cdn,
+                    "{ kind = \"fc\", domain = \"a.example.com\", region = \"-x\" }",
+                ),
+                "region",
+            ),
+            (
+                with("group_id = \"g1\"", "group_id = \"g1/../x\""),
+                "group_id",
+            ),
+            (
+                with(
+                    "domain = \"api.example.com\"",
+                    "domain = \"api.example.com#\"",
+                ),
+                "domain",
+            ),
+            (
+                format!("{SAMPLE}\n[lock]\nregion = \"cn hangzhou\"\n"),
+                "[lock] region",
+            ),
+            (
+                format!("{SAMPLE}\n[lock]\nbucket = \"a.b\"\n"),
+                "[lock] bucket",
+            ),
+        ];
+        for (text, key) in cases {
+            let e = Config::parse(&text, "t.toml")
+                .and_then(|c| c.validate())
+                .unwrap_err();
+            let msg = e.to_string();
+            assert!(matches!(e, Error::Config(_)), "{msg}");
+            assert!(msg.contains("t.toml") && msg.contains(key), "{key}: {msg}");
+        }
+        let good = with(
+            cdn,
+            "{ kind = \"oss-bundle\", bucket = \"b-1\", region = \"ap-southeast-1\", prefix = \"certs\" }, \
+             { kind = \"fc\", domain = \"a.example.com\", region = \"cn-shanghai\" }, \
+             { kind = \"oss\", bucket = \"web-1\", domain = \"img.example.com\", region = \"cn-beijing\" }",
+        )
+        .replace("account.pem\"", "account.pem?region=cn-beijing\"")
+            + "\n[lock]\nregion = \"cn-beijing\"\n";
+        Config::parse(&good, "t.toml").unwrap().validate().unwrap();
+    }
 
     #[test]
     fn parses_spec_example_and_env_wins() {

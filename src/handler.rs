@@ -156,13 +156,13 @@ pub async fn run_certificates(
     let client = aliyun_client(config, invocation)?;
     let dry_run = read_only || opts.dry_run;
     let locks = match config.lock.location(&config.acme.account_key) {
-        Some((bucket, prefix)) if !dry_run => {
+        Some(location) if !dry_run => {
             let owner = format!(
                 "{}/{}",
                 invocation.request_id,
                 hex::encode(rand::random::<[u8; 4]>())
             );
-            Some(Locks::new(client.clone(), bucket, prefix, owner))
+            Some(Locks::new(client.clone(), location, owner))
         }
         Some(_) => None,
         None => {

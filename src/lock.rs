@@ -2,7 +2,7 @@
 //! `x-oss-forbid-overwrite: true` (only one creator can win), holding its owner and expiry,
 //! deleted at the end, taken over once expired.
 //!
-//! OSS V1 has no conditional delete, so taking over an expired lock is made race-safe with a
+//! OSS has no conditional delete, so taking over an expired lock is made race-safe with a
 //! second create-only object, the take-over token, named after the exact bytes of the stale
 //! lock: of all the runs that find the same stale lock, only the one that creates the token may
 //! delete it. Everyone then competes again with a create-only PUT. A lock expires after the
@@ -10,9 +10,10 @@
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
-use crate::aliyun::client::PutOutcome;
+use crate::aliyun::client::{BucketVersioning, PutOutcome};
 use crate::aliyun::AliyunClient;
 use crate::error::{Error, Result};
+use crate::ident::{BucketName, ObjectKey, OssLocation, RegionId};
 
 /// `[lock]`: where the lock objects live.
 #[derive(Debug, Clone, Deserialize)]
@@ -20,6 +21,9 @@ use crate::error::{Error, Result};
 pub struct LockConfig {
     /// Bucket for lock objects; default: the bucket of an `oss://` account key.
     pub bucket: Option<String>,
+    /// The lock bucket's region; default: the account key's `?region=` when the bucket is the
+    /// account key's, else `[aliyun] region`.
+    pub region: Option<String>,
     /// Key prefix; default: the account key object's folder + `locks/`, else `alicert/locks/`.
     pub prefix: Option<String>,
     /// Lifetime of a lock when the invocation has no deadline (a local run without
@@ -33,6 +37,7 @@ impl Default for LockConfig {
     fn default() -> Self {
         LockConfig {
             bucket: None,
+            region: None,
             prefix: None,
             ttl_secs: 3600,
             enabled: true,
@@ -40,23 +45,29 @@ impl Default for LockConfig {
     }
 }
 
+/// Where the lock objects live: a bucket (in its region) and a key prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockLocation {
+    pub bucket: BucketName,
+    /// `None`: `[aliyun] region`.
+    pub region: Option<RegionId>,
+    /// Empty or ending in `/`.
+    pub prefix: String,
+}
+
 impl LockConfig {
     pub fn validate(&self) -> std::result::Result<(), String> {
         if let Some(b) = &self.bucket {
-            let ok = (3..=63).contains(&b.len())
-                && b.bytes()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-');
-            if !ok {
-                return Err(format!(
-                    "bucket = \"{b}\" is not an OSS bucket name (3-63 of a-z 0-9 -)"
-                ));
-            }
+            BucketName::parse(b).map_err(|e| format!("bucket: {e}"))?;
+        }
+        if let Some(r) = &self.region {
+            RegionId::parse(r).map_err(|e| format!("region: {e}"))?;
         }
         if let Some(p) = &self.prefix {
-            if p.starts_with('/') || p.contains("..") {
-                return Err(format!(
-                    "prefix = \"{p}\" must be a relative key prefix like \"alicert/locks/\""
-                ));
+            if !p.is_empty() {
+                ObjectKey::parse(p).map_err(|e| {
+                    format!("prefix: {e} (a relative key prefix like \"alicert/locks/\")")
+                })?;
             }
         }
         if self.ttl_secs < 1 {
@@ -65,32 +76,47 @@ impl LockConfig {
         Ok(())
     }
 
-    /// (bucket, prefix) of the lock objects, or None when locking is off or no bucket is known.
-    pub fn location(&self, account_key: &str) -> Option<(String, String)> {
+    /// Where the lock objects go, or None when locking is off or no bucket is known. Values
+    /// that do not parse give None here; [`LockConfig::validate`] refuses them at load.
+    pub fn location(&self, account_key: &str) -> Option<LockLocation> {
         if !self.enabled {
             return None;
         }
-        let from_key = account_key.strip_prefix("oss://").and_then(|rest| {
-            let (bucket, key) = rest.split_once('/')?;
-            let folder = key
-                .rsplit_once('/')
-                .map(|(dir, _)| dir)
-                .unwrap_or("alicert");
-            Some((bucket.to_string(), format!("{folder}/locks/")))
-        });
-        let bucket = self
-            .bucket
-            .clone()
-            .or_else(|| from_key.as_ref().map(|(b, _)| b.clone()))?;
+        let from_key = account_key
+            .starts_with("oss://")
+            .then(|| OssLocation::parse(account_key).ok())
+            .flatten()
+            .map(|l| {
+                let folder = l
+                    .key
+                    .as_str()
+                    .rsplit_once('/')
+                    .map(|(dir, _)| dir.to_string())
+                    .unwrap_or_else(|| "alicert".into());
+                (l.bucket, format!("{folder}/locks/"), l.region)
+            });
+        let bucket = match &self.bucket {
+            Some(b) => BucketName::parse(b).ok()?,
+            None => from_key.as_ref().map(|(b, _, _)| b.clone())?,
+        };
+        let same_bucket = from_key.as_ref().filter(|(b, _, _)| *b == bucket);
         let prefix = match &self.prefix {
             Some(p) if p.is_empty() || p.ends_with('/') => p.clone(),
             Some(p) => format!("{p}/"),
-            None => match from_key {
-                Some((b, p)) if b == bucket => p,
-                _ => "alicert/locks/".to_string(),
+            None => match same_bucket {
+                Some((_, p, _)) => p.clone(),
+                None => "alicert/locks/".to_string(),
             },
         };
-        Some((bucket, prefix))
+        let region = match &self.region {
+            Some(r) => Some(RegionId::parse(r).ok()?),
+            None => same_bucket.and_then(|(_, _, r)| r.clone()),
+        };
+        Some(LockLocation {
+            bucket,
+            region,
+            prefix,
+        })
     }
 }
 
@@ -108,7 +134,7 @@ pub struct LockInfo {
 /// A lock this run holds.
 #[derive(Debug)]
 pub struct Held {
-    key: String,
+    key: ObjectKey,
     body: Vec<u8>,
 }
 
@@ -124,9 +150,11 @@ pub enum Acquire {
 
 pub struct Locks {
     client: AliyunClient,
-    bucket: String,
+    bucket: BucketName,
     prefix: String,
     owner: String,
+    /// GetBucketVersioning, once per run (the bucket's state does not change under a run).
+    versioning_checked: tokio::sync::OnceCell<()>,
 }
 
 fn short_hash(bytes: &[u8]) -> String {
@@ -138,22 +166,55 @@ fn now_unix() -> i64 {
 }
 
 impl Locks {
-    /// `owner` identifies this run in lock objects (request id + random suffix).
-    pub fn new(client: AliyunClient, bucket: String, prefix: String, owner: String) -> Locks {
+    /// `owner` identifies this run in lock objects (request id + random suffix). The client
+    /// addresses the bucket's region.
+    pub fn new(client: AliyunClient, location: LockLocation, owner: String) -> Locks {
+        let client = match &location.region {
+            Some(r) => client.for_region(r),
+            None => client,
+        };
         Locks {
             client,
-            bucket,
-            prefix,
+            bucket: location.bucket,
+            prefix: location.prefix,
             owner,
+            versioning_checked: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// Refuse a versioned bucket: with versioning enabled or suspended, OSS does not honour
+    /// `x-oss-forbid-overwrite` the way the locks rely on (OSS PutObject reference: the header
+    /// "does not take effect" when versioning is enabled or suspended), so two runs could both
+    /// "create" the same lock.
+    async fn check_versioning(&self) -> Result<()> {
+        self.versioning_checked
+            .get_or_try_init(|| async {
+                match self.client.oss_bucket_versioning(&self.bucket).await? {
+                    BucketVersioning::Unversioned => Ok(()),
+                    state => Err(Error::Config(format!(
+                        "[lock] bucket `{}` has versioning {}: OSS ignores x-oss-forbid-overwrite \
+                         there, so locks would not exclude concurrent runs; set [lock] bucket to \
+                         a bucket that never had versioning (or set [lock] enabled = false)",
+                        self.bucket,
+                        if state == BucketVersioning::Enabled {
+                            "enabled"
+                        } else {
+                            "suspended"
+                        }
+                    ))),
+                }
+            })
+            .await
+            .map(|_| ())
     }
 
     pub fn owner(&self) -> &str {
         &self.owner
     }
 
-    fn key(&self, certificate: &str) -> String {
-        format!("{}{certificate}.lock", self.prefix)
+    fn key(&self, certificate: &str) -> Result<ObjectKey> {
+        ObjectKey::parse(&format!("{}{certificate}.lock", self.prefix))
+            .map_err(|e| Error::Config(format!("[lock] prefix: {e}")))
     }
 
     fn body(&self, certificate: &str, expires: i64) -> Vec<u8> {
@@ -168,7 +229,8 @@ impl Locks {
 
     /// Take the lock of `certificate` until `expires` (unix seconds), or report who has it.
     pub async fn acquire(&self, certificate: &str, expires: i64) -> Result<Acquire> {
-        let key = self.key(certificate);
+        self.check_versioning().await?;
+        let key = self.key(certificate)?;
         let body = self.body(certificate, expires);
         for _ in 0..4 {
             let put = self
@@ -213,14 +275,15 @@ impl Locks {
     /// left by a run that died mid-take-over expires like a lock and is taken over in turn.
     async fn take_over(
         &self,
-        key: &str,
+        key: &ObjectKey,
         stale: Vec<u8>,
         certificate: &str,
         expires: i64,
     ) -> Result<bool> {
         let mut seen = stale.clone();
         for _ in 0..3 {
-            let token = format!("{key}.takeover-{}", short_hash(&seen));
+            let token = ObjectKey::parse(&format!("{key}.takeover-{}", short_hash(&seen)))
+                .map_err(|e| Error::Config(format!("[lock] prefix: {e}")))?;
             let put = self
                 .client
                 .oss_put(&self.bucket, &token, self.body(certificate, expires), true)
@@ -267,43 +330,64 @@ mod tests {
 
     #[test]
     fn location_defaults() {
+        let loc = |bucket: &str, prefix: &str, region: Option<&str>| LockLocation {
+            bucket: BucketName::parse(bucket).unwrap(),
+            region: region.map(|r| RegionId::parse(r).unwrap()),
+            prefix: prefix.into(),
+        };
         let c = LockConfig::default();
         assert_eq!(
             c.location("oss://state/acme/account.pem"),
-            Some(("state".into(), "acme/locks/".into()))
+            Some(loc("state", "acme/locks/", None))
         );
         assert_eq!(
-            c.location("oss://state/account.pem"),
-            Some(("state".into(), "alicert/locks/".into()))
+            c.location("oss://state/account.pem?region=cn-shanghai"),
+            Some(loc("state", "alicert/locks/", Some("cn-shanghai")))
         );
         assert_eq!(c.location("kms:alicert/account"), None);
         let explicit = LockConfig {
             bucket: Some("locks".into()),
             prefix: Some("x".into()),
+            region: Some("ap-southeast-1".into()),
             ..LockConfig::default()
         };
         assert_eq!(
             explicit.location("kms:a"),
-            Some(("locks".into(), "x/".into()))
+            Some(loc("locks", "x/", Some("ap-southeast-1")))
         );
         let other_bucket = LockConfig {
             bucket: Some("locks".into()),
             ..LockConfig::default()
         };
+        // Another bucket does not inherit the account key's region.
         assert_eq!(
-            other_bucket.location("oss://state/acme/account.pem"),
-            Some(("locks".into(), "alicert/locks/".into()))
+            other_bucket.location("oss://state/acme/account.pem?region=cn-beijing"),
+            Some(loc("locks", "alicert/locks/", None))
         );
         let off = LockConfig {
             enabled: false,
             ..LockConfig::default()
         };
         assert_eq!(off.location("oss://state/acme/account.pem"), None);
-        assert!(LockConfig {
-            bucket: Some("Bad_Bucket".into()),
-            ..LockConfig::default()
+        for bad in [
+            LockConfig {
+                bucket: Some("Bad_Bucket".into()),
+                ..LockConfig::default()
+            },
+            LockConfig {
+                bucket: Some("attacker.example/#".into()),
+                ..LockConfig::default()
+            },
+            LockConfig {
+                region: Some("cn-hangzhou.evil.com".into()),
+                ..LockConfig::default()
+            },
+            LockConfig {
+                prefix: Some("../x/".into()),
+                ..LockConfig::default()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
         }
-        .validate()
-        .is_err());
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use alicert::aliyun::{AliyunClient, Credentials};
-use alicert::lock::{Acquire, Locks};
+use alicert::lock::{Acquire, LockLocation, Locks};
 use alicert::secret::Secret;
 use serde_json::Value;
 use support::emulator::{self, Faults, Seed};
@@ -160,8 +160,7 @@ async fn racing_take_overs_of_an_expired_lock_have_one_winner() {
             .map(|i| {
                 let locks = Arc::new(Locks::new(
                     client(&emu),
-                    BUCKET.into(),
-                    "locks/".into(),
+                    locks_at(),
                     format!("run-{round}-{i}"),
                 ));
                 tokio::spawn(async move {
@@ -193,7 +192,7 @@ async fn racing_take_overs_of_an_expired_lock_have_one_winner() {
     // A live lock is never taken over.
     let live = serde_json::json!({"owner": "alive", "certificate": "www", "acquired": now(), "expires": now() + 600});
     emu.put_object(BUCKET, "locks/www.lock", live.to_string().as_bytes());
-    let locks = Locks::new(client(&emu), BUCKET.into(), "locks/".into(), "late".into());
+    let locks = Locks::new(client(&emu), locks_at(), "late".into());
     match locks.acquire("www", now() + 60).await.unwrap() {
         Acquire::Busy { owner, .. } => assert_eq!(owner, "alive"),
         Acquire::Held(_) => panic!("took a live lock"),
@@ -224,8 +223,7 @@ async fn locks_survive_dropped_connections() {
     for i in 0..10 {
         let locks = Locks::new(
             client(&emu).with_retry(retry),
-            BUCKET.into(),
-            "locks/".into(),
+            locks_at(),
             format!("run-{i}"),
         );
         match locks.acquire("www", now() + 60).await.unwrap() {
@@ -238,4 +236,13 @@ async fn locks_survive_dropped_connections() {
         );
     }
     assert!(emu.state().faults.dropped > 3);
+}
+
+/// The lock objects under `locks/` in the rig's bucket (default region).
+fn locks_at() -> LockLocation {
+    LockLocation {
+        bucket: alicert::ident::BucketName::parse(BUCKET).unwrap(),
+        region: None,
+        prefix: "locks/".into(),
+    }
 }

@@ -7,7 +7,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use alicert::aliyun::signer::{oss_v1_signature, percent_encode, rpc_signature, OssRequestParts};
+use alicert::aliyun::signer::{oss_v4_authorization, percent_encode, rpc_signature, OssV4Request};
 use serde_json::Value;
 use support::emulator::{self, Emulator, Seed};
 use support::pebble;
@@ -494,48 +494,151 @@ struct OssResp {
     body: String,
 }
 
-async fn oss(
-    emu: &Emulator,
-    method: &str,
-    path: &str,
-    body: &str,
-    extra: &[(&str, &str)],
+/// How a test OSS request is made; [`OssSpec::new`] is a correct V4 request to the default
+/// (cn-hangzhou) endpoint, and each field breaks one rule.
+struct OssSpec<'a> {
+    method: &'a str,
+    bucket: &'a str,
+    key: &'a str,
+    query: &'a [(&'a str, &'a str)],
+    body: &'a str,
+    extra: &'a [(&'a str, &'a str)],
+    secret: &'a str,
+    /// `Some(r)`: sent to `/__region/<r>` (region r's endpoint).
+    endpoint_region: Option<&'a str>,
+    scope_region: &'a str,
+    /// Seconds added to the real time in x-oss-date.
+    date_offset: i64,
+    send_date: bool,
+    send_content_sha256: bool,
+    /// Sign with V1 (`OSS ak:sig`) instead.
+    v1: bool,
+}
+
+impl<'a> OssSpec<'a> {
+    fn new(method: &'a str, bucket: &'a str, key: &'a str) -> Self {
+        OssSpec {
+            method,
+            bucket,
+            key,
+            query: &[],
+            body: "",
+            extra: &[],
+            secret: SECRET,
+            endpoint_region: None,
+            scope_region: "cn-hangzhou",
+            date_offset: 0,
+            send_date: true,
+            send_content_sha256: true,
+            v1: false,
+        }
+    }
+}
+
+/// V1 as oss2's ProviderAuth computed it: base64(HMAC-SHA1(secret, VERB\nMD5\nType\nDate\n
+/// x-oss-headers + /bucket/key)) — here only to show the emulator refuses it.
+fn v1_signature(
     secret: &str,
-) -> OssResp {
-    let date = httpdate::fmt_http_date(SystemTime::now());
-    let content_type = if method == "PUT" { "text/plain" } else { "" };
-    let oss_headers: Vec<(String, String)> = extra
+    verb: &str,
+    content_type: &str,
+    date: &str,
+    resource: &str,
+) -> String {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{verb}\n\n{content_type}\n{date}\n{resource}").as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+async fn oss_send(emu: &Emulator, spec: &OssSpec<'_>) -> OssResp {
+    let content_type = if spec.method == "PUT" {
+        "text/plain"
+    } else {
+        ""
+    };
+    let when = time::OffsetDateTime::now_utc() + time::Duration::seconds(spec.date_offset);
+    let date_time = when
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .unwrap();
+    let mut headers: Vec<(String, String)> = spec
+        .extra
         .iter()
-        .filter(|(k, _)| k.starts_with("x-oss-"))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let sig = oss_v1_signature(
-        secret,
-        &OssRequestParts {
-            verb: method,
-            content_md5: "",
-            content_type,
-            date: &date,
-            oss_headers,
-            resource: path,
-        },
-    );
-    let client = reqwest::Client::new();
-    let mut req = client
-        .request(
-            method.parse().unwrap(),
-            format!("{}{}", emu.base_url(), path),
-        )
-        .header("date", &date)
-        .header("authorization", format!("OSS {AK}:{sig}"));
+    if spec.send_date {
+        headers.push(("x-oss-date".into(), date_time.clone()));
+    }
+    if spec.send_content_sha256 {
+        headers.push(("x-oss-content-sha256".into(), "UNSIGNED-PAYLOAD".into()));
+    }
     if !content_type.is_empty() {
-        req = req.header("content-type", content_type);
+        headers.push(("content-type".into(), content_type.into()));
     }
-    for (k, v) in extra {
-        req = req.header(*k, *v);
+    let authorization = if spec.v1 {
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        headers.push(("date".into(), date.clone()));
+        let sig = v1_signature(
+            spec.secret,
+            spec.method,
+            content_type,
+            &date,
+            &format!("/{}/{}", spec.bucket, spec.key),
+        );
+        format!("OSS {AK}:{sig}")
+    } else {
+        oss_v4_authorization(
+            AK,
+            spec.secret,
+            &OssV4Request {
+                verb: spec.method,
+                bucket: spec.bucket,
+                key: spec.key,
+                query: spec
+                    .query
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                headers: headers.clone(),
+                date_time: &date_time,
+                region: spec.scope_region,
+            },
+        )
+    };
+    let mut url = reqwest::Url::parse(&emu.base_url()).unwrap();
+    {
+        let mut segs = url.path_segments_mut().unwrap();
+        segs.pop_if_empty();
+        if let Some(r) = spec.endpoint_region {
+            segs.push("__region").push(r);
+        }
+        segs.push(spec.bucket);
+        segs.extend(spec.key.split('/'));
     }
-    if method == "PUT" {
-        req = req.body(body.to_string());
+    if !spec.query.is_empty() {
+        let q: Vec<String> = spec
+            .query
+            .iter()
+            .map(|(k, v)| {
+                if v.is_empty() {
+                    k.to_string()
+                } else {
+                    format!("{k}={v}")
+                }
+            })
+            .collect();
+        url.set_query(Some(&q.join("&")));
+    }
+    let mut req = reqwest::Client::new()
+        .request(spec.method.parse().unwrap(), url)
+        .header("authorization", authorization);
+    for (k, v) in &headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    if spec.method == "PUT" {
+        req = req.body(spec.body.to_string());
     }
     let resp = req.send().await.unwrap();
     OssResp {
@@ -545,6 +648,28 @@ async fn oss(
     }
 }
 
+/// A correct V4 request to `/<bucket>/<key>` in cn-hangzhou (`path` = `/<bucket>/<key>`).
+async fn oss(
+    emu: &Emulator,
+    method: &str,
+    path: &str,
+    body: &str,
+    extra: &[(&str, &str)],
+    secret: &str,
+) -> OssResp {
+    let (bucket, key) = path.trim_start_matches('/').split_once('/').unwrap();
+    oss_send(
+        emu,
+        &OssSpec {
+            body,
+            extra,
+            secret,
+            ..OssSpec::new(method, bucket, key)
+        },
+    )
+    .await
+}
+
 #[tokio::test]
 async fn oss_put_get_forbid_overwrite_and_auth() {
     let emu = emulator::start(seed()).await;
@@ -552,6 +677,7 @@ async fn oss_put_get_forbid_overwrite_and_auth() {
     let forbid = [
         ("x-oss-forbid-overwrite", "true"),
         ("x-oss-server-side-encryption", "KMS"),
+        ("x-oss-object-acl", "private"),
     ];
     let r = oss(&emu, "PUT", path, "hello", &forbid, SECRET).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -564,9 +690,24 @@ async fn oss_put_get_forbid_overwrite_and_auth() {
         r.body
     );
     assert!(r.body.contains("<RequestId>"), "{}", r.body);
+    // The object's ACL is recorded.
+    let st = emu.state();
+    let obj = st.object("certs", "alicert/www/cert.pem").unwrap();
+    assert_eq!(obj.headers["x-oss-object-acl"], "private");
     // Without the header, overwriting is allowed.
     let r = oss(&emu, "PUT", path, "replaced", &[], SECRET).await;
     assert_eq!(r.status, 200, "{}", r.body);
+    // An ACL OSS does not know is refused.
+    let r = oss(
+        &emu,
+        "PUT",
+        path,
+        "x",
+        &[("x-oss-object-acl", "everyone")],
+        SECRET,
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
 
     let r = oss(&emu, "GET", path, "", &[], SECRET).await;
     assert_eq!(r.status, 200);
@@ -600,6 +741,184 @@ async fn oss_put_get_forbid_overwrite_and_auth() {
     let puts = emu.state();
     let first_put = puts.calls_to("PutObject")[0];
     assert_eq!(first_put.http_status, 200);
+}
+
+/// Each V4 rule of the emulator refuses the request that breaks it, while the same request
+/// made correctly passes (so no rule passes only because everything is refused).
+#[tokio::test]
+async fn oss_v4_rules_refuse_v1_and_bad_v4_requests() {
+    let emu = emulator::start(seed().bucket_in("shanghai-b", "cn-shanghai")).await;
+    let ok = oss_send(&emu, &OssSpec::new("GET", "certs", "none")).await;
+    assert_eq!(
+        ok.status, 404,
+        "a valid V4 request reaches the object: {}",
+        ok.body
+    );
+
+    // V1, correctly computed, is refused (EC 0002-00000080).
+    let r = oss_send(
+        &emu,
+        &OssSpec {
+            v1: true,
+            ..OssSpec::new("GET", "certs", "none")
+        },
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("0002-00000080"), "{}", r.body);
+
+    // x-oss-date missing, or 16 minutes off.
+    for spec in [
+        OssSpec {
+            send_date: false,
+            ..OssSpec::new("GET", "certs", "none")
+        },
+        OssSpec {
+            date_offset: -16 * 60,
+            ..OssSpec::new("GET", "certs", "none")
+        },
+        OssSpec {
+            date_offset: 16 * 60,
+            ..OssSpec::new("GET", "certs", "none")
+        },
+    ] {
+        let r = oss_send(&emu, &spec).await;
+        assert_eq!(r.status, 403, "{}", r.body);
+    }
+    // 14 minutes off is inside the window.
+    let r = oss_send(
+        &emu,
+        &OssSpec {
+            date_offset: -14 * 60,
+            ..OssSpec::new("GET", "certs", "none")
+        },
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+
+    // x-oss-content-sha256 missing.
+    let r = oss_send(
+        &emu,
+        &OssSpec {
+            send_content_sha256: false,
+            ..OssSpec::new("GET", "certs", "none")
+        },
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("x-oss-content-sha256"), "{}", r.body);
+
+    // A scope naming another region than the endpoint's (EC 0002-00000226).
+    let r = oss_send(
+        &emu,
+        &OssSpec {
+            scope_region: "cn-shanghai",
+            ..OssSpec::new("GET", "certs", "none")
+        },
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("0002-00000226"), "{}", r.body);
+
+    // The cn-shanghai bucket through the default (cn-hangzhou) endpoint: refused, naming
+    // the endpoint to use — even with a cn-shanghai scope.
+    for scope in ["cn-hangzhou", "cn-shanghai"] {
+        let r = oss_send(
+            &emu,
+            &OssSpec {
+                scope_region: scope,
+                ..OssSpec::new("GET", "shanghai-b", "none")
+            },
+        )
+        .await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert!(
+            r.body
+                .contains("<Endpoint>oss-cn-shanghai.aliyuncs.com</Endpoint>"),
+            "{}",
+            r.body
+        );
+    }
+    // Its own endpoint with a cn-hangzhou scope: refused; with its region: passes.
+    let r = oss_send(
+        &emu,
+        &OssSpec {
+            endpoint_region: Some("cn-shanghai"),
+            ..OssSpec::new("GET", "shanghai-b", "none")
+        },
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = oss_send(
+        &emu,
+        &OssSpec {
+            endpoint_region: Some("cn-shanghai"),
+            scope_region: "cn-shanghai",
+            ..OssSpec::new("GET", "shanghai-b", "none")
+        },
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    // The cn-hangzhou bucket through the cn-shanghai endpoint.
+    let r = oss_send(
+        &emu,
+        &OssSpec {
+            endpoint_region: Some("cn-shanghai"),
+            scope_region: "cn-shanghai",
+            ..OssSpec::new("GET", "certs", "none")
+        },
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.body.contains("oss-cn-hangzhou.aliyuncs.com"),
+        "{}",
+        r.body
+    );
+
+    // A bucket sub-resource is part of the signed canonical query.
+    let r = oss_send(
+        &emu,
+        &OssSpec {
+            query: &[("versioning", "")],
+            ..OssSpec::new("GET", "certs", "")
+        },
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test]
+async fn oss_bucket_versioning_is_answered_per_the_api() {
+    let emu = emulator::start(
+        seed()
+            .bucket("versioned")
+            .bucket_versioning("versioned", "Enabled")
+            .bucket("suspended")
+            .bucket_versioning("suspended", "Suspended"),
+    )
+    .await;
+    let get = |bucket: &'static str| OssSpec {
+        query: &[("versioning", "")],
+        ..OssSpec::new("GET", bucket, "")
+    };
+    let r = oss_send(&emu, &get("certs")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("<VersioningConfiguration>") && !r.body.contains("<Status>"),
+        "{}",
+        r.body
+    );
+    let r = oss_send(&emu, &get("versioned")).await;
+    assert!(r.body.contains("<Status>Enabled</Status>"), "{}", r.body);
+    let r = oss_send(&emu, &get("suspended")).await;
+    assert!(r.body.contains("<Status>Suspended</Status>"), "{}", r.body);
+    // With versioning, x-oss-forbid-overwrite does not protect an existing object.
+    let forbid = [("x-oss-forbid-overwrite", "true")];
+    for body in ["one", "two"] {
+        let r = oss(&emu, "PUT", "/versioned/k", body, &forbid, SECRET).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
 }
 
 #[test]
@@ -819,4 +1138,89 @@ async fn dns01_order_through_emulator_and_pebble() {
         .issuer_common_name
         .to_lowercase()
         .contains("pebble"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Regions
+// ---------------------------------------------------------------------------------------------
+
+/// alicert's own client with region-templated endpoints (as the rig sets them).
+fn regional_client(emu: &Emulator) -> alicert::aliyun::AliyunClient {
+    let base = format!("{}/__region/{{region}}", emu.base_url());
+    let endpoints: BTreeMap<String, String> = ["kms", "fc", "oss"]
+        .iter()
+        .map(|p| (p.to_string(), base.clone()))
+        .collect();
+    alicert::aliyun::AliyunClient::new(
+        alicert::aliyun::Credentials {
+            access_key_id: AK.into(),
+            access_key_secret: alicert::secret::Secret::new(SECRET),
+            security_token: None,
+        },
+        "cn-hangzhou",
+        &endpoints,
+    )
+    .unwrap()
+}
+
+fn code_of(r: alicert::error::Result<impl std::fmt::Debug>) -> String {
+    match r {
+        Err(alicert::error::Error::Aliyun { code, .. }) => code,
+        other => panic!("expected an Alibaba error, got {other:?}"),
+    }
+}
+
+/// KMS secrets, FC custom domains and buckets are found only through their own region's
+/// endpoint; the same request to the right region passes.
+#[tokio::test]
+async fn regional_resources_are_only_found_through_their_region() {
+    use alicert::aliyun::Product;
+    let emu = emulator::start(
+        seed()
+            .kms_secret_in("sh/secret", "v", "cn-shanghai")
+            .fc_domain_in("sh.example.com", "cn-shanghai")
+            .bucket_in("sh-bucket", "cn-shanghai"),
+    )
+    .await;
+    let hz = regional_client(&emu);
+    let sh = hz.for_region(&alicert::ident::RegionId::parse("cn-shanghai").unwrap());
+    let get = |c: &alicert::aliyun::AliyunClient, name: &'static str| {
+        let c = c.clone();
+        async move {
+            c.rpc(Product::Kms, "GetSecretValue", &[("SecretName", name)])
+                .await
+        }
+    };
+    assert!(get(&hz, "alicert/account").await.is_ok());
+    assert_eq!(
+        code_of(get(&sh, "alicert/account").await),
+        "Forbidden.ResourceNotFound"
+    );
+    assert!(get(&sh, "sh/secret").await.is_ok());
+    assert_eq!(
+        code_of(get(&hz, "sh/secret").await),
+        "Forbidden.ResourceNotFound"
+    );
+
+    let path = "/2023-03-30/custom-domains/sh.example.com";
+    assert!(sh
+        .roa(Product::Fc, "GetCustomDomain", "GET", path, None)
+        .await
+        .is_ok());
+    assert_eq!(
+        code_of(
+            hz.roa(Product::Fc, "GetCustomDomain", "GET", path, None)
+                .await
+        ),
+        "DomainNameNotFound"
+    );
+
+    let bucket = alicert::ident::BucketName::parse("sh-bucket").unwrap();
+    let key = alicert::ident::ObjectKey::parse("k").unwrap();
+    assert!(sh
+        .oss_put(&bucket, &key, b"x".to_vec(), false)
+        .await
+        .is_ok());
+    assert_eq!(code_of(hz.oss_get(&bucket, &key).await), "AccessDenied");
+    assert_eq!(sh.oss_get(&bucket, &key).await.unwrap().unwrap(), b"x");
 }

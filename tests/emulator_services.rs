@@ -162,10 +162,11 @@ async fn fc_v3_signatures_are_verified() {
 async fn oss_cname_sub_resources_are_signed() {
     let emu = start().await;
     let good = client(&emu, STS_AK, STS_SECRET, Some(STS_TOKEN));
+    let web = alicert::ident::BucketName::parse("web").unwrap();
     let list = good
         .oss_request(&OssRequest {
             sub_resources: &[("cname", "")],
-            ..OssRequest::new("ListCname", "GET", "web", "")
+            ..OssRequest::bucket("ListCname", "GET", &web)
         })
         .await
         .unwrap();
@@ -176,30 +177,45 @@ async fn oss_cname_sub_resources_are_signed() {
     let e = bad
         .oss_request(&OssRequest {
             sub_resources: &[("cname", "")],
-            ..OssRequest::new("ListCname", "GET", "web", "")
+            ..OssRequest::bucket("ListCname", "GET", &web)
         })
         .await
         .unwrap_err();
     assert_eq!(code(e), "SignatureDoesNotMatch");
 
-    // A request signed without its sub-resource does not pass for one with it.
-    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
-    let sig = alicert::aliyun::signer::oss_v1_signature(
+    // A request signed (V4) without its sub-resource does not pass for one with it.
+    let date_time = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .unwrap();
+    let headers = vec![
+        ("x-oss-date".to_string(), date_time.clone()),
+        (
+            "x-oss-content-sha256".to_string(),
+            "UNSIGNED-PAYLOAD".to_string(),
+        ),
+    ];
+    let authorization = alicert::aliyun::signer::oss_v4_authorization(
+        AK,
         SECRET,
-        &alicert::aliyun::signer::OssRequestParts {
+        &alicert::aliyun::signer::OssV4Request {
             verb: "GET",
-            date: &date,
-            resource: "/web/",
-            ..Default::default()
+            bucket: "web",
+            key: "",
+            query: vec![],
+            headers: headers.clone(),
+            date_time: &date_time,
+            region: "cn-hangzhou",
         },
     );
-    let rsp = reqwest::Client::new()
+    let mut req = reqwest::Client::new()
         .get(format!("{}/web/?cname", emu.base_url()))
-        .header("date", &date)
-        .header("authorization", format!("OSS {AK}:{sig}"))
-        .send()
-        .await
-        .unwrap();
+        .header("authorization", authorization);
+    for (k, v) in &headers {
+        req = req.header(k, v);
+    }
+    let rsp = req.send().await.unwrap();
     assert_eq!(rsp.status(), 403);
     assert!(rsp.text().await.unwrap().contains("SignatureDoesNotMatch"));
 
@@ -212,7 +228,7 @@ async fn oss_cname_sub_resources_are_signed() {
                 b"<BucketCnameConfiguration><Cname><Domain>other.example.com</Domain></Cname></BucketCnameConfiguration>"
                     .to_vec(),
             ),
-            ..OssRequest::new("PutCname", "POST", "web", "")
+            ..OssRequest::bucket("PutCname", "POST", &web)
         })
         .await
         .unwrap_err();

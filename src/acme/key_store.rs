@@ -5,14 +5,26 @@ use std::io::Write;
 use crate::aliyun::client::PutOutcome;
 use crate::aliyun::{AliyunClient, Product};
 use crate::error::{Error, Result};
+use crate::ident::{ObjectKey, OssLocation, RegionId};
 use crate::secret::Secret;
 
+/// `kms:<name>[?region=<r>]`, `oss://<bucket>/<key>[?region=<r>]`, `file:<path>`, `env:<VAR>`.
+/// The region (default `[aliyun] region`) is where the KMS secret or the bucket lives: the
+/// request goes to that region's endpoint (and, for OSS, into the V4 scope). `?` cannot occur
+/// in a KMS secret name (KMS allows letters, digits and `_/+=.@-`), so the suffix is unambiguous.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyLocation {
-    Kms { secret_name: String },
-    Oss { bucket: String, key: String },
-    File { path: String },
-    Env { var: String },
+    Kms {
+        secret_name: String,
+        region: Option<RegionId>,
+    },
+    Oss(OssLocation),
+    File {
+        path: String,
+    },
+    Env {
+        var: String,
+    },
 }
 
 impl KeyLocation {
@@ -25,18 +37,25 @@ impl KeyLocation {
             }
         };
         if let Some(rest) = s.strip_prefix("kms:") {
+            let (name, region) = match rest.split_once('?') {
+                None => (rest, None),
+                Some((name, q)) => {
+                    let r = q.strip_prefix("region=").ok_or_else(|| {
+                        format!("`{s}`: the only option after `?` is region=<region id>")
+                    })?;
+                    (
+                        name,
+                        Some(RegionId::parse(r).map_err(|e| format!("`{s}`: {e}"))?),
+                    )
+                }
+            };
             return Ok(KeyLocation::Kms {
-                secret_name: nonempty(rest, "secret name")?,
+                secret_name: nonempty(name, "secret name")?,
+                region,
             });
         }
-        if let Some(rest) = s.strip_prefix("oss://") {
-            let (bucket, key) = rest
-                .split_once('/')
-                .ok_or_else(|| format!("`{s}`: expected oss://<bucket>/<key>"))?;
-            return Ok(KeyLocation::Oss {
-                bucket: nonempty(bucket, "bucket")?,
-                key: nonempty(key, "object key")?,
-            });
+        if s.starts_with("oss://") {
+            return OssLocation::parse(s).map(KeyLocation::Oss);
         }
         if let Some(rest) = s.strip_prefix("file:") {
             return Ok(KeyLocation::File {
@@ -61,12 +80,62 @@ impl KeyLocation {
 impl std::fmt::Display for KeyLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            KeyLocation::Kms { secret_name } => write!(f, "kms:{secret_name}"),
-            KeyLocation::Oss { bucket, key } => write!(f, "oss://{bucket}/{key}"),
+            KeyLocation::Kms {
+                secret_name,
+                region,
+            } => {
+                write!(f, "kms:{secret_name}")?;
+                match region {
+                    Some(r) => write!(f, "?region={r}"),
+                    None => Ok(()),
+                }
+            }
+            KeyLocation::Oss(l) => write!(f, "{l}"),
             KeyLocation::File { path } => write!(f, "file:{path}"),
             KeyLocation::Env { var } => write!(f, "env:{var}"),
         }
     }
+}
+
+/// A CreateSecret refusal about the KMS instance or key, as a config error naming both keys
+/// and KMS 3.0's rule (alibabacloud-kms20160120 3.3.1, CreateSecretRequest: `DKMSInstanceId`
+/// is the KMS instance, and for `EncryptionKeyId` "the key and the secret must belong to the
+/// same KMS instance, and the key must be a symmetric key"). Other errors pass unchanged.
+fn kms3_hint(e: Error, location: &KeyLocation) -> Error {
+    let Error::Aliyun {
+        code,
+        message,
+        http_status,
+        ..
+    } = &e
+    else {
+        return e;
+    };
+    let about_instance = [
+        "Instance",
+        "EncryptionKey",
+        "KeyId",
+        "Key.",
+        "DKMS",
+        "MissingParameter",
+    ]
+    .iter()
+    .any(|w| code.contains(w) || message.contains(w));
+    if !(400..500).contains(http_status) || *http_status == 403 || !about_instance {
+        return e;
+    }
+    Error::Config(format!(
+        "[acme] account_key {location}: KMS refused CreateSecret ({code}: {message}). On a KMS 3.0 \
+         (instance-based) account set both [acme] kms_instance_id (the KMS instance, DKMSInstanceId) \
+         and [acme] kms_encryption_key_id (a symmetric key of that same instance, EncryptionKeyId): \
+         the key and the secret must belong to the same KMS instance"
+    ))
+}
+
+/// `<key>.<suffix>`, beside the key.
+fn sibling(key: &ObjectKey, suffix: &str) -> Result<ObjectKey> {
+    ObjectKey::parse(&format!("{key}.{suffix}"))
+        .map_err(|e| Error::Config(format!("[acme] account_key: {e}")))
 }
 
 /// The key store for one location.
@@ -78,19 +147,29 @@ pub struct KeyStore<'a> {
 }
 
 impl KeyStore<'_> {
-    fn client(&self) -> Result<&AliyunClient> {
-        self.client.ok_or_else(|| {
+    /// The client, addressing the region the secret or bucket lives in.
+    fn client(&self) -> Result<AliyunClient> {
+        let client = self.client.ok_or_else(|| {
             Error::Config(format!(
                 "[acme] account_key {} needs Alibaba Cloud credentials",
                 self.location
             ))
+        })?;
+        let region = match &self.location {
+            KeyLocation::Kms { region, .. } => region.as_ref(),
+            KeyLocation::Oss(l) => l.region.as_ref(),
+            _ => None,
+        };
+        Ok(match region {
+            Some(r) => client.for_region(r),
+            None => client.clone(),
         })
     }
 
     /// The stored PEM, if there is one.
     pub async fn load(&self) -> Result<Option<Secret>> {
         match &self.location {
-            KeyLocation::Kms { secret_name } => {
+            KeyLocation::Kms { secret_name, .. } => {
                 match self
                     .client()?
                     .rpc(
@@ -107,9 +186,9 @@ impl KeyStore<'_> {
                     Err(e) => Err(e),
                 }
             }
-            KeyLocation::Oss { bucket, key } => Ok(self
+            KeyLocation::Oss(l) => Ok(self
                 .client()?
-                .oss_get(bucket, key)
+                .oss_get(&l.bucket, &l.key)
                 .await?
                 .map(|b| Secret::new(String::from_utf8_lossy(&b).into_owned()))),
             KeyLocation::File { path } => match std::fs::read_to_string(path) {
@@ -129,7 +208,7 @@ impl KeyStore<'_> {
     /// Store `pem` only if nothing is stored yet. Returns false when another writer won.
     pub async fn create(&self, pem: &Secret) -> Result<bool> {
         match &self.location {
-            KeyLocation::Kms { secret_name } => {
+            KeyLocation::Kms { secret_name, .. } => {
                 let mut params = vec![
                     ("SecretName", secret_name.as_str()),
                     ("VersionId", "v1"),
@@ -151,12 +230,12 @@ impl KeyStore<'_> {
                 {
                     Ok(_) => Ok(true),
                     Err(Error::Aliyun { code, .. }) if code == "Rejected.ResourceExist" => Ok(false),
-                    Err(e) => Err(e),
+                    Err(e) => Err(kms3_hint(e, &self.location)),
                 }
             }
-            KeyLocation::Oss { bucket, key } => Ok(self
+            KeyLocation::Oss(l) => Ok(self
                 .client()?
-                .oss_put(bucket, key, pem.expose().as_bytes().to_vec(), true)
+                .oss_put(&l.bucket, &l.key, pem.expose().as_bytes().to_vec(), true)
                 .await?
                 == PutOutcome::Created),
             KeyLocation::File { path } => {
@@ -207,12 +286,14 @@ impl KeyStore<'_> {
         match &self.location {
             // Writing the same key again as a new current version: readers see no change,
             // and a missing kms:PutSecretValue permission shows up now, not after the switch.
-            KeyLocation::Kms { secret_name } => self.kms_put(secret_name, current, None).await?,
-            KeyLocation::Oss { bucket, key } => {
+            KeyLocation::Kms { secret_name, .. } => {
+                self.kms_put(secret_name, current, None).await?
+            }
+            KeyLocation::Oss(l) => {
                 self.client()?
                     .oss_put(
-                        bucket,
-                        &format!("{key}.previous"),
+                        &l.bucket,
+                        &sibling(&l.key, "previous")?,
                         current.expose().as_bytes().to_vec(),
                         false,
                     )
@@ -234,10 +315,10 @@ impl KeyStore<'_> {
     /// PUT, one rename), then read it back.
     pub async fn replace(&self, new: &Secret) -> Result<()> {
         match &self.location {
-            KeyLocation::Kms { secret_name } => self.kms_put(secret_name, new, None).await?,
-            KeyLocation::Oss { bucket, key } => {
+            KeyLocation::Kms { secret_name, .. } => self.kms_put(secret_name, new, None).await?,
+            KeyLocation::Oss(l) => {
                 self.client()?
-                    .oss_put(bucket, key, new.expose().as_bytes().to_vec(), false)
+                    .oss_put(&l.bucket, &l.key, new.expose().as_bytes().to_vec(), false)
                     .await?;
             }
             KeyLocation::File { path } => write_atomic(path, new)?,
@@ -260,21 +341,17 @@ impl KeyStore<'_> {
     /// `<path>.next`, KMS a version staged `alicert-next` (not current). Returns where.
     pub async fn stash(&self, value: &Secret) -> Result<String> {
         match &self.location {
-            KeyLocation::Kms { secret_name } => {
+            KeyLocation::Kms { secret_name, .. } => {
                 self.kms_put(secret_name, value, Some(r#"["alicert-next"]"#))
                     .await?;
                 Ok(format!("{} (version stage alicert-next)", self.location))
             }
-            KeyLocation::Oss { bucket, key } => {
+            KeyLocation::Oss(l) => {
+                let next = sibling(&l.key, "next")?;
                 self.client()?
-                    .oss_put(
-                        bucket,
-                        &format!("{key}.next"),
-                        value.expose().as_bytes().to_vec(),
-                        false,
-                    )
+                    .oss_put(&l.bucket, &next, value.expose().as_bytes().to_vec(), false)
                     .await?;
-                Ok(format!("oss://{bucket}/{key}.next"))
+                Ok(format!("oss://{}/{next}", l.bucket))
             }
             KeyLocation::File { path } => {
                 write_atomic(&format!("{path}.next"), value)?;
@@ -378,20 +455,38 @@ mod tests {
 
     #[test]
     fn parses_locations() {
-        assert_eq!(
-            KeyLocation::parse("oss://b/a/k.pem").unwrap(),
-            KeyLocation::Oss {
-                bucket: "b".into(),
-                key: "a/k.pem".into()
-            }
-        );
+        let oss = KeyLocation::parse("oss://bkt/a/k.pem?region=cn-shanghai").unwrap();
+        let KeyLocation::Oss(l) = &oss else {
+            panic!("{oss:?}")
+        };
+        assert_eq!((l.bucket.as_str(), l.key.as_str()), ("bkt", "a/k.pem"));
+        assert_eq!(l.region.as_ref().unwrap().as_str(), "cn-shanghai");
+        assert_eq!(oss.to_string(), "oss://bkt/a/k.pem?region=cn-shanghai");
         assert_eq!(
             KeyLocation::parse("kms:alicert/account").unwrap(),
             KeyLocation::Kms {
-                secret_name: "alicert/account".into()
+                secret_name: "alicert/account".into(),
+                region: None,
             }
         );
-        assert!(KeyLocation::parse("oss://bucket").is_err());
+        let kms = KeyLocation::parse("kms:alicert/account?region=ap-southeast-1").unwrap();
+        assert_eq!(
+            kms,
+            KeyLocation::Kms {
+                secret_name: "alicert/account".into(),
+                region: Some(RegionId::parse("ap-southeast-1").unwrap()),
+            }
+        );
+        assert_eq!(kms.to_string(), "kms:alicert/account?region=ap-southeast-1");
+        for bad in [
+            "oss://bucket",
+            "oss://attacker.example/#/k",
+            "oss://b/k?region=evil.com/x",
+            "kms:a?region=cn-hangzhou.evil.com",
+            "kms:a?zone=x",
+        ] {
+            assert!(KeyLocation::parse(bad).is_err(), "{bad}");
+        }
         assert!(KeyLocation::parse("kms:").is_err());
         assert!(KeyLocation::parse("s3://x/y").unwrap_err().contains("kms:"));
     }

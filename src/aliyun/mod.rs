@@ -1,6 +1,7 @@
 //! Alibaba Cloud OpenAPI: signing, credentials and a small signed client.
 pub mod client;
 pub mod credentials;
+pub mod endpoints;
 pub mod signer;
 
 pub use client::AliyunClient;
@@ -80,21 +81,9 @@ impl Product {
         }
     }
 
-    /// Default public endpoint in `region`.
+    /// Default public endpoint in `region`: the official SDK's endpoint map and rule
+    /// (see endpoints.rs).
     pub fn default_endpoint(self, region: &str) -> String {
-        let host = match self {
-            Product::Alidns => "alidns.aliyuncs.com".to_string(),
-            Product::Cas => "cas.aliyuncs.com".to_string(),
-            Product::Cdn => "cdn.aliyuncs.com".to_string(),
-            Product::Dcdn => "dcdn.aliyuncs.com".to_string(),
-            Product::ApiGateway => format!("apigateway.{region}.aliyuncs.com"),
-            Product::Kms => format!("kms.{region}.aliyuncs.com"),
-            Product::Oss => format!("oss-{region}.aliyuncs.com"),
-            Product::Sts => "sts.aliyuncs.com".to_string(),
-            Product::Fc => format!("fcv3.{region}.aliyuncs.com"),
-            Product::Slb => "slb.aliyuncs.com".to_string(),
-            Product::Alb => format!("alb.{region}.aliyuncs.com"),
-        };
-        format!("https://{host}")
+        format!("https://{}", endpoints::host(self, region))
     }
 }

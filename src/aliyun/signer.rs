@@ -1,6 +1,6 @@
 //! Request signing for Alibaba Cloud OpenAPI: RPC style (HMAC-SHA1, SignatureVersion 1.0), V3
 //! (ACS3-HMAC-SHA256, what the SDKs use for ROA products such as FC 3) and OSS header signing
-//! (V1). Pure functions, so the emulator verifies with the very same rules.
+//! (V4, OSS4-HMAC-SHA256). Pure functions. (The emulator recomputes OSS V4 on its own.)
 
 use std::collections::BTreeMap;
 
@@ -64,63 +64,143 @@ pub fn rpc_signature(
     )
 }
 
-/// Inputs of the OSS V1 signature (`Authorization: OSS <ak>:<signature>`).
+/// The OSS V4 signature algorithm name.
+pub const OSS_V4_ALGORITHM: &str = "OSS4-HMAC-SHA256";
+
+/// Inputs of an OSS V4 header signature (`OSS4-HMAC-SHA256`), as oss2's `ProviderAuthV4`
+/// (oss2 >= 2.18.4, oss2/auth.py) computes it.
 #[derive(Debug, Clone, Default)]
-pub struct OssRequestParts<'a> {
+pub struct OssV4Request<'a> {
     pub verb: &'a str,
-    pub content_md5: &'a str,
-    pub content_type: &'a str,
-    /// The `Date` header, RFC 7231 (`Sun, 06 Nov 1994 08:49:37 GMT`).
-    pub date: &'a str,
-    /// All `x-oss-*` headers (any case); they are lower-cased and sorted here.
-    pub oss_headers: Vec<(String, String)>,
-    /// `/<bucket>/<key>` plus signed sub-resources: see [`oss_resource`].
-    pub resource: &'a str,
+    /// Empty for service-level requests.
+    pub bucket: &'a str,
+    /// Empty for bucket operations (canonical URI `/<bucket>/`).
+    pub key: &'a str,
+    /// Every query parameter (sub-resources such as `versioning` or `cname`, `comp=add`);
+    /// V4 signs them all.
+    pub query: Vec<(String, String)>,
+    /// Every header sent, any case; `x-oss-*`, `content-type` and `content-md5` are signed
+    /// (oss2 signs no additional headers by default).
+    pub headers: Vec<(String, String)>,
+    /// `x-oss-date`: `YYYYMMDDThhmmssZ`.
+    pub date_time: &'a str,
+    /// The bucket's region: the scope is `<yyyymmdd>/<region>/oss/aliyun_v4_request`.
+    pub region: &'a str,
 }
 
-/// OSS V1 StringToSign: VERB\nContent-MD5\nContent-Type\nDate\n + CanonicalizedOSSHeaders + CanonicalizedResource.
-pub fn oss_v1_string_to_sign(parts: &OssRequestParts<'_>) -> String {
-    let headers: BTreeMap<String, String> = parts
-        .oss_headers
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_string()))
-        .filter(|(k, _)| k.starts_with("x-oss-"))
-        .collect();
-    let mut s = format!(
-        "{}\n{}\n{}\n{}\n",
-        parts.verb, parts.content_md5, parts.content_type, parts.date
-    );
-    for (k, v) in headers {
-        s.push_str(&format!("{k}:{v}\n"));
+/// V4 URI encoding (`__v4_uri_encode`): RFC 3986 unreserved bytes stay, `/` too when
+/// `keep_slash`, every other byte is `%XX` upper case.
+pub fn oss_v4_uri_encode(s: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (keep_slash && b == b'/')
+        {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
     }
-    s.push_str(parts.resource);
-    s
+    out
 }
 
-/// OSS V1 signature: base64(HMAC-SHA1(secret, StringToSign)).
-pub fn oss_v1_signature(access_key_secret: &str, parts: &OssRequestParts<'_>) -> String {
-    hmac_sha1_b64(
-        access_key_secret.as_bytes(),
-        oss_v1_string_to_sign(parts).as_bytes(),
+/// `<yyyymmdd>/<region>/oss/aliyun_v4_request`.
+pub fn oss_v4_scope(date_time: &str, region: &str) -> String {
+    format!(
+        "{}/{region}/oss/aliyun_v4_request",
+        &date_time[..date_time.len().min(8)]
     )
 }
 
-/// OSS V1 CanonicalizedResource: `/<bucket>/<key>` (key empty for bucket operations, giving
-/// `/<bucket>/`) plus the sub-resources, sorted by name, `k` or `k=v`, after a `?`. Only
-/// sub-resources belong here (`cname`, `comp`, `acl`, ...), never ordinary query parameters.
-pub fn oss_resource(bucket: &str, key: &str, sub_resources: &[(&str, &str)]) -> String {
-    let mut subs: Vec<&(&str, &str)> = sub_resources.iter().collect();
-    subs.sort();
-    let mut s = format!("/{bucket}/{key}");
-    for (i, (k, v)) in subs.iter().enumerate() {
-        s.push(if i == 0 { '?' } else { '&' });
-        s.push_str(k);
-        if !v.is_empty() {
-            s.push('=');
-            s.push_str(v);
-        }
+/// The canonical request: verb, URI `/<bucket>/<key>` (slashes kept), sorted encoded query
+/// (`k` alone when the value is empty), signed headers (`k:v\n`, sorted, lower-case), an
+/// empty line, the (empty) additional header list, and the payload hash from
+/// `x-oss-content-sha256` (else `UNSIGNED-PAYLOAD`).
+pub fn oss_v4_canonical_request(r: &OssV4Request<'_>) -> String {
+    let uri = if r.bucket.is_empty() {
+        "/".to_string()
+    } else {
+        oss_v4_uri_encode(&format!("/{}/{}", r.bucket, r.key), true)
+    };
+    let mut query: Vec<(String, String)> = r
+        .query
+        .iter()
+        .map(|(k, v)| (oss_v4_uri_encode(k, false), oss_v4_uri_encode(v, false)))
+        .collect();
+    query.sort();
+    let query = query
+        .iter()
+        .map(|(k, v)| {
+            if v.is_empty() {
+                k.clone()
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut headers: Vec<(String, &str)> = r
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str()))
+        .filter(|(k, _)| k.starts_with("x-oss-") || k == "content-type" || k == "content-md5")
+        .collect();
+    headers.sort_by(|a, b| a.0.cmp(&b.0));
+    let headers: String = headers.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
+    let payload = headers_get(&r.headers, "x-oss-content-sha256").unwrap_or("UNSIGNED-PAYLOAD");
+    format!("{}\n{uri}\n{query}\n{headers}\n\n{payload}", r.verb)
+}
+
+fn headers_get<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// `OSS4-HMAC-SHA256\n<date time>\n<scope>\n<hex sha256(canonical request)>`.
+pub fn oss_v4_string_to_sign(r: &OssV4Request<'_>) -> String {
+    format!(
+        "{OSS_V4_ALGORITHM}\n{}\n{}\n{}",
+        r.date_time,
+        oss_v4_scope(r.date_time, r.region),
+        sha256_hex(oss_v4_canonical_request(r).as_bytes())
+    )
+}
+
+/// The hex signature: HMAC-SHA256 chain from `"aliyun_v4" + secret` over date, region,
+/// `oss`, `aliyun_v4_request`, then over the string to sign.
+pub fn oss_v4_signature(access_key_secret: &str, r: &OssV4Request<'_>) -> String {
+    let mut key = format!("aliyun_v4{access_key_secret}").into_bytes();
+    for part in [
+        &r.date_time[..r.date_time.len().min(8)],
+        r.region,
+        "oss",
+        "aliyun_v4_request",
+    ] {
+        key = hmac_sha256(&key, part.as_bytes());
     }
-    s
+    hex::encode(hmac_sha256(&key, oss_v4_string_to_sign(r).as_bytes()))
+}
+
+/// The `Authorization` header value, in oss2's exact form.
+pub fn oss_v4_authorization(
+    access_key_id: &str,
+    access_key_secret: &str,
+    r: &OssV4Request<'_>,
+) -> String {
+    format!(
+        "{OSS_V4_ALGORITHM} Credential={access_key_id}/{}, Signature={}",
+        oss_v4_scope(r.date_time, r.region),
+        oss_v4_signature(access_key_secret, r)
+    )
+}
+
+fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
 }
 
 /// The signature algorithm name of V3 requests.
@@ -218,10 +298,7 @@ mod tests {
     //   `hmac.new` inside `alibabacloud_tea_openapi.utils` to record the exact (key, message) the
     //   SDK hands to HMAC-SHA1; the `string_to_sign` constants below are that message verbatim.
     //   Snippet:  tu.hmac.new = spy; sig = Utils.get_rpcsignature(dict(params), "POST", secret)
-    // OSS: `oss2.StsAuth(ak, secret, token)._sign_request(req, bucket, key)` / `oss2.Auth(...)`
-    //   (V1, class `oss2.auth.ProviderAuth`) with `oss2.utils.http_date` patched to a fixed date;
-    //   the string-to-sign is `ProviderAuth._ProviderAuth__get_bytes_to_sign(req, bucket, key)`
-    //   and the signature is taken from the `authorization` header oss2 set.
+    // OSS V4: see the comment above the oss_v4_* tests.
     // ---------------------------------------------------------------------------------------
 
     fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -373,117 +450,145 @@ mod tests {
         );
     }
 
-    // Source: oss2 2.19.1, oss2.StsAuth(...)._sign_request -> oss2.auth.ProviderAuth (V1):
-    //   oss2.utils.http_date = lambda *a, **k: "Fri, 02 Jan 2026 03:04:05 GMT"
-    //   auth = oss2.StsAuth("STS.NTestAccessKeyId", "Sec-ret_Key/0123+abc=", "CAIS+token/with=chars_and-dash")
-    //   req = oss2.http.Request("PUT", url, headers={"Content-Type": "application/x-pem-file",
-    //         "Content-MD5": "1B2M2Y8AsgTpgAmY7PhCfg==", "x-oss-forbid-overwrite": "true",
-    //         "X-OSS-Meta-Owner": "alicert"})
-    //   auth._sign_request(req, "alicert-state", "certs/www.example.com/cert.pem")
-    // oss2 itself adds x-oss-security-token; header order/case here differ on purpose.
+    // OSS V4 vectors. Source: oss2 2.19.1 (PyPI), `oss2.ProviderAuthV4(StaticCredentialsProvider(
+    //   ak, sk, token))._sign_request(req, bucket, key)` on `oss2.http.Request(method, url,
+    //   params=..., headers=..., region=..., product="oss")`, with `oss2.auth.datetime.utcnow`
+    //   fixed to 2025-03-01T12:34:56Z; canonical request and string to sign from oss2's own debug
+    //   log ("Make signature: ..."), Authorization as oss2 set it. The script patched `oss2.auth.datetime`
+    //   with a subclass whose `utcnow()` returns that instant and captured the `oss2.auth` logger.
+    fn v4(
+        verb: &'static str,
+        bucket: &'static str,
+        key: &'static str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        region: &'static str,
+    ) -> OssV4Request<'static> {
+        OssV4Request {
+            verb,
+            bucket,
+            key,
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            date_time: "20250301T123456Z",
+            region,
+        }
+    }
+
+    // PutObject, STS, create-only, private ACL, SSE; bucket in cn-shanghai.
     #[test]
-    fn oss_v1_vector_put_forbid_overwrite_sts_matches_oss2() {
-        let parts = OssRequestParts {
-            verb: "PUT",
-            content_md5: "1B2M2Y8AsgTpgAmY7PhCfg==",
-            content_type: "application/x-pem-file",
-            date: "Fri, 02 Jan 2026 03:04:05 GMT",
-            oss_headers: vec![
-                (
-                    "x-oss-security-token".into(),
-                    "CAIS+token/with=chars_and-dash".into(),
-                ),
-                ("X-OSS-Meta-Owner".into(), "alicert".into()),
-                ("x-oss-forbid-overwrite".into(), "true".into()),
+    fn oss_v4_vector_put_forbid_overwrite_sts_matches_oss2() {
+        let r = v4(
+            "PUT",
+            "alicert-state",
+            "alicert/account.pem",
+            &[],
+            &[
+                ("Content-Type", "application/octet-stream"),
+                ("x-oss-server-side-encryption", "AES256"),
+                ("x-oss-forbid-overwrite", "true"),
+                ("x-oss-object-acl", "private"),
+                ("x-oss-security-token", "tok/en+="),
+                ("x-oss-date", "20250301T123456Z"),
+                ("x-oss-content-sha256", "UNSIGNED-PAYLOAD"),
+                ("User-Agent", "not signed"),
             ],
-            resource: "/alicert-state/certs/www.example.com/cert.pem",
-        };
-        assert_eq!(
-            oss_v1_string_to_sign(&parts),
-            "PUT\n1B2M2Y8AsgTpgAmY7PhCfg==\napplication/x-pem-file\nFri, 02 Jan 2026 03:04:05 GMT\n\
-             x-oss-forbid-overwrite:true\nx-oss-meta-owner:alicert\n\
-             x-oss-security-token:CAIS+token/with=chars_and-dash\n\
-             /alicert-state/certs/www.example.com/cert.pem"
+            "cn-shanghai",
         );
-        // oss2 set `authorization: OSS STS.NTestAccessKeyId:lL9UYTQ5qDiA72kxm85OTHAsBKI=`.
         assert_eq!(
-            oss_v1_signature("Sec-ret_Key/0123+abc=", &parts),
-            "lL9UYTQ5qDiA72kxm85OTHAsBKI="
+            oss_v4_canonical_request(&r),
+            "PUT\n/alicert-state/alicert/account.pem\n\ncontent-type:application/octet-stream\n\
+             x-oss-content-sha256:UNSIGNED-PAYLOAD\nx-oss-date:20250301T123456Z\n\
+             x-oss-forbid-overwrite:true\nx-oss-object-acl:private\nx-oss-security-token:tok/en+=\n\
+             x-oss-server-side-encryption:AES256\n\n\nUNSIGNED-PAYLOAD"
         );
-    }
-
-    // Source: oss2 2.19.1, oss2.Auth("testid", "testsecret")._sign_request (ProviderAuth, V1),
-    //   same fixed http_date; oss2.http.Request("GET", url), bucket "alicert-state",
-    //   key "state/lock.json"; no Content-MD5 / Content-Type / x-oss-* headers.
-    #[test]
-    fn oss_v1_vector_get_matches_oss2() {
-        let parts = OssRequestParts {
-            verb: "GET",
-            date: "Fri, 02 Jan 2026 03:04:05 GMT",
-            resource: "/alicert-state/state/lock.json",
-            ..Default::default()
-        };
         assert_eq!(
-            oss_v1_string_to_sign(&parts),
-            "GET\n\n\nFri, 02 Jan 2026 03:04:05 GMT\n/alicert-state/state/lock.json"
+            oss_v4_string_to_sign(&r),
+            "OSS4-HMAC-SHA256\n20250301T123456Z\n20250301/cn-shanghai/oss/aliyun_v4_request\n\
+             866d04a082c6f562fee92635d0f1fb78e257fa256adfdf7b3df82e9d601a6ea4"
         );
-        // oss2 set `authorization: OSS testid:jBnnPJWkNarwLx1ri4Q4y3QFyhs=`.
         assert_eq!(
-            oss_v1_signature("testsecret", &parts),
-            "jBnnPJWkNarwLx1ri4Q4y3QFyhs="
+            oss_v4_authorization("STS.NUmyAK", "Sec-ret_Key/0123+abc=", &r),
+            "OSS4-HMAC-SHA256 Credential=STS.NUmyAK/20250301/cn-shanghai/oss/aliyun_v4_request, \
+             Signature=70b9f64a9223b48ff5be3ddafad50a9bfca7a4790a4cd0170d3d69868dba9e85"
         );
     }
 
-    // Source: oss2 2.19.1, oss2.Auth("testid", "testsecret")._sign_request on
-    //   oss2.http.Request("POST", url, data=xml, params={"cname": "", "comp": "add"},
-    //   headers={"Content-Type": "application/xml"}) for bucket "alicert-web", key "" (PutCname),
-    //   same fixed http_date; string-to-sign from ProviderAuth.__get_bytes_to_sign after signing.
+    // GetObject, long-term key, a key with a space, `+` and UTF-8 (URI encoding keeps `/`).
     #[test]
-    fn oss_v1_vector_bucket_sub_resources_matches_oss2() {
-        let resource = oss_resource("alicert-web", "", &[("comp", "add"), ("cname", "")]);
-        assert_eq!(resource, "/alicert-web/?cname&comp=add");
-        let parts = OssRequestParts {
-            verb: "POST",
-            content_type: "application/xml",
-            date: "Fri, 02 Jan 2026 03:04:05 GMT",
-            resource: &resource,
-            ..Default::default()
-        };
-        assert_eq!(
-            oss_v1_string_to_sign(&parts),
-            "POST\n\napplication/xml\nFri, 02 Jan 2026 03:04:05 GMT\n/alicert-web/?cname&comp=add"
+    fn oss_v4_vector_get_encoded_key_matches_oss2() {
+        let r = v4(
+            "GET",
+            "bucket-1",
+            "certs/www/cert pem+é.txt",
+            &[],
+            &[
+                ("x-oss-date", "20250301T123456Z"),
+                ("x-oss-content-sha256", "UNSIGNED-PAYLOAD"),
+            ],
+            "cn-hangzhou",
         );
-        // oss2 set `authorization: OSS testid:hicjV+l/h3g329HGIeyzODnxlH4=`.
+        assert!(oss_v4_canonical_request(&r)
+            .starts_with("GET\n/bucket-1/certs/www/cert%20pem%2B%C3%A9.txt\n\n"));
         assert_eq!(
-            oss_v1_signature("testsecret", &parts),
-            "hicjV+l/h3g329HGIeyzODnxlH4="
+            oss_v4_signature("testsecret", &r),
+            "4cf43a7c738ccdba1f97f8c256eca32266cc0e0d79c9a5c360740eeb916c4564"
         );
     }
 
-    // Source: oss2 2.19.1, oss2.StsAuth("STS.NTestAccessKeyId", "Sec-ret_Key/0123+abc=",
-    //   "CAIS+token/with=chars_and-dash")._sign_request on Request("GET", url, params={"cname": ""})
-    //   (ListCname), bucket "alicert-web", key "".
+    // GetBucketVersioning (`GET /?versioning`), bucket in ap-southeast-1.
     #[test]
-    fn oss_v1_vector_list_cname_sts_matches_oss2() {
-        let resource = oss_resource("alicert-web", "", &[("cname", "")]);
-        let parts = OssRequestParts {
-            verb: "GET",
-            date: "Fri, 02 Jan 2026 03:04:05 GMT",
-            oss_headers: vec![(
-                "x-oss-security-token".into(),
-                "CAIS+token/with=chars_and-dash".into(),
-            )],
-            resource: &resource,
-            ..Default::default()
-        };
-        assert_eq!(
-            oss_v1_string_to_sign(&parts),
-            "GET\n\n\nFri, 02 Jan 2026 03:04:05 GMT\n\
-             x-oss-security-token:CAIS+token/with=chars_and-dash\n/alicert-web/?cname"
+    fn oss_v4_vector_bucket_versioning_matches_oss2() {
+        let r = v4(
+            "GET",
+            "locks-b",
+            "",
+            &[("versioning", "")],
+            &[
+                ("x-oss-date", "20250301T123456Z"),
+                ("x-oss-content-sha256", "UNSIGNED-PAYLOAD"),
+            ],
+            "ap-southeast-1",
         );
         assert_eq!(
-            oss_v1_signature("Sec-ret_Key/0123+abc=", &parts),
-            "vIMF8KrYxUXjkBIqAG1R2mrfeDY="
+            oss_v4_canonical_request(&r),
+            "GET\n/locks-b/\nversioning\nx-oss-content-sha256:UNSIGNED-PAYLOAD\n\
+             x-oss-date:20250301T123456Z\n\n\nUNSIGNED-PAYLOAD"
+        );
+        assert_eq!(
+            oss_v4_authorization("testid", "testsecret", &r),
+            "OSS4-HMAC-SHA256 Credential=testid/20250301/ap-southeast-1/oss/aliyun_v4_request, \
+             Signature=f77471992df7f9cafc49b7fbc5e280dc05e836221d604dedb099e46abbdb0efe"
+        );
+    }
+
+    // PutCname (`POST /?cname&comp=add`), STS.
+    #[test]
+    fn oss_v4_vector_cname_add_sts_matches_oss2() {
+        let r = v4(
+            "POST",
+            "web-b",
+            "",
+            &[("comp", "add"), ("cname", "")],
+            &[
+                ("Content-Type", "application/xml"),
+                ("x-oss-security-token", "tok/en+="),
+                ("x-oss-date", "20250301T123456Z"),
+                ("x-oss-content-sha256", "UNSIGNED-PAYLOAD"),
+            ],
+            "cn-hangzhou",
+        );
+        assert!(oss_v4_canonical_request(&r)
+            .starts_with("POST\n/web-b/\ncname&comp=add\ncontent-type:application/xml\n"));
+        assert_eq!(
+            oss_v4_signature("Sec-ret_Key/0123+abc=", &r),
+            "65a002d2cd2f430e2a3339efab643ad140541f59938ad66ab3f69fcc1fb31492"
         );
     }
 

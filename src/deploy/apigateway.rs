@@ -6,18 +6,27 @@ use super::{parse_deployed, NewCert, Target};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::Result;
+use crate::ident::{RegionId, ResourceId};
 
 pub struct Params {
-    pub group_id: String,
+    pub group_id: ResourceId,
     pub domain: String,
+    /// The API group's region; default `[aliyun] region`.
+    pub region: Option<RegionId>,
 }
 
 impl Params {
     pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let v = super::params(t, &["group_id", "domain"], &[])?;
+        let v = super::params(t, &["group_id", "domain"], &["region"])?;
+        let domain = v[1].unwrap().to_ascii_lowercase();
+        crate::domain::validate(&domain).map_err(|e| format!("`domain`: {e}"))?;
         Ok(Params {
-            group_id: v[0].unwrap().to_string(),
-            domain: v[1].unwrap().to_string(),
+            group_id: ResourceId::parse(v[0].unwrap()).map_err(|e| format!("`group_id`: {e}"))?,
+            domain,
+            region: v[2]
+                .map(RegionId::parse)
+                .transpose()
+                .map_err(|e| format!("`region`: {e}"))?,
         })
     }
 }
@@ -29,6 +38,10 @@ pub struct ApiGateway {
 
 impl ApiGateway {
     pub fn new(params: Params, client: AliyunClient) -> ApiGateway {
+        let client = match &params.region {
+            Some(r) => client.for_region(r),
+            None => client,
+        };
         ApiGateway { params, client }
     }
 }
@@ -50,7 +63,7 @@ impl Target for ApiGateway {
                 Product::ApiGateway,
                 "DescribeDomain",
                 &[
-                    ("GroupId", &self.params.group_id),
+                    ("GroupId", self.params.group_id.as_str()),
                     ("DomainName", &self.params.domain),
                 ],
             )
@@ -69,7 +82,7 @@ impl Target for ApiGateway {
                 Product::ApiGateway,
                 "SetDomainCertificate",
                 &[
-                    ("GroupId", &self.params.group_id),
+                    ("GroupId", self.params.group_id.as_str()),
                     ("DomainName", &self.params.domain),
                     ("CertificateName", &name),
                 ],

@@ -10,16 +10,26 @@ use crate::aliyun::signer::percent_encode;
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::Result;
+use crate::ident::RegionId;
 
 pub struct Params {
     pub domain: String,
+    /// The region of the FC custom domain (custom domains are regional); default
+    /// `[aliyun] region`.
+    pub region: Option<RegionId>,
 }
 
 impl Params {
     pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let v = super::params(t, &["domain"], &[])?;
+        let v = super::params(t, &["domain"], &["region"])?;
+        let domain = v[0].unwrap().to_ascii_lowercase();
+        crate::domain::validate(&domain).map_err(|e| format!("`domain`: {e}"))?;
         Ok(Params {
-            domain: v[0].unwrap().to_ascii_lowercase(),
+            domain,
+            region: v[1]
+                .map(RegionId::parse)
+                .transpose()
+                .map_err(|e| format!("`region`: {e}"))?,
         })
     }
 }
@@ -31,6 +41,10 @@ pub struct Fc {
 
 impl Fc {
     pub fn new(params: Params, client: AliyunClient) -> Fc {
+        let client = match &params.region {
+            Some(r) => client.for_region(r),
+            None => client,
+        };
         Fc { params, client }
     }
 

@@ -10,18 +10,27 @@ use crate::aliyun::client::OssRequest;
 use crate::aliyun::AliyunClient;
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
+use crate::ident::{BucketName, RegionId};
 
 pub struct Params {
-    pub bucket: String,
+    pub bucket: BucketName,
     pub domain: String,
+    /// The bucket's region; default `[aliyun] region`.
+    pub region: Option<RegionId>,
 }
 
 impl Params {
     pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let v = super::params(t, &["bucket", "domain"], &[])?;
+        let v = super::params(t, &["bucket", "domain"], &["region"])?;
+        let domain = v[1].unwrap().to_ascii_lowercase();
+        crate::domain::validate(&domain).map_err(|e| format!("`domain`: {e}"))?;
         Ok(Params {
-            bucket: v[0].unwrap().to_string(),
-            domain: v[1].unwrap().to_ascii_lowercase(),
+            bucket: BucketName::parse(v[0].unwrap()).map_err(|e| format!("`bucket`: {e}"))?,
+            domain,
+            region: v[2]
+                .map(RegionId::parse)
+                .transpose()
+                .map_err(|e| format!("`region`: {e}"))?,
         })
     }
 }
@@ -33,6 +42,10 @@ pub struct OssCname {
 
 impl OssCname {
     pub fn new(params: Params, client: AliyunClient) -> OssCname {
+        let client = match &params.region {
+            Some(r) => client.for_region(r),
+            None => client,
+        };
         OssCname { params, client }
     }
 
@@ -42,19 +55,21 @@ impl OssCname {
             .client
             .oss_request(&OssRequest {
                 sub_resources: &[("cname", "")],
-                ..OssRequest::new("ListCname", "GET", &self.params.bucket, "")
+                ..OssRequest::bucket("ListCname", "GET", &self.params.bucket)
             })
             .await?;
         let xml = String::from_utf8_lossy(&body);
-        for cname in xml_blocks(&xml, "Cname") {
-            let domain = xml_text(cname, "Domain").unwrap_or_default();
-            if !domain.eq_ignore_ascii_case(&self.params.domain) {
-                continue;
-            }
-            return Ok(xml_blocks(cname, "Certificate")
-                .first()
-                .and_then(|c| xml_text(c, "CertId"))
-                .filter(|id| !id.is_empty()));
+        let cnames = list_cnames(&xml).ok_or_else(|| {
+            Error::Deploy(format!(
+                "oss: ListCname of bucket {} answered XML alicert cannot read",
+                self.params.bucket
+            ))
+        })?;
+        if let Some(c) = cnames
+            .into_iter()
+            .find(|c| c.domain.eq_ignore_ascii_case(&self.params.domain))
+        {
+            return Ok(c.cert_id.filter(|id| !id.is_empty()));
         }
         Err(Error::Deploy(format!(
             "oss: {} is not bound to bucket {} (bind it first: OSS console > Bucket > Domain Names)",
@@ -113,43 +128,67 @@ impl Target for OssCname {
                 sub_resources: &[("cname", ""), ("comp", "add")],
                 content_type: "application/xml",
                 body: Some(body.into_bytes()),
-                ..OssRequest::new("PutCname", "POST", &self.params.bucket, "")
+                ..OssRequest::bucket("PutCname", "POST", &self.params.bucket)
             })
             .await?;
         Ok(())
     }
 }
 
-/// The inner text of every `<tag>…</tag>` (no attributes, no nesting of the same tag).
-fn xml_blocks<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
-    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
-    let mut out = Vec::new();
-    let mut rest = xml;
-    while let Some(i) = rest.find(&open) {
-        let after = &rest[i + open.len()..];
-        let Some(j) = after.find(&close) else { break };
-        out.push(&after[..j]);
-        rest = &after[j + close.len()..];
-    }
-    out
+/// One `<Cname>` of a ListCname answer (OSS API reference "ListCname":
+/// `ListCnameResult/Cname/{Domain, Certificate/CertId}`).
+#[derive(Debug, PartialEq, Eq)]
+struct CnameEntry {
+    domain: String,
+    cert_id: Option<String>,
 }
 
-fn xml_text(xml: &str, tag: &str) -> Option<String> {
-    xml_blocks(xml, tag).first().map(|s| xml_unescape(s.trim()))
+/// The CNAMEs of a ListCname answer, parsed with quick-xml (entities unescaped); `None` if the
+/// XML is not well formed.
+fn list_cnames(xml: &str) -> Option<Vec<CnameEntry>> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut path: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(e) => {
+                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                if path.len() == 1 && name == "Cname" {
+                    out.push(CnameEntry {
+                        domain: String::new(),
+                        cert_id: None,
+                    });
+                }
+                path.push(name);
+            }
+            Event::Text(t) => {
+                let text = t.unescape().ok()?;
+                let at: Vec<&str> = path.iter().map(String::as_str).collect();
+                match (at.as_slice(), out.last_mut()) {
+                    ([_, "Cname", "Domain"], Some(c)) => c.domain.push_str(text.trim()),
+                    ([_, "Cname", "Certificate", "CertId"], Some(c)) => {
+                        c.cert_id
+                            .get_or_insert_with(String::new)
+                            .push_str(text.trim());
+                    }
+                    _ => {}
+                }
+            }
+            Event::End(_) => {
+                path.pop()?;
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Some(out)
 }
 
 fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-}
-
-fn xml_unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
 }
 
 #[cfg(test)]
@@ -162,18 +201,24 @@ mod tests {
                    <Status>Enabled</Status></Cname><Cname><Domain>static.example.com</Domain>\
                    <Certificate><Type>CAS</Type><CertId>14000002-cn-hangzhou</CertId></Certificate>\
                    </Cname></ListCnameResult>";
-        let cnames = xml_blocks(xml, "Cname");
-        assert_eq!(cnames.len(), 2);
         assert_eq!(
-            xml_text(cnames[0], "Domain").as_deref(),
-            Some("a.example.com")
+            list_cnames(xml).unwrap(),
+            vec![
+                CnameEntry {
+                    domain: "a.example.com".into(),
+                    cert_id: None
+                },
+                CnameEntry {
+                    domain: "static.example.com".into(),
+                    cert_id: Some("14000002-cn-hangzhou".into())
+                },
+            ]
         );
-        assert!(xml_blocks(cnames[0], "Certificate").is_empty());
-        let cert = xml_blocks(cnames[1], "Certificate")[0];
-        assert_eq!(
-            xml_text(cert, "CertId").as_deref(),
-            Some("14000002-cn-hangzhou")
+        assert!(list_cnames("<a><b></a>").is_none());
+        let escaped = format!(
+            "<R><Cname><Domain>{}</Domain></Cname></R>",
+            xml_escape("a&b")
         );
-        assert_eq!(xml_unescape(&xml_escape("a<&>b")), "a<&>b");
+        assert_eq!(list_cnames(&escaped).unwrap()[0].domain, "a&b");
     }
 }

@@ -10,6 +10,7 @@ use super::{NewCert, Target};
 use crate::aliyun::AliyunClient;
 use crate::cert::{rfc3339, split_chain, CertInfo};
 use crate::error::{Error, Result};
+use crate::ident::{BucketName, ObjectKey, RegionId};
 use crate::secret::Secret;
 use crate::secret_ref::SecretRef;
 
@@ -22,8 +23,11 @@ pub enum P12Encryption {
 }
 
 pub struct Params {
-    pub bucket: String,
-    /// Folder inside the bucket, without leading/trailing `/` (may be empty).
+    pub bucket: BucketName,
+    /// The bucket's region; default `[aliyun] region`.
+    pub region: Option<RegionId>,
+    /// Folder inside the bucket, without leading/trailing `/` (may be empty; otherwise a valid
+    /// object key: no `..`, no `\\`, no control characters).
     pub prefix: String,
     pub p12_password: Option<SecretRef>,
     pub p12_encryption: P12Encryption,
@@ -34,7 +38,7 @@ impl Params {
         let v = super::params(
             t,
             &["bucket"],
-            &["prefix", "p12_password", "p12_encryption"],
+            &["prefix", "p12_password", "p12_encryption", "region"],
         )?;
         let p12_password = v[2]
             .map(|s| SecretRef::parse(s).map_err(|e| format!("`p12_password`: {e}")))
@@ -51,9 +55,17 @@ impl Params {
         if v[3].is_some() && p12_password.is_none() {
             return Err("`p12_encryption` needs `p12_password` (kms:<secret> | env:<VAR>)".into());
         }
+        let prefix = v[1].unwrap_or("").trim_matches('/').to_string();
+        if !prefix.is_empty() {
+            ObjectKey::parse(&prefix).map_err(|e| format!("`prefix`: {e}"))?;
+        }
         Ok(Params {
-            bucket: v[0].unwrap().to_string(),
-            prefix: v[1].unwrap_or("").trim_matches('/').to_string(),
+            bucket: BucketName::parse(v[0].unwrap()).map_err(|e| format!("`bucket`: {e}"))?,
+            region: v[4]
+                .map(RegionId::parse)
+                .transpose()
+                .map_err(|e| format!("`region`: {e}"))?,
+            prefix,
             p12_password,
             p12_encryption,
         })
@@ -81,6 +93,10 @@ pub struct OssBundle {
 
 impl OssBundle {
     pub fn new(params: Params, cert_name: &str, client: AliyunClient) -> OssBundle {
+        let client = match &params.region {
+            Some(r) => client.for_region(r),
+            None => client,
+        };
         OssBundle {
             params,
             name: cert_name.to_string(),
@@ -88,12 +104,17 @@ impl OssBundle {
         }
     }
 
-    fn key(&self, file: &str) -> String {
+    fn folder(&self) -> String {
         if self.params.prefix.is_empty() {
-            format!("{}/{file}", self.name)
+            format!("{}/", self.name)
         } else {
-            format!("{}/{}/{file}", self.params.prefix, self.name)
+            format!("{}/{}/", self.params.prefix, self.name)
         }
+    }
+
+    fn key(&self, file: &str) -> Result<ObjectKey> {
+        ObjectKey::parse(&format!("{}{file}", self.folder()))
+            .map_err(|e| Error::Config(format!("oss-bundle `prefix` / certificate name: {e}")))
     }
 }
 
@@ -104,13 +125,13 @@ impl Target for OssBundle {
     }
 
     fn id(&self) -> String {
-        format!("oss://{}/{}", self.params.bucket, self.key(""))
+        format!("oss://{}/{}", self.params.bucket, self.folder())
     }
 
     async fn current(&self) -> Result<Option<CertInfo>> {
         let Some(meta) = self
             .client
-            .oss_get(&self.params.bucket, &self.key("meta.json"))
+            .oss_get(&self.params.bucket, &self.key("meta.json")?)
             .await?
         else {
             return Ok(None);
@@ -124,7 +145,7 @@ impl Target for OssBundle {
         };
         let Some(pem) = self
             .client
-            .oss_get(&self.params.bucket, &self.key("cert.pem"))
+            .oss_get(&self.params.bucket, &self.key("cert.pem")?)
             .await?
         else {
             return Ok(None);
@@ -168,7 +189,7 @@ impl Target for OssBundle {
         let meta = serde_json::to_vec_pretty(&meta).expect("meta serializes");
         for (file, body) in files.into_iter().chain([("meta.json", meta)]) {
             self.client
-                .oss_put(&self.params.bucket, &self.key(file), body, false)
+                .oss_put(&self.params.bucket, &self.key(file)?, body, false)
                 .await?;
         }
         Ok(())

@@ -10,8 +10,14 @@
 //!   2016-07-14 and kms 2016-01-20. Requests are verified like Alibaba does (common parameters,
 //!   known AccessKeyId, STS SecurityToken, HMAC-SHA1 signature over query + form, nonce reuse,
 //!   15 minute timestamp window); errors are JSON `{"RequestId","Code","Message","HostId","Recommend"}`.
-//! * OSS, path style `<base>/<bucket>/<key>`: GET, HEAD, PUT, DELETE with V1 header signatures and
-//!   XML errors.
+//! * OSS, path style `<base>/<bucket>/<key>`: GET, HEAD, PUT, DELETE, GetBucketVersioning with
+//!   V4 (OSS4-HMAC-SHA256) header signatures recomputed here (V1 is refused, like accounts and
+//!   buckets created since 2025) and XML errors.
+//! * Regions: the emulator is one port for every regional host. A path starting
+//!   `/__region/<region>` is a request to that region's endpoint (the rig's endpoint overrides
+//!   are `<base>/__region/{region}`); without the prefix it is the default region, cn-hangzhou.
+//!   Buckets, KMS secrets and FC custom domains live in a region and are only reachable through
+//!   their region's endpoint, as on Alibaba Cloud.
 //! * FC 3 `InvokeFunction` (`POST /2023-03-30/functions/{name}/invocations`, V3-signed), see
 //!   emulator_fc.rs.
 //! * TXT records added to Alidns are pushed into pebble-challtestsrv (when configured) so that
@@ -32,9 +38,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use alicert::aliyun::signer::{
-    oss_v1_signature, oss_v1_string_to_sign, rpc_signature, rpc_string_to_sign, OssRequestParts,
-};
+use alicert::aliyun::signer::{rpc_signature, rpc_string_to_sign};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -43,6 +47,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use hmac::{Hmac, Mac};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -86,8 +91,17 @@ pub struct Seed {
     pub dcdn_domains: Vec<String>,
     pub apigateway_domains: Vec<ApiGatewayDomain>,
     pub buckets: Vec<String>,
+    /// Bucket → region, for buckets outside cn-hangzhou.
+    pub bucket_regions: BTreeMap<String, String>,
+    /// Bucket → versioning status (`Enabled` / `Suspended`); others never had versioning.
+    pub bucket_versioning: BTreeMap<String, String>,
     /// KMS secrets: name → value (version `v1`, stage ACSCurrent).
     pub kms_secrets: BTreeMap<String, String>,
+    /// KMS secret → region, for secrets outside cn-hangzhou.
+    pub kms_secret_regions: BTreeMap<String, String>,
+    /// KMS 3.0 instances: instance id → the symmetric key ids in it. When any is seeded, the
+    /// account is instance-based and CreateSecret needs DKMSInstanceId + EncryptionKeyId.
+    pub kms_instances: BTreeMap<String, Vec<String>>,
     /// pebble-challtestsrv management URL (`http://127.0.0.1:8055`); TXT records are pushed there.
     pub challtestsrv: Option<String>,
     /// SLB/ALB listeners, FC custom domains, OSS CNAMEs (emulator/services.rs).
@@ -191,8 +205,31 @@ impl Seed {
         self.buckets.push(name.into());
         self
     }
+    /// A bucket in `region` (reachable only through that region's endpoint and V4 scope).
+    pub fn bucket_in(mut self, name: &str, region: &str) -> Self {
+        self.buckets.push(name.into());
+        self.bucket_regions.insert(name.into(), region.into());
+        self
+    }
+    /// `status`: `Enabled` or `Suspended`.
+    pub fn bucket_versioning(mut self, name: &str, status: &str) -> Self {
+        self.bucket_versioning.insert(name.into(), status.into());
+        self
+    }
     pub fn kms_secret(mut self, name: &str, value: &str) -> Self {
         self.kms_secrets.insert(name.into(), value.into());
+        self
+    }
+    pub fn kms_secret_in(mut self, name: &str, value: &str, region: &str) -> Self {
+        self.kms_secrets.insert(name.into(), value.into());
+        self.kms_secret_regions.insert(name.into(), region.into());
+        self
+    }
+    pub fn kms_instance(mut self, instance_id: &str, key_ids: &[&str]) -> Self {
+        self.kms_instances.insert(
+            instance_id.into(),
+            key_ids.iter().map(|k| k.to_string()).collect(),
+        );
         self
     }
     pub fn challtestsrv(mut self, url: &str) -> Self {
@@ -456,6 +493,11 @@ pub struct ApiGatewayDomainState {
 #[derive(Debug, Clone, Serialize)]
 pub struct KmsSecret {
     pub name: String,
+    /// Where it lives; only that region's KMS endpoint finds it.
+    pub region: String,
+    /// KMS 3.0: the instance and key it was created with.
+    pub dkms_instance_id: Option<String>,
+    pub encryption_key_id: Option<String>,
     pub versions: Vec<KmsSecretVersion>,
 }
 
@@ -527,7 +569,8 @@ pub struct Call {
 struct Inner {
     state: EmulatorState,
     keys: HashMap<String, AccessKey>,
-    buckets: HashSet<String>,
+    buckets: HashMap<String, BucketState>,
+    kms_instances: BTreeMap<String, Vec<String>>,
     /// (AccessKeyId, SignatureNonce) → unix seconds first seen.
     nonces: HashMap<(String, String), i64>,
     failures: HashMap<String, VecDeque<(String, u16)>>,
@@ -539,6 +582,13 @@ struct Inner {
     fc_functions: Vec<String>,
     /// Where accepted async invocations are POSTed (`<url>/invoke`).
     fc_forward: Option<String>,
+}
+
+/// A bucket: its region (its endpoint and V4 scope) and versioning status.
+#[derive(Debug, Clone)]
+struct BucketState {
+    region: String,
+    versioning: Option<String>,
 }
 
 struct Shared {
@@ -685,7 +735,7 @@ impl Emulator {
     pub fn put_object(&self, bucket: &str, key: &str, body: &[u8]) {
         let mut inner = self.shared.lock();
         assert!(
-            inner.buckets.contains(bucket),
+            inner.buckets.contains_key(bucket),
             "bucket {bucket} is not seeded"
         );
         let obj = OssObject {
@@ -729,7 +779,22 @@ impl Inner {
                 .iter()
                 .map(|k| (k.id.clone(), k.clone()))
                 .collect(),
-            buckets: seed.buckets.iter().cloned().collect(),
+            buckets: seed
+                .buckets
+                .iter()
+                .map(|b| {
+                    let state = BucketState {
+                        region: seed
+                            .bucket_regions
+                            .get(b)
+                            .cloned()
+                            .unwrap_or_else(|| REGION.to_string()),
+                        versioning: seed.bucket_versioning.get(b).cloned(),
+                    };
+                    (b.clone(), state)
+                })
+                .collect(),
+            kms_instances: seed.kms_instances.clone(),
             nonces: HashMap::new(),
             failures: HashMap::new(),
             next_record_id: 1_893_214_930_838_529_000,
@@ -804,6 +869,13 @@ impl Inner {
                 name.clone(),
                 KmsSecret {
                     name: name.clone(),
+                    region: seed
+                        .kms_secret_regions
+                        .get(name)
+                        .cloned()
+                        .unwrap_or_else(|| REGION.to_string()),
+                    dkms_instance_id: None,
+                    encryption_key_id: None,
                     versions: vec![KmsSecretVersion {
                         version_id: "v1".into(),
                         data: value.clone(),
@@ -969,6 +1041,38 @@ async fn faults_handler(State(shared): State<Arc<Shared>>, body: axum::body::Byt
     }
 }
 
+/// Which regional endpoint a request was sent to: `/__region/<region>` in front of the path
+/// (the rig's `{region}`-templated endpoint overrides), else the default region's host.
+#[derive(Debug, Clone)]
+pub(crate) struct Addressed {
+    pub region: String,
+    /// The path prefix as sent (empty without one), for signatures over the path (V3).
+    pub prefix: String,
+}
+
+impl Addressed {
+    fn split(path: &str) -> (Addressed, String) {
+        if let Some(rest) = path.strip_prefix("/__region/") {
+            let (region, tail) = rest.split_once('/').unwrap_or((rest, ""));
+            let at = Addressed {
+                region: region.to_string(),
+                prefix: format!("/__region/{region}"),
+            };
+            return (at, format!("/{tail}"));
+        }
+        let at = Addressed {
+            region: REGION.to_string(),
+            prefix: String::new(),
+        };
+        (at, path.to_string())
+    }
+
+    /// The path the client signed.
+    pub fn signed_path(&self, path: &str) -> String {
+        format!("{}{path}", self.prefix)
+    }
+}
+
 async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, 64 << 20).await {
@@ -977,7 +1081,9 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             return (StatusCode::BAD_REQUEST, format!("cannot read body: {e}")).into_response();
         }
     };
-    let rpc = parts.uri.path() == "/";
+    let (at, path) = Addressed::split(parts.uri.path());
+    let path = path.as_str();
+    let rpc = path == "/";
     let fault = shared.lock().draw_fault();
     match fault {
         Some(Fault::Throttle) => {
@@ -999,24 +1105,26 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         Some(Fault::Slow(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
         _ => {}
     }
-    let rsp = if parts.uri.path().starts_with("/2023-03-30/functions/") {
+    let rsp = if path.starts_with("/2023-03-30/functions/") {
         fc::handle(
             &shared,
             &parts.method,
-            parts.uri.path(),
+            path,
             parts.uri.query(),
             &parts.headers,
             &body,
+            &at,
         )
         .await
-    } else if parts.uri.path().starts_with("/2023-03-30/") {
+    } else if path.starts_with("/2023-03-30/") {
         services::handle_fc(
             &shared,
             &parts.method,
-            parts.uri.path(),
+            path,
             parts.uri.query(),
             &parts.headers,
             &body,
+            &at,
         )
     } else if rpc {
         handle_rpc(
@@ -1025,16 +1133,18 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             parts.uri.query(),
             &parts.headers,
             &body,
+            &at,
         )
         .await
     } else {
         handle_oss(
             &shared,
             &parts.method,
-            parts.uri.path(),
+            path,
             parts.uri.query(),
             &parts.headers,
             &body,
+            &at,
         )
         .await
     };
@@ -1062,7 +1172,13 @@ fn injected_error(rpc: bool, status: u16, code: &str, message: &str) -> Response
     if rpc {
         rpc_error_response(&err(status, code, message), &request_id, "aliyuncs.com", "")
     } else {
-        oss_error_response(&oss_err(status, code, message), &request_id, "", false)
+        oss_error_response(
+            &oss_err(status, code, message),
+            &request_id,
+            "",
+            REGION,
+            false,
+        )
     }
 }
 
@@ -1188,6 +1304,7 @@ async fn handle_rpc(
     query: Option<&str>,
     headers: &HeaderMap,
     body: &[u8],
+    at: &Addressed,
 ) -> Response {
     let request_id = uuid_like();
     let mut params: BTreeMap<String, String> = BTreeMap::new();
@@ -1266,7 +1383,10 @@ async fn handle_rpc(
     };
     let result = {
         let mut inner = shared.lock();
-        let ctx = Ctx { ak: &ak };
+        let ctx = Ctx {
+            ak: &ak,
+            region: &at.region,
+        };
         match product_name {
             "alidns" => alidns(&mut inner, &action, &p, &ctx),
             "cas" => cas(&mut inner, &action, &p, &ctx).map(|v| (v, vec![])),
@@ -1428,6 +1548,8 @@ fn parse_rpc_timestamp(s: &str) -> Option<i64> {
 
 struct Ctx<'a> {
     ak: &'a str,
+    /// The region of the endpoint the request was sent to.
+    region: &'a str,
 }
 
 enum TxtSync {
@@ -2758,7 +2880,14 @@ fn apigateway(inner: &mut Inner, action: &str, p: &Params, ctx: &Ctx) -> Result<
 // KMS 2016-01-20 (secrets)
 // ---------------------------------------------------------------------------------------------
 
-fn kms(inner: &mut Inner, action: &str, p: &Params, _ctx: &Ctx) -> Result<Value, ApiError> {
+/// KMS secrets (kms 2016-01-20). Secrets are regional: the KMS endpoint of another region
+/// answers as if they did not exist (KMS "Endpoints": one endpoint per region, no global
+/// view). KMS 3.0: on an instance-based account (seeded instances), CreateSecret needs
+/// `DKMSInstanceId` and an `EncryptionKeyId` of that instance — alibabacloud-kms20160120 3.3.1
+/// models/_create_secret_request.py: "The key and the secret must belong to the same KMS
+/// instance, and the key must be a symmetric key." The error codes are not documented there;
+/// the ones below are the strictest plausible (400, parameter named).
+fn kms(inner: &mut Inner, action: &str, p: &Params, ctx: &Ctx) -> Result<Value, ApiError> {
     let not_found = || {
         err(
             404,
@@ -2777,7 +2906,12 @@ fn kms(inner: &mut Inner, action: &str, p: &Params, _ctx: &Ctx) -> Result<Value,
     Ok(match action {
         "GetSecretValue" => {
             let name = p.req("SecretName")?;
-            let s = inner.state.kms_secrets.get(name).ok_or_else(not_found)?;
+            let s = inner
+                .state
+                .kms_secrets
+                .get(name)
+                .filter(|s| s.region == ctx.region)
+                .ok_or_else(not_found)?;
             let v = match (p.get("VersionId"), p.get("VersionStage")) {
                 (Some(id), _) => s.versions.iter().find(|v| v.version_id == id),
                 (None, Some(stage)) => s
@@ -2802,14 +2936,50 @@ fn kms(inner: &mut Inner, action: &str, p: &Params, _ctx: &Ctx) -> Result<Value,
             let name = p.req("SecretName")?.to_string();
             let version = p.req("VersionId")?.to_string();
             let data = p.req("SecretData")?.to_string();
-            if inner.state.kms_secrets.contains_key(&name) {
+            if inner
+                .state
+                .kms_secrets
+                .get(&name)
+                .is_some_and(|s| s.region == ctx.region)
+            {
                 return Err(exists());
+            }
+            let instance = p.get("DKMSInstanceId").map(str::to_string);
+            let key = p.get("EncryptionKeyId").map(str::to_string);
+            if !inner.kms_instances.is_empty() {
+                let Some(instance_id) = &instance else {
+                    return Err(err(
+                        400,
+                        "MissingParameter.DKMSInstanceId",
+                        "The KMS instance is required: DKMSInstanceId.",
+                    ));
+                };
+                let keys = inner.kms_instances.get(instance_id).ok_or_else(|| {
+                    err(
+                        404,
+                        "Forbidden.DKMSInstanceNotFound",
+                        format!("The KMS instance {instance_id} does not exist."),
+                    )
+                })?;
+                match &key {
+                    Some(k) if keys.contains(k) => {}
+                    _ => {
+                        return Err(err(
+                            400,
+                            "InvalidParameter.EncryptionKeyId",
+                            "The key and the secret must belong to the same KMS instance.",
+                        ))
+                    }
+                }
             }
             let data_type = p.get("SecretDataType").unwrap_or("text").to_string();
             inner.state.kms_secrets.insert(
                 name.clone(),
                 KmsSecret {
                     name: name.clone(),
+                    region: ctx.region.to_string(),
+                    dkms_instance_id: instance,
+                    encryption_key_id: key,
                     versions: vec![KmsSecretVersion {
                         version_id: version.clone(),
                         data,
@@ -2820,7 +2990,7 @@ fn kms(inner: &mut Inner, action: &str, p: &Params, _ctx: &Ctx) -> Result<Value,
                 },
             );
             json!({
-                "Arn": format!("acs:kms:{REGION}:{ACCOUNT_ID}:secret/{name}"),
+                "Arn": format!("acs:kms:{}:{ACCOUNT_ID}:secret/{name}", ctx.region),
                 "SecretName": name,
                 "VersionId": version,
                 "SecretType": "Generic",
@@ -2841,6 +3011,7 @@ fn kms(inner: &mut Inner, action: &str, p: &Params, _ctx: &Ctx) -> Result<Value,
                 .state
                 .kms_secrets
                 .get_mut(&name)
+                .filter(|s| s.region == ctx.region)
                 .ok_or_else(not_found)?;
             if s.versions.iter().any(|v| v.version_id == version) {
                 return Err(exists());
@@ -2877,7 +3048,7 @@ fn kms(inner: &mut Inner, action: &str, p: &Params, _ctx: &Ctx) -> Result<Value,
 }
 
 // ---------------------------------------------------------------------------------------------
-// OSS (path style, V1 signatures)
+// OSS (path style, V4 signatures; V1 refused)
 // ---------------------------------------------------------------------------------------------
 
 fn xml_escape(s: &str) -> String {
@@ -2904,7 +3075,13 @@ fn oss_err(status: u16, code: &str, message: &str) -> OssError {
     }
 }
 
-fn oss_error_response(e: &OssError, request_id: &str, bucket: &str, head: bool) -> Response {
+fn oss_error_response(
+    e: &OssError,
+    request_id: &str,
+    bucket: &str,
+    region: &str,
+    head: bool,
+) -> Response {
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n");
     xml.push_str(&format!("  <Code>{}</Code>\n", xml_escape(&e.code)));
     xml.push_str(&format!(
@@ -2913,7 +3090,7 @@ fn oss_error_response(e: &OssError, request_id: &str, bucket: &str, head: bool) 
     ));
     xml.push_str(&format!("  <RequestId>{request_id}</RequestId>\n"));
     xml.push_str(&format!(
-        "  <HostId>{}.oss-{REGION}.aliyuncs.com</HostId>\n",
+        "  <HostId>{}.oss-{region}.aliyuncs.com</HostId>\n",
         xml_escape(bucket)
     ));
     for (k, v) in &e.extra {
@@ -2963,26 +3140,6 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// Sub-resources that take part in the V1 CanonicalizedResource.
-const OSS_SUBRESOURCES: [&str; 16] = [
-    "acl",
-    "append",
-    "cname",
-    "comp",
-    "delete",
-    "objectMeta",
-    "partNumber",
-    "position",
-    "response-cache-control",
-    "response-content-disposition",
-    "response-content-encoding",
-    "response-content-language",
-    "response-content-type",
-    "response-expires",
-    "tagging",
-    "uploadId",
-];
-
 fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
@@ -2994,6 +3151,7 @@ async fn handle_oss(
     query: Option<&str>,
     headers: &HeaderMap,
     body: &[u8],
+    at: &Addressed,
 ) -> Response {
     let request_id = random_hex(24).to_ascii_uppercase();
     let head = *method == Method::HEAD;
@@ -3001,11 +3159,14 @@ async fn handle_oss(
     let (bucket, raw_key) = trimmed.split_once('/').unwrap_or((trimmed, ""));
     let bucket = bucket.to_string();
     let key = percent_decode(raw_key);
-    let cname =
-        query.is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "cname"));
+    let has = |name: &str| {
+        query.is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == name))
+    };
+    let cname = has("cname");
     let action = match *method {
         Method::POST if cname => "PutCname",
         Method::GET if cname => "ListCname",
+        Method::GET if has("versioning") => "GetBucketVersioning",
         Method::PUT => "PutObject",
         Method::GET => "GetObject",
         Method::HEAD => "HeadObject",
@@ -3036,6 +3197,7 @@ async fn handle_oss(
         body,
         action,
         &mut call,
+        at,
     );
     let resp = match result {
         Ok(resp) => {
@@ -3047,7 +3209,7 @@ async fn handle_oss(
         Err(e) => {
             call.http_status = e.status;
             call.code = Some(e.code.clone());
-            oss_error_response(&e, &request_id, &bucket, head)
+            oss_error_response(&e, &request_id, &bucket, &at.region, head)
         }
     };
     shared.lock().state.calls.push(call);
@@ -3065,6 +3227,7 @@ fn oss_inner(
     body: &[u8],
     action: &str,
     call: &mut Call,
+    at: &Addressed,
 ) -> Result<Response, OssError> {
     if action.is_empty() {
         return Err(oss_err(
@@ -3075,7 +3238,7 @@ fn oss_inner(
     }
     let key =
         key.ok_or_else(|| oss_err(400, "InvalidObjectName", "The object name is not valid."))?;
-    let bucket_op = matches!(action, "PutCname" | "ListCname");
+    let bucket_op = matches!(action, "PutCname" | "ListCname" | "GetBucketVersioning");
     if key.is_empty() && !bucket_op {
         return Err(oss_err(
             501,
@@ -3084,126 +3247,26 @@ fn oss_inner(
         ));
     }
     let mut inner = shared.lock();
-    if !inner.buckets.contains(bucket) {
-        return Err(oss_err(
-            404,
-            "NoSuchBucket",
-            "The specified bucket does not exist.",
-        ));
-    }
-
-    // --- authentication (V1) ---
-    let auth = header_str(headers, "authorization").ok_or_else(|| {
-        oss_err(
-            403,
-            "AccessDenied",
-            "AccessDenied: anonymous access is not allowed.",
-        )
-    })?;
-    let creds = auth.strip_prefix("OSS ").ok_or_else(|| {
-        oss_err(
-            400,
-            "InvalidArgument",
-            "Authorization header is invalid (the emulator verifies OSS V1 signatures).",
-        )
-    })?;
-    let (ak, sig) = creds
-        .trim()
-        .split_once(':')
-        .ok_or_else(|| oss_err(400, "InvalidArgument", "Authorization header is invalid."))?;
-    call.access_key_id = ak.to_string();
-    let key_pair = inner.keys.get(ak).cloned().ok_or_else(|| {
-        oss_err(
-            403,
-            "InvalidAccessKeyId",
-            "The OSS Access Key Id you provided does not exist in our records.",
-        )
-    })?;
-    let date = header_str(headers, "date").unwrap_or("");
-    let when = httpdate::parse_http_date(date).map_err(|_| {
-        oss_err(
-            403,
-            "AccessDenied",
-            "The Date header is missing or invalid.",
-        )
-    })?;
-    let when = when
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    if (OffsetDateTime::now_utc().unix_timestamp() - when).abs() > MAX_SKEW_SECS {
-        return Err(oss_err(
-            403,
-            "RequestTimeTooSkewed",
-            "The difference between the request time and the current time is too large.",
-        ));
-    }
-    if let Some(token) = &key_pair.security_token {
-        match header_str(headers, "x-oss-security-token") {
-            None => {
-                return Err(oss_err(
-                    403,
-                    "InvalidAccessKeyId",
-                    "The security token you provided is missing (x-oss-security-token).",
-                ))
-            }
-            Some(t) if t != token => {
-                return Err(oss_err(
-                    403,
-                    "InvalidSecurityToken",
-                    "The security token you provided is invalid.",
-                ))
-            }
-            _ => {}
-        }
-    }
-    let oss_headers: Vec<(String, String)> = headers
-        .iter()
-        .filter(|(k, _)| k.as_str().starts_with("x-oss-"))
-        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-        .collect();
-    let mut resource = format!("/{bucket}/{key}");
-    if let Some(q) = query {
-        let mut subs: Vec<(String, String)> = form_urlencoded::parse(q.as_bytes())
-            .filter(|(k, _)| OSS_SUBRESOURCES.contains(&k.as_ref()))
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        subs.sort();
-        if !subs.is_empty() {
-            let joined: Vec<String> = subs
-                .iter()
-                .map(|(k, v)| {
-                    if v.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{k}={v}")
-                    }
-                })
-                .collect();
-            resource.push('?');
-            resource.push_str(&joined.join("&"));
-        }
-    }
-    let parts = OssRequestParts {
-        verb: method.as_str(),
-        content_md5: header_str(headers, "content-md5").unwrap_or(""),
-        content_type: header_str(headers, "content-type").unwrap_or(""),
-        date,
-        oss_headers,
-        resource: &resource,
-    };
-    let expected = oss_v1_signature(&key_pair.secret, &parts);
-    if sig != expected {
+    let state = inner
+        .buckets
+        .get(bucket)
+        .cloned()
+        .ok_or_else(|| oss_err(404, "NoSuchBucket", "The specified bucket does not exist."))?;
+    // OSS "HTTP 403 errors": a bucket reached through another region's endpoint is refused,
+    // naming the endpoint to use.
+    if state.region != at.region {
         let mut e = oss_err(
             403,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+            "AccessDenied",
+            "The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.",
         );
+        e.extra.push(("Bucket", bucket.to_string()));
         e.extra
-            .push(("StringToSign", oss_v1_string_to_sign(&parts)));
-        e.extra.push(("OSSAccessKeyId", ak.to_string()));
+            .push(("Endpoint", format!("oss-{}.aliyuncs.com", state.region)));
         return Err(e);
     }
+    let ak = verify_oss_v4(&inner, method, bucket, key, query, headers, body, at)?;
+    call.access_key_id = ak.clone();
 
     if let Some((code, status)) = inner.take_failure(action) {
         return Err(oss_err(
@@ -3213,8 +3276,25 @@ fn oss_inner(
         ));
     }
 
+    if action == "GetBucketVersioning" {
+        // OSS API reference "GetBucketVersioning": <VersioningConfiguration> with
+        // <Status>Enabled|Suspended</Status>; no Status for a bucket that never had versioning.
+        let status = state
+            .versioning
+            .map(|v| format!("<Status>{}</Status>", xml_escape(&v)))
+            .unwrap_or_default();
+        let xml = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<VersioningConfiguration>{status}</VersioningConfiguration>"
+        );
+        let mut resp = Response::new(Body::from(xml));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/xml"),
+        );
+        return Ok(resp);
+    }
     if bucket_op {
-        return match services::oss_cname(&mut inner, action, bucket, body, ak) {
+        return match services::oss_cname(&mut inner, action, bucket, body, &ak) {
             Ok((_, xml)) => {
                 let mut resp = Response::new(Body::from(xml));
                 resp.headers_mut().insert(
@@ -3240,6 +3320,23 @@ fn oss_inner(
             }
             let forbid = header_str(headers, "x-oss-forbid-overwrite")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+            // OSS PutObject reference: x-oss-object-acl is private | public-read |
+            // public-read-write | default (the bucket's); anything else is InvalidArgument.
+            if let Some(acl) = header_str(headers, "x-oss-object-acl") {
+                if !matches!(
+                    acl,
+                    "private" | "public-read" | "public-read-write" | "default"
+                ) {
+                    return Err(oss_err(
+                        400,
+                        "InvalidArgument",
+                        "no such object access control exists",
+                    ));
+                }
+            }
+            // OSS PutObject reference: "x-oss-forbid-overwrite ... does not take effect" when
+            // versioning is enabled or suspended for the bucket: the PUT overwrites.
+            let forbid = forbid && state.versioning.is_none();
             if forbid && inner.state.oss_objects.contains_key(&full) {
                 return Err(oss_err(
                     409,
@@ -3262,7 +3359,10 @@ fn oss_inner(
                 let keep = (k.starts_with("x-oss-")
                     && !matches!(
                         k,
-                        "x-oss-security-token" | "x-oss-forbid-overwrite" | "x-oss-date"
+                        "x-oss-security-token"
+                            | "x-oss-forbid-overwrite"
+                            | "x-oss-date"
+                            | "x-oss-content-sha256"
                     ))
                     || matches!(
                         k,
@@ -3283,7 +3383,7 @@ fn oss_inner(
                 headers: stored,
                 etag: etag.clone(),
                 last_modified: httpdate::fmt_http_date(std::time::SystemTime::now()),
-                put_by: ak.to_string(),
+                put_by: ak.clone(),
             };
             let sse = obj.headers.get("x-oss-server-side-encryption").cloned();
             inner.state.oss_objects.insert(full, obj);
@@ -3339,6 +3439,239 @@ fn oss_inner(
         }
         _ => unreachable!("action checked above"),
     }
+}
+
+/// The OSS V4 (`OSS4-HMAC-SHA256`) header signature, recomputed here from the request as OSS
+/// documents it ("Signature Version 4", OSS developer reference; the rules oss2's
+/// ProviderAuthV4 implements) — deliberately not with alicert's signer. Returns the AccessKeyId.
+/// Rules and their sources:
+/// - V1 (`Authorization: OSS ak:sig`) → 403: OSS error 0002-00000080 ("OSS returns a 403
+///   error when you call an API operation signed with a V1 signature"). Its Code is not
+///   documented; `AccessDenied` is the strictest plausible.
+/// - Authorization fields: exactly Credential, Signature and optional AdditionalHeaders
+///   (0002-00000202 / 0002-00000204); Credential `<ak>/<yyyymmdd>/<region>/oss/aliyun_v4_request`
+///   (0002-00000213), its date the date of x-oss-date (0002-00000212).
+/// - The scope's region must be the region of the endpoint (0002-00000226) — and so the
+///   bucket's (0002-00000228).
+/// - `x-oss-date` required, within 15 minutes (RequestTimeTooSkewed); `x-oss-content-sha256`
+///   required (the V4 doc lists it as required; the Code for its absence is not documented,
+///   403 AccessDenied is the strictest plausible), `UNSIGNED-PAYLOAD` or the body's SHA-256.
+#[allow(clippy::too_many_arguments)]
+fn verify_oss_v4(
+    inner: &Inner,
+    method: &Method,
+    bucket: &str,
+    key: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+    at: &Addressed,
+) -> Result<String, OssError> {
+    let denied = |ec: &'static str, message: &str| {
+        let mut e = oss_err(403, "AccessDenied", message);
+        e.extra.push(("EC", ec.to_string()));
+        e
+    };
+    let auth = header_str(headers, "authorization").ok_or_else(|| {
+        oss_err(
+            403,
+            "AccessDenied",
+            "AccessDenied: anonymous access is not allowed.",
+        )
+    })?;
+    if auth.starts_with("OSS ") {
+        return Err(denied(
+            "0002-00000080",
+            "The V1 signature is no longer supported for this account and bucket; use the V4 signature (OSS4-HMAC-SHA256).",
+        ));
+    }
+    let rest = auth.strip_prefix("OSS4-HMAC-SHA256 ").ok_or_else(|| {
+        let mut e = oss_err(400, "InvalidArgument", "Authorization header is invalid.");
+        e.extra.push(("EC", "0002-00000202".into()));
+        e
+    })?;
+    let mut fields: BTreeMap<&str, &str> = BTreeMap::new();
+    for part in rest.split(',') {
+        let (k, v) = part
+            .trim()
+            .split_once('=')
+            .ok_or_else(|| oss_err(400, "InvalidArgument", "Authorization header is invalid."))?;
+        if !matches!(k, "Credential" | "Signature" | "AdditionalHeaders") {
+            let mut e = oss_err(400, "InvalidArgument", "Authorization header is invalid.");
+            e.extra.push(("EC", "0002-00000204".into()));
+            return Err(e);
+        }
+        fields.insert(k, v);
+    }
+    let (Some(credential), Some(signature)) = (fields.get("Credential"), fields.get("Signature"))
+    else {
+        return Err(oss_err(
+            400,
+            "InvalidArgument",
+            "Authorization header is invalid: Credential and Signature are required.",
+        ));
+    };
+    let scope: Vec<&str> = credential.split('/').collect();
+    let [ak, scope_date, scope_region, "oss", "aliyun_v4_request"] = scope[..] else {
+        return Err(denied(
+            "0002-00000213",
+            "Invalid credential in Authorization header.",
+        ));
+    };
+    let date_time = header_str(headers, "x-oss-date").ok_or_else(|| {
+        denied(
+            "0002-00000209",
+            "x-oss-date is required for the V4 signature.",
+        )
+    })?;
+    let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    let when = time::PrimitiveDateTime::parse(date_time, &fmt)
+        .map_err(|_| denied("0002-00000209", "x-oss-date is invalid."))?
+        .assume_utc()
+        .unix_timestamp();
+    if (OffsetDateTime::now_utc().unix_timestamp() - when).abs() > MAX_SKEW_SECS {
+        return Err(oss_err(
+            403,
+            "RequestTimeTooSkewed",
+            "The difference between the request time and the current time is too large.",
+        ));
+    }
+    if scope_date != &date_time[..8] {
+        return Err(denied(
+            "0002-00000212",
+            "Invalid signing date in Authorization header.",
+        ));
+    }
+    if scope_region != at.region {
+        return Err(denied(
+            "0002-00000226",
+            "Invalid signing region in Authorization header: it must be the region of the endpoint (and the bucket).",
+        ));
+    }
+    let payload = header_str(headers, "x-oss-content-sha256").ok_or_else(|| {
+        denied(
+            "0002-00000210",
+            "x-oss-content-sha256 is required for the V4 signature.",
+        )
+    })?;
+    if payload != "UNSIGNED-PAYLOAD" && payload != hex::encode(Sha256::digest(body)) {
+        return Err(oss_err(
+            400,
+            "InvalidArgument",
+            "x-oss-content-sha256 does not match the body.",
+        ));
+    }
+    let key_pair = inner.keys.get(ak).cloned().ok_or_else(|| {
+        oss_err(
+            403,
+            "InvalidAccessKeyId",
+            "The OSS Access Key Id you provided does not exist in our records.",
+        )
+    })?;
+    if let Some(token) = &key_pair.security_token {
+        match header_str(headers, "x-oss-security-token") {
+            None => {
+                return Err(oss_err(
+                    403,
+                    "InvalidAccessKeyId",
+                    "The security token you provided is missing (x-oss-security-token).",
+                ))
+            }
+            Some(t) if t != token => {
+                return Err(oss_err(
+                    403,
+                    "InvalidSecurityToken",
+                    "The security token you provided is invalid.",
+                ))
+            }
+            _ => {}
+        }
+    }
+
+    // Canonical request.
+    fn enc(s: &str, keep_slash: bool) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                b'/' if keep_slash => "/".to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    let uri = enc(&format!("/{bucket}/{key}"), true);
+    let mut q: Vec<(String, String)> = query
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (enc(&k, false), enc(&v, false)))
+                .collect()
+        })
+        .unwrap_or_default();
+    q.sort();
+    let canonical_query = q
+        .iter()
+        .map(|(k, v)| {
+            if v.is_empty() {
+                k.clone()
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    let additional: Vec<String> = fields
+        .get("AdditionalHeaders")
+        .map(|a| {
+            a.split(';')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut signed: Vec<(String, String)> = headers
+        .iter()
+        .filter(|(k, _)| {
+            let k = k.as_str();
+            k.starts_with("x-oss-")
+                || k == "content-type"
+                || k == "content-md5"
+                || additional.iter().any(|a| a == k)
+        })
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    signed.sort();
+    let canonical_headers: String = signed.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
+    let canonical = format!(
+        "{}\n{uri}\n{canonical_query}\n{canonical_headers}\n{}\n{payload}",
+        method.as_str(),
+        additional.join(";")
+    );
+    let string_to_sign = format!(
+        "OSS4-HMAC-SHA256\n{date_time}\n{scope_date}/{scope_region}/oss/aliyun_v4_request\n{}",
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    );
+    let hmac = |k: &[u8], d: &str| {
+        let mut m = Hmac::<Sha256>::new_from_slice(k).expect("any key length");
+        m.update(d.as_bytes());
+        m.finalize().into_bytes().to_vec()
+    };
+    let mut signing_key = format!("aliyun_v4{}", key_pair.secret).into_bytes();
+    for part in [scope_date, scope_region, "oss", "aliyun_v4_request"] {
+        signing_key = hmac(&signing_key, part);
+    }
+    let expected = hex::encode(hmac(&signing_key, &string_to_sign));
+    if *signature != expected {
+        let mut e = oss_err(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+        );
+        e.extra.push(("StringToSign", string_to_sign));
+        e.extra.push(("CanonicalRequest", canonical));
+        e.extra.push(("OSSAccessKeyId", ak.to_string()));
+        return Err(e);
+    }
+    Ok(ak.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------

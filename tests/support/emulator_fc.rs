@@ -28,6 +28,7 @@ pub(super) async fn handle(
     query: Option<&str>,
     headers: &HeaderMap,
     body: &[u8],
+    at: &super::Addressed,
 ) -> Response {
     let request_id = uuid_like();
     let mut params: BTreeMap<String, String> = BTreeMap::new();
@@ -48,34 +49,35 @@ pub(super) async fn handle(
     let outcome = match (method, &function) {
         (&Method::POST, Some(function)) => {
             // The same V3 verification as the other FC routes (emulator/services.rs).
-            super::services::verify_v3(shared, method, path, query, headers, body).and_then(|ak| {
-                let mut inner = shared.lock();
-                if !inner.fc_functions.contains(function) {
-                    return Err(err(
-                        404,
-                        "FunctionNotFound",
-                        format!("function '{function}' does not exist"),
-                    ));
-                }
-                let invocation_type = header(headers, "x-fc-invocation-type")
-                    .unwrap_or("Sync")
-                    .to_string();
-                if invocation_type != "Async" {
-                    return Err(err(
-                        400,
-                        "InvalidArgument",
-                        "the emulator only takes x-fc-invocation-type: Async",
-                    ));
-                }
-                inner.state.fc_invocations.push(FcInvocation {
-                    function: function.clone(),
-                    qualifier: params.get("qualifier").cloned(),
-                    invocation_type,
-                    body: String::from_utf8_lossy(body).into_owned(),
-                    request_id: request_id.clone(),
-                });
-                Ok((ak, inner.fc_forward.clone()))
-            })
+            super::services::verify_v3(shared, method, &at.signed_path(path), query, headers, body)
+                .and_then(|ak| {
+                    let mut inner = shared.lock();
+                    if !inner.fc_functions.contains(function) {
+                        return Err(err(
+                            404,
+                            "FunctionNotFound",
+                            format!("function '{function}' does not exist"),
+                        ));
+                    }
+                    let invocation_type = header(headers, "x-fc-invocation-type")
+                        .unwrap_or("Sync")
+                        .to_string();
+                    if invocation_type != "Async" {
+                        return Err(err(
+                            400,
+                            "InvalidArgument",
+                            "the emulator only takes x-fc-invocation-type: Async",
+                        ));
+                    }
+                    inner.state.fc_invocations.push(FcInvocation {
+                        function: function.clone(),
+                        qualifier: params.get("qualifier").cloned(),
+                        invocation_type,
+                        body: String::from_utf8_lossy(body).into_owned(),
+                        request_id: request_id.clone(),
+                    });
+                    Ok((ak, inner.fc_forward.clone()))
+                })
         }
         _ => Err(err(
             404,

@@ -73,9 +73,12 @@ propagation_timeout_secs = 20
         }
     }
 
-    /// Environment for `alicert`: credentials and every product endpoint pointing at the emulator.
+    /// Environment for `alicert`: credentials and every product endpoint pointing at the
+    /// emulator, region-templated (`<base>/__region/{region}`): alicert fills in the region of
+    /// the resource it addresses, and the emulator enforces that buckets, KMS secrets and FC
+    /// custom domains are reached through their own region's endpoint.
     pub fn env(&self) -> Vec<(String, String)> {
-        let base = self.emulator.base_url();
+        let base = format!("{}/__region/{{region}}", self.emulator.base_url());
         let mut env = vec![
             ("ALIBABA_CLOUD_ACCESS_KEY_ID".to_string(), AK_ID.to_string()),
             (

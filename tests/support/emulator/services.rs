@@ -44,6 +44,8 @@ pub struct ServicesSeed {
     pub alb_job_ms: Option<u64>,
     /// FC 3 custom domains (protocol HTTP at start).
     pub fc_domains: Vec<String>,
+    /// FC custom domain → region, for domains outside cn-hangzhou.
+    pub fc_domain_regions: BTreeMap<String, String>,
     /// OSS bucket CNAMEs: (bucket, domain).
     pub oss_cnames: Vec<(String, String)>,
 }
@@ -72,6 +74,13 @@ impl Seed {
     }
     pub fn fc_domain(mut self, domain: &str) -> Self {
         self.services.fc_domains.push(domain.into());
+        self
+    }
+    pub fn fc_domain_in(mut self, domain: &str, region: &str) -> Self {
+        self.services.fc_domains.push(domain.into());
+        self.services
+            .fc_domain_regions
+            .insert(domain.into(), region.into());
         self
     }
     /// A CNAME bound to `bucket` (the bucket must be seeded too).
@@ -183,6 +192,8 @@ impl AlbListener {
 #[derive(Debug, Clone, Serialize)]
 pub struct FcDomain {
     pub domain: String,
+    /// FC custom domains are regional: only that region's FC endpoint finds them.
+    pub region: String,
     pub protocol: String,
     pub certificate: Option<DeployedCert>,
 }
@@ -236,6 +247,11 @@ impl ServicesState {
                 .iter()
                 .map(|d| FcDomain {
                     domain: d.clone(),
+                    region: seed
+                        .fc_domain_regions
+                        .get(d)
+                        .cloned()
+                        .unwrap_or_else(|| super::REGION.to_string()),
                     protocol: "HTTP".into(),
                     certificate: None,
                 })
@@ -1001,6 +1017,7 @@ pub(super) fn handle_fc(
     query: Option<&str>,
     headers: &HeaderMap,
     body: &[u8],
+    at: &super::Addressed,
 ) -> Response {
     let request_id = uuid_like();
     let action = headers
@@ -1023,7 +1040,7 @@ pub(super) fn handle_fc(
         params: BTreeMap::from([("domain".to_string(), domain.clone().unwrap_or_default())]),
     };
     let outcome = (|| {
-        let ak = verify_v3(shared, method, path, query, headers, body)?;
+        let ak = verify_v3(shared, method, &at.signed_path(path), query, headers, body)?;
         call.access_key_id = ak.clone();
         let mut inner = shared.lock();
         if let Some((code, status)) = inner.take_failure(&action) {
@@ -1043,7 +1060,8 @@ pub(super) fn handle_fc(
             .services
             .fc_domains
             .iter_mut()
-            .find(|d| d.domain == domain)
+            // Another region's FC endpoint does not know the domain.
+            .find(|d| d.domain == domain && d.region == at.region)
             .ok_or_else(|| {
                 err(
                     404,
