@@ -4,7 +4,7 @@
 //!
 //! * `.rpc(Product::X, "Action", …)`, `.rpc_with_form(…)`, `.roa(Product::X, "Action", …)`;
 //! * `.roa_request(Product::X, &req)` with `RoaRequest { action: "Action", … }` in the function;
-//! * `OssRequest::new("Action", …)` → `oss:Action`; `.oss_get/put/delete(` → `oss:GetObject`,
+//! * `OssRequest::object|bucket("Action", …)` → `oss:Action`; `.oss_get/put/delete(` → `oss:GetObject`,
 //!   `oss:PutObject`, `oss:DeleteObject`;
 //! * an action held in a `let` (`let action = if … { "A" } else { "B" };`), in table fields
 //!   (`self.api.product` + `self.api.set` → every struct literal with both fields), or passed
@@ -538,16 +538,22 @@ fn scan(files: &[(String, String)]) -> (Vec<Found>, Vec<String>) {
             };
         }
         for i in 0..t.len() {
-            // OssRequest::new("Action", …)
+            // OssRequest::object("Action", …) / OssRequest::bucket("Action", …)
             if ident(t, i) == Some("OssRequest")
                 && is(t, i + 1, &p(':'))
-                && ident(t, i + 3) == Some("new")
+                && matches!(ident(t, i + 3), Some("object" | "bucket"))
                 && is(t, i + 4, &p('('))
             {
-                match args(t, i + 4).first().and_then(|a| lit(a)) {
+                let first = args(t, i + 4).into_iter().next().unwrap_or_default();
+                match lit(&first) {
                     Some(a) => add!("Oss", &a, i),
+                    // A constructor forwarding its own parameter: its callers are the sites.
+                    None if matches!(
+                        classify(t, &first, enclosing(&s.funcs, i)),
+                        Expr::Param(_)
+                    ) => {}
                     None => unresolved.push(format!(
-                        "{}: OssRequest::new without a literal action",
+                        "{}: OssRequest::object/bucket without a literal action",
                         at(i)
                     )),
                 }
@@ -562,7 +568,12 @@ fn scan(files: &[(String, String)]) -> (Vec<Found>, Vec<String>) {
             let func = enclosing(&s.funcs, i);
             match method {
                 "oss_get" => add!("Oss", "GetObject", i),
-                "oss_put" => add!("Oss", "PutObject", i),
+                // Every put sets `x-oss-object-acl: private`, which needs oss:PutObjectAcl
+                // (OSS "Object ACLs": setting an object's ACL on upload).
+                "oss_put" => {
+                    add!("Oss", "PutObject", i);
+                    add!("Oss", "PutObjectAcl", i);
+                }
                 "oss_delete" => add!("Oss", "DeleteObject", i),
                 "rpc" | "rpc_with_form" | "roa" => {
                     let a = args(t, i + 2);
@@ -986,7 +997,7 @@ fn the_scanner_understands_each_shape_and_reports_what_it_cannot() {
                 let r = RoaRequest { action: "Roa", method: "POST" };
                 client.roa_request(Product::Fc, &r).await;
                 c.oss_get(b, k);
-                OssRequest::new("PutCname", "POST", b, "");
+                OssRequest::bucket("PutCname", "POST", b);
             }
             pub async fn rpc(&self, product: Product, action: &str) {
                 self.rpc_with_form(product, action, &[], &[]).await
