@@ -384,3 +384,43 @@ async fn cas_names_listings_and_fingerprints_follow_the_documented_rules() {
     .await;
     assert_eq!(ids(&second).len(), 11);
 }
+
+/// ALB is regional (alb20200616 `_endpoint_map`: `alb.<region>.aliyuncs.com`, no RegionId on
+/// the listener actions): a listener is found only through its own region's endpoint, and the
+/// client's `for_region` addresses it there.
+#[tokio::test]
+async fn an_alb_listener_is_found_only_through_its_own_region() {
+    let emu = start(Seed::default().alb_listener_in("lsn-sh-1", "cn-shanghai")).await;
+    let templated: BTreeMap<String, String> = [(
+        "alb".to_string(),
+        format!("{}/__region/{{region}}", emu.base_url()),
+    )]
+    .into_iter()
+    .collect();
+    let c = AliyunClient::new(
+        Credentials {
+            access_key_id: AK.into(),
+            access_key_secret: Secret::new(SECRET),
+            security_token: None,
+        },
+        "cn-hangzhou",
+        &templated,
+    )
+    .unwrap()
+    .with_retry(RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::default()
+    });
+    let params = [("ListenerId", "lsn-sh-1")];
+    let e = c
+        .rpc(Product::Alb, "GetListenerAttribute", &params)
+        .await
+        .unwrap_err();
+    assert_eq!(code(e), "ResourceNotFound.Listener");
+    let shanghai = c.for_region(&"cn-shanghai".parse().unwrap());
+    let rsp = shanghai
+        .rpc(Product::Alb, "GetListenerAttribute", &params)
+        .await
+        .unwrap();
+    assert_eq!(rsp["ListenerId"], "lsn-sh-1");
+}

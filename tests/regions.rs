@@ -1,6 +1,7 @@
 //! Resources in a region other than `[aliyun] region`, end to end (real binary, Pebble, the
 //! emulator with region-templated endpoints): an `oss://…?region=` account key and its lock
-//! bucket in cn-shanghai, an `oss-bundle` target in ap-southeast-1, a KMS secret in another
+//! bucket in cn-shanghai, an `oss-bundle` target in ap-southeast-1, an ALB listener in
+//! cn-shanghai, a KMS secret in another
 //! region; and the OSS/KMS preconditions (versioned lock bucket, KMS 3.0 instance) as clear errors.
 mod support;
 
@@ -13,6 +14,7 @@ name = "www"
 domains = ["www.example.com"]
 targets = [
   { kind = "oss-bundle", bucket = "sg-bundles", region = "ap-southeast-1", prefix = "certs" },
+  { kind = "alb", listener_id = "lsn-sh", region = "cn-shanghai" },
 ]
 "#;
 
@@ -21,6 +23,7 @@ fn seed() -> Seed {
         .zone("example.com")
         .bucket_in("sh-state", "cn-shanghai")
         .bucket_in("sg-bundles", "ap-southeast-1")
+        .alb_listener_in("lsn-sh", "cn-shanghai")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -37,8 +40,15 @@ async fn account_key_lock_and_bundle_in_other_regions() {
     let c = cert(result, "www");
     assert_eq!(c["status"], "issued", "{result}");
     assert_eq!(c["targets"][0]["status"], "deployed", "{result}");
+    assert_eq!(c["targets"][1]["status"], "deployed", "{result}");
 
     let st = rig.emulator.state();
+    // The ALB listener in cn-shanghai serves the new certificate (found only through the
+    // cn-shanghai endpoint).
+    let served = st
+        .alb_default_cert("lsn-sh")
+        .expect("lsn-sh has a default certificate");
+    assert_eq!(served.serial_no, c["serial"].as_str().unwrap(), "{result}");
     // The account key: in the cn-shanghai bucket, private.
     let key = st
         .object("sh-state", "alicert/account.pem")

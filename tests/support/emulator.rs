@@ -1395,7 +1395,7 @@ async fn handle_rpc(
             "apigateway" => apigateway(&mut inner, &action, &p, &ctx).map(|v| (v, vec![])),
             "kms" => kms(&mut inner, &action, &p, &ctx).map(|v| (v, vec![])),
             "slb" => services::slb(&mut inner, &action, &p).map(|v| (v, vec![])),
-            "alb" => services::alb(&mut inner, &action, &p).map(|v| (v, vec![])),
+            "alb" => services::alb(&mut inner, &action, &p, ctx.region).map(|v| (v, vec![])),
             _ => Err(unknown_action()),
         }
     };

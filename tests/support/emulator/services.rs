@@ -40,6 +40,8 @@ pub struct ServicesSeed {
     pub slb_domain_extensions: Vec<(String, String, u16, String)>,
     /// ALB HTTPS listener ids.
     pub alb_listeners: Vec<String>,
+    /// ALB listener → region, for listeners outside cn-hangzhou.
+    pub alb_listener_regions: BTreeMap<String, String>,
     /// How long an ALB listener stays `Configuring` after each write (ms); `None`: 300.
     pub alb_job_ms: Option<u64>,
     /// FC 3 custom domains (protocol HTTP at start).
@@ -65,6 +67,13 @@ impl Seed {
     }
     pub fn alb_listener(mut self, listener_id: &str) -> Self {
         self.services.alb_listeners.push(listener_id.into());
+        self
+    }
+    pub fn alb_listener_in(mut self, listener_id: &str, region: &str) -> Self {
+        self.services.alb_listeners.push(listener_id.into());
+        self.services
+            .alb_listener_regions
+            .insert(listener_id.into(), region.into());
         self
     }
     /// How long each ALB write job runs (the listener is `Configuring` meanwhile).
@@ -135,6 +144,10 @@ pub struct SlbDomainExtension {
 #[derive(Debug, Clone, Serialize)]
 pub struct AlbListener {
     pub id: String,
+    /// ALB is regional (alb20200616 `_endpoint_map`: one `alb.<region>.aliyuncs.com` per
+    /// region, and no RegionId parameter on the listener actions): only the listener's own
+    /// region's endpoint finds it.
+    pub region: String,
     /// `<CAS id>-<region>` (what the finished jobs left).
     pub default_certificate: Option<String>,
     pub additional_certificates: Vec<String>,
@@ -234,6 +247,11 @@ impl ServicesState {
                 .iter()
                 .map(|id| AlbListener {
                     id: id.clone(),
+                    region: seed
+                        .alb_listener_regions
+                        .get(id)
+                        .cloned()
+                        .unwrap_or_else(|| REGION.into()),
                     default_certificate: None,
                     additional_certificates: vec![],
                     job: None,
@@ -678,14 +696,19 @@ fn certificate_ids(p: &Params) -> Vec<String> {
 /// repeating the token of an accepted one is not run again — `IdempotenceProcessing` while that
 /// job runs (docs are silent on the exact answer: the strictest plausible one, which Terraform
 /// retries), its JobId afterwards.
-pub(super) fn alb(inner: &mut Inner, action: &str, p: &Params) -> Result<Value, ApiError> {
+pub(super) fn alb(
+    inner: &mut Inner,
+    action: &str,
+    p: &Params,
+    region: &str,
+) -> Result<Value, ApiError> {
     let listener_id = p.req("ListenerId")?.to_string();
     if !inner
         .state
         .services
         .alb_listeners
         .iter()
-        .any(|l| l.id == listener_id)
+        .any(|l| l.id == listener_id && l.region == region)
     {
         return Err(err(
             404,
