@@ -91,6 +91,9 @@ fn default_max_concurrent_orders() -> usize {
 /// Upper bound of the concurrency settings: beyond it the CA's and Alidns' rate limits, not
 /// alicert, set the pace.
 pub const MAX_CONCURRENCY: usize = 50;
+/// Longest certificate name (it is shortened to fit CAS, SLB and Alidns limits, see naming.rs).
+pub const MAX_NAME_LEN: usize = 128;
+const DAY_SECS: u64 = 86_400;
 
 impl Default for AcmeConfig {
     fn default() -> Self {
@@ -511,6 +514,38 @@ impl Config {
                 "{src}: [aliyun.retry] needs 1 <= max_attempts <= 50 and max_delay_ms >= base_delay_ms"
             )));
         }
+        // Upper bounds: no value may turn into a near-permanent sleep, lock or wait. A day is
+        // FC's longest invocation (asynchronous invocations, 86400 s).
+        for (key, value, max) in [
+            ("[aliyun.retry] max_delay_ms", r.max_delay_ms, 300_000),
+            (
+                "[aliyun.retry] max_elapsed_secs",
+                r.max_elapsed_secs,
+                DAY_SECS,
+            ),
+            (
+                "[aliyun.retry] request_timeout_secs",
+                r.request_timeout_secs,
+                600,
+            ),
+            (
+                "[dns] propagation_timeout_secs",
+                self.dns.propagation_timeout_secs,
+                DAY_SECS,
+            ),
+            (
+                "[dns] sweep_grace_secs",
+                self.dns.sweep_grace_secs,
+                30 * DAY_SECS,
+            ),
+            ("[lock] ttl_secs", self.lock.ttl_secs, DAY_SECS),
+        ] {
+            if value > max {
+                return Err(Error::Config(format!(
+                    "{src}: {key} = {value} is too large (at most {max})"
+                )));
+            }
+        }
         self.http
             .validate()
             .map_err(|e| Error::Config(format!("{src}: {e}")))?;
@@ -520,14 +555,19 @@ impl Config {
         let mut names = HashSet::new();
         for (i, c) in self.certificates.iter().enumerate() {
             let at = format!("{src}: [[certificate]] #{} ({})", i + 1, c.name);
+            // The name becomes part of object keys (`<prefix><name>.lock`, `<prefix>/<name>/`)
+            // and upload names: `.`, `..` or any `..` would walk out of a prefix.
             if c.name.is_empty()
+                || c.name.len() > MAX_NAME_LEN
+                || c.name.contains("..")
+                || c.name.chars().all(|ch| ch == '.')
                 || !c
                     .name
                     .chars()
                     .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' || ch == '.')
             {
                 return Err(Error::Config(format!(
-                    "{at}: name must be non-empty and use only A-Z a-z 0-9 - _ ."
+                    "{at}: name must be 1-{MAX_NAME_LEN} of A-Z a-z 0-9 - _ . (not only dots, no ..)"
                 )));
             }
             if !names.insert(c.name.as_str()) {
@@ -828,6 +868,41 @@ targets = [
             .unwrap_err()
             .to_string();
         assert!(e.contains("[dns] max_concurrent_calls = 0"), "{e}");
+    }
+
+    #[test]
+    fn names_that_would_walk_out_of_a_prefix_and_unbounded_numbers_are_refused() {
+        let load = |text: String| {
+            let c = Config::parse(&text, "n.toml").unwrap();
+            c.validate().map_err(|e| e.to_string())
+        };
+        for bad in [".", "..", "...", "a..b", &"n".repeat(MAX_NAME_LEN + 1)] {
+            let e =
+                load(SAMPLE.replace("name = \"www\"", &format!("name = \"{bad}\""))).unwrap_err();
+            assert!(
+                e.contains("name must be") && e.contains("n.toml"),
+                "{bad}: {e}"
+            );
+        }
+        for ok in ["www.example", "a.b-c_d", &"n".repeat(MAX_NAME_LEN)] {
+            load(SAMPLE.replace("name = \"www\"", &format!("name = \"{ok}\""))).unwrap();
+        }
+        for (table, key, value) in [
+            ("[lock]", "ttl_secs", "86401"),
+            ("[aliyun.retry]", "max_delay_ms", "300001"),
+            ("[aliyun.retry]", "max_elapsed_secs", "9223372036854775807"),
+            ("[aliyun.retry]", "request_timeout_secs", "601"),
+        ] {
+            let text = format!("{SAMPLE}\n{table}\n{key} = {value}\n");
+            let e = load(text).unwrap_err();
+            assert!(e.contains(key) && e.contains("too large"), "{key}: {e}");
+        }
+        let e = load(SAMPLE.replace(
+            "resolvers = [\"127.0.0.1:8053\"]",
+            "resolvers = [\"127.0.0.1:8053\"]\npropagation_timeout_secs = 90000",
+        ))
+        .unwrap_err();
+        assert!(e.contains("propagation_timeout_secs"), "{e}");
     }
 
     #[test]
