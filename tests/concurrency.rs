@@ -3,12 +3,10 @@
 //! certificates proceed in parallel; and the take-over of an expired lock is race-safe.
 mod support;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use alicert::aliyun::{AliyunClient, Credentials};
+use alicert::aliyun::AliyunClient;
 use alicert::lock::{Acquire, LockLocation, Locks};
-use alicert::secret::Secret;
 use serde_json::Value;
 use support::emulator::{self, Faults, Seed};
 use support::rig::{alicert_bin, Rig, AK_ID, AK_SECRET, BUCKET};
@@ -135,13 +133,7 @@ async fn a_locked_certificate_is_skipped_while_others_proceed() {
 }
 
 fn client(emu: &emulator::Emulator) -> AliyunClient {
-    let creds = Credentials {
-        access_key_id: AK_ID.into(),
-        access_key_secret: Secret::new(AK_SECRET),
-        security_token: None,
-    };
-    let endpoints = BTreeMap::from([("oss".to_string(), emu.base_url())]);
-    AliyunClient::new(creds, "cn-hangzhou", &endpoints).unwrap()
+    emu.client(AK_ID, AK_SECRET, None)
 }
 
 fn now() -> i64 {

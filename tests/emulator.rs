@@ -1146,21 +1146,7 @@ async fn dns01_order_through_emulator_and_pebble() {
 
 /// alicert's own client with region-templated endpoints (as the rig sets them).
 fn regional_client(emu: &Emulator) -> alicert::aliyun::AliyunClient {
-    let base = format!("{}/__region/{{region}}", emu.base_url());
-    let endpoints: BTreeMap<String, String> = ["kms", "fc", "oss"]
-        .iter()
-        .map(|p| (p.to_string(), base.clone()))
-        .collect();
-    alicert::aliyun::AliyunClient::new(
-        alicert::aliyun::Credentials {
-            access_key_id: AK.into(),
-            access_key_secret: alicert::secret::Secret::new(SECRET),
-            security_token: None,
-        },
-        "cn-hangzhou",
-        &endpoints,
-    )
-    .unwrap()
+    emu.client(AK, SECRET, None)
 }
 
 fn code_of(r: alicert::error::Result<impl std::fmt::Debug>) -> String {

@@ -5,13 +5,11 @@
 //! 50, and expired uploads hidden unless asked for. Each test shows the old behaviour refused.
 mod support;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use alicert::aliyun::client::RetryPolicy;
-use alicert::aliyun::{AliyunClient, Credentials, Product};
+use alicert::aliyun::{AliyunClient, Product};
 use alicert::error::Error;
-use alicert::secret::Secret;
 use serde_json::Value;
 use support::emulator::{self, Emulator, Seed};
 
@@ -24,22 +22,7 @@ async fn start(seed: Seed) -> Emulator {
 
 /// A client that never retries: every refusal reaches the test.
 fn client(emu: &Emulator) -> AliyunClient {
-    let base = emu.base_url();
-    let endpoints: BTreeMap<String, String> = ["slb", "alb", "cas"]
-        .iter()
-        .map(|p| (p.to_string(), base.clone()))
-        .collect();
-    AliyunClient::new(
-        Credentials {
-            access_key_id: AK.into(),
-            access_key_secret: Secret::new(SECRET),
-            security_token: None,
-        },
-        "cn-hangzhou",
-        &endpoints,
-    )
-    .unwrap()
-    .with_retry(RetryPolicy {
+    emu.client(AK, SECRET, None).with_retry(RetryPolicy {
         max_attempts: 1,
         ..RetryPolicy::default()
     })
@@ -391,26 +374,7 @@ async fn cas_names_listings_and_fingerprints_follow_the_documented_rules() {
 #[tokio::test]
 async fn an_alb_listener_is_found_only_through_its_own_region() {
     let emu = start(Seed::default().alb_listener_in("lsn-sh-1", "cn-shanghai")).await;
-    let templated: BTreeMap<String, String> = [(
-        "alb".to_string(),
-        format!("{}/__region/{{region}}", emu.base_url()),
-    )]
-    .into_iter()
-    .collect();
-    let c = AliyunClient::new(
-        Credentials {
-            access_key_id: AK.into(),
-            access_key_secret: Secret::new(SECRET),
-            security_token: None,
-        },
-        "cn-hangzhou",
-        &templated,
-    )
-    .unwrap()
-    .with_retry(RetryPolicy {
-        max_attempts: 1,
-        ..RetryPolicy::default()
-    });
+    let c = client(&emu);
     let params = [("ListenerId", "lsn-sh-1")];
     let e = c
         .rpc(Product::Alb, "GetListenerAttribute", &params)

@@ -3,15 +3,13 @@
 //! through more zones and records than one page holds.
 mod support;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use alicert::aliyun::{AliyunClient, Credentials, Product};
+use alicert::aliyun::{AliyunClient, Product};
 use alicert::dns::alidns::Alidns;
 use alicert::dns::sweep;
 use alicert::dns::DnsProvider;
 use alicert::error::Error;
-use alicert::secret::Secret;
 use serde_json::Value;
 use support::emulator::{self, Emulator, Seed, SeedRecord, Zone};
 
@@ -19,19 +17,7 @@ const AK: &str = "LTAI5tAlidnsKey0001";
 const SECRET: &str = "alidns-secret-0001";
 
 fn client(emu: &Emulator) -> AliyunClient {
-    let endpoints: BTreeMap<String, String> = [("alidns".to_string(), emu.base_url())]
-        .into_iter()
-        .collect();
-    AliyunClient::new(
-        Credentials {
-            access_key_id: AK.into(),
-            access_key_secret: Secret::new(SECRET),
-            security_token: None,
-        },
-        "cn-hangzhou",
-        &endpoints,
-    )
-    .unwrap()
+    emu.client(AK, SECRET, None)
 }
 
 fn code(r: Result<Value, Error>) -> String {

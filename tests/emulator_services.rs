@@ -2,13 +2,10 @@
 //! Cloud: alicert's client gets through, wrong or partial signatures do not.
 mod support;
 
-use std::collections::BTreeMap;
-
 use alicert::aliyun::client::OssRequest;
 use alicert::aliyun::signer::{sha256_hex, v3_authorization, V3Request};
-use alicert::aliyun::{AliyunClient, Credentials, Product};
+use alicert::aliyun::{AliyunClient, Product};
 use alicert::error::Error;
-use alicert::secret::Secret;
 use support::emulator::{self, Emulator, Seed};
 
 const AK: &str = "LTAI5tSvcKey0001";
@@ -32,21 +29,7 @@ async fn start() -> Emulator {
 }
 
 fn client(emu: &Emulator, ak: &str, secret: &str, token: Option<&str>) -> AliyunClient {
-    let base = emu.base_url();
-    let endpoints: BTreeMap<String, String> = ["fc", "oss", "slb", "alb", "cas"]
-        .iter()
-        .map(|p| (p.to_string(), base.clone()))
-        .collect();
-    AliyunClient::new(
-        Credentials {
-            access_key_id: ak.into(),
-            access_key_secret: Secret::new(secret),
-            security_token: token.map(Secret::new),
-        },
-        "cn-hangzhou",
-        &endpoints,
-    )
-    .unwrap()
+    emu.client(ak, secret, token)
 }
 
 fn code(e: Error) -> String {

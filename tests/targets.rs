@@ -431,16 +431,7 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
 
     // The emulator still refuses such a delete, as CAS does (so the test above is about what
     // alicert sends, not about what CAS allows).
-    let client = alicert::aliyun::AliyunClient::new(
-        alicert::aliyun::Credentials {
-            access_key_id: support::rig::AK_ID.into(),
-            access_key_secret: alicert::secret::Secret::new(AK_SECRET),
-            security_token: None,
-        },
-        "cn-hangzhou",
-        &BTreeMap::from([("cas".to_string(), rig.emulator.base_url())]),
-    )
-    .unwrap();
+    let client = rig.emulator.client(support::rig::AK_ID, AK_SECRET, None);
     let id = cas_id.to_string();
     let refused = client
         .rpc(

@@ -78,7 +78,7 @@ propagation_timeout_secs = 20
     /// the resource it addresses, and the emulator enforces that buckets, KMS secrets and FC
     /// custom domains are reached through their own region's endpoint.
     pub fn env(&self) -> Vec<(String, String)> {
-        let base = format!("{}/__region/{{region}}", self.emulator.base_url());
+        let base = self.emulator.regional_url();
         let mut env = vec![
             ("ALIBABA_CLOUD_ACCESS_KEY_ID".to_string(), AK_ID.to_string()),
             (
