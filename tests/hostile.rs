@@ -24,39 +24,11 @@ const TOKEN: &str = "hostile-bearer-token";
 
 /// A config against the emulator whose CA is a closed port: any order would fail at once.
 fn config_text(base: &str, extra_http: &str) -> String {
-    let sha = hex::encode(sha2::Sha256::digest(TOKEN.as_bytes()));
-    let endpoints: String = ["alidns", "cas", "cdn", "oss"]
-        .iter()
-        .map(|p| format!("{p} = \"{base}\"\n"))
-        .collect();
-    format!(
-        r#"
-[acme]
-directory = "https://127.0.0.1:9/dir"
-account_key = "oss://{BUCKET}/acme/account.pem"
-
-[aliyun]
-access_key_id = "{AK_ID}"
-access_key_secret = "{AK_SECRET}"
-[aliyun.endpoints]
-{endpoints}
-[aliyun.retry]
-max_attempts = 1
-
-[http]
-token_sha256 = "{sha}"
-allowed_domains = ["example.com"]
-issue_burst = 1
-issue_per_hour = 1
-{extra_http}
-[http.target_sets]
-web = [{{ kind = "cdn", domain = "www.example.com" }}]
-
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-targets = [{{ kind = "cdn", domain = "www.example.com" }}]
-"#
+    support::rig::trigger_config(
+        base,
+        TOKEN,
+        &format!("issue_burst = 1\nissue_per_hour = 1\n{extra_http}"),
+        "web = [{ kind = \"cdn\", domain = \"www.example.com\" }]",
     )
 }
 

@@ -11,7 +11,6 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use futures_util::StreamExt;
 use serde_json::Value;
-use sha2::Digest;
 use support::emulator::{self, Seed};
 use support::rig::{AK_ID, AK_SECRET, BUCKET};
 use tower::ServiceExt;
@@ -19,41 +18,11 @@ use tower::ServiceExt;
 pub const TOKEN: &str = "s3cret-bearer-token-for-tests";
 
 pub fn config_text(base: &str, http_extra: &str) -> String {
-    let sha = hex::encode(sha2::Sha256::digest(TOKEN.as_bytes()));
-    let endpoints: String = ["alidns", "cas", "cdn", "apigateway", "kms", "oss"]
-        .iter()
-        .map(|p| format!("{p} = \"{base}\"\n"))
-        .collect();
-    format!(
-        r#"
-[acme]
-directory = "https://127.0.0.1:9/dir"
-account_key = "oss://{BUCKET}/acme/account.pem"
-
-[aliyun]
-access_key_id = "{AK_ID}"
-access_key_secret = "{AK_SECRET}"
-[aliyun.endpoints]
-{endpoints}
-[aliyun.retry]
-max_attempts = 1
-
-[http]
-token_sha256 = "{sha}"
-allowed_domains = ["example.com"]
-max_body_bytes = 2048
-issue_burst = 2
-issue_per_hour = 1
-{http_extra}
-[http.target_sets]
-shop = [{{ kind = "cdn", domain = "shop.example.com" }}]
-web = [{{ kind = "cdn", domain = "www.example.com" }}]
-
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-targets = [{{ kind = "cdn", domain = "www.example.com" }}]
-"#
+    support::rig::trigger_config(
+        base,
+        TOKEN,
+        &format!("max_body_bytes = 2048\nissue_burst = 2\nissue_per_hour = 1\n{http_extra}"),
+        "shop = [{ kind = \"cdn\", domain = \"shop.example.com\" }]\nweb = [{ kind = \"cdn\", domain = \"www.example.com\" }]",
     )
 }
 

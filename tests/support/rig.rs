@@ -308,3 +308,43 @@ pub fn ok(run: &Run) -> &Value {
     assert_eq!(run.code, 0, "stdout {}\nstderr {}", run.stdout, run.stderr);
     &run.result
 }
+
+/// A config for in-process HTTP-trigger and event tests against the emulator at `base`: bearer
+/// `token`, `[http]` lines `http` (after `allowed_domains = ["example.com"]`), `[http.target_sets]`
+/// lines `target_sets`, and one certificate `www` on the CDN domain www.example.com. The CA is a
+/// closed port, so any order fails at once: a test passes only if nothing orders.
+pub fn trigger_config(base: &str, token: &str, http: &str, target_sets: &str) -> String {
+    use sha2::Digest;
+    let sha = hex::encode(sha2::Sha256::digest(token.as_bytes()));
+    let endpoints: String = alicert::aliyun::Product::codes()
+        .iter()
+        .map(|p| format!("{p} = \"{base}\"\n"))
+        .collect();
+    format!(
+        r#"
+[acme]
+directory = "https://127.0.0.1:9/dir"
+account_key = "oss://{BUCKET}/acme/account.pem"
+
+[aliyun]
+access_key_id = "{AK_ID}"
+access_key_secret = "{AK_SECRET}"
+[aliyun.endpoints]
+{endpoints}
+[aliyun.retry]
+max_attempts = 1
+
+[http]
+token_sha256 = "{sha}"
+allowed_domains = ["example.com"]
+{http}
+[http.target_sets]
+{target_sets}
+
+[[certificate]]
+name = "www"
+domains = ["www.example.com"]
+targets = [{{ kind = "cdn", domain = "www.example.com" }}]
+"#
+    )
+}
