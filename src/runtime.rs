@@ -41,12 +41,31 @@ pub struct ServeOptions {
     pub insecure_local: bool,
 }
 
-/// The header FC puts on every request it sends to a custom runtime, event and HTTP
-/// invocations and lifecycle hooks alike. FC 3.0 custom runtime spec, "Common request
-/// headers" (https://www.alibabacloud.com/help/en/functioncompute/fc/context-and-log-format-1):
-/// "Function Compute automatically generates a set of common request headers and sends them to
-/// your custom runtime on every invocation", the first being `x-fc-request-id`. The
-/// credential headers come only with a role, so they cannot be required.
+/// FC's common request headers (FC 3.0 custom runtime "Context and log format", "Request
+/// headers", https://www.alibabacloud.com/help/en/functioncompute/fc/context-and-log-format-1,
+/// and FC "Specifications": "Function Compute automatically generates a set of common request
+/// headers and sends them to your custom runtime on every invocation"). `x-fc-request-id`
+/// comes on every request; the credential headers only with a role.
+pub const FC_REQUEST_HEADERS: &[&str] = &[
+    "x-fc-request-id",
+    "x-fc-access-key-id",
+    "x-fc-access-key-secret",
+    "x-fc-security-token",
+    "x-fc-function-handler",
+    "x-fc-function-memory",
+    "x-fc-function-initializer",
+    "x-fc-initialization-timeout",
+    "x-fc-instance-lifecycle-pre-stop-handler",
+    "x-fc-instance-lifecycle-pre-freeze-handler",
+    "x-fc-region",
+    "x-fc-account-id",
+    "x-fc-qualifier",
+    "x-fc-version-id",
+    "x-fc-function-name",
+    "x-fc-service-logproject",
+    "x-fc-service-logstore",
+    "x-fc-control-path",
+];
 pub const FC_REQUEST_ID: &str = "x-fc-request-id";
 
 /// The runtime's router, failing closed: only requests from FC are served.
@@ -78,19 +97,21 @@ pub fn router_with(config: SharedConfig, options: ServeOptions) -> Router {
 
 /// Refuse a request that carries none of FC's invocation headers: off FC (a port exposed by
 /// mistake, a container run elsewhere) nobody authenticated it, and `/invoke` runs any event,
-/// account deactivation included.
+/// account deactivation included. (The headers prove nothing by themselves — on FC the port
+/// is reachable only through FC; this guard makes an accidental exposure fail closed.)
 async fn only_from_fc(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let from_fc = req
-        .headers()
-        .get(FC_REQUEST_ID)
-        .is_some_and(|v| !v.as_bytes().trim_ascii().is_empty());
+    let from_fc = FC_REQUEST_HEADERS.iter().any(|h| {
+        req.headers()
+            .get(*h)
+            .is_some_and(|v| !v.as_bytes().trim_ascii().is_empty())
+    });
     if from_fc {
         return next.run(req).await;
     }
-    tracing::warn!(path = %req.uri().path(), "refused a request without FC's x-fc-request-id header");
+    tracing::warn!(path = %req.uri().path(), "refused a request carrying none of FC's request headers");
     let body = json!({"ok": false, "error": {
         "code": "Forbidden",
-        "message": "not a Function Compute request (no x-fc-request-id header); to run the runtime locally, start `alicert serve --insecure-local` (listens on 127.0.0.1 only)",
+        "message": "not a Function Compute request (none of FC's x-fc-* request headers, e.g. x-fc-request-id); to run the runtime locally, start `alicert serve --insecure-local` (listens on 127.0.0.1 only)",
     }});
     (StatusCode::FORBIDDEN, Json(body)).into_response()
 }

@@ -362,25 +362,13 @@ async fn the_runtime_port_fails_closed() {
     let r = alicert::runtime::router(Arc::new(Ok(config.clone())));
     for (method, path, headers) in [
         ("POST", "/invoke", vec![]),
+        ("POST", "/invoke", vec![("x-fc-request-id", " ")]),
         (
             "POST",
             "/invoke",
-            vec![
-                ("x-fc-access-key-id", AK_ID),
-                ("x-fc-access-key-secret", AK_SECRET),
-            ],
+            vec![("x-forwarded-for", "10.0.0.1"), ("x-fc-status", "")],
         ),
-        ("POST", "/invoke", vec![("x-fc-request-id", " ")]),
-        (
-            "GET",
-            "/status",
-            vec![("x-fc-control-path", "/http-invoke")],
-        ),
-        (
-            "POST",
-            "/renew",
-            vec![("x-fc-control-path", "/http-invoke")],
-        ),
+        ("GET", "/status", vec![("x-fc-made-up", "1")]),
         ("POST", "/initialize", vec![]),
         ("GET", "/healthz", vec![]),
     ] {
@@ -396,6 +384,20 @@ async fn the_runtime_port_fails_closed() {
         assert_eq!(json["error"]["code"], "Forbidden");
     }
     assert!(emu.state().calls.is_empty());
+    // Any one of FC's request headers is FC's shape (a role's credentials alone, say).
+    let (status, _, json) = call(
+        &r,
+        "POST",
+        "/invoke",
+        &[
+            ("x-fc-access-key-id", AK_ID),
+            ("x-fc-access-key-secret", AK_SECRET),
+        ],
+        r#"{"action":"status"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(json["certificates"][0]["status"], "would_renew", "{json}");
     // With --insecure-local (the router option), the same status read is served.
     let local = alicert::runtime::router_with(
         Arc::new(Ok(config)),

@@ -197,9 +197,9 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
     ] {
         let rsp = http
             .post(format!("{}/invoke", server.base))
-            .header("x-fc-access-key-id", "STS.FcRoleKey")
-            .header("x-fc-access-key-secret", "fc-role-secret")
-            .header("x-fc-security-token", "fc-role-token")
+            // None of FC's request headers (what a caller of an exposed port would send).
+            .header("authorization", "Bearer anything")
+            .header("x-forwarded-for", "203.0.113.7")
             .body(body)
             .send()
             .await
