@@ -1,0 +1,314 @@
+//! ALB 2020-06-16 (RPC): GetListenerAttribute, UpdateListenerAttribute,
+//! Associate/DissociateAdditionalCertificates…, ListListenerCertificates; writes are jobs that
+//! keep the listener `Configuring` for `alb_job_ms` and refuse overlapping writes (see [`alb`]).
+use super::*;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AlbListener {
+    pub id: String,
+    /// ALB is regional (alb20200616 `_endpoint_map`: one `alb.<region>.aliyuncs.com` per
+    /// region, and no RegionId parameter on the listener actions): only the listener's own
+    /// region's endpoint finds it.
+    pub region: String,
+    /// `<CAS id>-<region>` (what the finished jobs left).
+    pub default_certificate: Option<String>,
+    pub additional_certificates: Vec<String>,
+    /// The write job running now: the listener is `Configuring` until it is due.
+    pub job: Option<AlbJob>,
+    /// `ClientToken` → JobId of the writes accepted so far (a repeated token is not re-run).
+    pub tokens: Vec<(String, String)>,
+    /// Writes refused because the listener was configuring.
+    pub refused_busy: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AlbJob {
+    pub job_id: String,
+    pub client_token: Option<String>,
+    pub due_ms: i64,
+    pub change: AlbChange,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub enum AlbChange {
+    SetDefault(String),
+    Associate(Vec<String>),
+    Dissociate(Vec<String>),
+}
+
+impl AlbListener {
+    /// Apply the job if its time has come.
+    pub(crate) fn settle(&mut self, now: i64) {
+        if self.job.as_ref().is_none_or(|j| j.due_ms > now) {
+            return;
+        }
+        match self.job.take().expect("checked").change {
+            AlbChange::SetDefault(id) => self.default_certificate = Some(id),
+            AlbChange::Associate(ids) => {
+                for id in ids {
+                    if !self.additional_certificates.contains(&id) {
+                        self.additional_certificates.push(id);
+                    }
+                }
+            }
+            AlbChange::Dissociate(ids) => self.additional_certificates.retain(|c| !ids.contains(c)),
+        }
+    }
+    /// Certificate ids a running job is adding.
+    pub(crate) fn pending(&self) -> Vec<&String> {
+        match self.job.as_ref().map(|j| &j.change) {
+            Some(AlbChange::SetDefault(id)) => vec![id],
+            Some(AlbChange::Associate(ids)) => ids.iter().collect(),
+            _ => vec![],
+        }
+    }
+}
+
+impl Seed {
+    pub fn alb_listener(mut self, listener_id: &str) -> Self {
+        self.services.alb_listeners.push(listener_id.into());
+        self
+    }
+    pub fn alb_listener_in(mut self, listener_id: &str, region: &str) -> Self {
+        self.services.alb_listeners.push(listener_id.into());
+        self.services
+            .alb_listener_regions
+            .insert(listener_id.into(), region.into());
+        self
+    }
+    /// How long each ALB write job runs (the listener is `Configuring` meanwhile).
+    pub fn alb_job_ms(mut self, ms: u64) -> Self {
+        self.services.alb_job_ms = Some(ms);
+        self
+    }
+}
+
+impl EmulatorState {
+    pub fn alb_listener(&self, id: &str) -> Option<&AlbListener> {
+        self.services.alb_listeners.iter().find(|l| l.id == id)
+    }
+    /// The ALB listener's default certificate.
+    pub fn alb_default_cert(&self, id: &str) -> Option<&CertInfo> {
+        self.cas_info(self.alb_listener(id)?.default_certificate.as_ref()?)
+    }
+    /// The ALB listener's additional certificates.
+    pub fn alb_additional_certs(&self, id: &str) -> Vec<&CertInfo> {
+        self.alb_listener(id)
+            .map(|l| {
+                l.additional_certificates
+                    .iter()
+                    .filter_map(|c| self.cas_info(c))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ALB 2020-06-16
+// ---------------------------------------------------------------------------------------------
+
+/// `Certificates.N.CertificateId` values, in N order.
+pub(crate) fn certificate_ids(p: &Params) -> Vec<String> {
+    let mut ids: Vec<(u32, String)> =
+        p.0.iter()
+            .filter_map(|(k, v)| {
+                let n = k
+                    .strip_prefix("Certificates.")?
+                    .strip_suffix(".CertificateId")?
+                    .parse()
+                    .ok()?;
+                Some((n, v.clone()))
+            })
+            .collect();
+    ids.sort();
+    ids.into_iter().map(|(_, v)| v).collect()
+}
+
+/// ALB writes are asynchronous jobs (alibabacloud-alb20200616 1.3.3, models/
+/// `_update_listener_attribute_response_body.py`, `_associate_additional_certificates_with_
+/// listener_response_body.py`, `_dissociate_…`: `JobId`, "The asynchronous task ID"; API reference
+/// UpdateListenerAttribute: "If a listener is in the Configuring state, the configuration of the
+/// listener is being modified"; AssociateAdditionalCertificatesWithListener: `Associating` →
+/// `Associated`). The emulator runs each job for `alb_job_ms` (default 300 ms): meanwhile
+/// GetListenerAttribute says `ListenerStatus: Configuring`, ListListenerCertificates shows the
+/// certificate `Associating` / `Diassociating` (sic, the SDK's spelling), the change is not yet
+/// in effect, and any other write is refused with `IncorrectStatus.Listener` (HTTP 400, "The
+/// status of listener [%s] is incorrect." — the code and message the API reference error tables
+/// give for listener writes, e.g. nlb StopListener; Terraform's alicloud provider retries it on
+/// these calls). `ClientToken` (API reference: ASCII only, at most 64 characters): a write
+/// repeating the token of an accepted one is not run again — `IdempotenceProcessing` while that
+/// job runs (docs are silent on the exact answer: the strictest plausible one, which Terraform
+/// retries), its JobId afterwards.
+pub(crate) fn alb(
+    inner: &mut Inner,
+    action: &str,
+    p: &Params,
+    region: &str,
+) -> Result<Value, ApiError> {
+    let listener_id = p.req("ListenerId")?.to_string();
+    if !inner
+        .state
+        .services
+        .alb_listeners
+        .iter()
+        .any(|l| l.id == listener_id && l.region == region)
+    {
+        return Err(err(
+            404,
+            "ResourceNotFound.Listener",
+            "The specified listener does not exist.",
+        ));
+    }
+    let ids = certificate_ids(p);
+    let is_write = matches!(
+        action,
+        "UpdateListenerAttribute"
+            | "AssociateAdditionalCertificatesWithListener"
+            | "DissociateAdditionalCertificatesFromListener"
+    );
+    for id in &ids {
+        if !id.contains('-') {
+            return Err(super::invalid(
+                "Certificates.N.CertificateId",
+                "must be the certificate's global id <CertId>-<region>",
+            ));
+        }
+        if action != "DissociateAdditionalCertificatesFromListener" && is_write {
+            find_cas(inner, id)?;
+        }
+    }
+    let token = p.get("ClientToken").map(str::to_string);
+    if let Some(t) = &token {
+        if t.is_empty() || t.len() > 64 || !t.is_ascii() {
+            return Err(super::invalid(
+                "ClientToken",
+                "must be 1-64 ASCII characters",
+            ));
+        }
+    }
+    let job_ms = inner.state.services.alb_job_ms as i64;
+    let now = now_ms();
+    let l = inner
+        .state
+        .services
+        .alb_listeners
+        .iter_mut()
+        .find(|l| l.id == listener_id)
+        .expect("checked above");
+    l.settle(now);
+    if is_write {
+        if let Some(t) = &token {
+            if l.job
+                .as_ref()
+                .is_some_and(|j| j.client_token.as_ref() == Some(t))
+            {
+                return Err(err(
+                    400,
+                    "IdempotenceProcessing",
+                    "The request with this ClientToken is still being processed.",
+                ));
+            }
+            if let Some((_, job)) = l.tokens.iter().find(|(k, _)| k == t) {
+                return Ok(json!({"JobId": job}));
+            }
+        }
+        if l.job.is_some() {
+            l.refused_busy += 1;
+            return Err(err(
+                400,
+                "IncorrectStatus.Listener",
+                format!("The status of listener [{listener_id}] is incorrect."),
+            ));
+        }
+    }
+    let start_job = |l: &mut AlbListener, change: AlbChange| {
+        let job_id = uuid_like();
+        if let Some(t) = &token {
+            l.tokens.push((t.clone(), job_id.clone()));
+        }
+        l.job = Some(AlbJob {
+            job_id: job_id.clone(),
+            client_token: token.clone(),
+            due_ms: now + job_ms,
+            change,
+        });
+        // A zero-length job is done at once.
+        l.settle(now);
+        json!({"JobId": job_id})
+    };
+    Ok(match action {
+        "GetListenerAttribute" => json!({
+            "ListenerId": l.id,
+            "ListenerProtocol": "HTTPS",
+            "ListenerPort": 443,
+            "ListenerStatus": if l.job.is_some() { "Configuring" } else { "Running" },
+            "Certificates": l.default_certificate.iter().map(|c| json!({"CertificateId": c})).collect::<Vec<_>>(),
+        }),
+        "UpdateListenerAttribute" => match ids.first() {
+            Some(first) => start_job(l, AlbChange::SetDefault(first.clone())),
+            // Nothing to change: still a job (the API always answers with one).
+            None => start_job(l, AlbChange::Associate(vec![])),
+        },
+        "AssociateAdditionalCertificatesWithListener" => {
+            if ids.is_empty() {
+                return Err(super::missing("Certificates"));
+            }
+            start_job(l, AlbChange::Associate(ids))
+        }
+        "DissociateAdditionalCertificatesFromListener" => {
+            if ids.is_empty() {
+                return Err(super::missing("Certificates"));
+            }
+            // DissociateAdditionalCertificatesFromListenerRequest: "Specify a maximum of 20".
+            if ids.len() > 20 {
+                return Err(super::invalid("Certificates", "at most 20 certificates"));
+            }
+            start_job(l, AlbChange::Dissociate(ids))
+        }
+        "ListListenerCertificates" => {
+            let want = p.get("CertificateType").unwrap_or("Server");
+            // ListListenerCertificatesRequest MaxResults: "Valid values: 1 to 100".
+            let max = p.u64_or("MaxResults", 20)?;
+            if !(1..=100).contains(&max) {
+                return Err(super::invalid("MaxResults", "must be 1-100"));
+            }
+            let (adding, removing): (Vec<&String>, Vec<&String>) =
+                match l.job.as_ref().map(|j| &j.change) {
+                    Some(AlbChange::Associate(ids)) => (ids.iter().collect(), vec![]),
+                    Some(AlbChange::Dissociate(ids)) => (vec![], ids.iter().collect()),
+                    _ => (vec![], vec![]),
+                };
+            let mut list = Vec::new();
+            if want == "Server" {
+                if let Some(c) = &l.default_certificate {
+                    list.push(json!({"CertificateId": c, "CertificateType": "Server", "IsDefault": true, "Status": "Associated"}));
+                }
+                for c in &l.additional_certificates {
+                    let status = if removing.contains(&c) {
+                        "Diassociating"
+                    } else {
+                        "Associated"
+                    };
+                    list.push(json!({"CertificateId": c, "CertificateType": "Server", "IsDefault": false, "Status": status}));
+                }
+                for c in adding
+                    .into_iter()
+                    .filter(|c| !l.additional_certificates.contains(c))
+                {
+                    list.push(json!({"CertificateId": c, "CertificateType": "Server", "IsDefault": false, "Status": "Associating"}));
+                }
+            }
+            let total = list.len();
+            let start: usize = p.get("NextToken").and_then(|t| t.parse().ok()).unwrap_or(0);
+            let page: Vec<Value> = list.into_iter().skip(start).take(max as usize).collect();
+            let next = if start + page.len() < total {
+                (start + page.len()).to_string()
+            } else {
+                String::new()
+            };
+            json!({"Certificates": page, "TotalCount": total, "MaxResults": max, "NextToken": next})
+        }
+        _ => return Err(super::unknown_action()),
+    })
+}

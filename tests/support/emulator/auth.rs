@@ -1,0 +1,279 @@
+//! The one credential check: known AccessKeyId, STS SecurityToken, timestamp window and nonce
+//! reuse, shared by RPC (HMAC-SHA1) and ROA V3 (ACS3-HMAC-SHA256) verification here and by OSS V4
+//! (oss.rs).
+use super::*;
+
+pub(crate) fn verify_rpc(
+    shared: &Shared,
+    method: &str,
+    params: &BTreeMap<String, String>,
+) -> Result<(), ApiError> {
+    let p = Params(params);
+    for name in [
+        "Action",
+        "Version",
+        "Format",
+        "AccessKeyId",
+        "SignatureMethod",
+        "SignatureVersion",
+        "SignatureNonce",
+        "Timestamp",
+        "Signature",
+    ] {
+        if p.get(name).is_none() {
+            return Err(err(
+                400,
+                "MissingParameter",
+                format!("The input parameter \"{name}\" that is mandatory for processing this request is not supplied."),
+            ));
+        }
+    }
+    if !p.req("Format")?.eq_ignore_ascii_case("JSON") {
+        return Err(err(
+            400,
+            "InvalidParameter.Format",
+            "The emulator only answers Format=JSON.",
+        ));
+    }
+    if p.req("SignatureMethod")? != "HMAC-SHA1" {
+        return Err(err(
+            400,
+            "InvalidSignatureMethod",
+            "Specified signature method is not supported.",
+        ));
+    }
+    if p.req("SignatureVersion")? != "1.0" {
+        return Err(err(
+            400,
+            "InvalidSignatureVersion",
+            "Specified signature version is not supported.",
+        ));
+    }
+    let ts = parse_rpc_timestamp(p.req("Timestamp")?).ok_or_else(|| {
+        err(
+            400,
+            "InvalidTimeStamp.Format",
+            "Specified time stamp or date value is not well formatted.",
+        )
+    })?;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    if (now - ts).abs() > MAX_SKEW_SECS {
+        return Err(err(
+            400,
+            "InvalidTimeStamp.Expired",
+            "Specified time stamp or date value is expired.",
+        ));
+    }
+    let ak = p.req("AccessKeyId")?;
+    let nonce = p.req("SignatureNonce")?;
+    let mut inner = shared.lock();
+    let key = inner.keys.get(ak).cloned().ok_or_else(|| {
+        err(
+            404,
+            "InvalidAccessKeyId.NotFound",
+            "Specified access key is not found.",
+        )
+    })?;
+    if let Some(token) = &key.security_token {
+        match p.get("SecurityToken") {
+            None => {
+                return Err(err(
+                    400,
+                    "MissingSecurityToken",
+                    "SecurityToken is mandatory for this access key.",
+                ))
+            }
+            Some(t) if t != token => {
+                return Err(err(
+                    400,
+                    "InvalidSecurityToken.Mismatch",
+                    "Specified SecurityToken mismatch with the AccessKey.",
+                ))
+            }
+            _ => {}
+        }
+    }
+    let expected = rpc_signature(&key.secret, method, params);
+    if p.req("Signature")? != expected {
+        return Err(err(
+            400,
+            "SignatureDoesNotMatch",
+            format!(
+                "Specified signature is not matched with our calculation. server string to sign is:{}",
+                rpc_string_to_sign(method, params)
+            ),
+        ));
+    }
+    inner.nonces.retain(|_, t| now - *t <= 2 * MAX_SKEW_SECS);
+    if inner
+        .nonces
+        .insert((ak.to_string(), nonce.to_string()), now)
+        .is_some()
+    {
+        return Err(err(
+            400,
+            "SignatureNonceUsed",
+            "Specified signature nonce was used already.",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn parse_rpc_timestamp(s: &str) -> Option<i64> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    time::PrimitiveDateTime::parse(s, &fmt)
+        .ok()
+        .map(|t| t.assume_utc().unix_timestamp())
+}
+
+/// Verify a V3 request; returns the AccessKeyId.
+pub(crate) fn verify_v3(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<String, ApiError> {
+    let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
+    let auth = h("authorization").ok_or_else(|| {
+        err(
+            400,
+            "MissingAuthorization",
+            "Authorization header is required.",
+        )
+    })?;
+    let rest = auth
+        .strip_prefix("ACS3-HMAC-SHA256 ")
+        .ok_or_else(|| err(400, "InvalidAuthorization", "Expected ACS3-HMAC-SHA256."))?;
+    let mut fields = BTreeMap::new();
+    for part in rest.split(',') {
+        if let Some((k, v)) = part.trim().split_once('=') {
+            fields.insert(k.to_string(), v.to_string());
+        }
+    }
+    let (ak, signed, signature) = match (
+        fields.get("Credential"),
+        fields.get("SignedHeaders"),
+        fields.get("Signature"),
+    ) {
+        (Some(a), Some(s), Some(g)) => (a.clone(), s.clone(), g.clone()),
+        _ => return Err(err(400, "InvalidAuthorization", "Malformed Authorization.")),
+    };
+    let signed: Vec<&str> = signed.split(';').collect();
+    for required in [
+        "host",
+        "x-acs-action",
+        "x-acs-version",
+        "x-acs-date",
+        "x-acs-signature-nonce",
+        "x-acs-content-sha256",
+    ] {
+        if !signed.contains(&required) || h(required).is_none() {
+            return Err(err(
+                400,
+                "MissingSignedHeader",
+                format!("Header {required} must be present and signed."),
+            ));
+        }
+    }
+    for (name, _) in headers.iter() {
+        let n = name.as_str();
+        if n.starts_with("x-acs-") && !signed.contains(&n) {
+            return Err(err(
+                400,
+                "UnsignedHeader",
+                format!("Header {n} must be signed."),
+            ));
+        }
+    }
+    if h("x-acs-version") != Some("2023-03-30") {
+        return Err(err(
+            400,
+            "InvalidVersion",
+            "x-acs-version must be 2023-03-30.",
+        ));
+    }
+    let payload = sha256_hex(body);
+    if h("x-acs-content-sha256") != Some(payload.as_str()) {
+        return Err(err(
+            400,
+            "ContentSha256Mismatch",
+            "x-acs-content-sha256 does not match the body.",
+        ));
+    }
+    let date = h("x-acs-date").unwrap_or_default();
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    let when = time::PrimitiveDateTime::parse(date, &fmt)
+        .map_err(|_| {
+            err(
+                400,
+                "InvalidTimeStamp.Format",
+                "x-acs-date is not well formatted.",
+            )
+        })?
+        .assume_utc()
+        .unix_timestamp();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    if (now - when).abs() > MAX_SKEW_SECS {
+        return Err(err(
+            400,
+            "InvalidTimeStamp.Expired",
+            "x-acs-date is expired.",
+        ));
+    }
+    let mut inner = shared.lock();
+    let key = inner.keys.get(&ak).cloned().ok_or_else(|| {
+        err(
+            404,
+            "InvalidAccessKeyId.NotFound",
+            "Specified access key is not found.",
+        )
+    })?;
+    if let Some(token) = &key.security_token {
+        if h("x-acs-security-token") != Some(token.as_str()) {
+            return Err(err(
+                400,
+                "InvalidSecurityToken.Mismatch",
+                "x-acs-security-token is missing or does not match the AccessKey.",
+            ));
+        }
+    }
+    let req = V3Request {
+        method: method.as_str(),
+        path,
+        query: query
+            .map(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        headers: signed
+            .iter()
+            .map(|n| (n.to_string(), h(n).unwrap_or_default().to_string()))
+            .collect(),
+        payload_sha256: &payload,
+    };
+    let expected = v3_authorization(&ak, &key.secret, &req);
+    if !expected.ends_with(&format!("Signature={signature}")) {
+        return Err(err(
+            400,
+            "SignatureDoesNotMatch",
+            format!(
+                "The request signature does not conform to Aliyun standards. server canonical request: {}",
+                v3_canonical_request(&req).0
+            ),
+        ));
+    }
+    let nonce = h("x-acs-signature-nonce").unwrap_or_default().to_string();
+    inner.nonces.retain(|_, t| now - *t <= 2 * MAX_SKEW_SECS);
+    if inner.nonces.insert((ak.clone(), nonce), now).is_some() {
+        return Err(err(
+            400,
+            "SignatureNonceUsed",
+            "Specified signature nonce was used already.",
+        ));
+    }
+    Ok(ak)
+}

@@ -1,0 +1,906 @@
+//! Alibaba Cloud emulator for alicert's tests.
+//!
+//! One HTTP server (axum) on one port stands in for every product alicert talks to: point
+//! `ALICERT_ENDPOINT_ALIDNS`, `_CAS`, `_CDN`, `_DCDN`, `_APIGATEWAY`, `_KMS` and `_OSS` at
+//! [`Emulator::base_url`].
+//!
+//! * RPC products (`POST /` or `GET /`, parameters in the query string and/or an
+//!   `application/x-www-form-urlencoded` body), dispatched on `(Version, Action)`:
+//!   alidns 2015-01-09, cas 2020-04-07, cdn 2018-05-10, dcdn 2018-01-15, cloudapi (API Gateway)
+//!   2016-07-14 and kms 2016-01-20. Requests are verified like Alibaba does (common parameters,
+//!   known AccessKeyId, STS SecurityToken, HMAC-SHA1 signature over query + form, nonce reuse,
+//!   15 minute timestamp window); errors are JSON `{"RequestId","Code","Message","HostId","Recommend"}`.
+//! * OSS, path style `<base>/<bucket>/<key>`: GET, HEAD, PUT, DELETE, GetBucketVersioning with
+//!   V4 (OSS4-HMAC-SHA256) header signatures recomputed here (V1 is refused, like accounts and
+//!   buckets created since 2025) and XML errors.
+//! * Regions: the emulator is one port for every regional host. A path starting
+//!   `/__region/<region>` is a request to that region's endpoint (the rig's endpoint overrides
+//!   are `<base>/__region/{region}`); without the prefix it is the default region, cn-hangzhou.
+//!   Buckets, KMS secrets and FC custom domains live in a region and are only reachable through
+//!   their region's endpoint, as on Alibaba Cloud.
+//! * FC 3 `InvokeFunction` (`POST /2023-03-30/functions/{name}/invocations`, V3-signed), see
+//!   emulator_fc.rs.
+//! * TXT records added to Alidns are pushed into pebble-challtestsrv (when configured) so that
+//!   Pebble's DNS-01 validation sees them.
+//! * slb 2014-05-15, alb 2020-06-16 (RPC), FC 3 custom domains (ROA, V3 signatures) and OSS
+//!   PutCname/ListCname: see emulator/services.rs.
+//! * Inspection: [`Emulator::state`] and `GET /__emulator/state`; fault injection:
+//!   [`Emulator::fail_next`] and `POST /__emulator/fail_next` (`{"action","code","status"}`),
+//!   and random seeded faults ([`Faults`]: throttling, 503s, slow answers, dropped
+//!   connections) from [`Seed::faults`], [`Emulator::set_faults`] or `POST /__emulator/faults`.
+#![allow(dead_code)]
+
+// One file per emulated product; the registry (`RPC_PRODUCTS`, `dispatch`) names them all.
+mod alb;
+mod alidns;
+mod apigateway;
+mod auth;
+mod cas;
+mod cdn;
+mod certs;
+mod fc;
+mod kms;
+mod oss;
+mod rpc;
+mod slb;
+pub use alb::*;
+pub use alidns::*;
+pub use apigateway::*;
+use auth::*;
+pub use cas::*;
+use cdn::*;
+pub use certs::*;
+pub use fc::*;
+pub use kms::*;
+pub use oss::*;
+use rpc::*;
+pub use slb::*;
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use alicert::aliyun::signer::{
+    rpc_signature, rpc_string_to_sign, sha256_hex, v3_authorization, v3_canonical_request,
+    V3Request,
+};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+/// Largest accepted clock difference for RPC `Timestamp` and OSS `Date`, like Alibaba.
+pub const MAX_SKEW_SECS: i64 = 15 * 60;
+pub(crate) const REGION: &str = "cn-hangzhou";
+pub(crate) const ACCOUNT_ID: &str = "1234567890123456";
+pub(crate) const RESOURCE_GROUP: &str = "rg-acfmemulator0001";
+pub(crate) const DEFAULT_DNS_SERVERS: [&str; 2] = ["dns1.hichina.com", "dns2.hichina.com"];
+pub(crate) const REDACTED_PARAMS: [&str; 9] = [
+    "PrivateKey",
+    "Signature",
+    "SecurityToken",
+    "SSLPri",
+    "Key",
+    "CertificatePrivateKey",
+    "SecretData",
+    "EncryptPrivateKey",
+    "SignPrivateKey",
+];
+
+// ---------------------------------------------------------------------------------------------
+// Seed
+// ---------------------------------------------------------------------------------------------
+
+/// What the emulated account holds at start. Every field is optional in JSON.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Seed {
+    pub access_keys: Vec<AccessKey>,
+    /// Alidns zones; in JSON either `"example.com"` or `{"name": .., "dns_servers": [..], "records": [..]}`.
+    pub zones: Vec<Zone>,
+    pub cdn_domains: Vec<String>,
+    pub dcdn_domains: Vec<String>,
+    pub apigateway_domains: Vec<ApiGatewayDomain>,
+    pub buckets: Vec<String>,
+    /// Bucket → region, for buckets outside cn-hangzhou.
+    pub bucket_regions: BTreeMap<String, String>,
+    /// Bucket → versioning status (`Enabled` / `Suspended`); others never had versioning.
+    pub bucket_versioning: BTreeMap<String, String>,
+    /// KMS secrets: name → value (version `v1`, stage ACSCurrent).
+    pub kms_secrets: BTreeMap<String, String>,
+    /// KMS secret → region, for secrets outside cn-hangzhou.
+    pub kms_secret_regions: BTreeMap<String, String>,
+    /// KMS 3.0 instances: instance id → the symmetric key ids in it. When any is seeded, the
+    /// account is instance-based and CreateSecret needs DKMSInstanceId + EncryptionKeyId.
+    pub kms_instances: BTreeMap<String, Vec<String>>,
+    /// pebble-challtestsrv management URL (`http://127.0.0.1:8055`); TXT records are pushed there.
+    pub challtestsrv: Option<String>,
+    /// SLB/ALB listeners, FC custom domains, OSS CNAMEs (emulator/services.rs).
+    pub services: ServicesSeed,
+    /// FC 3 functions that InvokeFunction accepts.
+    pub fc_functions: Vec<String>,
+    /// Random faults on every RPC and OSS call (none by default).
+    pub faults: Faults,
+}
+
+/// Fault injection: each RPC/OSS request draws from one RNG seeded with `seed`, and is answered
+/// with `Throttling.User` (HTTP 400) with probability `throttling`, `ServiceUnavailable` (503)
+/// with `unavailable`, or handled after a `slow_ms` pause with `slow`, or handled and then has
+/// its connection dropped mid-response (the client cannot tell whether it took effect) with
+/// `drop`; otherwise it is handled normally. Rates are 0.0–1.0 and add up to at most 1.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Faults {
+    pub seed: u64,
+    pub throttling: f64,
+    pub unavailable: f64,
+    pub slow: f64,
+    pub slow_ms: u64,
+    pub drop: f64,
+}
+
+impl Faults {
+    pub fn any(&self) -> bool {
+        self.throttling + self.unavailable + self.slow + self.drop > 0.0
+    }
+}
+
+/// How many faults were injected, by kind.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct FaultCounts {
+    pub throttled: u64,
+    pub unavailable: u64,
+    pub slowed: u64,
+    pub dropped: u64,
+}
+
+impl FaultCounts {
+    /// Faults that make the client retry (all but slow responses).
+    pub fn failures(&self) -> u64 {
+        self.throttled + self.unavailable + self.dropped
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Fault {
+    Throttle,
+    Unavailable,
+    Slow(u64),
+    Drop,
+}
+
+impl Seed {
+    pub fn faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+    pub fn access_key(mut self, id: &str, secret: &str) -> Self {
+        self.access_keys.push(AccessKey {
+            id: id.into(),
+            secret: secret.into(),
+            security_token: None,
+        });
+        self
+    }
+    pub fn sts_key(mut self, id: &str, secret: &str, token: &str) -> Self {
+        self.access_keys.push(AccessKey {
+            id: id.into(),
+            secret: secret.into(),
+            security_token: Some(token.into()),
+        });
+        self
+    }
+}
+
+/// An access key pair; with `security_token` it behaves like STS credentials (the token is required).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccessKey {
+    pub id: String,
+    pub secret: String,
+    pub security_token: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// State (what tests inspect)
+// ---------------------------------------------------------------------------------------------
+
+/// A snapshot of everything the emulated account holds, plus a log of calls.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EmulatorState {
+    pub zones: Vec<ZoneState>,
+    /// DNS records present now (all types, seeded ones included).
+    pub records: Vec<DnsRecord>,
+    /// Every record ever added through AddDomainRecord, with its RecordId, in order.
+    pub records_added: Vec<DnsRecord>,
+    /// Every record deleted through the API, in order.
+    pub records_deleted: Vec<DnsRecord>,
+    pub cas_certs: Vec<CasCert>,
+    /// CDN domain → certificate currently served (None: HTTPS off).
+    pub cdn_domains: BTreeMap<String, Option<DeployedCert>>,
+    pub dcdn_domains: BTreeMap<String, Option<DeployedCert>>,
+    pub apigateway_domains: Vec<ApiGatewayDomainState>,
+    pub kms_secrets: BTreeMap<String, KmsSecret>,
+    /// `"<bucket>/<key>"` → object.
+    pub oss_objects: BTreeMap<String, OssObject>,
+    pub calls: Vec<Call>,
+    /// Failures talking to pebble-challtestsrv (empty when all pushes worked).
+    pub dns_push_errors: Vec<String>,
+    /// SLB/ALB, FC custom domains, OSS CNAMEs (emulator/services.rs).
+    pub services: ServicesState,
+    /// Faults injected so far (see [`Faults`]).
+    pub faults: FaultCounts,
+    /// FC InvokeFunction calls accepted, in order.
+    pub fc_invocations: Vec<FcInvocation>,
+}
+
+impl EmulatorState {
+    /// Calls of one action (any product), in order.
+    pub fn calls_to(&self, action: &str) -> Vec<&Call> {
+        self.calls.iter().filter(|c| c.action == action).collect()
+    }
+}
+
+/// One request the emulator answered.
+#[derive(Debug, Clone, Serialize)]
+pub struct Call {
+    /// `alidns`, `cas`, `cdn`, `dcdn`, `apigateway`, `kms`, `oss` (empty if the Version was unknown).
+    pub product: String,
+    /// RPC Action; OSS: `PutObject`, `GetObject`, `HeadObject`, `DeleteObject`.
+    pub action: String,
+    pub access_key_id: String,
+    /// Whether a SecurityToken / x-oss-security-token came with it.
+    pub security_token: bool,
+    pub method: String,
+    pub http_status: u16,
+    /// Error code (None on success).
+    pub code: Option<String>,
+    pub request_id: String,
+    /// Request parameters (RPC) or `bucket`/`key` (OSS); secrets redacted.
+    pub params: BTreeMap<String, String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Emulator handle
+// ---------------------------------------------------------------------------------------------
+
+pub(crate) struct Inner {
+    state: EmulatorState,
+    keys: HashMap<String, AccessKey>,
+    buckets: HashMap<String, BucketState>,
+    kms_instances: BTreeMap<String, Vec<String>>,
+    /// (AccessKeyId, SignatureNonce) → unix seconds first seen.
+    nonces: HashMap<(String, String), i64>,
+    failures: HashMap<String, VecDeque<(String, u16)>>,
+    next_record_id: u64,
+    next_cert_id: u64,
+    challtestsrv: Option<String>,
+    faults: Faults,
+    fault_rng: rand::rngs::StdRng,
+    fc_functions: Vec<String>,
+    /// Where accepted async invocations are POSTed (`<url>/invoke`).
+    fc_forward: Option<String>,
+}
+
+/// A bucket: its region (its endpoint and V4 scope) and versioning status.
+#[derive(Debug, Clone)]
+pub(crate) struct BucketState {
+    region: String,
+    versioning: Option<String>,
+}
+
+pub(crate) struct Shared {
+    inner: Mutex<Inner>,
+    /// Serialises DNS mutations together with their push to challtestsrv.
+    dns_lock: tokio::sync::Mutex<()>,
+    http: reqwest::Client,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A running emulator; stops when dropped.
+pub struct Emulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Starts an emulator on a free loopback port.
+pub async fn start(seed: Seed) -> Emulator {
+    start_on(seed, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("emulator: bind 127.0.0.1:0")
+}
+
+/// Starts an emulator on `addr` (port 0 picks a free one).
+pub async fn start_on(seed: Seed, addr: SocketAddr) -> std::io::Result<Emulator> {
+    let shared = Arc::new(Shared {
+        inner: Mutex::new(Inner::from_seed(&seed)),
+        dns_lock: tokio::sync::Mutex::new(()),
+        http: reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .expect("reqwest client"),
+    });
+    let initial_txt = shared.lock().all_txt_resyncs();
+    push_txt(&shared, initial_txt).await;
+
+    let app = Router::new()
+        .route("/__emulator/state", get(state_handler))
+        .route("/__emulator/fail_next", post(fail_next_handler))
+        .route("/__emulator/faults", post(faults_handler))
+        .route("/__emulator/health", get(|| async { "ok" }))
+        .fallback(dispatch)
+        .with_state(shared.clone());
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            eprintln!("emulator: server error: {e}");
+        }
+    });
+    Ok(Emulator { addr, shared, task })
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Emulator {
+    /// `http://127.0.0.1:<port>`, no trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    /// The endpoint override of every product, region-templated: alicert fills in the region
+    /// of the resource it addresses, and the emulator answers as that region's endpoint.
+    pub fn regional_url(&self) -> String {
+        format!("{}/__region/{{region}}", self.base_url())
+    }
+    /// alicert's own client against this emulator (every product, region-templated, home
+    /// region cn-hangzhou), for tests that call Alibaba actions directly.
+    pub fn client(
+        &self,
+        access_key_id: &str,
+        secret: &str,
+        security_token: Option<&str>,
+    ) -> alicert::aliyun::AliyunClient {
+        let endpoints: BTreeMap<String, String> = alicert::aliyun::Product::codes()
+            .into_iter()
+            .map(|p| (p.to_string(), self.regional_url()))
+            .collect();
+        alicert::aliyun::AliyunClient::new(
+            alicert::aliyun::Credentials {
+                access_key_id: access_key_id.into(),
+                access_key_secret: alicert::secret::Secret::new(secret),
+                security_token: security_token.map(alicert::secret::Secret::new),
+            },
+            REGION,
+            &endpoints,
+        )
+        .expect("a client for the emulator")
+    }
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    /// A cloned snapshot of the whole state.
+    pub fn state(&self) -> EmulatorState {
+        self.shared.lock().state.clone()
+    }
+    /// The next call of `action` (RPC Action, or PutObject/GetObject/HeadObject/DeleteObject) fails
+    /// with this Code and HTTP status, after authentication. Calling it n times fails the next n calls.
+    pub fn fail_next(&self, action: &str, code: &str, http_status: u16) {
+        self.shared
+            .lock()
+            .failures
+            .entry(action.to_string())
+            .or_default()
+            .push_back((code.to_string(), http_status));
+    }
+    /// Replaces the fault injection settings (and reseeds its RNG).
+    pub fn set_faults(&self, faults: Faults) {
+        let mut inner = self.shared.lock();
+        inner.fault_rng = rand::SeedableRng::seed_from_u64(faults.seed);
+        inner.faults = faults;
+    }
+    /// Points TXT propagation at a (different) challtestsrv, or turns it off.
+    pub fn set_challtestsrv(&self, url: Option<String>) {
+        self.shared.lock().challtestsrv = url;
+    }
+}
+
+impl Inner {
+    fn from_seed(seed: &Seed) -> Inner {
+        let mut inner = Inner {
+            state: EmulatorState::default(),
+            keys: seed
+                .access_keys
+                .iter()
+                .map(|k| (k.id.clone(), k.clone()))
+                .collect(),
+            buckets: seed
+                .buckets
+                .iter()
+                .map(|b| {
+                    let state = BucketState {
+                        region: seed
+                            .bucket_regions
+                            .get(b)
+                            .cloned()
+                            .unwrap_or_else(|| REGION.to_string()),
+                        versioning: seed.bucket_versioning.get(b).cloned(),
+                    };
+                    (b.clone(), state)
+                })
+                .collect(),
+            kms_instances: seed.kms_instances.clone(),
+            nonces: HashMap::new(),
+            failures: HashMap::new(),
+            next_record_id: 1_893_214_930_838_529_000,
+            next_cert_id: 14_000_001,
+            faults: seed.faults.clone(),
+            fault_rng: rand::SeedableRng::seed_from_u64(seed.faults.seed),
+            challtestsrv: seed
+                .challtestsrv
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_string())
+                .filter(|u| !u.is_empty()),
+            fc_functions: seed.fc_functions.clone(),
+            fc_forward: None,
+        };
+        alidns::seed_zones(&mut inner, seed);
+        inner.state.services = ServicesState::from_seed(&seed.services);
+        cdn::seed_cdn(&mut inner, seed);
+        apigateway::seed_apigateway(&mut inner, seed);
+        kms::seed_kms(&mut inner, seed);
+        inner
+    }
+
+    fn next_record_id(&mut self) -> String {
+        self.next_record_id += rand::thread_rng().gen_range(1..=97);
+        self.next_record_id.to_string()
+    }
+
+    fn next_cert_id(&mut self) -> u64 {
+        self.next_cert_id += 1;
+        self.next_cert_id
+    }
+
+    /// The fault for the next request, if any (one draw per request, in arrival order).
+    fn draw_fault(&mut self) -> Option<Fault> {
+        if !self.faults.any() {
+            return None;
+        }
+        let x: f64 = self.fault_rng.gen();
+        let f = &self.faults;
+        let fault = if x < f.throttling {
+            Fault::Throttle
+        } else if x < f.throttling + f.unavailable {
+            Fault::Unavailable
+        } else if x < f.throttling + f.unavailable + f.slow {
+            Fault::Slow(f.slow_ms)
+        } else if x < f.throttling + f.unavailable + f.slow + f.drop {
+            Fault::Drop
+        } else {
+            return None;
+        };
+        let c = &mut self.state.faults;
+        match fault {
+            Fault::Throttle => c.throttled += 1,
+            Fault::Unavailable => c.unavailable += 1,
+            Fault::Slow(_) => c.slowed += 1,
+            Fault::Drop => c.dropped += 1,
+        }
+        Some(fault)
+    }
+
+    fn take_failure(&mut self, action: &str) -> Option<(String, u16)> {
+        let q = self.failures.get_mut(action)?;
+        let f = q.pop_front();
+        if q.is_empty() {
+            self.failures.remove(action);
+        }
+        f
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP plumbing
+// ---------------------------------------------------------------------------------------------
+
+pub(crate) async fn state_handler(State(shared): State<Arc<Shared>>) -> Json<EmulatorState> {
+    Json(shared.lock().state.clone())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct FailNextBody {
+    action: String,
+    code: String,
+    #[serde(default = "default_fail_status")]
+    status: u16,
+}
+
+pub(crate) fn default_fail_status() -> u16 {
+    500
+}
+
+pub(crate) async fn fail_next_handler(
+    State(shared): State<Arc<Shared>>,
+    body: axum::body::Bytes,
+) -> Response {
+    match serde_json::from_slice::<FailNextBody>(&body) {
+        Ok(b) => {
+            shared
+                .lock()
+                .failures
+                .entry(b.action)
+                .or_default()
+                .push_back((b.code, b.status));
+            (StatusCode::OK, Json(json!({"ok": true}))).into_response()
+        }
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"ok": false, "error": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+pub(crate) async fn faults_handler(
+    State(shared): State<Arc<Shared>>,
+    body: axum::body::Bytes,
+) -> Response {
+    match serde_json::from_slice::<Faults>(&body) {
+        Ok(f) => {
+            let mut inner = shared.lock();
+            inner.fault_rng = rand::SeedableRng::seed_from_u64(f.seed);
+            inner.faults = f;
+            (StatusCode::OK, Json(json!({"ok": true}))).into_response()
+        }
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"ok": false, "error": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+/// Which regional endpoint a request was sent to: `/__region/<region>` in front of the path
+/// (the rig's `{region}`-templated endpoint overrides), else the default region's host.
+#[derive(Debug, Clone)]
+pub(crate) struct Addressed {
+    pub region: String,
+    /// The path prefix as sent (empty without one), for signatures over the path (V3).
+    pub prefix: String,
+}
+
+impl Addressed {
+    fn split(path: &str) -> (Addressed, String) {
+        if let Some(rest) = path.strip_prefix("/__region/") {
+            let (region, tail) = rest.split_once('/').unwrap_or((rest, ""));
+            let at = Addressed {
+                region: region.to_string(),
+                prefix: format!("/__region/{region}"),
+            };
+            return (at, format!("/{tail}"));
+        }
+        let at = Addressed {
+            region: REGION.to_string(),
+            prefix: String::new(),
+        };
+        (at, path.to_string())
+    }
+
+    /// The path the client signed.
+    pub fn signed_path(&self, path: &str) -> String {
+        format!("{}{path}", self.prefix)
+    }
+}
+
+pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let body = match axum::body::to_bytes(body, 64 << 20).await {
+        Ok(b) => b,
+        Err(e) => {
+            return (StatusCode::BAD_REQUEST, format!("cannot read body: {e}")).into_response();
+        }
+    };
+    let (at, path) = Addressed::split(parts.uri.path());
+    let path = path.as_str();
+    let rpc = path == "/";
+    let fault = shared.lock().draw_fault();
+    match fault {
+        Some(Fault::Throttle) => {
+            return injected_error(
+                rpc,
+                400,
+                "Throttling.User",
+                "Request was denied due to user flow control.",
+            );
+        }
+        Some(Fault::Unavailable) => {
+            return injected_error(
+                rpc,
+                503,
+                "ServiceUnavailable",
+                "The request has failed due to a temporary failure of the server.",
+            );
+        }
+        Some(Fault::Slow(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
+        _ => {}
+    }
+    let rsp = if path.starts_with("/2023-03-30/functions/") {
+        fc::handle(
+            &shared,
+            &parts.method,
+            path,
+            parts.uri.query(),
+            &parts.headers,
+            &body,
+            &at,
+        )
+        .await
+    } else if path.starts_with("/2023-03-30/") {
+        fc::handle_fc(
+            &shared,
+            &parts.method,
+            path,
+            parts.uri.query(),
+            &parts.headers,
+            &body,
+            &at,
+        )
+    } else if rpc {
+        handle_rpc(
+            &shared,
+            &parts.method,
+            parts.uri.query(),
+            &parts.headers,
+            &body,
+            &at,
+        )
+        .await
+    } else {
+        handle_oss(
+            &shared,
+            &parts.method,
+            path,
+            parts.uri.query(),
+            &parts.headers,
+            &body,
+            &at,
+        )
+        .await
+    };
+    if fault == Some(Fault::Drop) {
+        // The request took effect, but the answer is lost: the headers go out, then the
+        // connection breaks in the middle of the body.
+        let (mut head, _) = rsp.into_parts();
+        head.headers.remove(header::CONTENT_LENGTH);
+        if head.status == StatusCode::NO_CONTENT {
+            // A 204 has no body to break off.
+            head.status = StatusCode::OK;
+        }
+        let broken = futures_util::stream::iter([
+            Ok(axum::body::Bytes::from_static(b"{")),
+            Err(std::io::Error::other("emulator: connection dropped")),
+        ]);
+        return Response::from_parts(head, Body::from_stream(broken));
+    }
+    rsp
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------------------------
+
+/// `Option::is_none_or` without needing Rust 1.82.
+pub(crate) trait NoneOr<T> {
+    fn none_or(self, f: impl FnOnce(T) -> bool) -> bool;
+}
+
+impl<T> NoneOr<T> for Option<T> {
+    fn none_or(self, f: impl FnOnce(T) -> bool) -> bool {
+        match self {
+            None => true,
+            Some(v) => f(v),
+        }
+    }
+}
+
+/// Lower case, no trailing dot.
+pub fn normalize_name(s: &str) -> String {
+    s.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+pub(crate) fn now_ms() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub(crate) fn random_hex(n: usize) -> String {
+    let mut rng = rand::thread_rng();
+    (0..n)
+        .map(|_| char::from_digit(rng.gen_range(0..16), 16).expect("hex digit"))
+        .collect()
+}
+
+/// An upper-case UUID-shaped id, like Alibaba's RequestId.
+pub(crate) fn uuid_like() -> String {
+    let h = random_hex(32).to_ascii_uppercase();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// MD5 (RFC 1321), for OSS ETag and Content-MD5.
+pub fn md5(data: &[u8]) -> [u8; 16] {
+    const S: [u32; 64] = [
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5,
+        9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10,
+        15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+    ];
+    let k: [u32; 64] =
+        std::array::from_fn(|i| ((i as f64 + 1.0).sin().abs() * 4_294_967_296.0) as u32);
+    let mut st: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
+    let mut msg = data.to_vec();
+    let bit_len = (data.len() as u64).wrapping_mul(8);
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&bit_len.to_le_bytes());
+    for chunk in msg.chunks(64) {
+        let m: [u32; 16] = std::array::from_fn(|i| {
+            u32::from_le_bytes(chunk[i * 4..i * 4 + 4].try_into().expect("4 bytes"))
+        });
+        let [mut a, mut b, mut c, mut d] = st;
+        for i in 0..64 {
+            let (f, g) = match i / 16 {
+                0 => ((b & c) | (!b & d), i),
+                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
+                2 => (b ^ c ^ d, (3 * i + 5) % 16),
+                _ => (c ^ (b | !d), (7 * i) % 16),
+            };
+            let f = f.wrapping_add(a).wrapping_add(k[i]).wrapping_add(m[g]);
+            a = d;
+            d = c;
+            c = b;
+            b = b.wrapping_add(f.rotate_left(S[i]));
+        }
+        st[0] = st[0].wrapping_add(a);
+        st[1] = st[1].wrapping_add(b);
+        st[2] = st[2].wrapping_add(c);
+        st[3] = st[3].wrapping_add(d);
+    }
+    let mut out = [0u8; 16];
+    for (i, w) in st.iter().enumerate() {
+        out[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seed and state
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServicesSeed {
+    /// SLB HTTPS listeners: (LoadBalancerId, ListenerPort).
+    pub slb_listeners: Vec<(String, u16)>,
+    /// SLB domain extensions: (DomainExtensionId, LoadBalancerId, ListenerPort, Domain).
+    pub slb_domain_extensions: Vec<(String, String, u16, String)>,
+    /// ALB HTTPS listener ids.
+    pub alb_listeners: Vec<String>,
+    /// ALB listener → region, for listeners outside cn-hangzhou.
+    pub alb_listener_regions: BTreeMap<String, String>,
+    /// How long an ALB listener stays `Configuring` after each write (ms); `None`: 300.
+    pub alb_job_ms: Option<u64>,
+    /// FC 3 custom domains (protocol HTTP at start).
+    pub fc_domains: Vec<String>,
+    /// FC custom domain → region, for domains outside cn-hangzhou.
+    pub fc_domain_regions: BTreeMap<String, String>,
+    /// OSS bucket CNAMEs: (bucket, domain).
+    pub oss_cnames: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServicesState {
+    pub slb_server_certs: Vec<SlbServerCert>,
+    pub slb_listeners: Vec<SlbListener>,
+    pub slb_domain_extensions: Vec<SlbDomainExtension>,
+    pub alb_listeners: Vec<AlbListener>,
+    /// Duration of every ALB write job (ms).
+    pub alb_job_ms: u64,
+    pub fc_domains: Vec<FcDomain>,
+    pub oss_cnames: Vec<OssCname>,
+}
+
+impl ServicesState {
+    pub fn from_seed(seed: &ServicesSeed) -> ServicesState {
+        ServicesState {
+            slb_server_certs: vec![],
+            slb_listeners: seed
+                .slb_listeners
+                .iter()
+                .map(|(lb, port)| SlbListener {
+                    load_balancer_id: lb.clone(),
+                    port: *port,
+                    server_certificate_id: None,
+                })
+                .collect(),
+            slb_domain_extensions: seed
+                .slb_domain_extensions
+                .iter()
+                .map(|(id, lb, port, domain)| SlbDomainExtension {
+                    id: id.clone(),
+                    load_balancer_id: lb.clone(),
+                    port: *port,
+                    domain: domain.clone(),
+                    server_certificate_id: None,
+                })
+                .collect(),
+            alb_listeners: seed
+                .alb_listeners
+                .iter()
+                .map(|id| AlbListener {
+                    id: id.clone(),
+                    region: seed
+                        .alb_listener_regions
+                        .get(id)
+                        .cloned()
+                        .unwrap_or_else(|| REGION.into()),
+                    default_certificate: None,
+                    additional_certificates: vec![],
+                    job: None,
+                    tokens: vec![],
+                    refused_busy: 0,
+                })
+                .collect(),
+            alb_job_ms: seed.alb_job_ms.unwrap_or(300),
+            fc_domains: seed
+                .fc_domains
+                .iter()
+                .map(|d| FcDomain {
+                    domain: d.clone(),
+                    region: seed
+                        .fc_domain_regions
+                        .get(d)
+                        .cloned()
+                        .unwrap_or_else(|| REGION.to_string()),
+                    protocol: "HTTP".into(),
+                    certificate: None,
+                })
+                .collect(),
+            oss_cnames: seed
+                .oss_cnames
+                .iter()
+                .map(|(b, d)| OssCname {
+                    bucket: b.clone(),
+                    domain: d.clone(),
+                    certificate: None,
+                })
+                .collect(),
+        }
+    }
+}
