@@ -1,7 +1,73 @@
 //! The one credential check: known AccessKeyId, STS SecurityToken, timestamp window and nonce
-//! reuse, shared by RPC (HMAC-SHA1) and ROA V3 (ACS3-HMAC-SHA256) verification here and by OSS V4
-//! (oss.rs).
+//! reuse ([`credential`], [`skewed`], [`nonce_used`]), shared by RPC (HMAC-SHA1) and ROA V3
+//! (ACS3-HMAC-SHA256) verification here and by OSS V4 (oss.rs), each of which words the refusal
+//! the way its protocol does.
 use super::*;
+
+/// Why a request's credentials were refused.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Refusal {
+    /// No such AccessKeyId.
+    UnknownKey,
+    /// An STS key without its SecurityToken.
+    TokenMissing,
+    /// An STS key with another SecurityToken.
+    TokenMismatch,
+}
+
+/// The access key `ak`, if it is known and, for STS credentials, `token` is its SecurityToken.
+pub(crate) fn credential(
+    inner: &Inner,
+    ak: &str,
+    token: Option<&str>,
+) -> Result<AccessKey, Refusal> {
+    let key = inner.keys.get(ak).cloned().ok_or(Refusal::UnknownKey)?;
+    match (&key.security_token, token) {
+        (None, _) => Ok(key),
+        (Some(_), None) => Err(Refusal::TokenMissing),
+        (Some(want), Some(got)) if want != got => Err(Refusal::TokenMismatch),
+        _ => Ok(key),
+    }
+}
+
+/// Whether `ts` (unix seconds) is further than [`MAX_SKEW_SECS`] from `now`.
+pub(crate) fn skewed(ts: i64, now: i64) -> bool {
+    (now - ts).abs() > MAX_SKEW_SECS
+}
+
+/// Records `(ak, nonce)`; true if it was seen within the window already (a replay).
+pub(crate) fn nonce_used(inner: &mut Inner, ak: &str, nonce: &str, now: i64) -> bool {
+    inner.nonces.retain(|_, t| now - *t <= 2 * MAX_SKEW_SECS);
+    inner
+        .nonces
+        .insert((ak.to_string(), nonce.to_string()), now)
+        .is_some()
+}
+
+/// RPC and ROA V3 share the unknown-key and replay answers.
+fn unknown_key() -> ApiError {
+    err(
+        404,
+        "InvalidAccessKeyId.NotFound",
+        "Specified access key is not found.",
+    )
+}
+
+fn nonce_replayed() -> ApiError {
+    err(
+        400,
+        "SignatureNonceUsed",
+        "Specified signature nonce was used already.",
+    )
+}
+
+/// `2006-01-02T15:04:05Z`, the RPC `Timestamp` and V3 `x-acs-date` format.
+pub(crate) fn acs_timestamp(s: &str) -> Option<i64> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    time::PrimitiveDateTime::parse(s, &fmt)
+        .ok()
+        .map(|t| t.assume_utc().unix_timestamp())
+}
 
 pub(crate) fn verify_rpc(
     shared: &Shared,
@@ -49,7 +115,7 @@ pub(crate) fn verify_rpc(
             "Specified signature version is not supported.",
         ));
     }
-    let ts = parse_rpc_timestamp(p.req("Timestamp")?).ok_or_else(|| {
+    let ts = acs_timestamp(p.req("Timestamp")?).ok_or_else(|| {
         err(
             400,
             "InvalidTimeStamp.Format",
@@ -57,7 +123,7 @@ pub(crate) fn verify_rpc(
         )
     })?;
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    if (now - ts).abs() > MAX_SKEW_SECS {
+    if skewed(ts, now) {
         return Err(err(
             400,
             "InvalidTimeStamp.Expired",
@@ -67,32 +133,19 @@ pub(crate) fn verify_rpc(
     let ak = p.req("AccessKeyId")?;
     let nonce = p.req("SignatureNonce")?;
     let mut inner = shared.lock();
-    let key = inner.keys.get(ak).cloned().ok_or_else(|| {
-        err(
-            404,
-            "InvalidAccessKeyId.NotFound",
-            "Specified access key is not found.",
-        )
+    let key = credential(&inner, ak, p.get("SecurityToken")).map_err(|r| match r {
+        Refusal::UnknownKey => unknown_key(),
+        Refusal::TokenMissing => err(
+            400,
+            "MissingSecurityToken",
+            "SecurityToken is mandatory for this access key.",
+        ),
+        Refusal::TokenMismatch => err(
+            400,
+            "InvalidSecurityToken.Mismatch",
+            "Specified SecurityToken mismatch with the AccessKey.",
+        ),
     })?;
-    if let Some(token) = &key.security_token {
-        match p.get("SecurityToken") {
-            None => {
-                return Err(err(
-                    400,
-                    "MissingSecurityToken",
-                    "SecurityToken is mandatory for this access key.",
-                ))
-            }
-            Some(t) if t != token => {
-                return Err(err(
-                    400,
-                    "InvalidSecurityToken.Mismatch",
-                    "Specified SecurityToken mismatch with the AccessKey.",
-                ))
-            }
-            _ => {}
-        }
-    }
     let expected = rpc_signature(&key.secret, method, params);
     if p.req("Signature")? != expected {
         return Err(err(
@@ -104,26 +157,10 @@ pub(crate) fn verify_rpc(
             ),
         ));
     }
-    inner.nonces.retain(|_, t| now - *t <= 2 * MAX_SKEW_SECS);
-    if inner
-        .nonces
-        .insert((ak.to_string(), nonce.to_string()), now)
-        .is_some()
-    {
-        return Err(err(
-            400,
-            "SignatureNonceUsed",
-            "Specified signature nonce was used already.",
-        ));
+    if nonce_used(&mut inner, ak, nonce, now) {
+        return Err(nonce_replayed());
     }
     Ok(())
-}
-
-pub(crate) fn parse_rpc_timestamp(s: &str) -> Option<i64> {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    time::PrimitiveDateTime::parse(s, &fmt)
-        .ok()
-        .map(|t| t.assume_utc().unix_timestamp())
 }
 
 /// Verify a V3 request; returns the AccessKeyId.
@@ -203,19 +240,15 @@ pub(crate) fn verify_v3(
         ));
     }
     let date = h("x-acs-date").unwrap_or_default();
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    let when = time::PrimitiveDateTime::parse(date, &fmt)
-        .map_err(|_| {
-            err(
-                400,
-                "InvalidTimeStamp.Format",
-                "x-acs-date is not well formatted.",
-            )
-        })?
-        .assume_utc()
-        .unix_timestamp();
+    let when = acs_timestamp(date).ok_or_else(|| {
+        err(
+            400,
+            "InvalidTimeStamp.Format",
+            "x-acs-date is not well formatted.",
+        )
+    })?;
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    if (now - when).abs() > MAX_SKEW_SECS {
+    if skewed(when, now) {
         return Err(err(
             400,
             "InvalidTimeStamp.Expired",
@@ -223,22 +256,14 @@ pub(crate) fn verify_v3(
         ));
     }
     let mut inner = shared.lock();
-    let key = inner.keys.get(&ak).cloned().ok_or_else(|| {
-        err(
-            404,
-            "InvalidAccessKeyId.NotFound",
-            "Specified access key is not found.",
-        )
+    let key = credential(&inner, &ak, h("x-acs-security-token")).map_err(|r| match r {
+        Refusal::UnknownKey => unknown_key(),
+        Refusal::TokenMissing | Refusal::TokenMismatch => err(
+            400,
+            "InvalidSecurityToken.Mismatch",
+            "x-acs-security-token is missing or does not match the AccessKey.",
+        ),
     })?;
-    if let Some(token) = &key.security_token {
-        if h("x-acs-security-token") != Some(token.as_str()) {
-            return Err(err(
-                400,
-                "InvalidSecurityToken.Mismatch",
-                "x-acs-security-token is missing or does not match the AccessKey.",
-            ));
-        }
-    }
     let req = V3Request {
         method: method.as_str(),
         path,
@@ -267,13 +292,8 @@ pub(crate) fn verify_v3(
         ));
     }
     let nonce = h("x-acs-signature-nonce").unwrap_or_default().to_string();
-    inner.nonces.retain(|_, t| now - *t <= 2 * MAX_SKEW_SECS);
-    if inner.nonces.insert((ak.clone(), nonce), now).is_some() {
-        return Err(err(
-            400,
-            "SignatureNonceUsed",
-            "Specified signature nonce was used already.",
-        ));
+    if nonce_used(&mut inner, &ak, &nonce, now) {
+        return Err(nonce_replayed());
     }
     Ok(ak)
 }

@@ -612,6 +612,34 @@ impl Addressed {
     }
 }
 
+/// The product registry for requests routed by path. RPC requests (`/`) are then routed by their
+/// `Version` through [`RPC_PRODUCTS`] (rpc.rs); everything else not under FC's API version is OSS.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Route {
+    /// FC 3 InvokeFunction (fc.rs).
+    FcInvoke,
+    /// FC 3 ROA routes: custom domains (fc.rs).
+    FcRoa,
+    /// Every RPC product (rpc.rs, then [`RPC_PRODUCTS`]).
+    Rpc,
+    /// OSS objects and bucket sub-resources (oss.rs).
+    Oss,
+}
+
+impl Route {
+    pub(crate) fn of(path: &str) -> Route {
+        if path.starts_with("/2023-03-30/functions/") {
+            Route::FcInvoke
+        } else if path.starts_with("/2023-03-30/") {
+            Route::FcRoa
+        } else if path == "/" {
+            Route::Rpc
+        } else {
+            Route::Oss
+        }
+    }
+}
+
 pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, 64 << 20).await {
@@ -622,7 +650,7 @@ pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) ->
     };
     let (at, path) = Addressed::split(parts.uri.path());
     let path = path.as_str();
-    let rpc = path == "/";
+    let rpc = Route::of(path) == Route::Rpc;
     let fault = shared.lock().draw_fault();
     match fault {
         Some(Fault::Throttle) => {
@@ -644,8 +672,20 @@ pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) ->
         Some(Fault::Slow(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
         _ => {}
     }
-    let rsp = if path.starts_with("/2023-03-30/functions/") {
-        fc::handle(
+    let rsp = match Route::of(path) {
+        Route::FcInvoke => {
+            fc::handle(
+                &shared,
+                &parts.method,
+                path,
+                parts.uri.query(),
+                &parts.headers,
+                &body,
+                &at,
+            )
+            .await
+        }
+        Route::FcRoa => fc::handle_fc(
             &shared,
             &parts.method,
             path,
@@ -653,39 +693,30 @@ pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) ->
             &parts.headers,
             &body,
             &at,
-        )
-        .await
-    } else if path.starts_with("/2023-03-30/") {
-        fc::handle_fc(
-            &shared,
-            &parts.method,
-            path,
-            parts.uri.query(),
-            &parts.headers,
-            &body,
-            &at,
-        )
-    } else if rpc {
-        handle_rpc(
-            &shared,
-            &parts.method,
-            parts.uri.query(),
-            &parts.headers,
-            &body,
-            &at,
-        )
-        .await
-    } else {
-        handle_oss(
-            &shared,
-            &parts.method,
-            path,
-            parts.uri.query(),
-            &parts.headers,
-            &body,
-            &at,
-        )
-        .await
+        ),
+        Route::Rpc => {
+            handle_rpc(
+                &shared,
+                &parts.method,
+                parts.uri.query(),
+                &parts.headers,
+                &body,
+                &at,
+            )
+            .await
+        }
+        Route::Oss => {
+            handle_oss(
+                &shared,
+                &parts.method,
+                path,
+                parts.uri.query(),
+                &parts.headers,
+                &body,
+                &at,
+            )
+            .await
+        }
     };
     if fault == Some(Fault::Drop) {
         // The request took effect, but the answer is lost: the headers go out, then the

@@ -580,7 +580,7 @@ pub(crate) fn verify_oss_v4(
         .map_err(|_| denied("0002-00000209", "x-oss-date is invalid."))?
         .assume_utc()
         .unix_timestamp();
-    if (OffsetDateTime::now_utc().unix_timestamp() - when).abs() > MAX_SKEW_SECS {
+    if skewed(when, OffsetDateTime::now_utc().unix_timestamp()) {
         return Err(oss_err(
             403,
             "RequestTimeTooSkewed",
@@ -612,32 +612,24 @@ pub(crate) fn verify_oss_v4(
             "x-oss-content-sha256 does not match the body.",
         ));
     }
-    let key_pair = inner.keys.get(ak).cloned().ok_or_else(|| {
-        oss_err(
-            403,
-            "InvalidAccessKeyId",
-            "The OSS Access Key Id you provided does not exist in our records.",
-        )
-    })?;
-    if let Some(token) = &key_pair.security_token {
-        match header_str(headers, "x-oss-security-token") {
-            None => {
-                return Err(oss_err(
-                    403,
-                    "InvalidAccessKeyId",
-                    "The security token you provided is missing (x-oss-security-token).",
-                ))
-            }
-            Some(t) if t != token => {
-                return Err(oss_err(
-                    403,
-                    "InvalidSecurityToken",
-                    "The security token you provided is invalid.",
-                ))
-            }
-            _ => {}
-        }
-    }
+    let key_pair = auth::credential(inner, ak, header_str(headers, "x-oss-security-token"))
+        .map_err(|r| match r {
+            Refusal::UnknownKey => oss_err(
+                403,
+                "InvalidAccessKeyId",
+                "The OSS Access Key Id you provided does not exist in our records.",
+            ),
+            Refusal::TokenMissing => oss_err(
+                403,
+                "InvalidAccessKeyId",
+                "The security token you provided is missing (x-oss-security-token).",
+            ),
+            Refusal::TokenMismatch => oss_err(
+                403,
+                "InvalidSecurityToken",
+                "The security token you provided is invalid.",
+            ),
+        })?;
 
     // Canonical request.
     fn enc(s: &str, keep_slash: bool) -> String {

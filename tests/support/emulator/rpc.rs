@@ -75,18 +75,89 @@ impl<'a> Params<'a> {
     }
 }
 
-pub(crate) fn product_of(version: &str) -> Option<(&'static str, &'static str)> {
-    Some(match version {
-        "2015-01-09" => ("alidns", "alidns.aliyuncs.com"),
-        "2020-04-07" => ("cas", "cas.aliyuncs.com"),
-        "2018-05-10" => ("cdn", "cdn.aliyuncs.com"),
-        "2018-01-15" => ("dcdn", "dcdn.aliyuncs.com"),
-        "2016-07-14" => ("apigateway", "apigateway.cn-hangzhou.aliyuncs.com"),
-        "2016-01-20" => ("kms", "kms.cn-hangzhou.aliyuncs.com"),
-        "2014-05-15" => ("slb", "slb.aliyuncs.com"),
-        "2020-06-16" => ("alb", "alb.cn-hangzhou.aliyuncs.com"),
-        _ => return None,
-    })
+/// What an RPC product handler returns: the answer (RequestId is added by the plumbing) and the
+/// TXT changes to push to challtestsrv (only Alidns has any).
+pub(crate) type RpcResult = Result<(Value, Vec<TxtSync>), ApiError>;
+
+/// One emulated RPC product: requests carrying `version` go to `handler`.
+pub(crate) struct RpcProduct {
+    /// The API version (`Version` parameter) that selects the product.
+    pub version: &'static str,
+    /// The product code in [`Call::product`] and in error `Recommend` links.
+    pub name: &'static str,
+    /// `HostId` in its error bodies.
+    pub host: &'static str,
+    /// Its mutations change DNS and are pushed to challtestsrv, so they run under `dns_lock`.
+    pub serialise_dns: bool,
+    pub handler: fn(&mut Inner, &str, &Params, &Ctx) -> RpcResult,
+}
+
+/// The registry of RPC products: the only place a `Version` is matched to a product.
+pub(crate) const RPC_PRODUCTS: &[RpcProduct] = &[
+    RpcProduct {
+        version: "2015-01-09",
+        name: "alidns",
+        host: "alidns.aliyuncs.com",
+        serialise_dns: true,
+        handler: alidns,
+    },
+    RpcProduct {
+        version: "2020-04-07",
+        name: "cas",
+        host: "cas.aliyuncs.com",
+        serialise_dns: false,
+        handler: |inner, action, p, ctx| no_txt(cas(inner, action, p, ctx)),
+    },
+    RpcProduct {
+        version: "2018-05-10",
+        name: "cdn",
+        host: "cdn.aliyuncs.com",
+        serialise_dns: false,
+        handler: |inner, action, p, ctx| no_txt(cdn(inner, action, p, ctx, false)),
+    },
+    RpcProduct {
+        version: "2018-01-15",
+        name: "dcdn",
+        host: "dcdn.aliyuncs.com",
+        serialise_dns: false,
+        handler: |inner, action, p, ctx| no_txt(cdn(inner, action, p, ctx, true)),
+    },
+    RpcProduct {
+        version: "2016-07-14",
+        name: "apigateway",
+        host: "apigateway.cn-hangzhou.aliyuncs.com",
+        serialise_dns: false,
+        handler: |inner, action, p, ctx| no_txt(apigateway(inner, action, p, ctx)),
+    },
+    RpcProduct {
+        version: "2016-01-20",
+        name: "kms",
+        host: "kms.cn-hangzhou.aliyuncs.com",
+        serialise_dns: false,
+        handler: |inner, action, p, ctx| no_txt(kms(inner, action, p, ctx)),
+    },
+    RpcProduct {
+        version: "2014-05-15",
+        name: "slb",
+        host: "slb.aliyuncs.com",
+        serialise_dns: false,
+        handler: |inner, action, p, _| no_txt(slb(inner, action, p)),
+    },
+    RpcProduct {
+        version: "2020-06-16",
+        name: "alb",
+        host: "alb.cn-hangzhou.aliyuncs.com",
+        serialise_dns: false,
+        handler: |inner, action, p, ctx| no_txt(alb(inner, action, p, ctx.region)),
+    },
+];
+
+fn no_txt(r: Result<Value, ApiError>) -> RpcResult {
+    r.map(|v| (v, vec![]))
+}
+
+pub(crate) fn rpc_product(version: &str) -> Option<&'static RpcProduct> {
+    RPC_PRODUCTS.iter().find(|p| p.version == version)
 }
 
 pub(crate) fn rpc_error_response(
@@ -170,8 +241,8 @@ pub(crate) async fn handle_rpc(
     let p = Params(&params);
     let action = p.get("Action").unwrap_or("").to_string();
     let ak = p.get("AccessKeyId").unwrap_or("").to_string();
-    let product = product_of(p.get("Version").unwrap_or(""));
-    let (product_name, host) = product.unwrap_or(("", "aliyuncs.com"));
+    let product = rpc_product(p.get("Version").unwrap_or(""));
+    let (product_name, host) = product.map_or(("", "aliyuncs.com"), |p| (p.name, p.host));
 
     let log = |shared: &Arc<Shared>, status: u16, code: Option<&str>| {
         shared.lock().state.calls.push(Call {
@@ -200,7 +271,7 @@ pub(crate) async fn handle_rpc(
         log(shared, e.status, Some(&e.code));
         return rpc_error_response(&e, &request_id, host, product_name);
     }
-    if product.is_none() {
+    let Some(product) = product else {
         let e = err(
             400,
             "InvalidVersion",
@@ -208,7 +279,7 @@ pub(crate) async fn handle_rpc(
         );
         log(shared, e.status, Some(&e.code));
         return rpc_error_response(&e, &request_id, host, product_name);
-    }
+    };
 
     let injected = shared.lock().take_failure(&action);
     if let Some((code, status)) = injected {
@@ -217,7 +288,7 @@ pub(crate) async fn handle_rpc(
         return rpc_error_response(&e, &request_id, host, product_name);
     }
 
-    let _dns_guard = if product_name == "alidns" {
+    let _dns_guard = if product.serialise_dns {
         Some(shared.dns_lock.lock().await)
     } else {
         None
@@ -228,17 +299,7 @@ pub(crate) async fn handle_rpc(
             ak: &ak,
             region: &at.region,
         };
-        match product_name {
-            "alidns" => alidns(&mut inner, &action, &p, &ctx),
-            "cas" => cas(&mut inner, &action, &p, &ctx).map(|v| (v, vec![])),
-            "cdn" => cdn(&mut inner, &action, &p, &ctx, false).map(|v| (v, vec![])),
-            "dcdn" => cdn(&mut inner, &action, &p, &ctx, true).map(|v| (v, vec![])),
-            "apigateway" => apigateway(&mut inner, &action, &p, &ctx).map(|v| (v, vec![])),
-            "kms" => kms(&mut inner, &action, &p, &ctx).map(|v| (v, vec![])),
-            "slb" => slb(&mut inner, &action, &p).map(|v| (v, vec![])),
-            "alb" => alb(&mut inner, &action, &p, ctx.region).map(|v| (v, vec![])),
-            _ => Err(unknown_action()),
-        }
+        (product.handler)(&mut inner, &action, &p, &ctx)
     };
     match result {
         Ok((mut value, syncs)) => {
