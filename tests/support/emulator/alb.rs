@@ -312,3 +312,23 @@ pub(crate) fn alb(
         _ => return Err(super::unknown_action()),
     })
 }
+
+/// The seeded `alb_listeners`.
+pub(crate) fn seed_alb_listeners(seed: &ServicesSeed) -> Vec<AlbListener> {
+    seed.alb_listeners
+        .iter()
+        .map(|id| AlbListener {
+            id: id.clone(),
+            region: seed
+                .alb_listener_regions
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| REGION.into()),
+            default_certificate: None,
+            additional_certificates: vec![],
+            job: None,
+            tokens: vec![],
+            refused_busy: 0,
+        })
+        .collect()
+}

@@ -1,4 +1,5 @@
-//! FC 3 (Function Compute) in the emulator: `POST /2023-03-30/functions/{name}/invocations`
+//! FC 3 (Function Compute) in the emulator: custom domains (ROA fc 2023-03-30,
+//! Get/UpdateCustomDomain) and `POST /2023-03-30/functions/{name}/invocations`
 //! (InvokeFunction), V3-signed (ACS3-HMAC-SHA256) and verified by `auth::verify_v3` like
 //! every FC route. Functions come from the seed (`fc_functions`).
 //! An async invocation is recorded in `fc_invocations` and answered 202; when a forward URL is
@@ -48,7 +49,7 @@ pub(crate) async fn handle(
         });
     let outcome = match (method, &function) {
         (&Method::POST, Some(function)) => {
-            // The same V3 verification as the other FC routes (emulator/services.rs).
+            // The same V3 verification as the other FC routes (auth.rs).
             verify_v3(shared, method, &at.signed_path(path), query, headers, body).and_then(|ak| {
                 let mut inner = shared.lock();
                 if !inner.fc_functions.contains(function) {
@@ -303,4 +304,21 @@ pub(crate) fn handle_fc(
     };
     shared.lock().state.calls.push(call);
     resp
+}
+
+/// The seeded `fc_domains`.
+pub(crate) fn seed_fc_domains(seed: &ServicesSeed) -> Vec<FcDomain> {
+    seed.fc_domains
+        .iter()
+        .map(|d| FcDomain {
+            domain: d.clone(),
+            region: seed
+                .fc_domain_regions
+                .get(d)
+                .cloned()
+                .unwrap_or_else(|| REGION.to_string()),
+            protocol: "HTTP".into(),
+            certificate: None,
+        })
+        .collect()
 }

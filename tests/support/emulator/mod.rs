@@ -19,11 +19,19 @@
 //!   Buckets, KMS secrets and FC custom domains live in a region and are only reachable through
 //!   their region's endpoint, as on Alibaba Cloud.
 //! * FC 3 `InvokeFunction` (`POST /2023-03-30/functions/{name}/invocations`, V3-signed), see
-//!   emulator_fc.rs.
+//!   fc.rs.
 //! * TXT records added to Alidns are pushed into pebble-challtestsrv (when configured) so that
 //!   Pebble's DNS-01 validation sees them.
 //! * slb 2014-05-15, alb 2020-06-16 (RPC), FC 3 custom domains (ROA, V3 signatures) and OSS
-//!   PutCname/ListCname: see emulator/services.rs.
+//!   PutCname/ListCname: see slb.rs, alb.rs, fc.rs and oss.rs.
+//!
+//! Layout: this file holds the handle ([`Emulator`]), the [`Seed`] and [`EmulatorState`] types
+//! every product shares, the HTTP plumbing and the product registry ([`Route`] by path, then
+//! `RPC_PRODUCTS` in rpc.rs by `Version`). Each product lives in its own file with its seed and
+//! state element types, its `Seed` builder methods and `EmulatorState` accessors: alidns.rs,
+//! cas.rs, cdn.rs (CDN and DCDN), apigateway.rs, kms.rs, oss.rs, slb.rs, alb.rs, fc.rs. Shared:
+//! rpc.rs (RPC parameters, errors, handler), auth.rs (the one access-key/STS/timestamp/nonce
+//! check and the RPC and V3 signature checks), certs.rs (PEM parsing), faults.rs.
 //! * Inspection: [`Emulator::state`] and `GET /__emulator/state`; fault injection:
 //!   [`Emulator::fail_next`] and `POST /__emulator/fail_next` (`{"action","code","status"}`),
 //!   and random seeded faults ([`Faults`]: throttling, 503s, slow answers, dropped
@@ -38,6 +46,7 @@ mod auth;
 mod cas;
 mod cdn;
 mod certs;
+mod faults;
 mod fc;
 mod kms;
 mod oss;
@@ -50,6 +59,7 @@ use auth::*;
 pub use cas::*;
 use cdn::*;
 pub use certs::*;
+pub use faults::*;
 pub use fc::*;
 pub use kms::*;
 pub use oss::*;
@@ -125,7 +135,7 @@ pub struct Seed {
     pub kms_instances: BTreeMap<String, Vec<String>>,
     /// pebble-challtestsrv management URL (`http://127.0.0.1:8055`); TXT records are pushed there.
     pub challtestsrv: Option<String>,
-    /// SLB/ALB listeners, FC custom domains, OSS CNAMEs (emulator/services.rs).
+    /// SLB/ALB listeners, FC custom domains, OSS CNAMEs (slb.rs, alb.rs, fc.rs, oss.rs).
     pub services: ServicesSeed,
     /// FC 3 functions that InvokeFunction accepts.
     pub fc_functions: Vec<String>,
@@ -133,57 +143,7 @@ pub struct Seed {
     pub faults: Faults,
 }
 
-/// Fault injection: each RPC/OSS request draws from one RNG seeded with `seed`, and is answered
-/// with `Throttling.User` (HTTP 400) with probability `throttling`, `ServiceUnavailable` (503)
-/// with `unavailable`, or handled after a `slow_ms` pause with `slow`, or handled and then has
-/// its connection dropped mid-response (the client cannot tell whether it took effect) with
-/// `drop`; otherwise it is handled normally. Rates are 0.0–1.0 and add up to at most 1.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct Faults {
-    pub seed: u64,
-    pub throttling: f64,
-    pub unavailable: f64,
-    pub slow: f64,
-    pub slow_ms: u64,
-    pub drop: f64,
-}
-
-impl Faults {
-    pub fn any(&self) -> bool {
-        self.throttling + self.unavailable + self.slow + self.drop > 0.0
-    }
-}
-
-/// How many faults were injected, by kind.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct FaultCounts {
-    pub throttled: u64,
-    pub unavailable: u64,
-    pub slowed: u64,
-    pub dropped: u64,
-}
-
-impl FaultCounts {
-    /// Faults that make the client retry (all but slow responses).
-    pub fn failures(&self) -> u64 {
-        self.throttled + self.unavailable + self.dropped
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Fault {
-    Throttle,
-    Unavailable,
-    Slow(u64),
-    Drop,
-}
-
 impl Seed {
-    pub fn faults(mut self, faults: Faults) -> Self {
-        self.faults = faults;
-        self
-    }
     pub fn access_key(mut self, id: &str, secret: &str) -> Self {
         self.access_keys.push(AccessKey {
             id: id.into(),
@@ -236,7 +196,7 @@ pub struct EmulatorState {
     pub calls: Vec<Call>,
     /// Failures talking to pebble-challtestsrv (empty when all pushes worked).
     pub dns_push_errors: Vec<String>,
-    /// SLB/ALB, FC custom domains, OSS CNAMEs (emulator/services.rs).
+    /// SLB/ALB, FC custom domains, OSS CNAMEs (slb.rs, alb.rs, fc.rs, oss.rs).
     pub services: ServicesState,
     /// Faults injected so far (see [`Faults`]).
     pub faults: FaultCounts,
@@ -481,34 +441,6 @@ impl Inner {
         self.next_cert_id
     }
 
-    /// The fault for the next request, if any (one draw per request, in arrival order).
-    fn draw_fault(&mut self) -> Option<Fault> {
-        if !self.faults.any() {
-            return None;
-        }
-        let x: f64 = self.fault_rng.gen();
-        let f = &self.faults;
-        let fault = if x < f.throttling {
-            Fault::Throttle
-        } else if x < f.throttling + f.unavailable {
-            Fault::Unavailable
-        } else if x < f.throttling + f.unavailable + f.slow {
-            Fault::Slow(f.slow_ms)
-        } else if x < f.throttling + f.unavailable + f.slow + f.drop {
-            Fault::Drop
-        } else {
-            return None;
-        };
-        let c = &mut self.state.faults;
-        match fault {
-            Fault::Throttle => c.throttled += 1,
-            Fault::Unavailable => c.unavailable += 1,
-            Fault::Slow(_) => c.slowed += 1,
-            Fault::Drop => c.dropped += 1,
-        }
-        Some(fault)
-    }
-
     fn take_failure(&mut self, action: &str) -> Option<(String, u16)> {
         let q = self.failures.get_mut(action)?;
         let f = q.pop_front();
@@ -551,25 +483,6 @@ pub(crate) async fn fail_next_handler(
                 .entry(b.action)
                 .or_default()
                 .push_back((b.code, b.status));
-            (StatusCode::OK, Json(json!({"ok": true}))).into_response()
-        }
-        Err(e) => (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"ok": false, "error": e.to_string()})),
-        )
-            .into_response(),
-    }
-}
-
-pub(crate) async fn faults_handler(
-    State(shared): State<Arc<Shared>>,
-    body: axum::body::Bytes,
-) -> Response {
-    match serde_json::from_slice::<Faults>(&body) {
-        Ok(f) => {
-            let mut inner = shared.lock();
-            inner.fault_rng = rand::SeedableRng::seed_from_u64(f.seed);
-            inner.faults = f;
             (StatusCode::OK, Json(json!({"ok": true}))).into_response()
         }
         Err(e) => (
@@ -834,6 +747,8 @@ pub fn md5(data: &[u8]) -> [u8; 16] {
 // Seed and state
 // ---------------------------------------------------------------------------------------------
 
+/// The seed of the products added after the first ones. Only a container: it keeps the seed
+/// JSON's `"services"` object; its fields are read by the products' own seed functions.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ServicesSeed {
@@ -855,6 +770,8 @@ pub struct ServicesSeed {
     pub oss_cnames: Vec<(String, String)>,
 }
 
+/// Only a container (the element types live in the product files): it keeps the state JSON's
+/// `"services"` object and the `state.services.…` paths tests use.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ServicesState {
     pub slb_server_certs: Vec<SlbServerCert>,
@@ -871,67 +788,12 @@ impl ServicesState {
     pub fn from_seed(seed: &ServicesSeed) -> ServicesState {
         ServicesState {
             slb_server_certs: vec![],
-            slb_listeners: seed
-                .slb_listeners
-                .iter()
-                .map(|(lb, port)| SlbListener {
-                    load_balancer_id: lb.clone(),
-                    port: *port,
-                    server_certificate_id: None,
-                })
-                .collect(),
-            slb_domain_extensions: seed
-                .slb_domain_extensions
-                .iter()
-                .map(|(id, lb, port, domain)| SlbDomainExtension {
-                    id: id.clone(),
-                    load_balancer_id: lb.clone(),
-                    port: *port,
-                    domain: domain.clone(),
-                    server_certificate_id: None,
-                })
-                .collect(),
-            alb_listeners: seed
-                .alb_listeners
-                .iter()
-                .map(|id| AlbListener {
-                    id: id.clone(),
-                    region: seed
-                        .alb_listener_regions
-                        .get(id)
-                        .cloned()
-                        .unwrap_or_else(|| REGION.into()),
-                    default_certificate: None,
-                    additional_certificates: vec![],
-                    job: None,
-                    tokens: vec![],
-                    refused_busy: 0,
-                })
-                .collect(),
+            slb_listeners: slb::seed_slb_listeners(seed),
+            slb_domain_extensions: slb::seed_slb_domain_extensions(seed),
+            alb_listeners: alb::seed_alb_listeners(seed),
             alb_job_ms: seed.alb_job_ms.unwrap_or(300),
-            fc_domains: seed
-                .fc_domains
-                .iter()
-                .map(|d| FcDomain {
-                    domain: d.clone(),
-                    region: seed
-                        .fc_domain_regions
-                        .get(d)
-                        .cloned()
-                        .unwrap_or_else(|| REGION.to_string()),
-                    protocol: "HTTP".into(),
-                    certificate: None,
-                })
-                .collect(),
-            oss_cnames: seed
-                .oss_cnames
-                .iter()
-                .map(|(b, d)| OssCname {
-                    bucket: b.clone(),
-                    domain: d.clone(),
-                    certificate: None,
-                })
-                .collect(),
+            fc_domains: fc::seed_fc_domains(seed),
+            oss_cnames: oss::seed_oss_cnames(seed),
         }
     }
 }

@@ -843,3 +843,15 @@ pub(crate) fn oss_cname(
         )),
     }
 }
+
+/// The seeded `oss_cnames`.
+pub(crate) fn seed_oss_cnames(seed: &ServicesSeed) -> Vec<OssCname> {
+    seed.oss_cnames
+        .iter()
+        .map(|(b, d)| OssCname {
+            bucket: b.clone(),
+            domain: d.clone(),
+            certificate: None,
+        })
+        .collect()
+}

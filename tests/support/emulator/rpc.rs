@@ -2,22 +2,6 @@
 //! the handler that verifies a request (auth.rs) and hands it to its product (the registry in mod.rs).
 use super::*;
 
-/// An injected throttling / unavailability answer, shaped like the product's errors.
-pub(crate) fn injected_error(rpc: bool, status: u16, code: &str, message: &str) -> Response {
-    let request_id = uuid_like();
-    if rpc {
-        rpc_error_response(&err(status, code, message), &request_id, "aliyuncs.com", "")
-    } else {
-        oss_error_response(
-            &oss_err(status, code, message),
-            &request_id,
-            "",
-            REGION,
-            false,
-        )
-    }
-}
-
 #[derive(Debug)]
 pub(crate) struct ApiError {
     pub(crate) status: u16,

@@ -312,3 +312,29 @@ pub(crate) fn slb(inner: &mut Inner, action: &str, p: &Params) -> Result<Value, 
         _ => return Err(super::unknown_action()),
     })
 }
+
+/// The seeded `slb_listeners`.
+pub(crate) fn seed_slb_listeners(seed: &ServicesSeed) -> Vec<SlbListener> {
+    seed.slb_listeners
+        .iter()
+        .map(|(lb, port)| SlbListener {
+            load_balancer_id: lb.clone(),
+            port: *port,
+            server_certificate_id: None,
+        })
+        .collect()
+}
+
+/// The seeded `slb_domain_extensions`.
+pub(crate) fn seed_slb_domain_extensions(seed: &ServicesSeed) -> Vec<SlbDomainExtension> {
+    seed.slb_domain_extensions
+        .iter()
+        .map(|(id, lb, port, domain)| SlbDomainExtension {
+            id: id.clone(),
+            load_balancer_id: lb.clone(),
+            port: *port,
+            domain: domain.clone(),
+            server_certificate_id: None,
+        })
+        .collect()
+}
