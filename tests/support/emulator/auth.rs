@@ -4,6 +4,34 @@
 //! the way its protocol does.
 use super::*;
 
+/// An access key pair; with `security_token` it behaves like STS credentials (the token is required).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccessKey {
+    pub id: String,
+    pub secret: String,
+    pub security_token: Option<String>,
+}
+
+impl Seed {
+    pub fn access_key(mut self, id: &str, secret: &str) -> Self {
+        self.access_keys.push(AccessKey {
+            id: id.into(),
+            secret: secret.into(),
+            security_token: None,
+        });
+        self
+    }
+    pub fn sts_key(mut self, id: &str, secret: &str, token: &str) -> Self {
+        self.access_keys.push(AccessKey {
+            id: id.into(),
+            secret: secret.into(),
+            security_token: Some(token.into()),
+        });
+        self
+    }
+}
+
 /// Why a request's credentials were refused.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Refusal {

@@ -55,7 +55,7 @@ mod slb;
 pub use alb::*;
 pub use alidns::*;
 pub use apigateway::*;
-use auth::*;
+pub use auth::*;
 pub use cas::*;
 use cdn::*;
 pub use certs::*;
@@ -141,34 +141,6 @@ pub struct Seed {
     pub fc_functions: Vec<String>,
     /// Random faults on every RPC and OSS call (none by default).
     pub faults: Faults,
-}
-
-impl Seed {
-    pub fn access_key(mut self, id: &str, secret: &str) -> Self {
-        self.access_keys.push(AccessKey {
-            id: id.into(),
-            secret: secret.into(),
-            security_token: None,
-        });
-        self
-    }
-    pub fn sts_key(mut self, id: &str, secret: &str, token: &str) -> Self {
-        self.access_keys.push(AccessKey {
-            id: id.into(),
-            secret: secret.into(),
-            security_token: Some(token.into()),
-        });
-        self
-    }
-}
-
-/// An access key pair; with `security_token` it behaves like STS credentials (the token is required).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AccessKey {
-    pub id: String,
-    pub secret: String,
-    pub security_token: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
