@@ -76,9 +76,7 @@ impl Params {
         let listener_id = ResourceId::parse(v[0].unwrap()).map_err(|e| {
             format!("`listener_id`: {e}; use the listener id the ALB console shows (lsn-...)")
         })?;
-        let region = v[2]
-            .map(|r| RegionId::parse(r).map_err(|e| format!("`region`: {e}")))
-            .transpose()?;
+        let region = super::region_param(v[2])?;
         Ok(Params {
             listener_id,
             additional,

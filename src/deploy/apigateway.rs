@@ -23,10 +23,7 @@ impl Params {
         Ok(Params {
             group_id: ResourceId::parse(v[0].unwrap()).map_err(|e| format!("`group_id`: {e}"))?,
             domain,
-            region: v[2]
-                .map(RegionId::parse)
-                .transpose()
-                .map_err(|e| format!("`region`: {e}"))?,
+            region: super::region_param(v[2])?,
         })
     }
 }

@@ -26,10 +26,7 @@ impl Params {
         crate::domain::validate(&domain).map_err(|e| format!("`domain`: {e}"))?;
         Ok(Params {
             domain,
-            region: v[1]
-                .map(RegionId::parse)
-                .transpose()
-                .map_err(|e| format!("`region`: {e}"))?,
+            region: super::region_param(v[1])?,
         })
     }
 }

@@ -216,6 +216,16 @@ pub(crate) fn params<'a>(
     Ok(out)
 }
 
+/// The optional `region` key of a target: where its resource lives when not `[aliyun] region`.
+pub(crate) fn region_param(
+    value: Option<&str>,
+) -> std::result::Result<Option<crate::ident::RegionId>, String> {
+    value
+        .map(crate::ident::RegionId::parse)
+        .transpose()
+        .map_err(|e| format!("`region`: {e}"))
+}
+
 /// Parse the PEM a service reports; unparsable or empty means "nothing usable deployed".
 pub(crate) fn parse_deployed(kind: &str, id: &str, pem: Option<&str>) -> Option<CertInfo> {
     let pem = pem.filter(|p| p.contains("BEGIN CERTIFICATE"))?;

@@ -27,10 +27,7 @@ impl Params {
         Ok(Params {
             bucket: BucketName::parse(v[0].unwrap()).map_err(|e| format!("`bucket`: {e}"))?,
             domain,
-            region: v[2]
-                .map(RegionId::parse)
-                .transpose()
-                .map_err(|e| format!("`region`: {e}"))?,
+            region: super::region_param(v[2])?,
         })
     }
 }

@@ -61,10 +61,7 @@ impl Params {
         }
         Ok(Params {
             bucket: BucketName::parse(v[0].unwrap()).map_err(|e| format!("`bucket`: {e}"))?,
-            region: v[4]
-                .map(RegionId::parse)
-                .transpose()
-                .map_err(|e| format!("`region`: {e}"))?,
+            region: super::region_param(v[4])?,
             prefix,
             p12_password,
             p12_encryption,

@@ -46,9 +46,7 @@ impl Params {
         };
         let load_balancer_id = id("load_balancer_id", v[0].unwrap())?;
         let domain_extension_id = v[1].map(|d| id("domain_extension_id", d)).transpose()?;
-        let region = v[2]
-            .map(|r| RegionId::parse(r).map_err(|e| format!("`region`: {e}")))
-            .transpose()?;
+        let region = super::region_param(v[2])?;
         if port.is_none() && domain_extension_id.is_none() {
             return Err(
                 "set `listener_port` (the HTTPS listener) or `domain_extension_id` (one of its SNI domains)"

@@ -18,10 +18,6 @@ pub struct FcInvocation {
     pub request_id: String,
 }
 
-pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
 pub(crate) async fn handle(
     shared: &Arc<Shared>,
     method: &Method,
@@ -59,7 +55,7 @@ pub(crate) async fn handle(
                         format!("function '{function}' does not exist"),
                     ));
                 }
-                let invocation_type = header(headers, "x-fc-invocation-type")
+                let invocation_type = header_str(headers, "x-fc-invocation-type")
                     .unwrap_or("Sync")
                     .to_string();
                 if invocation_type != "Async" {
