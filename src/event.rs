@@ -17,7 +17,7 @@ pub enum Event {
     },
     Revoke {
         certificate: String,
-        reason: Option<u8>,
+        reason: Option<RevokeReason>,
         dry_run: bool,
         /// Order and roll out a new certificate before revoking (`"replace": false` to revoke
         /// only; src/revoke.rs).
@@ -145,28 +145,7 @@ impl Event {
                 ))
             }
         };
-        let Some(fields) = fields_of(action) else {
-            return Err(Error::Input(format!(
-                "unknown action `{action}` (renew, status, issue, revoke, account)"
-            )));
-        };
-        if let Some(k) = obj
-            .keys()
-            .find(|k| *k != "action" && !fields.contains(&k.as_str()))
-        {
-            let known = RawEvent::FIELDS.contains(&k.as_str());
-            return Err(Error::Input(if known {
-                format!(
-                    "event field `{k}`: not a field of action `{action}` (it takes: {})",
-                    fields.join(", ")
-                )
-            } else {
-                format!(
-                    "event field `{k}`: unknown field (action `{action}` takes: {})",
-                    fields.join(", ")
-                )
-            }));
-        }
+        check_fields(obj, action)?;
         let raw: RawEvent = serde_path_to_error::deserialize(value.clone()).map_err(|e| {
             let path = e.path().to_string();
             let at = if path == "." {
@@ -176,6 +155,11 @@ impl Event {
             };
             Error::Input(format!("event field{at}: {}", e.into_inner()))
         })?;
+        Self::from_raw(action, raw)
+    }
+
+    /// The event of a known `action` from its checked fields.
+    fn from_raw(action: &str, raw: RawEvent) -> Result<Event> {
         let options = RenewOptions {
             certificates: raw.certificates.clone().unwrap_or_default(),
             force: raw.force.unwrap_or(false),
@@ -188,35 +172,20 @@ impl Event {
                 domains: raw
                     .domains
                     .ok_or_else(|| Error::Input("action `issue` needs `domains`".into()))?,
-                targets: match (raw.target_set, raw.targets) {
-                    (Some(name), None) | (None, Some(RawTargets::Name(name))) => {
-                        IssueTargets::Named(name)
-                    }
-                    (None, Some(RawTargets::List(list))) => IssueTargets::Listed(list),
-                    (Some(_), Some(_)) => {
-                        return Err(Error::Input(
-                            "action `issue`: give `target_set` or `targets`, not both".into(),
-                        ))
-                    }
-                    (None, None) => return Err(Error::Input(
-                        "action `issue` needs `target_set`: the name of one of [http.target_sets]"
-                            .into(),
-                    )),
-                },
+                targets: issue_targets(raw.target_set, raw.targets)?,
                 dry_run: options.dry_run,
             }),
             "revoke" => {
-                if let Some(code) = raw.reason {
-                    crate::revoke::reason(code).map_err(|e| match e {
-                        Error::Input(m) => Error::Input(format!("event field `reason`: {m}")),
-                        other => other,
-                    })?;
-                }
+                let reason = raw
+                    .reason
+                    .map(RevokeReason::from_code)
+                    .transpose()
+                    .map_err(|m| Error::Input(format!("event field `reason`: {m}")))?;
                 Ok(Event::Revoke {
                     certificate: raw.certificate.ok_or_else(|| {
                         Error::Input("action `revoke` needs `certificate`".into())
                     })?,
-                    reason: raw.reason,
+                    reason,
                     dry_run: options.dry_run,
                     replace: raw.replace.unwrap_or(true),
                 })
@@ -289,6 +258,113 @@ fn timer_payload(obj: &Map<String, Value>) -> Result<&str> {
     Ok(obj["payload"].as_str().unwrap_or_default())
 }
 
+/// Every key of the event must be a field of its action (the error says which it takes).
+fn check_fields(obj: &serde_json::Map<String, Value>, action: &str) -> Result<()> {
+    let Some(fields) = fields_of(action) else {
+        return Err(Error::Input(format!(
+            "unknown action `{action}` (renew, status, issue, revoke, account)"
+        )));
+    };
+    let Some(k) = obj
+        .keys()
+        .find(|k| *k != "action" && !fields.contains(&k.as_str()))
+    else {
+        return Ok(());
+    };
+    let known = RawEvent::FIELDS.contains(&k.as_str());
+    Err(Error::Input(if known {
+        format!(
+            "event field `{k}`: not a field of action `{action}` (it takes: {})",
+            fields.join(", ")
+        )
+    } else {
+        format!(
+            "event field `{k}`: unknown field (action `{action}` takes: {})",
+            fields.join(", ")
+        )
+    }))
+}
+
+/// Where an `issue` event deploys: `target_set`, or (older spelling) `targets` naming a set.
+fn issue_targets(set: Option<String>, targets: Option<RawTargets>) -> Result<IssueTargets> {
+    match (set, targets) {
+        (Some(name), None) | (None, Some(RawTargets::Name(name))) => Ok(IssueTargets::Named(name)),
+        (None, Some(RawTargets::List(list))) => Ok(IssueTargets::Listed(list)),
+        (Some(_), Some(_)) => Err(Error::Input(
+            "action `issue`: give `target_set` or `targets`, not both".into(),
+        )),
+        (None, None) => Err(Error::Input(
+            "action `issue` needs `target_set`: the name of one of [http.target_sets]".into(),
+        )),
+    }
+}
+
+/// RFC 5280 §5.3.1 CRLReason codes (7 is unused); `name` is the RFC's spelling, reported
+/// as `reason_name`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeReason {
+    Unspecified = 0,
+    KeyCompromise = 1,
+    CaCompromise = 2,
+    AffiliationChanged = 3,
+    Superseded = 4,
+    CessationOfOperation = 5,
+    CertificateHold = 6,
+    RemoveFromCrl = 8,
+    PrivilegeWithdrawn = 9,
+    AaCompromise = 10,
+}
+
+impl RevokeReason {
+    const ALL: [RevokeReason; 10] = [
+        RevokeReason::Unspecified,
+        RevokeReason::KeyCompromise,
+        RevokeReason::CaCompromise,
+        RevokeReason::AffiliationChanged,
+        RevokeReason::Superseded,
+        RevokeReason::CessationOfOperation,
+        RevokeReason::CertificateHold,
+        RevokeReason::RemoveFromCrl,
+        RevokeReason::PrivilegeWithdrawn,
+        RevokeReason::AaCompromise,
+    ];
+
+    pub fn from_code(code: u8) -> Result<RevokeReason, String> {
+        RevokeReason::ALL
+            .into_iter()
+            .find(|r| r.code() == code)
+            .ok_or_else(|| {
+                let known: Vec<String> = RevokeReason::ALL
+                    .iter()
+                    .map(|r| format!("{} {}", r.code(), r.name()))
+                    .collect();
+                format!(
+                    "reason {code} is not an RFC 5280 CRLReason code: use {}",
+                    known.join(", ")
+                )
+            })
+    }
+
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RevokeReason::Unspecified => "unspecified",
+            RevokeReason::KeyCompromise => "keyCompromise",
+            RevokeReason::CaCompromise => "cACompromise",
+            RevokeReason::AffiliationChanged => "affiliationChanged",
+            RevokeReason::Superseded => "superseded",
+            RevokeReason::CessationOfOperation => "cessationOfOperation",
+            RevokeReason::CertificateHold => "certificateHold",
+            RevokeReason::RemoveFromCrl => "removeFromCRL",
+            RevokeReason::PrivilegeWithdrawn => "privilegeWithdrawn",
+            RevokeReason::AaCompromise => "aACompromise",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,7 +411,7 @@ mod tests {
             Event::parse(br#"{"action":"revoke","certificate":"www","reason":4}"#).unwrap(),
             Event::Revoke {
                 certificate: "www".into(),
-                reason: Some(4),
+                reason: Some(RevokeReason::Superseded),
                 dry_run: false,
                 replace: true
             }

@@ -3,14 +3,64 @@
 //! `x-fc-invocation-type: Async`). Each group arrives as a renew event with an explicit
 //! `certificates` list and runs like any other; an explicit list never fans out again.
 use futures_util::StreamExt;
+use serde::Deserialize;
 
 use crate::aliyun::client::RoaRequest;
 use crate::aliyun::{AliyunClient, Product};
-use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::event::RenewOptions;
-use crate::handler::Invocation;
-use crate::result::{FanoutGroup, RunResult};
+use crate::invocation::Invocation;
+use crate::result::{FanoutGroup, FanoutStatus, RunResult};
+
+/// `[fanout]`: a timer run handed to asynchronous invocations, one per group of certificates.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FanoutConfig {
+    #[serde(default)]
+    pub enabled: bool,
+    /// Certificates per asynchronous invocation (at most).
+    #[serde(default = "default_group_size")]
+    pub group_size: usize,
+    /// FC function to invoke; default: this function (`$FC_FUNCTION_NAME`).
+    #[serde(default)]
+    pub function: Option<String>,
+    /// Version or alias invoked; empty = the service default.
+    #[serde(default = "default_qualifier")]
+    pub qualifier: String,
+    /// InvokeFunction calls in flight while dispatching.
+    #[serde(default = "default_fanout_calls")]
+    pub max_concurrent_calls: usize,
+}
+
+fn default_group_size() -> usize {
+    20
+}
+fn default_qualifier() -> String {
+    "LATEST".into()
+}
+fn default_fanout_calls() -> usize {
+    5
+}
+
+impl Default for FanoutConfig {
+    fn default() -> Self {
+        FanoutConfig {
+            enabled: false,
+            group_size: default_group_size(),
+            function: None,
+            qualifier: default_qualifier(),
+            max_concurrent_calls: default_fanout_calls(),
+        }
+    }
+}
+
+impl FanoutConfig {
+    /// Errors name the key (`[fanout] …`).
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        crate::settings::concurrency("[fanout] max_concurrent_calls", self.max_concurrent_calls)?;
+        crate::settings::in_range("[fanout] group_size", self.group_size, 1, 1000)
+    }
+}
 
 /// Splits `names` (config order) into `ceil(n / group_size)` contiguous groups whose sizes differ
 /// by at most one, so no straggler group is much smaller than the rest. Deterministic: the same
@@ -35,20 +85,18 @@ pub fn plan_groups(names: &[String], group_size: usize) -> Vec<Vec<String>> {
 /// certificates itself (a group's own event always does), the run may change things, and there
 /// are more certificates than one group holds.
 pub fn groups_for(
-    config: &Config,
+    f: &FanoutConfig,
     opts: &RenewOptions,
     read_only: bool,
     names: &[String],
 ) -> Option<Vec<Vec<String>>> {
-    let f = &config.fanout;
     (f.enabled && opts.certificates.is_empty() && !read_only && names.len() > f.group_size)
         .then(|| plan_groups(names, f.group_size))
 }
 
 /// The function the groups go to: `[fanout] function`, else this function.
-fn function_name(config: &Config) -> Result<String> {
+fn function_name(config: &FanoutConfig, source: &str) -> Result<String> {
     config
-        .fanout
         .function
         .clone()
         .filter(|f| !f.is_empty())
@@ -59,9 +107,8 @@ fn function_name(config: &Config) -> Result<String> {
         })
         .ok_or_else(|| {
             Error::Config(format!(
-                "{}: [fanout] function is not set and FC_FUNCTION_NAME is not in the environment \
-                 (set [fanout] function to the FC function that renews the groups)",
-                config.source
+                "{source}: [fanout] function is not set and FC_FUNCTION_NAME is not in the environment \
+                 (set [fanout] function to the FC function that renews the groups)"
             ))
         })
 }
@@ -70,20 +117,21 @@ fn function_name(config: &Config) -> Result<String> {
 /// calls at a time. How many groups *run* at once is the function's concurrency limit in FC
 /// (see README, "Thousands of certificates"); async invocations beyond it wait in FC's queue.
 pub async fn dispatch(
-    config: &Config,
+    config: &FanoutConfig,
+    source: &str,
     client: &AliyunClient,
     opts: &RenewOptions,
     groups: Vec<Vec<String>>,
     invocation: &Invocation,
 ) -> Result<RunResult> {
-    let function = function_name(config)?;
+    let function = function_name(config, source)?;
     let path = format!(
         "/2023-03-30/functions/{}/invocations",
         crate::aliyun::signer::percent_encode(&function)
     );
     let mut query: Vec<(&str, &str)> = Vec::new();
-    if !config.fanout.qualifier.is_empty() {
-        query.push(("qualifier", config.fanout.qualifier.as_str()));
+    if !config.qualifier.is_empty() {
+        query.push(("qualifier", config.qualifier.as_str()));
     }
     tracing::info!(
         groups = groups.len(),
@@ -114,7 +162,7 @@ pub async fn dispatch(
                 let mut group = FanoutGroup {
                     group: i + 1,
                     certificates,
-                    status: "dispatched".into(),
+                    status: FanoutStatus::Dispatched,
                     invocation_request_id: None,
                     error: None,
                 };
@@ -125,7 +173,7 @@ pub async fn dispatch(
                     }
                     Err(e) => {
                         tracing::error!(group = i + 1, error = %e, "group not dispatched");
-                        group.status = "failed".into();
+                        group.status = FanoutStatus::Failed;
                         group.error = Some(e.report());
                     }
                 }
@@ -134,11 +182,11 @@ pub async fn dispatch(
         })
         .collect();
     let fanout: Vec<FanoutGroup> = futures_util::stream::iter(calls)
-        .buffered(config.fanout.max_concurrent_calls.max(1))
+        .buffered(config.max_concurrent_calls.max(1))
         .collect()
         .await;
     Ok(RunResult {
-        ok: fanout.iter().all(|g| g.status == "dispatched"),
+        ok: fanout.iter().all(|g| g.status == FanoutStatus::Dispatched),
         request_id: invocation.request_id.clone(),
         certificates: Vec::new(),
         fanout: Some(fanout),
@@ -176,11 +224,12 @@ mod tests {
         }
     }
 
-    fn config(enabled: bool, group_size: usize) -> Config {
-        let mut c = Config::default();
-        c.fanout.enabled = enabled;
-        c.fanout.group_size = group_size;
-        c
+    fn config(enabled: bool, group_size: usize) -> FanoutConfig {
+        FanoutConfig {
+            enabled,
+            group_size,
+            ..FanoutConfig::default()
+        }
     }
 
     #[test]

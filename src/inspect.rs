@@ -17,7 +17,7 @@ pub async fn decide(
     cert: &CertificateConfig,
     current: Option<&CertInfo>,
     now: OffsetDateTime,
-) -> (Option<String>, Option<ari::Window>) {
+) -> (Option<plan::DueReason>, Option<ari::Window>) {
     let policy = plan::Policy {
         renew_before_days: acme.config.renew_before_days,
         lookahead: time::Duration::hours(acme.config.ari_lookahead_hours.into()),
@@ -47,17 +47,15 @@ pub async fn decide(
         ari::Answer::Window(w) => Some(w),
         ari::Answer::NotOffered | ari::Answer::Unavailable(_) => None,
     };
-    facts.ari = window.as_ref().map(|w| plan::Window {
-        start: w.start,
-        end: w.end,
-    });
-    (plan::due(&facts, &policy, now), window)
+    facts.ari = window.as_ref();
+    let due = plan::due(&facts, &policy, now);
+    (due, window)
 }
 
 /// `reuse_key`: the key of the certificate a target that gives keys back serves now.
 pub async fn previous_key(
     cert: &CertificateConfig,
-    targets: &[Box<dyn Target>],
+    targets: &[&dyn Target],
     currents: &[Option<CertInfo>],
     notes: &mut Vec<String>,
 ) -> Option<rcgen::KeyPair> {

@@ -9,7 +9,7 @@ use sha2::Digest;
 use crate::config::{CertificateConfig, Config, KeyType, TargetConfig};
 use crate::error::{Error, Result};
 use crate::event::IssueTargets;
-use crate::http_trigger::TargetSet;
+use crate::http_access::TargetSet;
 
 /// Why an issue request is refused: the HTTP trigger answers 403 or 400.
 #[derive(Debug, Clone, PartialEq)]

@@ -73,6 +73,7 @@ impl LockConfig {
         if self.ttl_secs < 1 {
             return Err("ttl_secs must be at least 1".into());
         }
+        crate::settings::at_most("ttl_secs", self.ttl_secs, crate::settings::DAY_SECS)?;
         Ok(())
     }
 

@@ -186,6 +186,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             no_replace,
         } => {
             let config = Config::load(cli.config.as_deref())?;
+            let reason = reason
+                .map(alicert::event::RevokeReason::from_code)
+                .transpose()
+                .map_err(|m| Error::Input(format!("--reason: {m}")))?;
             let event = Event::Revoke {
                 certificate,
                 reason,

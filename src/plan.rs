@@ -14,7 +14,44 @@
 //!    `expires in N days`.
 use time::{Duration, OffsetDateTime};
 
+use crate::acme::ari::Window;
 use crate::cert::{rfc3339, CertInfo};
+
+/// Why a target needs a new certificate; `Display` gives the documented wording of the result's
+/// `reason` (SPEC: Result JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueReason {
+    MissingOnTarget,
+    DomainsChanged,
+    Revoked,
+    Expired {
+        days_ago: i64,
+    },
+    ExpiresIn {
+        days: i64,
+    },
+    AriWindowStarted(OffsetDateTime),
+    AriWindowStartsBeforeNextRun(OffsetDateTime),
+    /// `force`, or a replacement before a revocation.
+    Forced,
+}
+
+impl std::fmt::Display for DueReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DueReason::MissingOnTarget => f.write_str("missing on target"),
+            DueReason::DomainsChanged => f.write_str("domains changed"),
+            DueReason::Revoked => f.write_str("revoked"),
+            DueReason::Expired { days_ago } => write!(f, "expired {days_ago} days ago"),
+            DueReason::ExpiresIn { days } => write!(f, "expires in {days} days"),
+            DueReason::AriWindowStarted(t) => write!(f, "ARI window started {}", rfc3339(*t)),
+            DueReason::AriWindowStartsBeforeNextRun(t) => {
+                write!(f, "ARI window starts {}, before the next run", rfc3339(*t))
+            }
+            DueReason::Forced => f.write_str("forced"),
+        }
+    }
+}
 
 /// The configured thresholds.
 #[derive(Debug, Clone, Copy)]
@@ -24,13 +61,6 @@ pub struct Policy {
     pub lookahead: Duration,
 }
 
-/// A suggested renewal window (RFC 9773).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    pub start: OffsetDateTime,
-    pub end: OffsetDateTime,
-}
-
 /// What is known about one target.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {
@@ -38,34 +68,35 @@ pub struct Facts<'a> {
     pub domains: &'a [String],
     pub revoked: bool,
     /// The CA's window for `current`, when the CA offers ARI and answered.
-    pub ari: Option<Window>,
+    pub ari: Option<&'a Window>,
 }
 
 /// Why the target needs a new certificate, or None when it does not.
-pub fn due(facts: &Facts<'_>, policy: &Policy, now: OffsetDateTime) -> Option<String> {
+pub fn due(facts: &Facts<'_>, policy: &Policy, now: OffsetDateTime) -> Option<DueReason> {
     let Some(cert) = facts.current else {
-        return Some("missing on target".into());
+        return Some(DueReason::MissingOnTarget);
     };
     if !cert.covers_all(facts.domains) {
-        return Some("domains changed".into());
+        return Some(DueReason::DomainsChanged);
     }
     if facts.revoked {
-        return Some("revoked".into());
+        return Some(DueReason::Revoked);
     }
     let left = cert.not_after - now;
     if left <= Duration::ZERO {
-        return Some(format!("expired {} days ago", (-left).whole_days()));
+        return Some(DueReason::Expired {
+            days_ago: (-left).whole_days(),
+        });
     }
-    let expires = || format!("expires in {} days", left.whole_days());
+    let expires = || DueReason::ExpiresIn {
+        days: left.whole_days(),
+    };
     match facts.ari {
         Some(w) => {
             if w.start <= now {
-                Some(format!("ARI window started {}", rfc3339(w.start)))
+                Some(DueReason::AriWindowStarted(w.start))
             } else if w.start <= now + policy.lookahead {
-                Some(format!(
-                    "ARI window starts {}, before the next run",
-                    rfc3339(w.start)
-                ))
+                Some(DueReason::AriWindowStartsBeforeNextRun(w.start))
             } else if left <= policy.lookahead {
                 Some(expires())
             } else {
@@ -86,7 +117,7 @@ pub fn due_reason(
     domains: &[String],
     renew_before_days: u32,
     now: OffsetDateTime,
-) -> Option<String> {
+) -> Option<DueReason> {
     due(
         &Facts {
             current,
@@ -120,6 +151,19 @@ mod tests {
         }
     }
 
+    fn why(f: &Facts<'_>, now: OffsetDateTime) -> Option<String> {
+        due(f, &POLICY, now).map(|r| r.to_string())
+    }
+
+    fn window(start: OffsetDateTime, end: OffsetDateTime) -> Window {
+        Window {
+            start,
+            end,
+            retry_after: std::time::Duration::from_secs(3600),
+            explanation_url: None,
+        }
+    }
+
     const POLICY: Policy = Policy {
         renew_before_days: 30,
         lookahead: Duration::hours(24),
@@ -139,22 +183,22 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let domains = vec!["example.com".to_string(), "*.example.com".to_string()];
         assert_eq!(
-            due(&facts(None, &domains), &POLICY, now).as_deref(),
+            why(&facts(None, &domains), now).as_deref(),
             Some("missing on target")
         );
         let partial = info(&["example.com"], 90, 60, now);
         assert_eq!(
-            due(&facts(Some(&partial), &domains), &POLICY, now).as_deref(),
+            why(&facts(Some(&partial), &domains), now).as_deref(),
             Some("domains changed")
         );
         let ok = info(&["example.com", "*.example.com"], 90, 60, now);
         assert_eq!(due(&facts(Some(&ok), &domains), &POLICY, now), None);
         let mut f = facts(Some(&ok), &domains);
         f.revoked = true;
-        assert_eq!(due(&f, &POLICY, now).as_deref(), Some("revoked"));
+        assert_eq!(why(&f, now).as_deref(), Some("revoked"));
         let expired = info(&["example.com", "*.example.com"], 90, -3, now);
         assert_eq!(
-            due(&facts(Some(&expired), &domains), &POLICY, now).as_deref(),
+            why(&facts(Some(&expired), &domains), now).as_deref(),
             Some("expired 3 days ago")
         );
     }
@@ -165,7 +209,7 @@ mod tests {
         let d = vec!["example.com".to_string()];
         let soon = info(&["example.com"], 90, 20, now);
         assert_eq!(
-            due(&facts(Some(&soon), &d), &POLICY, now).as_deref(),
+            why(&facts(Some(&soon), &d), now).as_deref(),
             Some("expires in 20 days")
         );
         assert_eq!(
@@ -200,7 +244,9 @@ mod tests {
         let hours = info(&["example.com"], 90, 0, now + Duration::hours(20));
         assert!(due(&facts(Some(&hours), &d), &p0, now).is_some());
         assert_eq!(
-            due_reason(Some(&soon), &d, 30, now).as_deref(),
+            due_reason(Some(&soon), &d, 30, now)
+                .map(|r| r.to_string())
+                .as_deref(),
             Some("expires in 20 days")
         );
     }
@@ -212,19 +258,13 @@ mod tests {
         // 60 days left: by days not due; the CA says the window has started.
         let cert = info(&["example.com"], 90, 60, now);
         let mut f = facts(Some(&cert), &d);
-        f.ari = Some(Window {
-            start: now - Duration::hours(1),
-            end: now + Duration::days(1),
-        });
-        assert!(due(&f, &POLICY, now)
-            .unwrap()
-            .starts_with("ARI window started"));
+        let w = window(now - Duration::hours(1), now + Duration::days(1));
+        f.ari = Some(&w);
+        assert!(why(&f, now).unwrap().starts_with("ARI window started"));
         // Starts within the lookahead (before the next daily run).
-        f.ari = Some(Window {
-            start: now + Duration::hours(20),
-            end: now + Duration::days(2),
-        });
-        let r = due(&f, &POLICY, now).unwrap();
+        let w = window(now + Duration::hours(20), now + Duration::days(2));
+        f.ari = Some(&w);
+        let r = why(&f, now).unwrap();
         assert!(
             r.starts_with("ARI window starts") && r.ends_with("before the next run"),
             "{r}"
@@ -232,28 +272,20 @@ mod tests {
         // Starts after the next run: not due, even with 20 days left (ARI wins over days).
         let close = info(&["example.com"], 90, 20, now);
         let mut f = facts(Some(&close), &d);
-        f.ari = Some(Window {
-            start: now + Duration::days(3),
-            end: now + Duration::days(5),
-        });
+        let w = window(now + Duration::days(3), now + Duration::days(5));
+        f.ari = Some(&w);
         assert_eq!(due(&f, &POLICY, now), None);
         // …unless the certificate would expire before the next run.
         let hours = info(&["example.com"], 90, 0, now + Duration::hours(12));
         let mut f = facts(Some(&hours), &d);
-        f.ari = Some(Window {
-            start: now + Duration::days(3),
-            end: now + Duration::days(5),
-        });
-        assert!(due(&f, &POLICY, now)
-            .unwrap()
-            .starts_with("expires in 0 days"));
+        let w = window(now + Duration::days(3), now + Duration::days(5));
+        f.ari = Some(&w);
+        assert!(why(&f, now).unwrap().starts_with("expires in 0 days"));
         // Revocation beats a far window.
         let mut f = facts(Some(&cert), &d);
         f.revoked = true;
-        f.ari = Some(Window {
-            start: now + Duration::days(30),
-            end: now + Duration::days(32),
-        });
-        assert_eq!(due(&f, &POLICY, now).as_deref(), Some("revoked"));
+        let w = window(now + Duration::days(30), now + Duration::days(32));
+        f.ari = Some(&w);
+        assert_eq!(why(&f, now).as_deref(), Some("revoked"));
     }
 }

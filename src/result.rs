@@ -66,7 +66,7 @@ pub struct RevocationReport {
 pub struct Replacement {
     /// `deployed` (every target serves it) | `would_deploy` (dry run) | `failed` (nothing
     /// was revoked).
-    pub status: String,
+    pub status: ReplacementStatus,
     /// The new certificate's serial (absent when no certificate was obtained).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub serial: Option<String>,
@@ -85,7 +85,7 @@ pub struct RevokedCert {
     pub not_after: String,
     /// `revoked | already_revoked | would_revoke | failed | not_revoked` (the replacement did
     /// not roll out, so the certificate was left valid and deployed; `error` says why).
-    pub status: String,
+    pub status: RevokedStatus,
     /// `kind id` of the targets serving it.
     pub targets: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,8 +98,7 @@ pub struct FanoutGroup {
     /// 1-based.
     pub group: usize,
     pub certificates: Vec<String>,
-    /// `dispatched` or `failed`.
-    pub status: String,
+    pub status: FanoutStatus,
     /// FC's request id of the asynchronous invocation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invocation_request_id: Option<String>,
@@ -122,7 +121,39 @@ pub enum CertStatus {
 
 /// Error code of a certificate that was due but not started because the invocation's
 /// deadline was too near (status `failed`: the work is not done, the next run does it).
+/// The error code of a certificate reported `failed` because the run did not start it (the
+/// invocation's deadline was near): SPEC keeps the status vocabulary closed, so "not attempted"
+/// is a failure with this code.
 pub const NOT_ATTEMPTED: &str = "NotAttempted";
+
+/// What happened to one certificate `revoke` was asked to revoke.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RevokedStatus {
+    Revoked,
+    AlreadyRevoked,
+    WouldRevoke,
+    /// The replacement failed, so the old certificate stays valid.
+    NotRevoked,
+    Failed,
+}
+
+/// The replacement rolled out before a revocation.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplacementStatus {
+    Deployed,
+    WouldDeploy,
+    Failed,
+}
+
+/// One fan-out group's asynchronous invocation.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FanoutStatus {
+    Dispatched,
+    Failed,
+}
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]

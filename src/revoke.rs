@@ -3,7 +3,7 @@
 //!
 //! By default it is "replace, then revoke": the certificate(s) the targets of NAME serve now
 //! are noted, a new certificate is ordered and rolled out by the renew pipeline itself
-//! ([`crate::handler::run_certificates`], forced: the same order, CAS hub, deploy-and-verify
+//! ([`crate::pipeline::run_certificates`], forced: the same order, CAS hub, deploy-and-verify
 //! and cleanup as any renewal), and only once every target serves the new serial are the old
 //! ones revoked. If the rollout fails, nothing is revoked: revoking first would leave clients
 //! facing a revoked certificate until the next run (with a CA that publishes no CRL, forever).
@@ -18,31 +18,27 @@ use crate::cert::CertInfo;
 use crate::config::{CertificateConfig, Config};
 use crate::deploy::{self, Target};
 use crate::error::{Error, Result};
-use crate::event::RenewOptions;
-use crate::handler::Invocation;
-use crate::result::{CertStatus, Replacement, RevocationReport, RevokedCert, TargetStatus};
+use crate::event::{RenewOptions, RevokeReason};
+use crate::invocation::Invocation;
+use crate::result::{
+    CertStatus, Replacement, ReplacementStatus, RevocationReport, RevokedCert, RevokedStatus,
+    TargetStatus,
+};
 
-/// RFC 5280 §5.3.1 CRLReason codes (7 is unused).
-pub fn reason(code: u8) -> Result<(RevocationReason, &'static str)> {
-    Ok(match code {
-        0 => (RevocationReason::Unspecified, "unspecified"),
-        1 => (RevocationReason::KeyCompromise, "keyCompromise"),
-        2 => (RevocationReason::CaCompromise, "cACompromise"),
-        3 => (RevocationReason::AffiliationChanged, "affiliationChanged"),
-        4 => (RevocationReason::Superseded, "superseded"),
-        5 => (RevocationReason::CessationOfOperation, "cessationOfOperation"),
-        6 => (RevocationReason::CertificateHold, "certificateHold"),
-        8 => (RevocationReason::RemoveFromCrl, "removeFromCRL"),
-        9 => (RevocationReason::PrivilegeWithdrawn, "privilegeWithdrawn"),
-        10 => (RevocationReason::AaCompromise, "aACompromise"),
-        other => {
-            return Err(Error::Input(format!(
-                "reason {other} is not an RFC 5280 CRLReason code: use 0 unspecified, 1 keyCompromise, \
-                 2 cACompromise, 3 affiliationChanged, 4 superseded, 5 cessationOfOperation, \
-                 6 certificateHold, 8 removeFromCRL, 9 privilegeWithdrawn, 10 aACompromise"
-            )))
-        }
-    })
+/// The ACME form of a reason (RFC 8555 §7.6 carries the RFC 5280 code).
+fn acme_reason(reason: RevokeReason) -> RevocationReason {
+    match reason {
+        RevokeReason::Unspecified => RevocationReason::Unspecified,
+        RevokeReason::KeyCompromise => RevocationReason::KeyCompromise,
+        RevokeReason::CaCompromise => RevocationReason::CaCompromise,
+        RevokeReason::AffiliationChanged => RevocationReason::AffiliationChanged,
+        RevokeReason::Superseded => RevocationReason::Superseded,
+        RevokeReason::CessationOfOperation => RevocationReason::CessationOfOperation,
+        RevokeReason::CertificateHold => RevocationReason::CertificateHold,
+        RevokeReason::RemoveFromCrl => RevocationReason::RemoveFromCrl,
+        RevokeReason::PrivilegeWithdrawn => RevocationReason::PrivilegeWithdrawn,
+        RevokeReason::AaCompromise => RevocationReason::AaCompromise,
+    }
 }
 
 /// How to revoke.
@@ -58,11 +54,10 @@ pub async fn run(
     acme: &Acme,
     client: &AliyunClient,
     name: &str,
-    code: Option<u8>,
+    reason: Option<RevokeReason>,
     options: Options,
     invocation: &Invocation,
 ) -> Result<RevocationReport> {
-    let reason = code.map(reason).transpose()?;
     let cert = config.certificate(name).ok_or_else(|| {
         Error::Input(format!(
             "certificate: no certificate named `{name}` in {}",
@@ -75,9 +70,53 @@ pub async fn run(
         .map(|t| deploy::build(t, &cert.name, client))
         .collect::<Result<_>>()?;
 
-    // Each distinct certificate the targets serve, with who serves it.
+    let deployed = served(&targets).await?;
+    if deployed.is_empty() {
+        return Err(Error::Input(format!(
+            "no target of certificate `{name}` serves a certificate; nothing to revoke"
+        )));
+    }
+    let mut report = RevocationReport {
+        certificate: name.to_string(),
+        reason: reason.map(RevokeReason::code),
+        reason_name: reason.map(|r| r.name().to_string()),
+        revoked: deployed
+            .iter()
+            .map(|(info, ids)| RevokedCert {
+                serial: info.serial.clone(),
+                not_after: info.not_after_rfc3339(),
+                status: RevokedStatus::WouldRevoke,
+                targets: ids.clone(),
+                error: None,
+            })
+            .collect(),
+        replacement: None,
+    };
+    if options.replace {
+        let replacement = replace(config, cert, &deployed, options.dry_run, invocation).await?;
+        let failed = replacement.status == ReplacementStatus::Failed;
+        if failed {
+            hold_back(&mut report, &replacement);
+        }
+        report.replacement = Some(replacement);
+        if failed {
+            return Ok(report);
+        }
+    }
+    if !options.dry_run {
+        let opened = acme.open(Some(client), false).await?;
+        crate::testhook::pause("revoking").await;
+        for ((info, _), entry) in deployed.iter().zip(report.revoked.iter_mut()) {
+            revoke_one(&opened.account, info, reason, entry).await;
+        }
+    }
+    Ok(report)
+}
+
+/// Each distinct certificate the targets serve, with who serves it.
+async fn served(targets: &[Box<dyn Target>]) -> Result<Vec<(CertInfo, Vec<String>)>> {
     let mut deployed: Vec<(CertInfo, Vec<String>)> = Vec::new();
-    for target in &targets {
+    for target in targets {
         let Some(info) = target.current().await? else {
             continue;
         };
@@ -87,87 +126,54 @@ pub async fn run(
             None => deployed.push((info, vec![who])),
         }
     }
-    if deployed.is_empty() {
-        return Err(Error::Input(format!(
-            "no target of certificate `{name}` serves a certificate; nothing to revoke"
+    Ok(deployed)
+}
+
+/// The replacement did not roll out: every old certificate stays valid, each entry says why.
+fn hold_back(report: &mut RevocationReport, replacement: &Replacement) {
+    let why = replacement
+        .error
+        .as_ref()
+        .map(|e| e.message.clone())
+        .unwrap_or_default();
+    for entry in &mut report.revoked {
+        entry.status = RevokedStatus::NotRevoked;
+        entry.error = Some(mismatch(format!(
+            "not revoked: the replacement certificate did not roll out to every \
+             target, so serial {} stays valid and deployed ({why})",
+            entry.serial
         )));
     }
+}
 
-    let mut report = RevocationReport {
-        certificate: name.to_string(),
-        reason: code,
-        reason_name: reason.as_ref().map(|(_, n)| n.to_string()),
-        revoked: deployed
-            .iter()
-            .map(|(info, ids)| RevokedCert {
-                serial: info.serial.clone(),
-                not_after: info.not_after_rfc3339(),
-                status: "would_revoke".into(),
-                targets: ids.clone(),
-                error: None,
-            })
-            .collect(),
-        replacement: None,
+async fn revoke_one(
+    account: &instant_acme::Account,
+    info: &CertInfo,
+    reason: Option<RevokeReason>,
+    entry: &mut RevokedCert,
+) {
+    let der = CertificateDer::from(info.der.clone());
+    let request = instant_acme::RevocationRequest {
+        certificate: &der,
+        reason: reason.map(acme_reason),
     };
-
-    if options.replace {
-        let replacement = replace(config, cert, &deployed, options.dry_run, invocation).await?;
-        let failed = replacement.status == "failed";
-        if failed {
-            let why = replacement
-                .error
-                .as_ref()
-                .map(|e| e.message.clone())
-                .unwrap_or_default();
-            for entry in &mut report.revoked {
-                entry.status = "not_revoked".into();
-                entry.error = Some(crate::error::ErrorReport {
-                    code: "ReplacementFailed".into(),
-                    message: format!(
-                        "not revoked: the replacement certificate did not roll out to every \
-                         target, so serial {} stays valid and deployed ({why})",
-                        entry.serial
-                    ),
-                    request_id: None,
-                });
-            }
+    match account.revoke(&request).await {
+        Ok(()) => {
+            tracing::warn!(serial = %info.serial, reason = ?reason, "certificate revoked");
+            entry.status = RevokedStatus::Revoked;
         }
-        report.replacement = Some(replacement);
-        if failed {
-            return Ok(report);
+        Err(instant_acme::Error::Api(p))
+            if p.r#type.as_deref() == Some("urn:ietf:params:acme:error:alreadyRevoked") =>
+        {
+            entry.status = RevokedStatus::AlreadyRevoked;
+        }
+        Err(e) => {
+            let e = Error::Acme(format!("revoking serial {}: {e}", info.serial));
+            tracing::error!(error = %e, "revocation failed");
+            entry.status = RevokedStatus::Failed;
+            entry.error = Some(e.report());
         }
     }
-    if options.dry_run {
-        return Ok(report);
-    }
-
-    let opened = acme.open(Some(client), false).await?;
-    crate::testhook::pause("revoking").await;
-    for ((info, _), entry) in deployed.iter().zip(report.revoked.iter_mut()) {
-        let der = CertificateDer::from(info.der.clone());
-        let request = instant_acme::RevocationRequest {
-            certificate: &der,
-            reason: reason.as_ref().map(|(r, _)| r.clone()),
-        };
-        match opened.account.revoke(&request).await {
-            Ok(()) => {
-                tracing::warn!(serial = %info.serial, reason = ?code, "certificate revoked");
-                entry.status = "revoked".into();
-            }
-            Err(instant_acme::Error::Api(p))
-                if p.r#type.as_deref() == Some("urn:ietf:params:acme:error:alreadyRevoked") =>
-            {
-                entry.status = "already_revoked".into();
-            }
-            Err(e) => {
-                let e = Error::Acme(format!("revoking serial {}: {e}", info.serial));
-                tracing::error!(error = %e, "revocation failed");
-                entry.status = "failed".into();
-                entry.error = Some(e.report());
-            }
-        }
-    }
-    Ok(report)
 }
 
 /// Order a new certificate for `cert` and roll it out to every target through the renew
@@ -184,14 +190,14 @@ async fn replace(
         force: true,
         dry_run,
     };
-    let run = crate::handler::run_certificates(config, &[cert], &opts, invocation, false).await?;
+    let run = crate::pipeline::run_certificates(config, &[cert], &opts, invocation, false).await?;
     let result = run
         .certificates
         .into_iter()
         .next()
         .ok_or_else(|| Error::Other("the renew pipeline returned no result".into()))?;
     let mut replacement = Replacement {
-        status: "failed".into(),
+        status: ReplacementStatus::Failed,
         serial: result.serial.clone(),
         not_after: result.not_after.clone(),
         targets: result.targets.clone(),
@@ -199,31 +205,14 @@ async fn replace(
     };
     match result.status {
         CertStatus::WouldRenew if dry_run => {
-            replacement.status = "would_deploy".into();
+            replacement.status = ReplacementStatus::WouldDeploy;
             replacement.serial = None;
             replacement.not_after = None;
         }
-        CertStatus::Renewed | CertStatus::Issued => {
-            let new = result.serial.as_deref().unwrap_or_default();
-            let lagging: Vec<String> = result
-                .targets
-                .iter()
-                .filter(|t| t.serial.as_deref() != Some(new) || t.status != TargetStatus::Deployed)
-                .map(|t| format!("{} {}", t.kind, t.id))
-                .collect();
-            if new.is_empty() || old.iter().any(|(c, _)| c.serial == new) {
-                replacement.error = Some(mismatch(format!(
-                    "the rollout reports serial `{new}`, not a new certificate"
-                )));
-            } else if !lagging.is_empty() {
-                replacement.error = Some(mismatch(format!(
-                    "not every target serves the new serial {new}: {}",
-                    lagging.join(", ")
-                )));
-            } else {
-                replacement.status = "deployed".into();
-            }
-        }
+        CertStatus::Renewed | CertStatus::Issued => match rolled_out(&result, old) {
+            Ok(()) => replacement.status = ReplacementStatus::Deployed,
+            Err(e) => replacement.error = Some(e),
+        },
         other => {
             if replacement.error.is_none() {
                 replacement.error = Some(mismatch(format!(
@@ -241,7 +230,7 @@ async fn replace(
             }
         }
     }
-    if replacement.status == "failed" {
+    if replacement.status == ReplacementStatus::Failed {
         tracing::error!(
             error = replacement
                 .error
@@ -252,6 +241,32 @@ async fn replace(
         );
     }
     Ok(replacement)
+}
+
+/// Every target serves the new serial, and it is not one of the old ones.
+fn rolled_out(
+    result: &crate::result::CertResult,
+    old: &[(CertInfo, Vec<String>)],
+) -> std::result::Result<(), crate::error::ErrorReport> {
+    let new = result.serial.as_deref().unwrap_or_default();
+    let lagging: Vec<String> = result
+        .targets
+        .iter()
+        .filter(|t| t.serial.as_deref() != Some(new) || t.status != TargetStatus::Deployed)
+        .map(|t| format!("{} {}", t.kind, t.id))
+        .collect();
+    if new.is_empty() || old.iter().any(|(c, _)| c.serial == new) {
+        return Err(mismatch(format!(
+            "the rollout reports serial `{new}`, not a new certificate"
+        )));
+    }
+    if !lagging.is_empty() {
+        return Err(mismatch(format!(
+            "not every target serves the new serial {new}: {}",
+            lagging.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 fn mismatch(message: String) -> crate::error::ErrorReport {
@@ -269,13 +284,18 @@ mod tests {
     #[test]
     fn reason_codes_follow_rfc_5280() {
         for code in [0u8, 1, 2, 3, 4, 5, 6, 8, 9, 10] {
-            let (r, _) = reason(code).unwrap();
-            assert_eq!(r as u8, code);
+            let reason = RevokeReason::from_code(code).unwrap();
+            assert_eq!(reason.code(), code);
+            assert_eq!(
+                acme_reason(reason) as u8,
+                code,
+                "the ACME code is the RFC 5280 one"
+            );
         }
         for code in [7u8, 11, 255] {
-            let e = reason(code).unwrap_err();
+            let e = RevokeReason::from_code(code).unwrap_err();
             assert!(
-                e.is_user_error() && e.to_string().contains("CRLReason"),
+                e.contains("CRLReason") && e.contains("10 aACompromise"),
                 "{e}"
             );
         }

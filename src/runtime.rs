@@ -1,6 +1,5 @@
 //! The Function Compute custom-runtime contract: an HTTP server on FC_SERVER_PORT that turns
 //! FC's requests into handler calls. No network work happens before the port is open.
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -12,11 +11,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::aliyun::Credentials;
 use crate::config::Config;
 use crate::error::Error;
 use crate::event::Event;
-use crate::handler::{self, Invocation};
+pub use crate::fc_request::{
+    deadline_after, invocation_from_headers, lower_headers, request_id, FC_REQUEST_HEADERS,
+    FC_REQUEST_ID, MAX_TIMEOUT_SECS,
+};
+use crate::handler;
 
 /// Largest invoke body accepted (events are tiny; FC's own limit is larger).
 const MAX_BODY: usize = 64 * 1024;
@@ -31,7 +33,7 @@ pub fn port_from_env() -> u16 {
 
 /// The config, or why it failed to load: a bad config is reported per invocation rather than
 /// keeping the port closed (FC would only see a start timeout).
-pub type SharedConfig = Arc<Result<Config, Error>>;
+pub use crate::config::SharedConfig;
 
 /// How `serve` runs: on FC (the default) or, with `--insecure-local`, for local testing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -40,33 +42,6 @@ pub struct ServeOptions {
     /// front to authenticate anyone), and listen on 127.0.0.1 only.
     pub insecure_local: bool,
 }
-
-/// FC's common request headers (FC 3.0 custom runtime "Context and log format", "Request
-/// headers", https://www.alibabacloud.com/help/en/functioncompute/fc/context-and-log-format-1,
-/// and FC "Specifications": "Function Compute automatically generates a set of common request
-/// headers and sends them to your custom runtime on every invocation"). `x-fc-request-id`
-/// comes on every request; the credential headers only with a role.
-pub const FC_REQUEST_HEADERS: &[&str] = &[
-    "x-fc-request-id",
-    "x-fc-access-key-id",
-    "x-fc-access-key-secret",
-    "x-fc-security-token",
-    "x-fc-function-handler",
-    "x-fc-function-memory",
-    "x-fc-function-initializer",
-    "x-fc-initialization-timeout",
-    "x-fc-instance-lifecycle-pre-stop-handler",
-    "x-fc-instance-lifecycle-pre-freeze-handler",
-    "x-fc-region",
-    "x-fc-account-id",
-    "x-fc-qualifier",
-    "x-fc-version-id",
-    "x-fc-function-name",
-    "x-fc-service-logproject",
-    "x-fc-service-logstore",
-    "x-fc-control-path",
-];
-pub const FC_REQUEST_ID: &str = "x-fc-request-id";
 
 /// The runtime's router, failing closed: only requests from FC are served.
 pub fn router(config: SharedConfig) -> Router {
@@ -146,66 +121,6 @@ pub async fn serve(
 
 async fn ok() -> &'static str {
     "ok"
-}
-
-pub fn lower_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
-    headers
-        .iter()
-        .filter_map(|(k, v)| {
-            Some((
-                k.as_str().to_ascii_lowercase(),
-                v.to_str().ok()?.to_string(),
-            ))
-        })
-        .collect()
-}
-
-fn request_id(headers: &BTreeMap<String, String>) -> String {
-    headers
-        .get("x-fc-request-id")
-        .filter(|s| !s.is_empty())
-        .cloned()
-        .unwrap_or_else(|| format!("local-{}", hex::encode(rand::random::<[u8; 8]>())))
-}
-
-/// FC's longest function timeout: "The maximum execution time of a function is 24 hours"
-/// (https://www.alibabacloud.com/help/en/functioncompute/fc/what-can-i-do-if-my-function-exceeds-the-timeout-period-1).
-/// A larger `x-fc-function-timeout` or `--timeout` is not from FC, and is refused.
-pub const MAX_TIMEOUT_SECS: u64 = 24 * 3600;
-
-/// The deadline `secs` from now, checked: 1 to [`MAX_TIMEOUT_SECS`] seconds.
-pub fn deadline_after(secs: u64, what: &str) -> Result<std::time::Instant, Error> {
-    if !(1..=MAX_TIMEOUT_SECS).contains(&secs) {
-        return Err(Error::Input(format!(
-            "{what} = {secs}: must be 1 to {MAX_TIMEOUT_SECS} seconds (FC's longest function timeout is 24 hours)"
-        )));
-    }
-    std::time::Instant::now()
-        .checked_add(std::time::Duration::from_secs(secs))
-        .ok_or_else(|| Error::Input(format!("{what} = {secs}: too far in the future")))
-}
-
-/// The invocation's facts from FC's request headers: request id, the role's credentials, and
-/// the deadline from `x-fc-function-timeout` (seconds), counted from now. A timeout that is not
-/// a whole number of seconds in FC's range is an input error naming the header.
-pub fn invocation_from_headers(headers: &BTreeMap<String, String>) -> Result<Invocation, Error> {
-    let deadline = match headers.get("x-fc-function-timeout").map(|s| s.trim()) {
-        None | Some("") => None,
-        Some(s) => {
-            let secs = s.parse::<u64>().map_err(|_| {
-                Error::Input(format!(
-                    "header x-fc-function-timeout = `{}`: not a whole number of seconds",
-                    s.escape_debug()
-                ))
-            })?;
-            Some(deadline_after(secs, "header x-fc-function-timeout")?)
-        }
-    };
-    Ok(Invocation {
-        request_id: request_id(headers),
-        fc_credentials: Credentials::from_fc_headers(headers),
-        deadline,
-    })
 }
 
 /// An invocation error: FC's function-error signal is the `x-fc-status: 404` header.

@@ -7,8 +7,8 @@ use base64::Engine as _;
 use instant_acme::ExternalAccountKey;
 
 use super::key_store::{KeyLocation, KeyStore};
+use super::AcmeConfig;
 use crate::aliyun::AliyunClient;
-use crate::config::AcmeConfig;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 

@@ -32,6 +32,9 @@ pub mod eab;
 pub mod http;
 pub mod key_store;
 pub mod order;
+pub mod settings;
+
+pub use settings::{AcmeConfig, KeyType};
 
 /// How often a call rejected for its nonce is repeated (each time after instant-acme's own 3).
 pub const BAD_NONCE_ATTEMPTS: u32 = 8;
@@ -45,7 +48,6 @@ use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::sync::OnceCell;
 
 use crate::aliyun::AliyunClient;
-use crate::config::{AcmeConfig, KeyType};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use directory::Directory;

@@ -13,8 +13,8 @@ use instant_acme::{
 
 use super::Acme;
 
+use super::KeyType;
 use crate::cert::CertInfo;
-use crate::config::KeyType;
 use crate::dns::{propagation, DnsProvider, TxtRecord};
 use crate::error::{Error, Result};
 use crate::secret::Secret;

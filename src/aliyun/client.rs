@@ -29,13 +29,13 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        let c = crate::config::RetryConfig::default();
+        let c = super::RetryConfig::default();
         RetryPolicy::from(&c)
     }
 }
 
-impl From<&crate::config::RetryConfig> for RetryPolicy {
-    fn from(c: &crate::config::RetryConfig) -> Self {
+impl From<&super::RetryConfig> for RetryPolicy {
+    fn from(c: &super::RetryConfig) -> Self {
         RetryPolicy {
             max_attempts: c.max_attempts.max(1),
             base_delay: Duration::from_millis(c.base_delay_ms),

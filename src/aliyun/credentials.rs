@@ -36,7 +36,7 @@ impl Credentials {
     pub fn resolve(
         fc: Option<Credentials>,
         env: &BTreeMap<String, String>,
-        config: &crate::config::AliyunConfig,
+        config: &super::AliyunConfig,
     ) -> Result<Credentials> {
         if let Some(c) = fc {
             return Ok(c);

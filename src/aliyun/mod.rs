@@ -2,10 +2,12 @@
 pub mod client;
 pub mod credentials;
 pub mod endpoints;
+pub mod settings;
 pub mod signer;
 
 pub use client::AliyunClient;
 pub use credentials::Credentials;
+pub use settings::{AliyunConfig, RetryConfig};
 
 /// The products alicert calls, with their RPC API versions and default endpoints
 /// (from the official SDKs, see ../shared/ALIBABA_API.md).

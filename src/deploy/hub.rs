@@ -157,7 +157,7 @@ pub struct Hub<'a> {
 }
 
 impl<'a> Hub<'a> {
-    pub fn new(client: &'a AliyunClient, cert_name: &str, targets: &[Box<dyn Target>]) -> Self {
+    pub fn new(client: &'a AliyunClient, cert_name: &str, targets: &[&dyn Target]) -> Self {
         Hub {
             client,
             cert_name: cert_name.to_string(),
@@ -197,7 +197,7 @@ impl<'a> Hub<'a> {
             return Ok(None);
         };
         let info = CertInfo::from_pem(pem)?;
-        if crate::handler::due_reason(Some(&info), domains, renew_before_days, now).is_some() {
+        if crate::plan::due_reason(Some(&info), domains, renew_before_days, now).is_some() {
             return Ok(None);
         }
         tracing::info!(serial = %info.serial, cas_id = %newest.id, "reusing the certificate kept in CAS");
@@ -261,7 +261,7 @@ impl<'a> Hub<'a> {
     /// failures are logged, never fail the run. Returns the CAS ids deleted.
     pub async fn retire_superseded(
         &self,
-        targets: &[Box<dyn Target>],
+        targets: &[&dyn Target],
         current: Option<&CasCopy>,
     ) -> Vec<String> {
         let Some(current) = current.filter(|_| self.active) else {

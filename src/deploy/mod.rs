@@ -9,8 +9,11 @@ pub mod fc;
 pub mod hub;
 pub mod oss;
 pub mod oss_bundle;
+mod settings;
 pub mod slb;
 pub mod tls;
+
+pub use settings::TargetConfig;
 
 use std::time::Duration;
 
@@ -18,7 +21,6 @@ use async_trait::async_trait;
 
 use crate::aliyun::AliyunClient;
 use crate::cert::CertInfo;
-use crate::config::TargetConfig;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 

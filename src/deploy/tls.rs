@@ -141,7 +141,7 @@ pub fn split_verify_tls(
 
 /// Config load: a target's `verify_tls` host must be covered by the certificate's `domains`.
 pub fn check_covered(
-    target: &crate::config::TargetConfig,
+    target: &super::TargetConfig,
     domains: &[String],
 ) -> std::result::Result<(), String> {
     match split_verify_tls(&target.params)?.1 {
@@ -381,7 +381,7 @@ mod tests {
 
     #[test]
     fn verify_tls_host_must_be_covered_by_the_certificate() {
-        let target = |v: &str| crate::config::TargetConfig {
+        let target = |v: &str| crate::deploy::TargetConfig {
             kind: "cdn".into(),
             params: table(&format!(
                 "domain = \"www.example.com\"\nverify_tls = \"{v}\""

@@ -1,7 +1,10 @@
 //! DNS-01: one small provider interface (Alidns implements it) and the propagation check.
 pub mod alidns;
 pub mod propagation;
+pub mod settings;
 pub mod sweep;
+
+pub use settings::DnsConfig;
 
 use async_trait::async_trait;
 

@@ -1,0 +1,81 @@
+//! `[dns]`: how TXT records are published and checked, and when leftovers are swept.
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsConfig {
+    /// host:port of resolvers to check TXT propagation on; empty = the zone's name servers.
+    #[serde(default)]
+    pub resolvers: Vec<String>,
+    #[serde(default = "default_propagation_timeout")]
+    pub propagation_timeout_secs: u64,
+    /// TTL of the TXT records (Alidns free edition's minimum is 600).
+    #[serde(default = "default_ttl")]
+    pub ttl: u32,
+    /// `_acme-challenge` TXT records carrying alicert's remark and older than this are
+    /// leftovers of a crashed run; they are deleted at the start of the next order in the zone.
+    #[serde(default = "default_sweep_grace")]
+    pub sweep_grace_secs: u64,
+    /// Alidns API calls in flight at once (all orders of an invocation together).
+    #[serde(default = "default_max_concurrent_calls")]
+    pub max_concurrent_calls: usize,
+}
+
+fn default_sweep_grace() -> u64 {
+    3600
+}
+
+fn default_propagation_timeout() -> u64 {
+    300
+}
+fn default_ttl() -> u32 {
+    600
+}
+fn default_max_concurrent_calls() -> usize {
+    5
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        DnsConfig {
+            resolvers: Vec::new(),
+            propagation_timeout_secs: default_propagation_timeout(),
+            ttl: default_ttl(),
+            sweep_grace_secs: default_sweep_grace(),
+            max_concurrent_calls: default_max_concurrent_calls(),
+        }
+    }
+}
+
+impl DnsConfig {
+    /// Everything checkable before a network call; errors name the key (`[dns] …`).
+    pub fn validate(&self) -> Result<(), String> {
+        use crate::settings::{at_most, concurrency, DAY_SECS};
+        concurrency("[dns] max_concurrent_calls", self.max_concurrent_calls)?;
+        self.resolvers()?;
+        if self.sweep_grace_secs == 0 {
+            return Err("[dns] sweep_grace_secs must be at least 1 (default 3600; keep it longer than any order takes)".into());
+        }
+        at_most(
+            "[dns] propagation_timeout_secs",
+            self.propagation_timeout_secs,
+            DAY_SECS,
+        )?;
+        at_most(
+            "[dns] sweep_grace_secs",
+            self.sweep_grace_secs,
+            30 * DAY_SECS,
+        )
+    }
+
+    /// The resolvers as socket addresses (validated at load, so this fails only on a config
+    /// built in code).
+    pub fn resolvers(&self) -> Result<Vec<std::net::SocketAddr>, String> {
+        self.resolvers
+            .iter()
+            .map(|r| {
+                super::propagation::parse_resolver(r).map_err(|e| format!("[dns] resolvers: {e}"))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,94 @@
+//! One target of a certificate, as the pipeline knows it: what it is, what it serves, whether
+//! it is due and why, and what its result says. One record per target, in config order.
+use crate::acme::ari::Window;
+use crate::cert::CertInfo;
+use crate::deploy::Target;
+use crate::error::Error;
+use crate::plan::DueReason;
+use crate::result::{TargetResult, TargetStatus};
+
+pub struct TargetRecord {
+    pub target: Box<dyn Target>,
+    /// What the target serves now (None: nothing, or its read failed).
+    pub current: Option<CertInfo>,
+    /// The CA's ARI window for `current`, when it has one.
+    pub window: Option<Window>,
+    /// Why the target needs the new certificate (None: up to date, or not read yet).
+    pub due: Option<DueReason>,
+    pub result: TargetResult,
+}
+
+impl TargetRecord {
+    pub fn new(target: Box<dyn Target>) -> TargetRecord {
+        let result = TargetResult::new(target.kind(), target.id(), TargetStatus::UpToDate, None);
+        TargetRecord {
+            target,
+            current: None,
+            window: None,
+            due: None,
+            result,
+        }
+    }
+
+    /// What a read found.
+    pub fn read(
+        &mut self,
+        current: Option<CertInfo>,
+        due: Option<DueReason>,
+        window: Option<Window>,
+    ) {
+        let status = if due.is_some() {
+            TargetStatus::WouldDeploy
+        } else {
+            TargetStatus::UpToDate
+        };
+        self.result = TargetResult::new(
+            self.target.kind(),
+            self.target.id(),
+            status,
+            current.as_ref(),
+        );
+        self.current = current;
+        self.window = window;
+        self.due = due;
+    }
+
+    /// The target could not be read.
+    pub fn read_failed(&mut self, e: &Error) {
+        self.result = TargetResult::new(
+            self.target.kind(),
+            self.target.id(),
+            TargetStatus::Failed,
+            None,
+        );
+        self.result.error = Some(e.report());
+        self.current = None;
+        self.window = None;
+        self.due = None;
+    }
+
+    /// It serves `info` now, verified.
+    pub fn deployed(&mut self, info: &CertInfo) {
+        self.result = TargetResult::new(
+            self.target.kind(),
+            self.target.id(),
+            TargetStatus::Deployed,
+            Some(info),
+        );
+    }
+
+    pub fn deploy_failed(&mut self, e: &Error) {
+        self.result.status = TargetStatus::Failed;
+        self.result.error = Some(e.report());
+    }
+
+    /// `kind id: reason`, for the certificate's `reason`.
+    pub fn due_line(&self) -> Option<String> {
+        let why = self.due?;
+        Some(format!(
+            "{} {}: {why}",
+            self.target.kind(),
+            self.target.id()
+        ))
+    }
+}
