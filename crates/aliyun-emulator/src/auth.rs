@@ -1,7 +1,7 @@
 //! The one credential check: known AccessKeyId, STS SecurityToken, timestamp window and nonce
 //! reuse ([`credential`], [`skewed`], [`nonce_used`]), shared by RPC (HMAC-SHA1) and ROA V3
 //! (ACS3-HMAC-SHA256) verification here and by OSS V4 (oss.rs), each of which words the refusal
-//! the way its protocol does.
+//! the way its protocol does. The signatures themselves are computed in signature.rs.
 use super::*;
 
 /// An access key pair; with `security_token` it behaves like STS credentials (the token is required).
@@ -292,7 +292,7 @@ pub(crate) fn verify_v3(
             "x-acs-security-token is missing or does not match the AccessKey.",
         ),
     })?;
-    let req = V3Request {
+    let req = V3Input {
         method: method.as_str(),
         path,
         query: query
@@ -308,14 +308,14 @@ pub(crate) fn verify_v3(
             .collect(),
         payload_sha256: &payload,
     };
-    let expected = v3_authorization(&ak, &key.secret, &req);
-    if !expected.ends_with(&format!("Signature={signature}")) {
+    let canonical = v3_canonical_request(&req);
+    if signature != v3_signature(&key.secret, &canonical) {
         return Err(err(
             400,
             "SignatureDoesNotMatch",
             format!(
                 "The request signature does not conform to Aliyun standards. server canonical request: {}",
-                v3_canonical_request(&req).0
+                canonical
             ),
         ));
     }

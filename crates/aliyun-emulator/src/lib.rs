@@ -1,4 +1,5 @@
-//! Alibaba Cloud emulator for alicert's tests.
+//! Alibaba Cloud emulator for alicert's tests (its own crate: it must not depend on alicert, so
+//! its signature checks, in signature.rs, are written from Alibaba's SDKs, not shared with the client).
 //!
 //! One HTTP server (axum) on one port stands in for every product alicert talks to: point
 //! `ALICERT_ENDPOINT_ALIDNS`, `_CAS`, `_CDN`, `_DCDN`, `_APIGATEWAY`, `_KMS` and `_OSS` at
@@ -51,6 +52,7 @@ mod fc;
 mod kms;
 mod oss;
 mod rpc;
+pub mod signature;
 mod slb;
 pub use alb::*;
 pub use alidns::*;
@@ -70,10 +72,6 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use alicert::aliyun::signer::{
-    rpc_signature, rpc_string_to_sign, sha256_hex, v3_authorization, v3_canonical_request,
-    V3Request,
-};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -82,16 +80,21 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
+use signature::{
+    oss_v4_canonical_request, oss_v4_signature, oss_v4_string_to_sign, rpc_signature,
+    rpc_string_to_sign, sha256_hex, v3_canonical_request, v3_signature, OssV4Input, V3Input,
+};
 use time::OffsetDateTime;
 
 /// Largest accepted clock difference for RPC `Timestamp` and OSS `Date`, like Alibaba.
 pub const MAX_SKEW_SECS: i64 = 15 * 60;
-pub(crate) const REGION: &str = "cn-hangzhou";
+/// The region of the endpoints without a `/__region/<r>` prefix.
+pub const DEFAULT_REGION: &str = "cn-hangzhou";
+pub(crate) const REGION: &str = DEFAULT_REGION;
 pub(crate) const ACCOUNT_ID: &str = "1234567890123456";
 pub(crate) const RESOURCE_GROUP: &str = "rg-acfmemulator0001";
 pub(crate) const DEFAULT_DNS_SERVERS: [&str; 2] = ["dns1.hichina.com", "dns2.hichina.com"];
@@ -303,29 +306,6 @@ impl Emulator {
     /// of the resource it addresses, and the emulator answers as that region's endpoint.
     pub fn regional_url(&self) -> String {
         format!("{}/__region/{{region}}", self.base_url())
-    }
-    /// alicert's own client against this emulator (every product, region-templated, home
-    /// region cn-hangzhou), for tests that call Alibaba actions directly.
-    pub fn client(
-        &self,
-        access_key_id: &str,
-        secret: &str,
-        security_token: Option<&str>,
-    ) -> alicert::aliyun::AliyunClient {
-        let endpoints: BTreeMap<String, String> = alicert::aliyun::Product::codes()
-            .into_iter()
-            .map(|p| (p.to_string(), self.regional_url()))
-            .collect();
-        alicert::aliyun::AliyunClient::new(
-            alicert::aliyun::Credentials {
-                access_key_id: access_key_id.into(),
-                access_key_secret: alicert::secret::Secret::new(secret),
-                security_token: security_token.map(alicert::secret::Secret::new),
-            },
-            REGION,
-            &endpoints,
-        )
-        .expect("a client for the emulator")
     }
     pub fn addr(&self) -> SocketAddr {
         self.addr
