@@ -27,12 +27,18 @@
 //!   PutCname/ListCname: see slb.rs, alb.rs, fc.rs and oss.rs.
 //!
 //! Layout: this file holds the handle ([`Emulator`]), the [`Seed`] and [`EmulatorState`] types
-//! every product shares, the HTTP plumbing and the product registry ([`Route`] by path, then
-//! `RPC_PRODUCTS` in rpc.rs by `Version`). Each product lives in its own file with its seed and
-//! state element types, its `Seed` builder methods and `EmulatorState` accessors: alidns.rs,
-//! cas.rs, cdn.rs (CDN and DCDN), apigateway.rs, kms.rs, oss.rs, slb.rs, alb.rs, fc.rs. Shared:
-//! rpc.rs (RPC parameters, errors, handler), auth.rs (the one access-key/STS/timestamp/nonce
-//! check and the RPC and V3 signature checks), certs.rs (PEM parsing), faults.rs.
+//! every product shares, the HTTP plumbing and the product registry. The registry has two
+//! levels because Alibaba's products are told apart in two ways: [`Route`] by path (FC 3 ROA and
+//! InvokeFunction under `/2023-03-30/`, RPC at `/`, OSS for every other path: OSS has no
+//! `Version` and FC's is a header, and both need the raw headers and body, asynchronously), then
+//! `RPC_PRODUCTS` in rpc.rs by `Version` for every RPC product (one parsed-parameter handler
+//! each). Each product lives in its own file with its seed and state element types, its `Seed`
+//! builder methods and `EmulatorState` accessors: alidns/ (mod.rs zones and TXT push, rules.rs,
+//! api.rs), cas.rs, cdn.rs (CDN and DCDN), apigateway.rs, kms.rs, oss/ (mod.rs objects, v4.rs
+//! request verification, cname.rs), slb.rs, alb.rs, fc.rs. Shared: rpc.rs (RPC parameters,
+//! errors, handler), auth.rs (the one access-key/STS/timestamp/nonce check and the RPC and V3
+//! request checks), signature.rs (the RPC, V3 and OSS V4 signatures, from Alibaba's SDKs),
+//! certs.rs (PEM parsing), faults.rs.
 //! * Inspection: [`Emulator::state`] and `GET /__emulator/state`; fault injection:
 //!   [`Emulator::fail_next`] and `POST /__emulator/fail_next` (`{"action","code","status"}`),
 //!   and random seeded faults ([`Faults`]: throttling, 503s, slow answers, dropped
