@@ -28,42 +28,7 @@ pub(crate) fn verify_oss_v4(
     body: &[u8],
     at: &Addressed,
 ) -> Result<String, OssError> {
-    let denied = |ec: &'static str, message: &str| {
-        let mut e = oss_err(403, "AccessDenied", message);
-        e.extra.push(("EC", ec.to_string()));
-        e
-    };
-    let auth = header_str(headers, "authorization").ok_or_else(|| {
-        oss_err(
-            403,
-            "AccessDenied",
-            "AccessDenied: anonymous access is not allowed.",
-        )
-    })?;
-    if auth.starts_with("OSS ") {
-        return Err(denied(
-            "0002-00000080",
-            "The V1 signature is no longer supported for this account and bucket; use the V4 signature (OSS4-HMAC-SHA256).",
-        ));
-    }
-    let rest = auth.strip_prefix("OSS4-HMAC-SHA256 ").ok_or_else(|| {
-        let mut e = oss_err(400, "InvalidArgument", "Authorization header is invalid.");
-        e.extra.push(("EC", "0002-00000202".into()));
-        e
-    })?;
-    let mut fields: BTreeMap<&str, &str> = BTreeMap::new();
-    for part in rest.split(',') {
-        let (k, v) = part
-            .trim()
-            .split_once('=')
-            .ok_or_else(|| oss_err(400, "InvalidArgument", "Authorization header is invalid."))?;
-        if !matches!(k, "Credential" | "Signature" | "AdditionalHeaders") {
-            let mut e = oss_err(400, "InvalidArgument", "Authorization header is invalid.");
-            e.extra.push(("EC", "0002-00000204".into()));
-            return Err(e);
-        }
-        fields.insert(k, v);
-    }
+    let fields = oss4_fields(headers)?;
     let (Some(credential), Some(signature)) = (fields.get("Credential"), fields.get("Signature"))
     else {
         return Err(oss_err(
@@ -122,37 +87,14 @@ pub(crate) fn verify_oss_v4(
             "x-oss-content-sha256 does not match the body.",
         ));
     }
-    let key_pair = auth::credential(inner, ak, header_str(headers, "x-oss-security-token"))
-        .map_err(|r| match r {
-            Refusal::UnknownKey => oss_err(
-                403,
-                "InvalidAccessKeyId",
-                "The OSS Access Key Id you provided does not exist in our records.",
-            ),
-            Refusal::TokenMissing => oss_err(
-                403,
-                "InvalidAccessKeyId",
-                "The security token you provided is missing (x-oss-security-token).",
-            ),
-            Refusal::TokenMismatch => oss_err(
-                403,
-                "InvalidSecurityToken",
-                "The security token you provided is invalid.",
-            ),
-        })?;
+    let key_pair = oss_credential(inner, ak, headers)?;
 
     // The signature, recomputed as oss2's ProviderAuthV4 does (signature.rs).
     let input = OssV4Input {
         method: method.as_str(),
         bucket,
         key,
-        query: query
-            .map(|q| {
-                form_urlencoded::parse(q.as_bytes())
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        query: decoded_query(query),
         headers: headers
             .iter()
             .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
@@ -184,4 +126,80 @@ pub(crate) fn verify_oss_v4(
         return Err(e);
     }
     Ok(ak.to_string())
+}
+
+/// A 403 AccessDenied with OSS's error code (`EC`) for the V4 rule broken.
+fn denied(ec: &'static str, message: &str) -> OssError {
+    let mut e = oss_err(403, "AccessDenied", message);
+    e.extra.push(("EC", ec.to_string()));
+    e
+}
+
+/// The fields of `Authorization: OSS4-HMAC-SHA256 Credential=..,Signature=..[,AdditionalHeaders=..]`
+/// (V1 and other schemes refused).
+fn oss4_fields(headers: &HeaderMap) -> Result<BTreeMap<&str, &str>, OssError> {
+    let auth = header_str(headers, "authorization").ok_or_else(|| {
+        oss_err(
+            403,
+            "AccessDenied",
+            "AccessDenied: anonymous access is not allowed.",
+        )
+    })?;
+    if auth.starts_with("OSS ") {
+        return Err(denied(
+            "0002-00000080",
+            "The V1 signature is no longer supported for this account and bucket; use the V4 signature (OSS4-HMAC-SHA256).",
+        ));
+    }
+    let rest = auth.strip_prefix("OSS4-HMAC-SHA256 ").ok_or_else(|| {
+        let mut e = oss_err(400, "InvalidArgument", "Authorization header is invalid.");
+        e.extra.push(("EC", "0002-00000202".into()));
+        e
+    })?;
+    let mut fields: BTreeMap<&str, &str> = BTreeMap::new();
+    for part in rest.split(',') {
+        let (k, v) = part
+            .trim()
+            .split_once('=')
+            .ok_or_else(|| oss_err(400, "InvalidArgument", "Authorization header is invalid."))?;
+        if !matches!(k, "Credential" | "Signature" | "AdditionalHeaders") {
+            let mut e = oss_err(400, "InvalidArgument", "Authorization header is invalid.");
+            e.extra.push(("EC", "0002-00000204".into()));
+            return Err(e);
+        }
+        fields.insert(k, v);
+    }
+    Ok(fields)
+}
+
+/// The access key of a V4 request, its refusals worded as OSS words them.
+fn oss_credential(inner: &Inner, ak: &str, headers: &HeaderMap) -> Result<AccessKey, OssError> {
+    auth::credential(inner, ak, header_str(headers, "x-oss-security-token")).map_err(|r| match r {
+        Refusal::UnknownKey => oss_err(
+            403,
+            "InvalidAccessKeyId",
+            "The OSS Access Key Id you provided does not exist in our records.",
+        ),
+        Refusal::TokenMissing => oss_err(
+            403,
+            "InvalidAccessKeyId",
+            "The security token you provided is missing (x-oss-security-token).",
+        ),
+        Refusal::TokenMismatch => oss_err(
+            403,
+            "InvalidSecurityToken",
+            "The security token you provided is invalid.",
+        ),
+    })
+}
+
+/// Decoded query parameters (sub-resources such as `cname` with an empty value).
+fn decoded_query(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
