@@ -35,10 +35,10 @@ demo: deps build
 
 lint:
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 test: deps lint
-	$(CARGO) test --all-targets
+	$(CARGO) test --workspace --all-targets
 
 # cargo-zigbuild and zig (PyPI packages cargo-zigbuild, ziglang) in a venv under target/.
 release:

@@ -5,9 +5,7 @@
 //! `--throttling 0.3 --unavailable 0.1 --slow 0.1 --slow-ms 500 --drop 0.05 --fault-seed 7`
 //! (rates 0.0–1.0; or `"faults"` in the seed file, or `POST /__emulator/faults` at run time).
 
-#[path = "../tests/support/emulator/mod.rs"]
-mod emulator;
-
+use aliyun_emulator as emulator;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

@@ -1,9 +1,19 @@
-//! Test support shared by the integration tests: an Alibaba Cloud emulator, a Pebble harness and
-//! the rig that runs the `alicert` binary against both. Each test crate uses a different part, so
-//! every module allows dead code (emulator/mod.rs and pebble.rs do so themselves).
+//! Test support shared by the integration tests: the Alibaba Cloud emulator (its own crate,
+//! crates/aliyun-emulator, re-exported here as `support::emulator`), a Pebble harness and the rig
+//! that runs the `alicert` binary against both. Each test crate uses a different part, so every
+//! module allows dead code (pebble.rs does so itself).
 
 pub mod ari_front;
-pub mod emulator;
+#[allow(dead_code)]
+pub mod clients;
 pub mod pebble;
 #[allow(dead_code)]
 pub mod rig;
+
+/// The emulator crate, with its handle wrapped so `emu.client(..)` (alicert's client) works:
+/// test files keep their `support::emulator::{start, Emulator, Seed, ..}` paths.
+#[allow(unused_imports)] // each test crate uses a different part
+pub mod emulator {
+    pub use super::clients::{start, start_on, Emulator};
+    pub use aliyun_emulator::*;
+}

@@ -1,4 +1,5 @@
-//! Alibaba Cloud emulator for alicert's tests.
+//! Alibaba Cloud emulator for alicert's tests (its own crate: it must not depend on alicert, so
+//! its signature checks, in signature.rs, are written from Alibaba's SDKs, not shared with the client).
 //!
 //! One HTTP server (axum) on one port stands in for every product alicert talks to: point
 //! `ALICERT_ENDPOINT_ALIDNS`, `_CAS`, `_CDN`, `_DCDN`, `_APIGATEWAY`, `_KMS` and `_OSS` at
@@ -26,12 +27,18 @@
 //!   PutCname/ListCname: see slb.rs, alb.rs, fc.rs and oss.rs.
 //!
 //! Layout: this file holds the handle ([`Emulator`]), the [`Seed`] and [`EmulatorState`] types
-//! every product shares, the HTTP plumbing and the product registry ([`Route`] by path, then
-//! `RPC_PRODUCTS` in rpc.rs by `Version`). Each product lives in its own file with its seed and
-//! state element types, its `Seed` builder methods and `EmulatorState` accessors: alidns.rs,
-//! cas.rs, cdn.rs (CDN and DCDN), apigateway.rs, kms.rs, oss.rs, slb.rs, alb.rs, fc.rs. Shared:
-//! rpc.rs (RPC parameters, errors, handler), auth.rs (the one access-key/STS/timestamp/nonce
-//! check and the RPC and V3 signature checks), certs.rs (PEM parsing), faults.rs.
+//! every product shares and [`start_on`]; routes.rs has the HTTP plumbing and the path-level
+//! product registry. The registry has two levels because Alibaba's products are told apart in two ways: [`Route`] by path (FC 3 ROA and
+//! InvokeFunction under `/2023-03-30/`, RPC at `/`, OSS for every other path: OSS has no
+//! `Version` and FC's is a header, and both need the raw headers and body, asynchronously), then
+//! `RPC_PRODUCTS` in rpc.rs by `Version` for every RPC product (one parsed-parameter handler
+//! each). Each product lives in its own file with its seed and state element types, its `Seed`
+//! builder methods and `EmulatorState` accessors: alidns/ (mod.rs zones and TXT push, rules.rs,
+//! api.rs), cas.rs, cdn.rs (CDN and DCDN), apigateway.rs, kms.rs, oss/ (mod.rs objects, v4.rs
+//! request verification, cname.rs), slb.rs, alb.rs, fc.rs. Shared: rpc.rs (RPC parameters,
+//! errors, handler), auth.rs (the one access-key/STS/timestamp/nonce check and the RPC and V3
+//! request checks), signature.rs (the RPC, V3 and OSS V4 signatures, from Alibaba's SDKs),
+//! certs.rs (PEM parsing), faults.rs, util.rs.
 //! * Inspection: [`Emulator::state`] and `GET /__emulator/state`; fault injection:
 //!   [`Emulator::fail_next`] and `POST /__emulator/fail_next` (`{"action","code","status"}`),
 //!   and random seeded faults ([`Faults`]: throttling, 503s, slow answers, dropped
@@ -50,8 +57,11 @@ mod faults;
 mod fc;
 mod kms;
 mod oss;
+mod routes;
 mod rpc;
+pub mod signature;
 mod slb;
+mod util;
 pub use alb::*;
 pub use alidns::*;
 pub use apigateway::*;
@@ -63,17 +73,15 @@ pub use faults::*;
 pub use fc::*;
 pub use kms::*;
 pub use oss::*;
+use routes::*;
 use rpc::*;
 pub use slb::*;
+pub use util::*;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use alicert::aliyun::signer::{
-    rpc_signature, rpc_string_to_sign, sha256_hex, v3_authorization, v3_canonical_request,
-    V3Request,
-};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -82,16 +90,21 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
+use signature::{
+    oss_v4_canonical_request, oss_v4_signature, oss_v4_string_to_sign, rpc_signature,
+    rpc_string_to_sign, sha256_hex, v3_canonical_request, v3_signature, OssV4Input, V3Input,
+};
 use time::OffsetDateTime;
 
 /// Largest accepted clock difference for RPC `Timestamp` and OSS `Date`, like Alibaba.
 pub const MAX_SKEW_SECS: i64 = 15 * 60;
-pub(crate) const REGION: &str = "cn-hangzhou";
+/// The region of the endpoints without a `/__region/<r>` prefix.
+pub const DEFAULT_REGION: &str = "cn-hangzhou";
+pub(crate) const REGION: &str = DEFAULT_REGION;
 pub(crate) const ACCOUNT_ID: &str = "1234567890123456";
 pub(crate) const RESOURCE_GROUP: &str = "rg-acfmemulator0001";
 pub(crate) const DEFAULT_DNS_SERVERS: [&str; 2] = ["dns1.hichina.com", "dns2.hichina.com"];
@@ -304,29 +317,6 @@ impl Emulator {
     pub fn regional_url(&self) -> String {
         format!("{}/__region/{{region}}", self.base_url())
     }
-    /// alicert's own client against this emulator (every product, region-templated, home
-    /// region cn-hangzhou), for tests that call Alibaba actions directly.
-    pub fn client(
-        &self,
-        access_key_id: &str,
-        secret: &str,
-        security_token: Option<&str>,
-    ) -> alicert::aliyun::AliyunClient {
-        let endpoints: BTreeMap<String, String> = alicert::aliyun::Product::codes()
-            .into_iter()
-            .map(|p| (p.to_string(), self.regional_url()))
-            .collect();
-        alicert::aliyun::AliyunClient::new(
-            alicert::aliyun::Credentials {
-                access_key_id: access_key_id.into(),
-                access_key_secret: alicert::secret::Secret::new(secret),
-                security_token: security_token.map(alicert::secret::Secret::new),
-            },
-            REGION,
-            &endpoints,
-        )
-        .expect("a client for the emulator")
-    }
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -422,299 +412,6 @@ impl Inner {
         f
     }
 }
-
-// ---------------------------------------------------------------------------------------------
-// HTTP plumbing
-// ---------------------------------------------------------------------------------------------
-
-pub(crate) async fn state_handler(State(shared): State<Arc<Shared>>) -> Json<EmulatorState> {
-    Json(shared.lock().state.clone())
-}
-
-#[derive(Deserialize)]
-pub(crate) struct FailNextBody {
-    action: String,
-    code: String,
-    #[serde(default = "default_fail_status")]
-    status: u16,
-}
-
-pub(crate) fn default_fail_status() -> u16 {
-    500
-}
-
-pub(crate) async fn fail_next_handler(
-    State(shared): State<Arc<Shared>>,
-    body: axum::body::Bytes,
-) -> Response {
-    match serde_json::from_slice::<FailNextBody>(&body) {
-        Ok(b) => {
-            shared
-                .lock()
-                .failures
-                .entry(b.action)
-                .or_default()
-                .push_back((b.code, b.status));
-            (StatusCode::OK, Json(json!({"ok": true}))).into_response()
-        }
-        Err(e) => (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"ok": false, "error": e.to_string()})),
-        )
-            .into_response(),
-    }
-}
-
-/// Which regional endpoint a request was sent to: `/__region/<region>` in front of the path
-/// (the rig's `{region}`-templated endpoint overrides), else the default region's host.
-#[derive(Debug, Clone)]
-pub(crate) struct Addressed {
-    pub region: String,
-    /// The path prefix as sent (empty without one), for signatures over the path (V3).
-    pub prefix: String,
-}
-
-impl Addressed {
-    fn split(path: &str) -> (Addressed, String) {
-        if let Some(rest) = path.strip_prefix("/__region/") {
-            let (region, tail) = rest.split_once('/').unwrap_or((rest, ""));
-            let at = Addressed {
-                region: region.to_string(),
-                prefix: format!("/__region/{region}"),
-            };
-            return (at, format!("/{tail}"));
-        }
-        let at = Addressed {
-            region: REGION.to_string(),
-            prefix: String::new(),
-        };
-        (at, path.to_string())
-    }
-
-    /// The path the client signed.
-    pub fn signed_path(&self, path: &str) -> String {
-        format!("{}{path}", self.prefix)
-    }
-}
-
-/// The product registry for requests routed by path. RPC requests (`/`) are then routed by their
-/// `Version` through [`RPC_PRODUCTS`] (rpc.rs); everything else not under FC's API version is OSS.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Route {
-    /// FC 3 InvokeFunction (fc.rs).
-    FcInvoke,
-    /// FC 3 ROA routes: custom domains (fc.rs).
-    FcRoa,
-    /// Every RPC product (rpc.rs, then [`RPC_PRODUCTS`]).
-    Rpc,
-    /// OSS objects and bucket sub-resources (oss.rs).
-    Oss,
-}
-
-impl Route {
-    pub(crate) fn of(path: &str) -> Route {
-        if path.starts_with("/2023-03-30/functions/") {
-            Route::FcInvoke
-        } else if path.starts_with("/2023-03-30/") {
-            Route::FcRoa
-        } else if path == "/" {
-            Route::Rpc
-        } else {
-            Route::Oss
-        }
-    }
-}
-
-pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    let body = match axum::body::to_bytes(body, 64 << 20).await {
-        Ok(b) => b,
-        Err(e) => {
-            return (StatusCode::BAD_REQUEST, format!("cannot read body: {e}")).into_response();
-        }
-    };
-    let (at, path) = Addressed::split(parts.uri.path());
-    let path = path.as_str();
-    let rpc = Route::of(path) == Route::Rpc;
-    let fault = shared.lock().draw_fault();
-    match fault {
-        Some(Fault::Throttle) => {
-            return injected_error(
-                rpc,
-                400,
-                "Throttling.User",
-                "Request was denied due to user flow control.",
-            );
-        }
-        Some(Fault::Unavailable) => {
-            return injected_error(
-                rpc,
-                503,
-                "ServiceUnavailable",
-                "The request has failed due to a temporary failure of the server.",
-            );
-        }
-        Some(Fault::Slow(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
-        _ => {}
-    }
-    let rsp = match Route::of(path) {
-        Route::FcInvoke => {
-            fc::handle(
-                &shared,
-                &parts.method,
-                path,
-                parts.uri.query(),
-                &parts.headers,
-                &body,
-                &at,
-            )
-            .await
-        }
-        Route::FcRoa => fc::handle_fc(
-            &shared,
-            &parts.method,
-            path,
-            parts.uri.query(),
-            &parts.headers,
-            &body,
-            &at,
-        ),
-        Route::Rpc => {
-            handle_rpc(
-                &shared,
-                &parts.method,
-                parts.uri.query(),
-                &parts.headers,
-                &body,
-                &at,
-            )
-            .await
-        }
-        Route::Oss => {
-            handle_oss(
-                &shared,
-                &parts.method,
-                path,
-                parts.uri.query(),
-                &parts.headers,
-                &body,
-                &at,
-            )
-            .await
-        }
-    };
-    if fault == Some(Fault::Drop) {
-        // The request took effect, but the answer is lost: the headers go out, then the
-        // connection breaks in the middle of the body.
-        let (mut head, _) = rsp.into_parts();
-        head.headers.remove(header::CONTENT_LENGTH);
-        if head.status == StatusCode::NO_CONTENT {
-            // A 204 has no body to break off.
-            head.status = StatusCode::OK;
-        }
-        let broken = futures_util::stream::iter([
-            Ok(axum::body::Bytes::from_static(b"{")),
-            Err(std::io::Error::other("emulator: connection dropped")),
-        ]);
-        return Response::from_parts(head, Body::from_stream(broken));
-    }
-    rsp
-}
-
-// ---------------------------------------------------------------------------------------------
-// Small helpers
-// ---------------------------------------------------------------------------------------------
-
-/// `Option::is_none_or` without needing Rust 1.82.
-pub(crate) trait NoneOr<T> {
-    fn none_or(self, f: impl FnOnce(T) -> bool) -> bool;
-}
-
-impl<T> NoneOr<T> for Option<T> {
-    fn none_or(self, f: impl FnOnce(T) -> bool) -> bool {
-        match self {
-            None => true,
-            Some(v) => f(v),
-        }
-    }
-}
-
-/// Lower case, no trailing dot.
-pub fn normalize_name(s: &str) -> String {
-    s.trim().trim_end_matches('.').to_ascii_lowercase()
-}
-
-pub(crate) fn now_ms() -> i64 {
-    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-pub(crate) fn random_hex(n: usize) -> String {
-    let mut rng = rand::thread_rng();
-    (0..n)
-        .map(|_| char::from_digit(rng.gen_range(0..16), 16).expect("hex digit"))
-        .collect()
-}
-
-/// An upper-case UUID-shaped id, like Alibaba's RequestId.
-pub(crate) fn uuid_like() -> String {
-    let h = random_hex(32).to_ascii_uppercase();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
-/// MD5 (RFC 1321), for OSS ETag and Content-MD5.
-pub fn md5(data: &[u8]) -> [u8; 16] {
-    const S: [u32; 64] = [
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5,
-        9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10,
-        15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
-    ];
-    let k: [u32; 64] =
-        std::array::from_fn(|i| ((i as f64 + 1.0).sin().abs() * 4_294_967_296.0) as u32);
-    let mut st: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
-    let mut msg = data.to_vec();
-    let bit_len = (data.len() as u64).wrapping_mul(8);
-    msg.push(0x80);
-    while msg.len() % 64 != 56 {
-        msg.push(0);
-    }
-    msg.extend_from_slice(&bit_len.to_le_bytes());
-    for chunk in msg.chunks(64) {
-        let m: [u32; 16] = std::array::from_fn(|i| {
-            u32::from_le_bytes(chunk[i * 4..i * 4 + 4].try_into().expect("4 bytes"))
-        });
-        let [mut a, mut b, mut c, mut d] = st;
-        for i in 0..64 {
-            let (f, g) = match i / 16 {
-                0 => ((b & c) | (!b & d), i),
-                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
-                2 => (b ^ c ^ d, (3 * i + 5) % 16),
-                _ => (c ^ (b | !d), (7 * i) % 16),
-            };
-            let f = f.wrapping_add(a).wrapping_add(k[i]).wrapping_add(m[g]);
-            a = d;
-            d = c;
-            c = b;
-            b = b.wrapping_add(f.rotate_left(S[i]));
-        }
-        st[0] = st[0].wrapping_add(a);
-        st[1] = st[1].wrapping_add(b);
-        st[2] = st[2].wrapping_add(c);
-        st[3] = st[3].wrapping_add(d);
-    }
-    let mut out = [0u8; 16];
-    for (i, w) in st.iter().enumerate() {
-        out[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
-    }
-    out
-}
-
 // ---------------------------------------------------------------------------------------------
 // Seed and state
 // ---------------------------------------------------------------------------------------------

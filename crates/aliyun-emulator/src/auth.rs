@@ -1,7 +1,7 @@
 //! The one credential check: known AccessKeyId, STS SecurityToken, timestamp window and nonce
 //! reuse ([`credential`], [`skewed`], [`nonce_used`]), shared by RPC (HMAC-SHA1) and ROA V3
 //! (ACS3-HMAC-SHA256) verification here and by OSS V4 (oss.rs), each of which words the refusal
-//! the way its protocol does.
+//! the way its protocol does. The signatures themselves are computed in signature.rs.
 use super::*;
 
 /// An access key pair; with `security_token` it behaves like STS credentials (the token is required).
@@ -97,12 +97,8 @@ pub(crate) fn acs_timestamp(s: &str) -> Option<i64> {
         .map(|t| t.assume_utc().unix_timestamp())
 }
 
-pub(crate) fn verify_rpc(
-    shared: &Shared,
-    method: &str,
-    params: &BTreeMap<String, String>,
-) -> Result<(), ApiError> {
-    let p = Params(params);
+/// The RPC common parameters: all present, JSON, HMAC-SHA1, SignatureVersion 1.0.
+fn check_rpc_common(p: &Params) -> Result<(), ApiError> {
     for name in [
         "Action",
         "Version",
@@ -143,6 +139,16 @@ pub(crate) fn verify_rpc(
             "Specified signature version is not supported.",
         ));
     }
+    Ok(())
+}
+
+pub(crate) fn verify_rpc(
+    shared: &Shared,
+    method: &str,
+    params: &BTreeMap<String, String>,
+) -> Result<(), ApiError> {
+    let p = Params(params);
+    check_rpc_common(&p)?;
     let ts = acs_timestamp(p.req("Timestamp")?).ok_or_else(|| {
         err(
             400,
@@ -191,17 +197,9 @@ pub(crate) fn verify_rpc(
     Ok(())
 }
 
-/// Verify a V3 request; returns the AccessKeyId.
-pub(crate) fn verify_v3(
-    shared: &Shared,
-    method: &Method,
-    path: &str,
-    query: Option<&str>,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<String, ApiError> {
-    let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
-    let auth = h("authorization").ok_or_else(|| {
+/// `ACS3-HMAC-SHA256 Credential=..,SignedHeaders=..,Signature=..` → (ak, signed names, signature).
+fn parse_acs3(headers: &HeaderMap) -> Result<(String, Vec<String>, String), ApiError> {
+    let auth = header_str(headers, "authorization").ok_or_else(|| {
         err(
             400,
             "MissingAuthorization",
@@ -217,15 +215,29 @@ pub(crate) fn verify_v3(
             fields.insert(k.to_string(), v.to_string());
         }
     }
-    let (ak, signed, signature) = match (
+    match (
         fields.get("Credential"),
         fields.get("SignedHeaders"),
         fields.get("Signature"),
     ) {
-        (Some(a), Some(s), Some(g)) => (a.clone(), s.clone(), g.clone()),
-        _ => return Err(err(400, "InvalidAuthorization", "Malformed Authorization.")),
-    };
-    let signed: Vec<&str> = signed.split(';').collect();
+        (Some(a), Some(s), Some(g)) => Ok((
+            a.clone(),
+            s.split(';').map(str::to_string).collect(),
+            g.clone(),
+        )),
+        _ => Err(err(400, "InvalidAuthorization", "Malformed Authorization.")),
+    }
+}
+
+/// The V3 headers: the required ones present and signed, every x-acs-* signed, the API version,
+/// and x-acs-content-sha256 the body's hash (returned).
+fn check_v3_headers(
+    headers: &HeaderMap,
+    signed: &[String],
+    body: &[u8],
+) -> Result<String, ApiError> {
+    let h = |k: &str| header_str(headers, k);
+    let is_signed = |n: &str| signed.iter().any(|s| s == n);
     for required in [
         "host",
         "x-acs-action",
@@ -234,7 +246,7 @@ pub(crate) fn verify_v3(
         "x-acs-signature-nonce",
         "x-acs-content-sha256",
     ] {
-        if !signed.contains(&required) || h(required).is_none() {
+        if !is_signed(required) || h(required).is_none() {
             return Err(err(
                 400,
                 "MissingSignedHeader",
@@ -244,7 +256,7 @@ pub(crate) fn verify_v3(
     }
     for (name, _) in headers.iter() {
         let n = name.as_str();
-        if n.starts_with("x-acs-") && !signed.contains(&n) {
+        if n.starts_with("x-acs-") && !is_signed(n) {
             return Err(err(
                 400,
                 "UnsignedHeader",
@@ -267,6 +279,21 @@ pub(crate) fn verify_v3(
             "x-acs-content-sha256 does not match the body.",
         ));
     }
+    Ok(payload)
+}
+
+/// Verify a V3 request; returns the AccessKeyId.
+pub(crate) fn verify_v3(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<String, ApiError> {
+    let h = |k: &str| header_str(headers, k);
+    let (ak, signed, signature) = parse_acs3(headers)?;
+    let payload = check_v3_headers(headers, &signed, body)?;
     let date = h("x-acs-date").unwrap_or_default();
     let when = acs_timestamp(date).ok_or_else(|| {
         err(
@@ -292,7 +319,7 @@ pub(crate) fn verify_v3(
             "x-acs-security-token is missing or does not match the AccessKey.",
         ),
     })?;
-    let req = V3Request {
+    let req = V3Input {
         method: method.as_str(),
         path,
         query: query
@@ -308,14 +335,14 @@ pub(crate) fn verify_v3(
             .collect(),
         payload_sha256: &payload,
     };
-    let expected = v3_authorization(&ak, &key.secret, &req);
-    if !expected.ends_with(&format!("Signature={signature}")) {
+    let canonical = v3_canonical_request(&req);
+    if signature != v3_signature(&key.secret, &canonical) {
         return Err(err(
             400,
             "SignatureDoesNotMatch",
             format!(
                 "The request signature does not conform to Aliyun standards. server canonical request: {}",
-                v3_canonical_request(&req).0
+                canonical
             ),
         ));
     }
