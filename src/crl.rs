@@ -12,6 +12,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::revocation_list::CertificateRevocationList;
 
 use crate::cert::CertInfo;
+use crate::https::{HttpError, Https, Limits as HttpLimits};
 
 /// Larger CRLs are not read: the body is streamed and the download stops past this. Why 10 MiB:
 /// a CRL entry is a serial (at most 20 bytes), a time and maybe a reason, 30-40 bytes in DER, so
@@ -23,7 +24,6 @@ use crate::cert::CertInfo;
 const MAX_CRL_BYTES: usize = 10 * 1024 * 1024;
 /// The whole fetch, redirects included.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A CDN may move a CRL once or twice; more is a loop or a detour.
 const MAX_REDIRECTS: usize = 3;
 /// Distribution points tried per certificate (a certificate names one or two in practice).
@@ -51,7 +51,7 @@ struct Limits {
 
 /// CRL checks for one run; each CRL is downloaded at most once.
 pub struct Checker {
-    http: reqwest::Client,
+    http: Https,
     limits: Limits,
     cache: Mutex<HashMap<String, Fetched>>,
 }
@@ -67,7 +67,7 @@ impl Default for Checker {
 
 /// Only http and https URLs: a CRL distribution point names the file itself, nothing else is
 /// fetched (no ldap:, file:, ftp:, ...), before or after a redirect.
-fn fetchable(url: &reqwest::Url) -> std::result::Result<(), String> {
+fn fetchable(url: &url::Url) -> std::result::Result<(), String> {
     match url.scheme() {
         "http" | "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
         "http" | "https" => Err(format!("{url}: no host")),
@@ -79,23 +79,8 @@ fn fetchable(url: &reqwest::Url) -> std::result::Result<(), String> {
 
 impl Checker {
     fn with_limits(limits: Limits) -> Checker {
-        let redirects = reqwest::redirect::Policy::custom(|attempt| {
-            if attempt.previous().len() > MAX_REDIRECTS {
-                attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
-            } else if let Err(e) = fetchable(attempt.url()) {
-                attempt.error(format!("redirected to {e}"))
-            } else {
-                attempt.follow()
-            }
-        });
         Checker {
-            http: reqwest::Client::builder()
-                .timeout(limits.timeout)
-                .connect_timeout(CONNECT_TIMEOUT.min(limits.timeout))
-                .redirect(redirects)
-                .user_agent(concat!("alicert/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .unwrap_or_default(),
+            http: Https::new(),
             limits,
             cache: Mutex::new(HashMap::new()),
         }
@@ -130,43 +115,59 @@ impl Checker {
         result
     }
 
+    /// GET `url`, following at most [`MAX_REDIRECTS`] redirects (each to http(s) only), the
+    /// body streamed and capped, all within the fetch timeout.
     async fn download(&self, url: &str) -> std::result::Result<Vec<u8>, String> {
-        let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
+        let parsed = url::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
         fetchable(&parsed)?;
-        let max = self.limits.max_bytes;
-        let too_big = || format!("CRL larger than {} MiB; not read", max / (1024 * 1024));
-        let mut rsp = self
-            .http
-            .get(parsed)
-            .send()
+        tokio::time::timeout(self.limits.timeout, self.follow(parsed))
             .await
-            .map_err(|e| error_chain(&e))?;
-        if !rsp.status().is_success() {
-            return Err(format!("HTTP {}", rsp.status()));
-        }
-        if rsp.content_length().unwrap_or(0) > max as u64 {
-            return Err(too_big());
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = rsp.chunk().await.map_err(|e| error_chain(&e))? {
-            if body.len() + chunk.len() > max {
-                return Err(too_big());
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+            .map_err(|_| HttpError::Timeout.to_string())?
     }
-}
 
-/// reqwest's error with its causes (a redirect policy's message is a cause).
-fn error_chain(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
+    async fn follow(&self, mut url: url::Url) -> std::result::Result<Vec<u8>, String> {
+        let max = self.limits.max_bytes;
+        let limits = HttpLimits {
+            timeout: self.limits.timeout,
+            max_body: max,
+        };
+        let mut redirects = 0;
+        loop {
+            let rsp = self
+                .http
+                .send(
+                    http::Method::GET,
+                    url.as_str(),
+                    &[],
+                    Default::default(),
+                    limits,
+                )
+                .await
+                .map_err(|e| match e {
+                    HttpError::TooLarge(_) => {
+                        format!("CRL larger than {} MiB; not read", max / (1024 * 1024))
+                    }
+                    e => e.to_string(),
+                })?;
+            let location = rsp
+                .header("location")
+                .filter(|_| rsp.status.is_redirection());
+            let Some(location) = location else {
+                if !rsp.status.is_success() {
+                    return Err(format!("HTTP {}", rsp.status));
+                }
+                return Ok(rsp.body.to_vec());
+            };
+            redirects += 1;
+            if redirects > MAX_REDIRECTS {
+                return Err(format!("more than {MAX_REDIRECTS} redirects"));
+            }
+            url = url
+                .join(location)
+                .map_err(|e| format!("redirected to a bad URL: {e}"))?;
+            fetchable(&url).map_err(|e| format!("redirected to {e}"))?;
+        }
     }
-    text
 }
 
 /// Whether `cert` is on `crl` (DER, or PEM `X509 CRL`), after checking the CRL is its issuer's.
@@ -384,8 +385,6 @@ mod tests {
         // A redirect loop ends after a few hops; a redirect off http(s) is not followed.
         let e = checker.download(&format!("{base}/loop")).await.unwrap_err();
         assert!(e.contains("more than 3 redirects"), "{e}");
-        // (reqwest itself never follows a redirect off http(s): the 302 comes back unfollowed;
-        // the policy refuses it too, should that change.)
         let e = checker
             .download(&format!("{base}/to-file"))
             .await

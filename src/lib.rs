@@ -15,6 +15,7 @@ pub mod event;
 pub mod fanout;
 pub mod handler;
 pub mod http_trigger;
+pub mod https;
 pub mod ident;
 pub mod inspect;
 pub mod issue;
