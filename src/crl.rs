@@ -298,66 +298,28 @@ mod tests {
     /// `/to-file` redirects to a file: URL, `/moved` redirects once to `/small`, `/small` is
     /// 10 bytes, `/stall` never answers.
     async fn server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let written = Arc::new(AtomicUsize::new(0));
+        use crate::https::testing::{answer, ok, redirect, serve, stream_zeros};
+        let written = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = written.clone();
-        tokio::spawn(async move {
-            while let Ok((mut tcp, _)) = listener.accept().await {
-                let counter = counter.clone();
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 4096];
-                    let n = tcp.read(&mut buf).await.unwrap_or(0);
-                    let head = String::from_utf8_lossy(&buf[..n]).to_string();
-                    let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-                    let redirect = |to: &str| {
-                        format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n")
-                    };
-                    match path.as_str() {
-                        "/big" => {
-                            let _ = tcp
-                                .write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
-                                .await;
-                            let chunk = vec![0u8; 64 * 1024];
-                            // 64 MiB if nobody stops reading.
-                            for _ in 0..1024 {
-                                if tcp.write_all(&chunk).await.is_err() {
-                                    break;
-                                }
-                                counter.fetch_add(chunk.len(), Ordering::SeqCst);
-                            }
-                        }
-                        "/huge-length" => {
-                            let _ = tcp
-                                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 52428800\r\n\r\n")
-                                .await;
-                            tokio::time::sleep(Duration::from_secs(30)).await;
-                        }
-                        "/loop" => {
-                            let _ = tcp.write_all(redirect("/loop").as_bytes()).await;
-                        }
-                        "/to-file" => {
-                            let _ = tcp
-                                .write_all(redirect("file:///etc/passwd").as_bytes())
-                                .await;
-                        }
-                        "/moved" => {
-                            let _ = tcp.write_all(redirect("/small").as_bytes()).await;
-                        }
-                        "/small" => {
-                            let _ = tcp
-                                .write_all(
-                                    b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789",
-                                )
-                                .await;
-                        }
-                        _ => tokio::time::sleep(Duration::from_secs(30)).await,
+        let base = serve(move |path, _, tcp| {
+            let counter = counter.clone();
+            async move {
+                match path.as_str() {
+                    "/big" => stream_zeros(tcp, &counter).await,
+                    "/huge-length" => {
+                        let head = "HTTP/1.1 200 OK\r\nContent-Length: 52428800\r\n\r\n";
+                        answer(tcp, head).await;
+                        tokio::time::sleep(Duration::from_secs(30)).await;
                     }
-                });
+                    "/loop" => answer(tcp, &redirect("/loop")).await,
+                    "/to-file" => answer(tcp, &redirect("file:///etc/passwd")).await,
+                    "/moved" => answer(tcp, &redirect("/small")).await,
+                    "/small" => answer(tcp, &ok("0123456789")).await,
+                    _ => tokio::time::sleep(Duration::from_secs(30)).await,
+                }
             }
-        });
+        })
+        .await;
         (base, written)
     }
 

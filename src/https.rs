@@ -214,62 +214,92 @@ impl Default for Https {
     }
 }
 
+/// A local HTTP/1.1 server for the tests of every client of this module.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod testing {
+    use std::future::Future;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// A local HTTP/1.1 server: `/redirect` answers 302 to `/ok`, `/ok` is `hello`, `/big`
-    /// streams zeros without a length (counting what it wrote), `/stall` never answers,
-    /// `/echo` answers the request head it read.
-    async fn server() -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    /// Serve each connection with `handle(path, request head, stream)`; returns the base URL.
+    pub async fn serve<F, Fut>(handle: F) -> String
+    where
+        F: Fn(String, String, TcpStream) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 8192];
+                let n = tcp.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                tokio::spawn(handle(path, head, tcp));
+            }
+        });
+        base
+    }
+
+    pub fn redirect(to: &str) -> String {
+        format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n")
+    }
+
+    pub fn ok(body: &str) -> String {
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    pub async fn answer(mut tcp: TcpStream, text: &str) {
+        let _ = tcp.write_all(text.as_bytes()).await;
+    }
+
+    /// 200 without a length, then up to 64 MiB of zeros while the client reads, counted in
+    /// `written`.
+    pub async fn stream_zeros(mut tcp: TcpStream, written: &AtomicUsize) {
+        let _ = tcp
+            .write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+            .await;
+        let chunk = vec![0u8; 64 * 1024];
+        for _ in 0..1024 {
+            if tcp.write_all(&chunk).await.is_err() {
+                break;
+            }
+            written.fetch_add(chunk.len(), Ordering::SeqCst);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{answer, ok, redirect, serve, stream_zeros};
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// `/redirect` answers 302 to `/ok`, `/ok` is `hello`, `/big` streams zeros without a
+    /// length, `/echo` answers the request head it read, anything else never answers.
+    async fn server() -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
         let written = Arc::new(AtomicUsize::new(0));
         let hits = Arc::new(AtomicUsize::new(0));
         let (w, h) = (written.clone(), hits.clone());
-        tokio::spawn(async move {
-            while let Ok((mut tcp, _)) = listener.accept().await {
-                let (w, h) = (w.clone(), h.clone());
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 4096];
-                    let n = tcp.read(&mut buf).await.unwrap_or(0);
-                    let head = String::from_utf8_lossy(&buf[..n]).to_string();
-                    let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-                    h.fetch_add(1, Ordering::SeqCst);
-                    let answer = match path.as_str() {
-                        "/redirect" => {
-                            "HTTP/1.1 302 Found\r\nLocation: /ok\r\nContent-Length: 0\r\n\r\n"
-                                .to_string()
-                        }
-                        "/ok" => "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".to_string(),
-                        "/echo" => format!(
-                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{head}",
-                            head.len()
-                        ),
-                        "/big" => {
-                            let _ = tcp
-                                .write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
-                                .await;
-                            let chunk = vec![0u8; 64 * 1024];
-                            for _ in 0..1024 {
-                                if tcp.write_all(&chunk).await.is_err() {
-                                    break;
-                                }
-                                w.fetch_add(chunk.len(), Ordering::SeqCst);
-                            }
-                            return;
-                        }
-                        _ => {
-                            tokio::time::sleep(Duration::from_secs(30)).await;
-                            return;
-                        }
-                    };
-                    let _ = tcp.write_all(answer.as_bytes()).await;
-                });
+        let base = serve(move |path, head, tcp| {
+            let (w, h) = (w.clone(), h.clone());
+            async move {
+                h.fetch_add(1, Ordering::SeqCst);
+                match path.as_str() {
+                    "/redirect" => answer(tcp, &redirect("/ok")).await,
+                    "/ok" => answer(tcp, &ok("hello")).await,
+                    "/echo" => answer(tcp, &ok(&head)).await,
+                    "/big" => stream_zeros(tcp, &w).await,
+                    _ => tokio::time::sleep(Duration::from_secs(30)).await,
+                }
             }
-        });
+        })
+        .await;
         (base, written, hits)
     }
 

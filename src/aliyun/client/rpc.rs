@@ -35,21 +35,9 @@ impl AliyunClient {
             .await
     }
 
-    /// [`AliyunClient::rpc`], also retrying the product-specific codes in `extra_retryable`
-    /// (see [`super::is_retryable_with`]), e.g. ALB's in-configuration codes.
-    pub async fn rpc_retrying(
-        &self,
-        product: Product,
-        action: &str,
-        params: &[(&str, &str)],
-        extra_retryable: &[&str],
-    ) -> Result<Value> {
-        self.rpc_with_form_retrying(product, action, params, &[], extra_retryable)
-            .await
-    }
-
-    /// [`AliyunClient::rpc_with_form`] plus the extra retryable codes of
-    /// [`AliyunClient::rpc_retrying`].
+    /// [`AliyunClient::rpc_with_form`], also retrying the product-specific codes in
+    /// `extra_retryable` (see [`super::is_retryable_with`]), e.g. an in-configuration code.
+    /// Every RPC call goes through here.
     pub async fn rpc_with_form_retrying(
         &self,
         product: Product,

@@ -169,26 +169,14 @@ mod tests {
         assert!(scrub_message(&"x".repeat(1000)).len() < 320);
     }
 
-    /// A server that answers every request with `answer`.
-    async fn answering(answer: &'static str) -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move {
-            while let Ok((mut tcp, _)) = listener.accept().await {
-                let mut buf = vec![0u8; 8192];
-                let _ = tcp.read(&mut buf).await;
-                let _ = tcp.write_all(answer.as_bytes()).await;
-            }
-        });
-        base
-    }
-
     #[tokio::test]
     async fn signed_calls_follow_no_redirect_and_give_up_at_the_request_timeout() {
         let moved =
             "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:9/\r\nContent-Length: 0\r\n\r\n";
-        let base = answering(moved).await;
+        let base = crate::https::testing::serve(move |_, _, tcp| {
+            crate::https::testing::answer(tcp, moved)
+        })
+        .await;
         let overrides = std::collections::BTreeMap::from([("kms".to_string(), base)]);
         let c = AliyunClient::new(
             super::super::test_client(None).credentials,
