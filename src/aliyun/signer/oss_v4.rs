@@ -156,14 +156,8 @@ mod tests {
             verb,
             bucket,
             key,
-            query: query
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            query: crate::aliyun::owned_pairs(query),
+            headers: crate::aliyun::owned_pairs(headers),
             date_time: "20250301T123456Z",
             region,
         }

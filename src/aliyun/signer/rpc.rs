@@ -64,10 +64,7 @@ mod tests {
     // ---------------------------------------------------------------------------------------
 
     fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        crate::aliyun::owned_pairs(pairs)
     }
 
     // Source: alibabacloud-tea-openapi 0.4.6, Utils.get_rpcsignature (see header comment).
