@@ -67,6 +67,18 @@ mod tests {
         crate::aliyun::owned_pairs(pairs)
     }
 
+    /// `p` signed as the SDK did: its string to sign and its signature.
+    fn assert_signed(
+        p: &BTreeMap<String, String>,
+        method: &str,
+        secret: &str,
+        string_to_sign: &str,
+        signature: &str,
+    ) {
+        assert_eq!(rpc_string_to_sign(method, p), string_to_sign);
+        assert_eq!(rpc_signature(secret, method, p), signature);
+    }
+
     // Source: alibabacloud-tea-openapi 0.4.6, Utils.get_rpcsignature (see header comment).
     //   Utils.get_rpcsignature({...same params...}, "POST", "Sec-ret_Key/0123+abc=")
     // Alidns AddDomainRecord, POST, STS credentials (SecurityToken with + / =), secret with / + =.
@@ -88,19 +100,18 @@ mod tests {
             ("Value", "Ab-Cd_Ef0123456789-xyz_ABCDEFGHIJKLMNOPQRSTU"),
             ("TTL", "600"),
         ]);
-        assert_eq!(
-            rpc_string_to_sign("POST", &p),
+        assert_signed(
+            &p,
+            "POST",
+            "Sec-ret_Key/0123+abc=",
             "POST&%2F&AccessKeyId%3DSTS.NTestAccessKeyId%26Action%3DAddDomainRecord\
              %26DomainName%3Dexample.com%26Format%3DJSON%26RR%3D_acme-challenge.www\
              %26SecurityToken%3DCAIS%252Btoken%252Fwith%253Dchars_and-dash\
              %26SignatureMethod%3DHMAC-SHA1%26SignatureNonce%3D6f1e1c2a-7b3d-4e5f-8a9b-0c1d2e3f4a5b\
              %26SignatureVersion%3D1.0%26TTL%3D600%26Timestamp%3D2026-01-02T03%253A04%253A05Z\
              %26Type%3DTXT%26Value%3DAb-Cd_Ef0123456789-xyz_ABCDEFGHIJKLMNOPQRSTU\
-             %26Version%3D2015-01-09"
-        );
-        assert_eq!(
-            rpc_signature("Sec-ret_Key/0123+abc=", "POST", &p),
-            "ECUmzd49aqO3hap79JVUPrhzovU="
+             %26Version%3D2015-01-09",
+            "ECUmzd49aqO3hap79JVUPrhzovU=",
         );
     }
 
@@ -123,18 +134,17 @@ mod tests {
             ("Type", "TXT"),
             ("Value", "a b*c~d/e+f=g&h:中é"),
         ]);
-        assert_eq!(
-            rpc_string_to_sign("POST", &p),
+        assert_signed(
+            &p,
+            "POST",
+            "testsecret",
             "POST&%2F&AccessKeyId%3Dtestid%26Action%3DUpdateDomainRecord%26Format%3DJSON\
              %26RR%3D%252A%26RecordId%3D123456789%26SignatureMethod%3DHMAC-SHA1\
              %26SignatureNonce%3Dnonce-0001%26SignatureVersion%3D1.0\
              %26Timestamp%3D2026-01-02T03%253A04%253A05Z%26Type%3DTXT\
              %26Value%3Da%2520b%252Ac~d%252Fe%252Bf%253Dg%2526h%253A%25E4%25B8%25AD%25C3%25A9\
-             %26Version%3D2015-01-09"
-        );
-        assert_eq!(
-            rpc_signature("testsecret", "POST", &p),
-            "zH/wa3doxfQr7Ihs8i/xzh1dts4="
+             %26Version%3D2015-01-09",
+            "zH/wa3doxfQr7Ihs8i/xzh1dts4=",
         );
     }
 
@@ -157,18 +167,17 @@ mod tests {
             ("PageNumber", "1"),
             ("PageSize", "100"),
         ]);
-        assert_eq!(
-            rpc_string_to_sign("GET", &p),
+        assert_signed(
+            &p,
+            "GET",
+            "testsecret",
             "GET&%2F&AccessKeyId%3Dtestid%26Action%3DDescribeDomainRecords\
              %26DomainName%3Dexample.com%26Format%3DJSON%26PageNumber%3D1%26PageSize%3D100\
              %26RRKeyWord%3D_acme-challenge%26SignatureMethod%3DHMAC-SHA1\
              %26SignatureNonce%3Dnonce-0002%26SignatureVersion%3D1.0\
              %26Timestamp%3D2026-01-02T03%253A04%253A05Z%26TypeKeyWord%3DTXT\
-             %26Version%3D2015-01-09"
-        );
-        assert_eq!(
-            rpc_signature("testsecret", "GET", &p),
-            "Voe+/k8WcYMcalW/ibMT1qB17a4="
+             %26Version%3D2015-01-09",
+            "Voe+/k8WcYMcalW/ibMT1qB17a4=",
         );
     }
 
@@ -195,17 +204,9 @@ mod tests {
                    %26SignatureNonce%3D3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf\
                    %26SignatureVersion%3D1.0%26Timestamp%3D2016-02-23T12%253A46%253A24Z\
                    %26Version%3D2014-05-26";
-        assert_eq!(rpc_string_to_sign("GET", &p), sts);
-        assert_eq!(
-            rpc_signature("testsecret", "GET", &p),
-            "OLeaidS1JvxuMvnyHOwuJ+uX5qY="
-        );
+        assert_signed(&p, "GET", "testsecret", sts, "OLeaidS1JvxuMvnyHOwuJ+uX5qY=");
         // A `Signature` already present (as on a received request being verified) is not signed.
         p.insert("Signature".into(), "OLeaidS1JvxuMvnyHOwuJ+uX5qY=".into());
-        assert_eq!(rpc_string_to_sign("GET", &p), sts);
-        assert_eq!(
-            rpc_signature("testsecret", "GET", &p),
-            "OLeaidS1JvxuMvnyHOwuJ+uX5qY="
-        );
+        assert_signed(&p, "GET", "testsecret", sts, "OLeaidS1JvxuMvnyHOwuJ+uX5qY=");
     }
 }

@@ -1,10 +1,7 @@
 //! V3 signatures (ACS3-HMAC-SHA256): what the SDKs use for ROA products such as FC 3.
 use std::collections::BTreeMap;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
-use super::{percent_encode, sha256_hex};
+use super::{hmac_sha256, percent_encode, sha256_hex};
 
 /// The signature algorithm name of V3 requests.
 pub const V3_ALGORITHM: &str = "ACS3-HMAC-SHA256";
@@ -66,10 +63,10 @@ pub fn v3_authorization(
 ) -> String {
     let (canonical, signed) = v3_canonical_request(req);
     let string_to_sign = format!("{V3_ALGORITHM}\n{}", sha256_hex(canonical.as_bytes()));
-    let mut mac = Hmac::<Sha256>::new_from_slice(access_key_secret.as_bytes())
-        .expect("HMAC accepts keys of any length");
-    mac.update(string_to_sign.as_bytes());
-    let signature = hex::encode(mac.finalize().into_bytes());
+    let signature = hex::encode(hmac_sha256(
+        access_key_secret.as_bytes(),
+        string_to_sign.as_bytes(),
+    ));
     format!(
         "{V3_ALGORITHM} Credential={access_key_id},SignedHeaders={signed},Signature={signature}"
     )
