@@ -13,6 +13,8 @@ use instant_acme::{
 
 use super::Acme;
 
+// Whether another try may succeed (throttling, unavailability, the network): the client's.
+use crate::aliyun::client::is_transient;
 use crate::cert::CertInfo;
 use crate::config::KeyType;
 use crate::dns::{propagation, DnsProvider, TxtRecord};
@@ -51,10 +53,6 @@ pub struct DnsSettings {
 
 /// Rounds of (client-retried) delete calls per TXT record before giving it to the next run's sweep.
 const CLEANUP_ROUNDS: u32 = 3;
-
-// Whether another try may succeed (throttling, unavailability, the network): the client's
-// own classification.
-use crate::aliyun::client::is_transient;
 
 /// Time kept back from the deadline for deleting the TXT records after an order is cut short.
 const CLEANUP_RESERVE: Duration = Duration::from_secs(3);
