@@ -12,6 +12,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::revocation_list::CertificateRevocationList;
 
 use crate::cert::CertInfo;
+use crate::https::{HttpError, Https, Limits as HttpLimits};
 
 /// Larger CRLs are not read: the body is streamed and the download stops past this. Why 10 MiB:
 /// a CRL entry is a serial (at most 20 bytes), a time and maybe a reason, 30-40 bytes in DER, so
@@ -23,7 +24,6 @@ use crate::cert::CertInfo;
 const MAX_CRL_BYTES: usize = 10 * 1024 * 1024;
 /// The whole fetch, redirects included.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A CDN may move a CRL once or twice; more is a loop or a detour.
 const MAX_REDIRECTS: usize = 3;
 /// Distribution points tried per certificate (a certificate names one or two in practice).
@@ -51,7 +51,7 @@ struct Limits {
 
 /// CRL checks for one run; each CRL is downloaded at most once.
 pub struct Checker {
-    http: reqwest::Client,
+    http: Https,
     limits: Limits,
     cache: Mutex<HashMap<String, Fetched>>,
 }
@@ -67,7 +67,7 @@ impl Default for Checker {
 
 /// Only http and https URLs: a CRL distribution point names the file itself, nothing else is
 /// fetched (no ldap:, file:, ftp:, ...), before or after a redirect.
-fn fetchable(url: &reqwest::Url) -> std::result::Result<(), String> {
+fn fetchable(url: &url::Url) -> std::result::Result<(), String> {
     match url.scheme() {
         "http" | "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
         "http" | "https" => Err(format!("{url}: no host")),
@@ -79,23 +79,8 @@ fn fetchable(url: &reqwest::Url) -> std::result::Result<(), String> {
 
 impl Checker {
     fn with_limits(limits: Limits) -> Checker {
-        let redirects = reqwest::redirect::Policy::custom(|attempt| {
-            if attempt.previous().len() > MAX_REDIRECTS {
-                attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
-            } else if let Err(e) = fetchable(attempt.url()) {
-                attempt.error(format!("redirected to {e}"))
-            } else {
-                attempt.follow()
-            }
-        });
         Checker {
-            http: reqwest::Client::builder()
-                .timeout(limits.timeout)
-                .connect_timeout(CONNECT_TIMEOUT.min(limits.timeout))
-                .redirect(redirects)
-                .user_agent(concat!("alicert/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .unwrap_or_default(),
+            http: Https::new(),
             limits,
             cache: Mutex::new(HashMap::new()),
         }
@@ -130,43 +115,59 @@ impl Checker {
         result
     }
 
+    /// GET `url`, following at most [`MAX_REDIRECTS`] redirects (each to http(s) only), the
+    /// body streamed and capped, all within the fetch timeout.
     async fn download(&self, url: &str) -> std::result::Result<Vec<u8>, String> {
-        let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
+        let parsed = url::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
         fetchable(&parsed)?;
-        let max = self.limits.max_bytes;
-        let too_big = || format!("CRL larger than {} MiB; not read", max / (1024 * 1024));
-        let mut rsp = self
-            .http
-            .get(parsed)
-            .send()
+        tokio::time::timeout(self.limits.timeout, self.follow(parsed))
             .await
-            .map_err(|e| error_chain(&e))?;
-        if !rsp.status().is_success() {
-            return Err(format!("HTTP {}", rsp.status()));
-        }
-        if rsp.content_length().unwrap_or(0) > max as u64 {
-            return Err(too_big());
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = rsp.chunk().await.map_err(|e| error_chain(&e))? {
-            if body.len() + chunk.len() > max {
-                return Err(too_big());
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+            .map_err(|_| HttpError::Timeout.to_string())?
     }
-}
 
-/// reqwest's error with its causes (a redirect policy's message is a cause).
-fn error_chain(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
+    async fn follow(&self, mut url: url::Url) -> std::result::Result<Vec<u8>, String> {
+        let max = self.limits.max_bytes;
+        let limits = HttpLimits {
+            timeout: self.limits.timeout,
+            max_body: max,
+        };
+        let mut redirects = 0;
+        loop {
+            let rsp = self
+                .http
+                .send(
+                    http::Method::GET,
+                    url.as_str(),
+                    &[],
+                    Default::default(),
+                    limits,
+                )
+                .await
+                .map_err(|e| match e {
+                    HttpError::TooLarge(_) => {
+                        format!("CRL larger than {} MiB; not read", max / (1024 * 1024))
+                    }
+                    e => e.to_string(),
+                })?;
+            let location = rsp
+                .header("location")
+                .filter(|_| rsp.status.is_redirection());
+            let Some(location) = location else {
+                if !rsp.status.is_success() {
+                    return Err(format!("HTTP {}", rsp.status));
+                }
+                return Ok(rsp.body.to_vec());
+            };
+            redirects += 1;
+            if redirects > MAX_REDIRECTS {
+                return Err(format!("more than {MAX_REDIRECTS} redirects"));
+            }
+            url = url
+                .join(location)
+                .map_err(|e| format!("redirected to a bad URL: {e}"))?;
+            fetchable(&url).map_err(|e| format!("redirected to {e}"))?;
+        }
     }
-    text
 }
 
 /// Whether `cert` is on `crl` (DER, or PEM `X509 CRL`), after checking the CRL is its issuer's.
@@ -297,66 +298,28 @@ mod tests {
     /// `/to-file` redirects to a file: URL, `/moved` redirects once to `/small`, `/small` is
     /// 10 bytes, `/stall` never answers.
     async fn server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let written = Arc::new(AtomicUsize::new(0));
+        use crate::https::testing::{answer, ok, redirect, serve, stream_zeros};
+        let written = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = written.clone();
-        tokio::spawn(async move {
-            while let Ok((mut tcp, _)) = listener.accept().await {
-                let counter = counter.clone();
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 4096];
-                    let n = tcp.read(&mut buf).await.unwrap_or(0);
-                    let head = String::from_utf8_lossy(&buf[..n]).to_string();
-                    let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-                    let redirect = |to: &str| {
-                        format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n")
-                    };
-                    match path.as_str() {
-                        "/big" => {
-                            let _ = tcp
-                                .write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
-                                .await;
-                            let chunk = vec![0u8; 64 * 1024];
-                            // 64 MiB if nobody stops reading.
-                            for _ in 0..1024 {
-                                if tcp.write_all(&chunk).await.is_err() {
-                                    break;
-                                }
-                                counter.fetch_add(chunk.len(), Ordering::SeqCst);
-                            }
-                        }
-                        "/huge-length" => {
-                            let _ = tcp
-                                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 52428800\r\n\r\n")
-                                .await;
-                            tokio::time::sleep(Duration::from_secs(30)).await;
-                        }
-                        "/loop" => {
-                            let _ = tcp.write_all(redirect("/loop").as_bytes()).await;
-                        }
-                        "/to-file" => {
-                            let _ = tcp
-                                .write_all(redirect("file:///etc/passwd").as_bytes())
-                                .await;
-                        }
-                        "/moved" => {
-                            let _ = tcp.write_all(redirect("/small").as_bytes()).await;
-                        }
-                        "/small" => {
-                            let _ = tcp
-                                .write_all(
-                                    b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789",
-                                )
-                                .await;
-                        }
-                        _ => tokio::time::sleep(Duration::from_secs(30)).await,
+        let base = serve(move |path, _, tcp| {
+            let counter = counter.clone();
+            async move {
+                match path.as_str() {
+                    "/big" => stream_zeros(tcp, &counter).await,
+                    "/huge-length" => {
+                        let head = "HTTP/1.1 200 OK\r\nContent-Length: 52428800\r\n\r\n";
+                        answer(tcp, head).await;
+                        tokio::time::sleep(Duration::from_secs(30)).await;
                     }
-                });
+                    "/loop" => answer(tcp, &redirect("/loop")).await,
+                    "/to-file" => answer(tcp, &redirect("file:///etc/passwd")).await,
+                    "/moved" => answer(tcp, &redirect("/small")).await,
+                    "/small" => answer(tcp, &ok("0123456789")).await,
+                    _ => tokio::time::sleep(Duration::from_secs(30)).await,
+                }
             }
-        });
+        })
+        .await;
         (base, written)
     }
 
@@ -384,8 +347,6 @@ mod tests {
         // A redirect loop ends after a few hops; a redirect off http(s) is not followed.
         let e = checker.download(&format!("{base}/loop")).await.unwrap_err();
         assert!(e.contains("more than 3 redirects"), "{e}");
-        // (reqwest itself never follows a redirect off http(s): the 302 comes back unfollowed;
-        // the policy refuses it too, should that change.)
         let e = checker
             .download(&format!("{base}/to-file"))
             .await

@@ -18,6 +18,7 @@ pub mod fc_request;
 pub mod handler;
 pub mod http_access;
 pub mod http_trigger;
+pub mod https;
 pub mod ident;
 pub mod inspect;
 pub mod invocation;

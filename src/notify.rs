@@ -15,9 +15,15 @@ use sha2::Sha256;
 use crate::aliyun::signer::percent_encode;
 use crate::aliyun::AliyunClient;
 use crate::error::{Error, Result};
+use crate::https::{Https, Limits};
 use crate::result::{CertResult, CertStatus, RunResult};
 use crate::secret::Secret;
 use crate::secret_ref::SecretRef;
+
+/// One notification's whole exchange.
+const NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Webhook answers are read only for DingTalk's `{"errcode":0,...}`; more is not kept.
+const MAX_ANSWER: usize = 64 * 1024;
 
 /// `[notify]`. URLs may be written as-is or as `kms:`/`env:` references (they carry tokens).
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -70,17 +76,7 @@ pub async fn send(config: &NotifyConfig, result: &RunResult, client: &AliyunClie
     let Some(message) = Message::of(result) else {
         return;
     };
-    let http = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .user_agent(concat!("alicert/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
-        Ok(h) => h,
-        Err(e) => {
-            tracing::warn!(error = %e, "notify: no HTTP client");
-            return;
-        }
-    };
+    let http = Https::new();
     if let Some(url) = &config.webhook {
         match post_webhook(&http, client, url, &message).await {
             Ok(()) => tracing::info!("notify: webhook sent"),
@@ -215,25 +211,39 @@ async fn url_of(client: &AliyunClient, v: &str, key: &str) -> Result<Secret> {
 }
 
 async fn post_webhook(
-    http: &reqwest::Client,
+    http: &Https,
     client: &AliyunClient,
     url: &str,
     message: &Message,
 ) -> Result<()> {
     let url = url_of(client, url, "webhook").await?;
-    let rsp = http
-        .post(url.expose())
-        .json(&message.json)
-        .send()
+    let rsp = post_json(http, &url, &message.json)
         .await
-        .map_err(|e| Error::Other(format!("webhook: {}", e.without_url())))?;
-    if !rsp.status().is_success() {
+        .map_err(|e| Error::Other(format!("webhook: {e}")))?;
+    if !rsp.status.is_success() {
         return Err(Error::Other(format!(
             "webhook answered HTTP {}",
-            rsp.status()
+            rsp.status
         )));
     }
     Ok(())
+}
+
+/// POST `body` as JSON to `url` within [`NOTIFY_TIMEOUT`]. No redirect is followed (the URL
+/// carries a token; a 3xx is reported as the answer), and errors never name the URL.
+async fn post_json(
+    http: &Https,
+    url: &Secret,
+    body: &Value,
+) -> std::result::Result<crate::https::Response, crate::https::HttpError> {
+    let limits = Limits {
+        timeout: NOTIFY_TIMEOUT,
+        max_body: MAX_ANSWER,
+    };
+    let headers = [("content-type", "application/json")];
+    let body = bytes::Bytes::from(body.to_string());
+    http.send(http::Method::POST, url.expose(), &headers, body, limits)
+        .await
 }
 
 /// DingTalk's robot signature for `timestamp_ms` (base64, before URL encoding).
@@ -245,7 +255,7 @@ pub fn dingtalk_sign(secret: &str, timestamp_ms: i64) -> String {
 }
 
 async fn post_dingtalk(
-    http: &reqwest::Client,
+    http: &Https,
     client: &AliyunClient,
     url: &str,
     secret: Option<&str>,
@@ -264,14 +274,11 @@ async fn post_dingtalk(
     }
     let full = Secret::new(full);
     let body = json!({"msgtype": "text", "text": {"content": message.text}});
-    let rsp = http
-        .post(full.expose())
-        .json(&body)
-        .send()
+    let rsp = post_json(http, &full, &body)
         .await
-        .map_err(|e| Error::Other(format!("DingTalk: {}", e.without_url())))?;
-    let status = rsp.status();
-    let answer: Value = rsp.json().await.unwrap_or(Value::Null);
+        .map_err(|e| Error::Other(format!("DingTalk: {e}")))?;
+    let status = rsp.status;
+    let answer: Value = serde_json::from_slice(&rsp.body).unwrap_or(Value::Null);
     // The robot answers 200 with {"errcode":0,"errmsg":"ok"}; anything else is a refusal.
     match answer["errcode"].as_i64() {
         Some(0) if status.is_success() => Ok(()),

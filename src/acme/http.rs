@@ -7,8 +7,7 @@
 //!   chains (RFC 8555 §7.4.2);
 //! - every request gets a deadline (instant-acme's own client has none).
 //!
-//! TLS is rustls with ring; the public roots are webpki-roots (the FC runtime image need not
-//! carry a CA store).
+//! TLS, roots and connection settings are the crate's one stack (crate::https).
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -16,14 +15,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::rt::TokioExecutor;
 use instant_acme::{BodyWrapper, BytesResponse, HttpClient};
 use rustls_pki_types::CertificateDer;
 
 use crate::error::{Error, Result};
+use crate::https;
 
 /// Bodies larger than this are passed through but not kept (certificate chains are a few KiB).
 const TAP_MAX_BODY: usize = 256 * 1024;
@@ -103,45 +100,25 @@ impl Tap {
 
 #[derive(Clone)]
 pub struct AcmeHttp {
-    client: HyperClient<HttpsConnector<HttpConnector>, BodyWrapper<Bytes>>,
+    client: HyperClient<https::Connector, BodyWrapper<Bytes>>,
     tap: Arc<Tap>,
 }
 
 impl AcmeHttp {
-    /// Public roots plus every certificate in `ca_bundle` (a PEM file), if given.
+    /// Public roots plus every certificate in `ca_bundle` (a PEM file), if given. The
+    /// connector is the crate's one ([`crate::https::connector`]); `http://` stays possible
+    /// because a directory URL may be one (a local test CA).
     pub fn new(ca_bundle: Option<&str>) -> Result<AcmeHttp> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        if let Some(path) = ca_bundle {
-            for der in read_bundle(path)? {
-                roots.add(der).map_err(|e| {
-                    Error::Config(format!(
-                        "[acme] ca_bundle {path}: a certificate is not usable as a root: {e}"
-                    ))
-                })?;
-            }
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| Error::Other(format!("TLS configuration: {e}")))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        // http:// stays possible because a directory URL may be one (a local test CA); the
-        // scheme is whatever [acme] directory and the CA's own URLs say.
-        // Nagle's algorithm delays each small JWS POST by ~40 ms against a delayed ACK; an
-        // ACME exchange is many small requests, so it is off.
-        let mut http = HttpConnector::new();
-        http.set_nodelay(true);
-        http.enforce_http(false);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(http);
+        let extra = match ca_bundle {
+            Some(path) => read_bundle(path)?,
+            None => Vec::new(),
+        };
+        let connector = https::connector(extra).map_err(|e| match ca_bundle {
+            Some(path) => Error::Config(format!("[acme] ca_bundle {path}: {e}")),
+            None => Error::Other(e),
+        })?;
         Ok(AcmeHttp {
-            client: HyperClient::builder(TokioExecutor::new()).build(connector),
+            client: https::pooled(connector),
             tap: Arc::new(Tap::default()),
         })
     }
@@ -155,7 +132,7 @@ impl AcmeHttp {
         let request = http::Request::builder()
             .method(http::Method::GET)
             .uri(url)
-            .header(http::header::USER_AGENT, user_agent())
+            .header(http::header::USER_AGENT, https::USER_AGENT)
             .body(BodyWrapper::default())
             .map_err(|e| Error::Acme(format!("GET {url}: {e}")))?;
         let (parts, body) = exchange(self.client.request(request), url)
@@ -194,10 +171,6 @@ async fn exchange(
                 format!("no answer from {url} within {REQUEST_TIMEOUT:?}").into(),
             )
         })?
-}
-
-fn user_agent() -> String {
-    format!("alicert/{}", env!("CARGO_PKG_VERSION"))
 }
 
 fn read_bundle(path: &str) -> Result<Vec<CertificateDer<'static>>> {

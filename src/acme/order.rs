@@ -14,6 +14,8 @@ use instant_acme::{
 use super::Acme;
 
 use super::KeyType;
+// Whether another try may succeed (throttling, unavailability, the network): the client's.
+use crate::aliyun::client::is_transient;
 use crate::cert::CertInfo;
 use crate::dns::{propagation, DnsProvider, TxtRecord};
 use crate::error::{Error, Result};
@@ -51,17 +53,6 @@ pub struct DnsSettings {
 
 /// Rounds of (client-retried) delete calls per TXT record before giving it to the next run's sweep.
 const CLEANUP_ROUNDS: u32 = 3;
-
-/// Whether another try may succeed (throttling, unavailability, the network).
-fn is_transient(e: &Error) -> bool {
-    match e {
-        Error::Aliyun {
-            code, http_status, ..
-        } => crate::aliyun::client::is_retryable(code, *http_status),
-        Error::Transport { .. } => true,
-        _ => false,
-    }
-}
 
 /// Time kept back from the deadline for deleting the TXT records after an order is cut short.
 const CLEANUP_RESERVE: Duration = Duration::from_secs(3);

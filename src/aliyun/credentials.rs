@@ -15,20 +15,35 @@ impl Credentials {
     /// From FC's `x-fc-access-key-id` / `-secret` / `x-fc-security-token` headers (already
     /// lower-cased names). Empty strings mean "none" (FC sends them when no role is set).
     pub fn from_fc_headers(headers: &BTreeMap<String, String>) -> Option<Credentials> {
-        let get = |k: &str| headers.get(k).filter(|v| !v.is_empty()).cloned();
-        Some(Credentials {
-            access_key_id: get("x-fc-access-key-id")?,
-            access_key_secret: Secret::new(get("x-fc-access-key-secret")?),
-            security_token: get("x-fc-security-token").map(Secret::new),
-        })
+        Credentials::from_map(
+            headers,
+            [
+                "x-fc-access-key-id",
+                "x-fc-access-key-secret",
+                "x-fc-security-token",
+            ],
+        )
     }
 
     pub fn from_env(env: &BTreeMap<String, String>) -> Option<Credentials> {
-        let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
+        Credentials::from_map(
+            env,
+            [
+                "ALIBABA_CLOUD_ACCESS_KEY_ID",
+                "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+                "ALIBABA_CLOUD_SECURITY_TOKEN",
+            ],
+        )
+    }
+
+    /// The id, secret and (optional) token under `[id, secret, token]` in `map`; an empty
+    /// value is no value.
+    fn from_map(map: &BTreeMap<String, String>, [id, secret, token]: [&str; 3]) -> Option<Self> {
+        let get = |k: &str| map.get(k).filter(|v| !v.is_empty()).cloned();
         Some(Credentials {
-            access_key_id: get("ALIBABA_CLOUD_ACCESS_KEY_ID")?,
-            access_key_secret: Secret::new(get("ALIBABA_CLOUD_ACCESS_KEY_SECRET")?),
-            security_token: get("ALIBABA_CLOUD_SECURITY_TOKEN").map(Secret::new),
+            access_key_id: get(id)?,
+            access_key_secret: Secret::new(get(secret)?),
+            security_token: get(token).map(Secret::new),
         })
     }
 
@@ -66,12 +81,7 @@ impl Credentials {
 mod tests {
     use super::*;
 
-    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::aliyun::owned_pairs as map;
 
     #[test]
     fn fc_headers_win_and_empty_means_none() {

@@ -395,85 +395,87 @@ mod tests {
 
     // Expected hosts: what each SDK package named in the module comment resolves (map entry, or
     // its endpoint rule), e.g. `alibabacloud_slb20140515.client.Client` with region_id set.
+    /// (product, region, host) from the SDKs' endpoint maps and rules.
+    const CASES: &[(Product, &str, &str)] = &[
+        // alidns20150109 4.6.1: cn-hangzhou mapped, regional elsewhere.
+        (Product::Alidns, "cn-hangzhou", "alidns.aliyuncs.com"),
+        (
+            Product::Alidns,
+            "cn-shanghai",
+            "alidns.cn-shanghai.aliyuncs.com",
+        ),
+        // cas20200407 3.9.4: the Chinese mainland and the mapped overseas regions are central;
+        // ap-southeast-1 (the international site) is regional.
+        (Product::Cas, "cn-hangzhou", "cas.aliyuncs.com"),
+        (Product::Cas, "eu-west-1", "cas.aliyuncs.com"),
+        (
+            Product::Cas,
+            "ap-southeast-1",
+            "cas.ap-southeast-1.aliyuncs.com",
+        ),
+        // cdn20180510 9.2.0: international regions → cdn.ap-southeast-1, else central.
+        (Product::Cdn, "cn-hangzhou", "cdn.aliyuncs.com"),
+        (Product::Cdn, "us-east-1", "cdn.ap-southeast-1.aliyuncs.com"),
+        (
+            Product::Cdn,
+            "ap-northeast-1",
+            "cdn.ap-southeast-1.aliyuncs.com",
+        ),
+        // dcdn20180115 3.1.0
+        (Product::Dcdn, "eu-central-1", "dcdn.aliyuncs.com"),
+        // cloudapi20160714 4.9.0
+        (
+            Product::ApiGateway,
+            "cn-shanghai",
+            "apigateway.cn-shanghai.aliyuncs.com",
+        ),
+        (Product::ApiGateway, "cn-wuhan", "apigateway.aliyuncs.com"),
+        (
+            Product::ApiGateway,
+            "xx-new-1",
+            "cloudapi.xx-new-1.aliyuncs.com",
+        ),
+        // kms20160120 3.3.1: regional, no map.
+        (Product::Kms, "cn-hangzhou", "kms.cn-hangzhou.aliyuncs.com"),
+        (
+            Product::Kms,
+            "ap-southeast-1",
+            "kms.ap-southeast-1.aliyuncs.com",
+        ),
+        // sts20150401 1.2.0
+        (Product::Sts, "cn-hangzhou", "sts.cn-hangzhou.aliyuncs.com"),
+        (Product::Sts, "ap-south-1", "sts.aliyuncs.com"),
+        // slb20140515 3.3.31: central only for the regions in its map.
+        (Product::Slb, "cn-hangzhou", "slb.aliyuncs.com"),
+        (Product::Slb, "ap-southeast-1", "slb.aliyuncs.com"),
+        (Product::Slb, "cn-chengdu", "slb.cn-chengdu.aliyuncs.com"),
+        (
+            Product::Slb,
+            "eu-central-1",
+            "slb.eu-central-1.aliyuncs.com",
+        ),
+        // alb20200616 1.3.3
+        (Product::Alb, "cn-hangzhou", "alb.cn-hangzhou.aliyuncs.com"),
+        (
+            Product::Alb,
+            "cn-hangzhou-finance",
+            "alb.cn-hangzhou.aliyuncs.com",
+        ),
+        // fc20230330 4.8.3: fcv3.<region>, me-central-1 and finance regions special.
+        (Product::Fc, "cn-hangzhou", "fcv3.cn-hangzhou.aliyuncs.com"),
+        (Product::Fc, "me-central-1", "me-central-1.fc.aliyuncs.com"),
+        (
+            Product::Fc,
+            "ap-southeast-5",
+            "fcv3.ap-southeast-5.aliyuncs.com",
+        ),
+        // OSS
+        (Product::Oss, "cn-shanghai", "oss-cn-shanghai.aliyuncs.com"),
+    ];
+
     #[test]
     fn hosts_follow_the_sdk_maps_and_rules() {
-        let cases: &[(Product, &str, &str)] = &[
-            // alidns20150109 4.6.1: cn-hangzhou mapped, regional elsewhere.
-            (Product::Alidns, "cn-hangzhou", "alidns.aliyuncs.com"),
-            (
-                Product::Alidns,
-                "cn-shanghai",
-                "alidns.cn-shanghai.aliyuncs.com",
-            ),
-            // cas20200407 3.9.4: the Chinese mainland and the mapped overseas regions are central;
-            // ap-southeast-1 (the international site) is regional.
-            (Product::Cas, "cn-hangzhou", "cas.aliyuncs.com"),
-            (Product::Cas, "eu-west-1", "cas.aliyuncs.com"),
-            (
-                Product::Cas,
-                "ap-southeast-1",
-                "cas.ap-southeast-1.aliyuncs.com",
-            ),
-            // cdn20180510 9.2.0: international regions → cdn.ap-southeast-1, else central.
-            (Product::Cdn, "cn-hangzhou", "cdn.aliyuncs.com"),
-            (Product::Cdn, "us-east-1", "cdn.ap-southeast-1.aliyuncs.com"),
-            (
-                Product::Cdn,
-                "ap-northeast-1",
-                "cdn.ap-southeast-1.aliyuncs.com",
-            ),
-            // dcdn20180115 3.1.0
-            (Product::Dcdn, "eu-central-1", "dcdn.aliyuncs.com"),
-            // cloudapi20160714 4.9.0
-            (
-                Product::ApiGateway,
-                "cn-shanghai",
-                "apigateway.cn-shanghai.aliyuncs.com",
-            ),
-            (Product::ApiGateway, "cn-wuhan", "apigateway.aliyuncs.com"),
-            (
-                Product::ApiGateway,
-                "xx-new-1",
-                "cloudapi.xx-new-1.aliyuncs.com",
-            ),
-            // kms20160120 3.3.1: regional, no map.
-            (Product::Kms, "cn-hangzhou", "kms.cn-hangzhou.aliyuncs.com"),
-            (
-                Product::Kms,
-                "ap-southeast-1",
-                "kms.ap-southeast-1.aliyuncs.com",
-            ),
-            // sts20150401 1.2.0
-            (Product::Sts, "cn-hangzhou", "sts.cn-hangzhou.aliyuncs.com"),
-            (Product::Sts, "ap-south-1", "sts.aliyuncs.com"),
-            // slb20140515 3.3.31: central only for the regions in its map.
-            (Product::Slb, "cn-hangzhou", "slb.aliyuncs.com"),
-            (Product::Slb, "ap-southeast-1", "slb.aliyuncs.com"),
-            (Product::Slb, "cn-chengdu", "slb.cn-chengdu.aliyuncs.com"),
-            (
-                Product::Slb,
-                "eu-central-1",
-                "slb.eu-central-1.aliyuncs.com",
-            ),
-            // alb20200616 1.3.3
-            (Product::Alb, "cn-hangzhou", "alb.cn-hangzhou.aliyuncs.com"),
-            (
-                Product::Alb,
-                "cn-hangzhou-finance",
-                "alb.cn-hangzhou.aliyuncs.com",
-            ),
-            // fc20230330 4.8.3: fcv3.<region>, me-central-1 and finance regions special.
-            (Product::Fc, "cn-hangzhou", "fcv3.cn-hangzhou.aliyuncs.com"),
-            (Product::Fc, "me-central-1", "me-central-1.fc.aliyuncs.com"),
-            (
-                Product::Fc,
-                "ap-southeast-5",
-                "fcv3.ap-southeast-5.aliyuncs.com",
-            ),
-            // OSS
-            (Product::Oss, "cn-shanghai", "oss-cn-shanghai.aliyuncs.com"),
-        ];
-        for (p, region, want) in cases {
+        for (p, region, want) in CASES {
             assert_eq!(host(*p, region), *want, "{p:?} in {region}");
         }
     }

@@ -89,3 +89,12 @@ impl Product {
         format!("https://{}", endpoints::host(self, region))
     }
 }
+
+/// `[(k, v)]` as owned strings, in any collection (test maps, headers, queries).
+#[cfg(test)]
+pub(crate) fn owned_pairs<C: FromIterator<(String, String)>>(pairs: &[(&str, &str)]) -> C {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}

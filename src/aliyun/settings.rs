@@ -117,7 +117,7 @@ fn check_endpoint(url: &str) -> std::result::Result<(), String> {
     if sample.contains(['{', '}']) {
         return Err("the only placeholder is {region}".into());
     }
-    let parsed = reqwest::Url::parse(&sample)
+    let parsed = url::Url::parse(&sample)
         .map_err(|e| format!("not a URL ({e}); use a base URL like https://host[:port]"))?;
     if !matches!(parsed.scheme(), "http" | "https")
         || parsed.host_str().is_none()
