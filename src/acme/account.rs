@@ -87,7 +87,7 @@ pub async fn run(
     }
     if dry_run {
         if let Some(would) = op.would() {
-            let location = acme.key_store(client)?.location.to_string();
+            let location = acme.key_store(client).location.to_string();
             return Ok(AccountReport {
                 op: op.name().into(),
                 key_location: location,
@@ -165,7 +165,7 @@ async fn rollover(
     client: Option<&AliyunClient>,
     opened: OpenAccount,
 ) -> Result<(String, Option<String>)> {
-    let store = acme.key_store(client)?;
+    let store = acme.key_store(client);
     let url = opened.account.id().to_string();
     store.prepare_replace(&opened.key).await?;
     let mut account = opened.account;
@@ -227,7 +227,7 @@ async fn rollover(
         )));
     }
     let note = match &store.location {
-        super::key_store::KeyLocation::Kms { .. } => {
+        crate::secret_ref::SecretLocation::Kms { .. } => {
             "previous key kept as the secret's ACSPrevious version"
         }
         _ => "previous key kept beside the new one as <location>.previous",

@@ -6,11 +6,11 @@ use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use instant_acme::ExternalAccountKey;
 
-use super::key_store::{KeyLocation, KeyStore};
 use crate::aliyun::AliyunClient;
 use crate::config::AcmeConfig;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::secret_ref::SecretLocation;
 
 /// Config-time checks (no network): both keys or neither, a literal key must decode.
 pub fn check_config(config: &AcmeConfig) -> std::result::Result<(), String> {
@@ -40,14 +40,9 @@ pub fn needs_aliyun(config: &AcmeConfig) -> bool {
         .is_some_and(|l| l.needs_aliyun())
 }
 
-/// A reference to where the HMAC key is stored, when it is one (else it is the key itself).
-fn location(key: &Secret) -> Option<KeyLocation> {
-    let text = key.expose().trim();
-    ["kms:", "oss://", "file:", "env:"]
-        .iter()
-        .any(|p| text.starts_with(p))
-        .then(|| KeyLocation::parse(text).ok())
-        .flatten()
+/// Where the HMAC key is stored, when the value is a location (else it is the key itself).
+fn location(key: &Secret) -> Option<SecretLocation> {
+    SecretLocation::parse_if_reference(key.expose())
 }
 
 /// base64url, with or without padding (CAs hand them out both ways).
@@ -81,18 +76,14 @@ pub async fn load(
         return Ok(None);
     };
     let value = match location(key) {
-        Some(location) => {
-            let store = KeyStore {
-                location: location.clone(),
-                client,
-                kms_create_params: Vec::new(),
-            };
-            store.load().await?.ok_or_else(|| {
+        Some(location) => location
+            .load(client, "[acme] eab_hmac_key")
+            .await?
+            .ok_or_else(|| {
                 Error::Config(format!(
                     "[acme] eab_hmac_key: nothing stored at {location}; put the CA's HMAC key there"
                 ))
-            })?
-        }
+            })?,
         None => key.clone(),
     };
     let bytes = decode(&value).map_err(|e| Error::Config(format!("[acme] {e}")))?;

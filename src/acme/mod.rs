@@ -48,9 +48,10 @@ use crate::aliyun::AliyunClient;
 use crate::config::{AcmeConfig, KeyType};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::secret_ref::SecretLocation;
 use directory::Directory;
 use http::AcmeHttp;
-use key_store::{KeyLocation, KeyStore};
+use key_store::KeyStore;
 
 /// Resolve a directory alias or URL.
 pub fn directory_url(directory: &str) -> std::result::Result<String, String> {
@@ -69,7 +70,7 @@ pub fn directory_url(directory: &str) -> std::result::Result<String, String> {
 
 /// Whether the account key or the EAB key lives in KMS or OSS (needs Alibaba credentials).
 pub fn needs_aliyun(config: &AcmeConfig) -> bool {
-    KeyLocation::parse(&config.account_key).is_ok_and(|l| l.needs_aliyun())
+    SecretLocation::parse(&config.account_key).is_ok_and(|l| l.needs_aliyun())
         || eab::needs_aliyun(config)
 }
 
@@ -79,6 +80,8 @@ pub struct Acme {
     pub config: AcmeConfig,
     /// The directory URL (aliases resolved).
     pub url: String,
+    /// `[acme] account_key`, parsed.
+    pub key_location: SecretLocation,
     http: AcmeHttp,
     directory: OnceCell<Directory>,
     ari: ari::Cache,
@@ -88,10 +91,13 @@ impl Acme {
     /// No network: reads `ca_bundle` and builds the client.
     pub fn new(config: &AcmeConfig) -> Result<Acme> {
         let url = directory_url(&config.directory).map_err(Error::Config)?;
+        let key_location = SecretLocation::parse(&config.account_key)
+            .map_err(|e| Error::Config(format!("[acme] account_key: {e}")))?;
         let bundle = config.ca_bundle.as_deref().filter(|s| !s.is_empty());
         Ok(Acme {
             config: config.clone(),
             url,
+            key_location,
             http: AcmeHttp::new(bundle)?,
             directory: OnceCell::new(),
             ari: ari::Cache::default(),
@@ -112,31 +118,21 @@ impl Acme {
         Account::builder_with_http(Box::new(self.http.clone()))
     }
 
-    /// The key store of `[acme] account_key`.
-    pub fn key_store<'a>(&self, client: Option<&'a AliyunClient>) -> Result<KeyStore<'a>> {
-        let location = KeyLocation::parse(&self.config.account_key).map_err(Error::Config)?;
-        let mut kms_create_params = Vec::new();
-        if let Some(id) = self
-            .config
-            .kms_instance_id
-            .clone()
-            .filter(|s| !s.is_empty())
-        {
-            kms_create_params.push(("DKMSInstanceId", id));
-        }
-        if let Some(id) = self
-            .config
-            .kms_encryption_key_id
-            .clone()
-            .filter(|s| !s.is_empty())
-        {
-            kms_create_params.push(("EncryptionKeyId", id));
-        }
-        Ok(KeyStore {
-            location,
+    /// The key store of `[acme] account_key`, with the KMS 3.0 instance and key for
+    /// CreateSecret (`DKMSInstanceId`, `EncryptionKeyId`) when configured.
+    pub fn key_store<'a>(&self, client: Option<&'a AliyunClient>) -> KeyStore<'a> {
+        let kms_create_params = [
+            ("DKMSInstanceId", &self.config.kms_instance_id),
+            ("EncryptionKeyId", &self.config.kms_encryption_key_id),
+        ]
+        .into_iter()
+        .filter_map(|(param, v)| Some((param, v.clone().filter(|s| !s.is_empty())?)))
+        .collect();
+        KeyStore {
+            location: self.key_location.clone(),
             client,
             kms_create_params,
-        })
+        }
     }
 
     fn contacts(&self) -> Vec<String> {
@@ -152,7 +148,7 @@ impl Acme {
     /// (onlyReturnExisting) and created only when the CA does not know the key. With
     /// `create = false` neither the key nor the account is created.
     pub async fn open(&self, client: Option<&AliyunClient>, create: bool) -> Result<OpenAccount> {
-        let store = self.key_store(client)?;
+        let store = self.key_store(client);
         let directory = self.directory().await?;
         let eab_required = directory.meta.external_account_required;
         match store.load().await? {
@@ -302,7 +298,7 @@ impl Acme {
         &self,
         account: Account,
         key: Secret,
-        location: KeyLocation,
+        location: SecretLocation,
         created: bool,
     ) -> OpenAccount {
         let (status, contacts) = self.account_object(account.id());
@@ -363,7 +359,7 @@ pub struct OpenAccount {
     pub account: Account,
     /// The PEM stored at `location` (the account key).
     pub key: Secret,
-    pub location: KeyLocation,
+    pub location: SecretLocation,
     pub created: bool,
     /// From the CA's account object, when it sent one.
     pub status: Option<String>,
@@ -383,7 +379,7 @@ pub fn generate_account_key() -> Result<Secret> {
 
 fn parse_account_key(
     pem_text: &Secret,
-    location: &KeyLocation,
+    location: &SecretLocation,
 ) -> Result<(Key, PrivateKeyDer<'static>)> {
     let block = pem::parse(pem_text.expose().trim())
         .map_err(|_| Error::Config(format!("account key at {location} is not PEM")))?;
@@ -496,7 +492,7 @@ mod tests {
     #[test]
     fn account_key_round_trips() {
         let pem = generate_account_key().unwrap();
-        let loc = KeyLocation::Env { var: "X".into() };
+        let loc = SecretLocation::Env { var: "X".into() };
         parse_account_key(&pem, &loc).unwrap();
         let Err(e) = parse_account_key(&Secret::new("junk"), &loc) else {
             panic!("junk parsed as a key")
