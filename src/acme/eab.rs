@@ -24,10 +24,11 @@ pub fn check_config(config: &AcmeConfig) -> std::result::Result<(), String> {
         (None, Some(_)) => {
             Err("eab_hmac_key is set but eab_kid is not; set both (or neither)".into())
         }
-        (Some(_), Some(key)) => match location(key) {
-            Some(_) => Ok(()),
-            None => decode(key).map(|_| ()),
-        },
+        // A base64url key has no `:`, so a prefix means a location, which must parse.
+        (Some(_), Some(key)) if is_reference(key) => SecretLocation::parse(key.expose().trim())
+            .map(|_| ())
+            .map_err(|e| format!("eab_hmac_key: {e}")),
+        (Some(_), Some(key)) => decode(key).map(|_| ()),
     }
 }
 
@@ -38,6 +39,13 @@ pub fn needs_aliyun(config: &AcmeConfig) -> bool {
         .as_ref()
         .and_then(location)
         .is_some_and(|l| l.needs_aliyun())
+}
+
+fn is_reference(key: &Secret) -> bool {
+    let text = key.expose().trim();
+    crate::secret_ref::PREFIXES
+        .iter()
+        .any(|p| text.starts_with(p))
 }
 
 /// Where the HMAC key is stored, when the value is a location (else it is the key itself).
@@ -122,6 +130,8 @@ mod tests {
         .unwrap();
         check_config(&cfg(Some("kid-1"), Some("kms:alicert/eab"))).unwrap();
         check_config(&cfg(Some("kid-1"), Some("env:EAB_KEY"))).unwrap();
+        let e = check_config(&cfg(Some("kid-1"), Some("kms:a?zone=1"))).unwrap_err();
+        assert!(e.contains("eab_hmac_key") && e.contains("region="), "{e}");
         assert!(check_config(&cfg(Some("k"), None))
             .unwrap_err()
             .contains("eab_hmac_key"));
