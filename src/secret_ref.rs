@@ -73,9 +73,8 @@ impl SecretLocation {
             let var = nonempty(rest, "variable name")?;
             return Ok(SecretLocation::Env { var });
         }
-        Err(format!(
-            "`{s}` is not a key location; use kms:<secret name> | oss://<bucket>/<key> | file:<path> | env:<VAR>"
-        ))
+        // Not quoted: without a prefix the value may be the secret itself, pasted here.
+        Err("is not a key location; use kms:<secret name> | oss://<bucket>/<key> | file:<path> | env:<VAR> (never the key itself)".into())
     }
 
     /// A location when `s` has one of the [`PREFIXES`] and parses, else `None` (fields that
@@ -238,6 +237,14 @@ impl SecretRef {
     }
 }
 
+/// From a string, like [`SecretLocation`]'s, for settings that hold a reference.
+impl<'de> Deserialize<'de> for SecretRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        SecretRef::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Display for SecretRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
@@ -286,9 +293,8 @@ mod tests {
         ] {
             assert!(SecretLocation::parse(bad).is_err(), "{bad}");
         }
-        assert!(SecretLocation::parse("s3://x/y")
-            .unwrap_err()
-            .contains("kms:"));
+        let e = SecretLocation::parse("-----BEGIN PRIVATE KEY-----\nMIGH").unwrap_err();
+        assert!(e.contains("kms:") && !e.contains("MIGH"), "{e}");
     }
 
     #[test]
@@ -305,13 +311,23 @@ mod tests {
     fn deserializes_and_names_the_field() {
         #[derive(Deserialize, Debug)]
         struct S {
-            #[allow(dead_code)]
             account_key: SecretLocation,
+            #[serde(default)]
+            p12_password: Option<SecretRef>,
         }
-        let ok: S = toml::from_str("account_key = \"env:K\"").unwrap();
+        let ok: S = toml::from_str("account_key = \"env:K\"\np12_password = \"kms:p\"").unwrap();
         assert_eq!(ok.account_key, SecretLocation::Env { var: "K".into() });
+        assert_eq!(ok.p12_password.unwrap().to_string(), "kms:p");
         let e = toml::from_str::<S>("account_key = \"s3://x\"").unwrap_err();
         assert!(e.to_string().contains("account_key"), "{e}");
+        // The parse error itself never repeats the value (toml's Display adds the source
+        // line, so a loader must print `message()` and the position instead).
+        let e =
+            toml::from_str::<S>("account_key = \"env:K\"\np12_password = \"hunter2\"").unwrap_err();
+        assert!(
+            e.message().contains("kms:") && !e.message().contains("hunter2"),
+            "{e}"
+        );
     }
 
     #[test]
