@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::acme::account::OpKind;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +25,7 @@ pub enum Event {
         replace: bool,
     },
     Account {
-        op: String,
+        op: OpKind,
         email: Option<String>,
         /// Required (true) for `deactivate`.
         confirm: bool,
@@ -72,7 +73,7 @@ struct RawEvent {
     #[serde(default)]
     replace: Option<bool>,
     #[serde(default)]
-    op: Option<String>,
+    op: Option<OpKind>,
     #[serde(default)]
     email: Option<String>,
     #[serde(default)]
@@ -191,7 +192,7 @@ impl Event {
                 })
             }
             "account" => Ok(Event::Account {
-                op: raw.op.unwrap_or_else(|| "show".into()),
+                op: raw.op.unwrap_or_default(),
                 email: raw.email,
                 confirm: raw.confirm.unwrap_or(false),
                 dry_run: options.dry_run,
@@ -401,7 +402,7 @@ mod tests {
         assert_eq!(
             Event::parse(br#"{"action":"account","op":"deactivate","confirm":true}"#).unwrap(),
             Event::Account {
-                op: "deactivate".into(),
+                op: OpKind::Deactivate,
                 email: None,
                 confirm: true,
                 dry_run: false
@@ -483,6 +484,10 @@ mod tests {
                 "reason",
             ),
             (br#"{"action":"account","confirm":"yes"}"#, "confirm"),
+            (
+                br#"{"action":"account","op":"delete"}"#,
+                "event field `op`: unknown variant `delete`",
+            ),
             (
                 br#"{"action":"revoke","certificate":"www","replace":"no"}"#,
                 "replace",

@@ -59,7 +59,7 @@ pub async fn handle(config: &Config, event: Event, invocation: &Invocation) -> R
             confirm,
             dry_run,
         } => {
-            let op = crate::acme::account::Op::parse(&op, email.as_deref(), confirm)?;
+            let op = crate::acme::account::Op::new(op, email.as_deref(), confirm)?;
             let acme = Acme::new(&config.acme)?;
             // Only kms:/oss:// keys need Alibaba Cloud credentials.
             let client = if crate::acme::needs_aliyun(&config.acme) {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use alicert::acme::account::OpKind;
 use alicert::config::Config;
 use alicert::error::Error;
 use alicert::event::{Event, RenewOptions};
@@ -166,14 +167,14 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Account { op } => {
             let config = Config::load(cli.config.as_deref())?;
             let (op, email, confirm) = match op {
-                AccountOp::Show => ("show", None, false),
-                AccountOp::Create => ("create", None, false),
-                AccountOp::Update { email } => ("update", Some(email.join(",")), false),
-                AccountOp::Rollover => ("rollover", None, false),
-                AccountOp::Deactivate { yes } => ("deactivate", None, yes),
+                AccountOp::Show => (OpKind::Show, None, false),
+                AccountOp::Create => (OpKind::Create, None, false),
+                AccountOp::Update { email } => (OpKind::Update, Some(email.join(",")), false),
+                AccountOp::Rollover => (OpKind::Rollover, None, false),
+                AccountOp::Deactivate { yes } => (OpKind::Deactivate, None, yes),
             };
             let event = Event::Account {
-                op: op.into(),
+                op,
                 email,
                 confirm,
                 dry_run: cli.dry_run,

@@ -20,30 +20,9 @@ pub struct RunResult {
     pub fanout: Option<Vec<FanoutGroup>>,
 }
 
-/// The ACME account as the CA reports it. Never the key itself.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
-pub struct AccountReport {
-    pub op: String,
-    /// The account URL (its id at the CA).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub url: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    pub contacts: Vec<String>,
-    /// RFC 7638 JWK thumbprint of the account key.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub key_thumbprint: String,
-    pub key_location: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub previous_key_thumbprint: Option<String>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub created: bool,
-    /// Dry run: what the operation would do.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub would: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
+/// The ACME account as the CA reports it (owned by `acme::account`, whose op vocabulary it
+/// carries).
+pub use crate::acme::account::AccountReport;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RevocationReport {

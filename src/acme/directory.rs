@@ -9,30 +9,24 @@ use super::http::AcmeHttp;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// Every field is optional (a missing one takes its `Default`).
+#[serde(rename_all = "camelCase", default)]
 pub struct Directory {
-    #[serde(default)]
     pub new_account: String,
-    #[serde(default)]
     pub key_change: Option<String>,
-    #[serde(default)]
     pub revoke_cert: Option<String>,
     /// RFC 9773: present when the CA offers ACME Renewal Information.
-    #[serde(default)]
     pub renewal_info: Option<String>,
-    #[serde(default)]
     pub meta: Meta,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// Every field is optional (a missing one takes its `Default`).
+#[serde(rename_all = "camelCase", default)]
 pub struct Meta {
-    #[serde(default)]
     pub external_account_required: bool,
-    #[serde(default)]
     pub terms_of_service: Option<String>,
     /// Profile name → description (draft-aaron-acme-profiles, offered by Let's Encrypt).
-    #[serde(default)]
     pub profiles: BTreeMap<String, String>,
 }
 
@@ -77,6 +71,15 @@ impl Directory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_field_is_optional() {
+        let d: Directory = serde_json::from_str(r#"{"newAccount":"a","meta":{}}"#).unwrap();
+        assert_eq!(d.new_account, "a");
+        assert!(d.renewal_info.is_none() && !d.meta.external_account_required);
+        let d: Directory = serde_json::from_str("{}").unwrap();
+        assert!(d.new_account.is_empty() && d.meta.profiles.is_empty());
+    }
 
     #[test]
     fn reads_meta() {

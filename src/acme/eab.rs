@@ -6,11 +6,11 @@ use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use instant_acme::ExternalAccountKey;
 
-use super::key_store::{KeyLocation, KeyStore};
 use super::AcmeConfig;
 use crate::aliyun::AliyunClient;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::secret_ref::SecretLocation;
 
 /// Config-time checks (no network): both keys or neither, a literal key must decode.
 pub fn check_config(config: &AcmeConfig) -> std::result::Result<(), String> {
@@ -24,10 +24,11 @@ pub fn check_config(config: &AcmeConfig) -> std::result::Result<(), String> {
         (None, Some(_)) => {
             Err("eab_hmac_key is set but eab_kid is not; set both (or neither)".into())
         }
-        (Some(_), Some(key)) => match location(key) {
-            Some(_) => Ok(()),
-            None => decode(key).map(|_| ()),
-        },
+        // A base64url key has no `:`, so a prefix means a location, which must parse.
+        (Some(_), Some(key)) if is_reference(key) => SecretLocation::parse(key.expose().trim())
+            .map(|_| ())
+            .map_err(|e| format!("eab_hmac_key: {e}")),
+        (Some(_), Some(key)) => decode(key).map(|_| ()),
     }
 }
 
@@ -40,14 +41,16 @@ pub fn needs_aliyun(config: &AcmeConfig) -> bool {
         .is_some_and(|l| l.needs_aliyun())
 }
 
-/// A reference to where the HMAC key is stored, when it is one (else it is the key itself).
-fn location(key: &Secret) -> Option<KeyLocation> {
+fn is_reference(key: &Secret) -> bool {
     let text = key.expose().trim();
-    ["kms:", "oss://", "file:", "env:"]
+    crate::secret_ref::PREFIXES
         .iter()
         .any(|p| text.starts_with(p))
-        .then(|| KeyLocation::parse(text).ok())
-        .flatten()
+}
+
+/// Where the HMAC key is stored, when the value is a location (else it is the key itself).
+fn location(key: &Secret) -> Option<SecretLocation> {
+    SecretLocation::parse_if_reference(key.expose())
 }
 
 /// base64url, with or without padding (CAs hand them out both ways).
@@ -81,18 +84,14 @@ pub async fn load(
         return Ok(None);
     };
     let value = match location(key) {
-        Some(location) => {
-            let store = KeyStore {
-                location: location.clone(),
-                client,
-                kms_create_params: Vec::new(),
-            };
-            store.load().await?.ok_or_else(|| {
+        Some(location) => location
+            .load(client, "[acme] eab_hmac_key")
+            .await?
+            .ok_or_else(|| {
                 Error::Config(format!(
                     "[acme] eab_hmac_key: nothing stored at {location}; put the CA's HMAC key there"
                 ))
-            })?
-        }
+            })?,
         None => key.clone(),
     };
     let bytes = decode(&value).map_err(|e| Error::Config(format!("[acme] {e}")))?;
@@ -131,6 +130,8 @@ mod tests {
         .unwrap();
         check_config(&cfg(Some("kid-1"), Some("kms:alicert/eab"))).unwrap();
         check_config(&cfg(Some("kid-1"), Some("env:EAB_KEY"))).unwrap();
+        let e = check_config(&cfg(Some("kid-1"), Some("kms:a?zone=1"))).unwrap_err();
+        assert!(e.contains("eab_hmac_key") && e.contains("region="), "{e}");
         assert!(check_config(&cfg(Some("k"), None))
             .unwrap_err()
             .contains("eab_hmac_key"));

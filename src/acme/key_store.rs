@@ -1,107 +1,27 @@
-//! Where the ACME account key lives (KMS secret, OSS object, file, environment variable), and
-//! the race-safe first-run creation: the loser of a creation race reloads the winner's key.
+//! The ACME account key at its [`SecretLocation`] (KMS secret, OSS object, file, environment
+//! variable): loading, the race-safe first-run creation (the loser of a creation race reloads
+//! the winner's key) and the two-step replacement a rollover needs.
 use std::io::Write;
 
 use crate::aliyun::client::PutOutcome;
 use crate::aliyun::{AliyunClient, Product};
 use crate::error::{Error, Result};
-use crate::ident::{ObjectKey, OssLocation, RegionId};
+use crate::ident::ObjectKey;
 use crate::secret::Secret;
+use crate::secret_ref::SecretLocation;
 
-/// `kms:<name>[?region=<r>]`, `oss://<bucket>/<key>[?region=<r>]`, `file:<path>`, `env:<VAR>`.
-/// The region (default `[aliyun] region`) is where the KMS secret or the bucket lives: the
-/// request goes to that region's endpoint (and, for OSS, into the V4 scope). `?` cannot occur
-/// in a KMS secret name (KMS allows letters, digits and `_/+=.@-`), so the suffix is unambiguous.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeyLocation {
-    Kms {
-        secret_name: String,
-        region: Option<RegionId>,
-    },
-    Oss(OssLocation),
-    File {
-        path: String,
-    },
-    Env {
-        var: String,
-    },
-}
+/// The name config.rs still uses (`[acme] account_key`); the type is the crate's one
+/// secret location.
+pub use crate::secret_ref::SecretLocation as KeyLocation;
 
-impl KeyLocation {
-    pub fn parse(s: &str) -> std::result::Result<KeyLocation, String> {
-        let nonempty = |v: &str, what: &str| {
-            if v.is_empty() {
-                Err(format!("`{s}`: {what} is empty"))
-            } else {
-                Ok(v.to_string())
-            }
-        };
-        if let Some(rest) = s.strip_prefix("kms:") {
-            let (name, region) = match rest.split_once('?') {
-                None => (rest, None),
-                Some((name, q)) => {
-                    let r = q.strip_prefix("region=").ok_or_else(|| {
-                        format!("`{s}`: the only option after `?` is region=<region id>")
-                    })?;
-                    (
-                        name,
-                        Some(RegionId::parse(r).map_err(|e| format!("`{s}`: {e}"))?),
-                    )
-                }
-            };
-            return Ok(KeyLocation::Kms {
-                secret_name: nonempty(name, "secret name")?,
-                region,
-            });
-        }
-        if s.starts_with("oss://") {
-            return OssLocation::parse(s).map(KeyLocation::Oss);
-        }
-        if let Some(rest) = s.strip_prefix("file:") {
-            return Ok(KeyLocation::File {
-                path: nonempty(rest, "path")?,
-            });
-        }
-        if let Some(rest) = s.strip_prefix("env:") {
-            return Ok(KeyLocation::Env {
-                var: nonempty(rest, "variable name")?,
-            });
-        }
-        Err(format!(
-            "`{s}` is not a key location; use kms:<secret name> | oss://<bucket>/<key> | file:<path> | env:<VAR>"
-        ))
-    }
-
-    pub fn needs_aliyun(&self) -> bool {
-        matches!(self, KeyLocation::Kms { .. } | KeyLocation::Oss { .. })
-    }
-}
-
-impl std::fmt::Display for KeyLocation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KeyLocation::Kms {
-                secret_name,
-                region,
-            } => {
-                write!(f, "kms:{secret_name}")?;
-                match region {
-                    Some(r) => write!(f, "?region={r}"),
-                    None => Ok(()),
-                }
-            }
-            KeyLocation::Oss(l) => write!(f, "{l}"),
-            KeyLocation::File { path } => write!(f, "file:{path}"),
-            KeyLocation::Env { var } => write!(f, "env:{var}"),
-        }
-    }
-}
+/// The config key every error here names.
+const FIELD: &str = "[acme] account_key";
 
 /// A CreateSecret refusal about the KMS instance or key, as a config error naming both keys
 /// and KMS 3.0's rule (alibabacloud-kms20160120 3.3.1, CreateSecretRequest: `DKMSInstanceId`
 /// is the KMS instance, and for `EncryptionKeyId` "the key and the secret must belong to the
 /// same KMS instance, and the key must be a symmetric key"). Other errors pass unchanged.
-fn kms3_hint(e: Error, location: &KeyLocation) -> Error {
+fn kms3_hint(e: Error, location: &SecretLocation) -> Error {
     let Error::Aliyun {
         code,
         message,
@@ -140,7 +60,7 @@ fn sibling(key: &ObjectKey, suffix: &str) -> Result<ObjectKey> {
 
 /// The key store for one location.
 pub struct KeyStore<'a> {
-    pub location: KeyLocation,
+    pub location: SecretLocation,
     pub client: Option<&'a AliyunClient>,
     /// Extra CreateSecret parameters (DKMSInstanceId, EncryptionKeyId) for `kms:` keys.
     pub kms_create_params: Vec<(&'static str, String)>,
@@ -149,66 +69,18 @@ pub struct KeyStore<'a> {
 impl KeyStore<'_> {
     /// The client, addressing the region the secret or bucket lives in.
     fn client(&self) -> Result<AliyunClient> {
-        let client = self.client.ok_or_else(|| {
-            Error::Config(format!(
-                "[acme] account_key {} needs Alibaba Cloud credentials",
-                self.location
-            ))
-        })?;
-        let region = match &self.location {
-            KeyLocation::Kms { region, .. } => region.as_ref(),
-            KeyLocation::Oss(l) => l.region.as_ref(),
-            _ => None,
-        };
-        Ok(match region {
-            Some(r) => client.for_region(r),
-            None => client.clone(),
-        })
+        self.location.client(self.client, FIELD)
     }
 
-    /// The stored PEM, if there is one.
+    /// The stored PEM, if there is one (a KMS secret that does not exist yet is none).
     pub async fn load(&self) -> Result<Option<Secret>> {
-        match &self.location {
-            KeyLocation::Kms { secret_name, .. } => {
-                match self
-                    .client()?
-                    .rpc(
-                        Product::Kms,
-                        "GetSecretValue",
-                        &[("SecretName", secret_name)],
-                    )
-                    .await
-                {
-                    Ok(rsp) => Ok(rsp["SecretData"].as_str().map(Secret::new)),
-                    Err(Error::Aliyun { code, .. }) if code == "Forbidden.ResourceNotFound" => {
-                        Ok(None)
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            KeyLocation::Oss(l) => Ok(self
-                .client()?
-                .oss_get(&l.bucket, &l.key)
-                .await?
-                .map(|b| Secret::new(String::from_utf8_lossy(&b).into_owned()))),
-            KeyLocation::File { path } => match std::fs::read_to_string(path) {
-                Ok(s) => Ok(Some(Secret::new(s))),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(Error::Config(format!(
-                    "[acme] account_key file:{path}: {e}"
-                ))),
-            },
-            KeyLocation::Env { var } => Ok(std::env::var(var)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .map(Secret::new)),
-        }
+        self.location.load(self.client, FIELD).await
     }
 
     /// Store `pem` only if nothing is stored yet. Returns false when another writer won.
     pub async fn create(&self, pem: &Secret) -> Result<bool> {
         match &self.location {
-            KeyLocation::Kms { secret_name, .. } => {
+            SecretLocation::Kms { secret_name, .. } => {
                 let mut params = vec![
                     ("SecretName", secret_name.as_str()),
                     ("VersionId", "v1"),
@@ -233,12 +105,12 @@ impl KeyStore<'_> {
                     Err(e) => Err(kms3_hint(e, &self.location)),
                 }
             }
-            KeyLocation::Oss(l) => Ok(self
+            SecretLocation::Oss(l) => Ok(self
                 .client()?
                 .oss_put(&l.bucket, &l.key, pem.expose().as_bytes().to_vec(), true)
                 .await?
                 == PutOutcome::Created),
-            KeyLocation::File { path } => {
+            SecretLocation::File { path } => {
                 let mut opts = std::fs::OpenOptions::new();
                 opts.write(true).create_new(true);
                 #[cfg(unix)]
@@ -254,7 +126,7 @@ impl KeyStore<'_> {
                     Err(e) => Err(Error::Config(format!("[acme] account_key file:{path}: {e}"))),
                 }
             }
-            KeyLocation::Env { var } => Err(Error::Config(format!(
+            SecretLocation::Env { var } => Err(Error::Config(format!(
                 "[acme] account_key env:{var}: the variable is empty and alicert cannot create it; \
                  put a PKCS#8 P-256 PEM key in {var} or use kms:/oss:/file: so alicert can create one"
             ))),
@@ -286,10 +158,10 @@ impl KeyStore<'_> {
         match &self.location {
             // Writing the same key again as a new current version: readers see no change,
             // and a missing kms:PutSecretValue permission shows up now, not after the switch.
-            KeyLocation::Kms { secret_name, .. } => {
+            SecretLocation::Kms { secret_name, .. } => {
                 self.kms_put(secret_name, current, None).await?
             }
-            KeyLocation::Oss(l) => {
+            SecretLocation::Oss(l) => {
                 self.client()?
                     .oss_put(
                         &l.bucket,
@@ -299,8 +171,8 @@ impl KeyStore<'_> {
                     )
                     .await?;
             }
-            KeyLocation::File { path } => write_atomic(&format!("{path}.previous"), current)?,
-            KeyLocation::Env { var } => {
+            SecretLocation::File { path } => write_atomic(&format!("{path}.previous"), current)?,
+            SecretLocation::Env { var } => {
                 return Err(Error::Config(format!(
                     "[acme] account_key env:{var}: alicert cannot rewrite an environment variable; \
                      move the key to kms:, oss:// or file: before a rollover"
@@ -315,14 +187,14 @@ impl KeyStore<'_> {
     /// PUT, one rename), then read it back.
     pub async fn replace(&self, new: &Secret) -> Result<()> {
         match &self.location {
-            KeyLocation::Kms { secret_name, .. } => self.kms_put(secret_name, new, None).await?,
-            KeyLocation::Oss(l) => {
+            SecretLocation::Kms { secret_name, .. } => self.kms_put(secret_name, new, None).await?,
+            SecretLocation::Oss(l) => {
                 self.client()?
                     .oss_put(&l.bucket, &l.key, new.expose().as_bytes().to_vec(), false)
                     .await?;
             }
-            KeyLocation::File { path } => write_atomic(path, new)?,
-            KeyLocation::Env { var } => {
+            SecretLocation::File { path } => write_atomic(path, new)?,
+            SecretLocation::Env { var } => {
                 return Err(Error::Config(format!(
                     "[acme] account_key env:{var}: alicert cannot rewrite an environment variable"
                 )))
@@ -341,23 +213,23 @@ impl KeyStore<'_> {
     /// `<path>.next`, KMS a version staged `alicert-next` (not current). Returns where.
     pub async fn stash(&self, value: &Secret) -> Result<String> {
         match &self.location {
-            KeyLocation::Kms { secret_name, .. } => {
+            SecretLocation::Kms { secret_name, .. } => {
                 self.kms_put(secret_name, value, Some(r#"["alicert-next"]"#))
                     .await?;
                 Ok(format!("{} (version stage alicert-next)", self.location))
             }
-            KeyLocation::Oss(l) => {
+            SecretLocation::Oss(l) => {
                 let next = sibling(&l.key, "next")?;
                 self.client()?
                     .oss_put(&l.bucket, &next, value.expose().as_bytes().to_vec(), false)
                     .await?;
                 Ok(format!("oss://{}/{next}", l.bucket))
             }
-            KeyLocation::File { path } => {
+            SecretLocation::File { path } => {
                 write_atomic(&format!("{path}.next"), value)?;
                 Ok(format!("file:{path}.next"))
             }
-            KeyLocation::Env { var } => Err(Error::Config(format!(
+            SecretLocation::Env { var } => Err(Error::Config(format!(
                 "[acme] account_key env:{var}: alicert cannot write there"
             ))),
         }
@@ -453,50 +325,12 @@ fn write_atomic(path: &str, value: &Secret) -> Result<()> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn parses_locations() {
-        let oss = KeyLocation::parse("oss://bkt/a/k.pem?region=cn-shanghai").unwrap();
-        let KeyLocation::Oss(l) = &oss else {
-            panic!("{oss:?}")
-        };
-        assert_eq!((l.bucket.as_str(), l.key.as_str()), ("bkt", "a/k.pem"));
-        assert_eq!(l.region.as_ref().unwrap().as_str(), "cn-shanghai");
-        assert_eq!(oss.to_string(), "oss://bkt/a/k.pem?region=cn-shanghai");
-        assert_eq!(
-            KeyLocation::parse("kms:alicert/account").unwrap(),
-            KeyLocation::Kms {
-                secret_name: "alicert/account".into(),
-                region: None,
-            }
-        );
-        let kms = KeyLocation::parse("kms:alicert/account?region=ap-southeast-1").unwrap();
-        assert_eq!(
-            kms,
-            KeyLocation::Kms {
-                secret_name: "alicert/account".into(),
-                region: Some(RegionId::parse("ap-southeast-1").unwrap()),
-            }
-        );
-        assert_eq!(kms.to_string(), "kms:alicert/account?region=ap-southeast-1");
-        for bad in [
-            "oss://bucket",
-            "oss://attacker.example/#/k",
-            "oss://b/k?region=evil.com/x",
-            "kms:a?region=cn-hangzhou.evil.com",
-            "kms:a?zone=x",
-        ] {
-            assert!(KeyLocation::parse(bad).is_err(), "{bad}");
-        }
-        assert!(KeyLocation::parse("kms:").is_err());
-        assert!(KeyLocation::parse("s3://x/y").unwrap_err().contains("kms:"));
-    }
-
     #[tokio::test]
     async fn file_store_is_create_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.pem").display().to_string();
         let store = KeyStore {
-            location: KeyLocation::File { path: path.clone() },
+            location: SecretLocation::File { path: path.clone() },
             client: None,
             kms_create_params: Vec::new(),
         };
