@@ -14,7 +14,7 @@ use crate::acme::{ari, Acme, OpenAccount};
 use crate::aliyun::{AliyunClient, Credentials};
 use crate::cert::CertInfo;
 use crate::config::{CertificateConfig, Config};
-use crate::deploy::{self, NewCert, Target};
+use crate::deploy::{self, Configured, NewCert};
 use crate::dns::alidns::Alidns;
 use crate::error::{Error, Result};
 use crate::event::{Event, RenewOptions};
@@ -290,7 +290,7 @@ impl Run<'_> {
         if self.short_of(READ_ESTIMATE) {
             return not_attempted(result, "not started: the invocation's deadline is near");
         }
-        let targets: Vec<Box<dyn Target>> = match cert
+        let targets: Vec<Configured> = match cert
             .targets
             .iter()
             .map(|t| deploy::build(t, &cert.name, &self.client))
@@ -404,7 +404,7 @@ impl Run<'_> {
     async fn read(
         &self,
         cert: &CertificateConfig,
-        targets: &[Box<dyn Target>],
+        targets: &[Configured],
     ) -> std::result::Result<Reading, (Vec<TargetResult>, Error)> {
         let now = OffsetDateTime::now_utc();
         let mut reading = Reading {
@@ -467,7 +467,7 @@ impl Run<'_> {
     async fn order_and_deploy(
         &self,
         cert: &CertificateConfig,
-        targets: &[Box<dyn Target>],
+        targets: &[Configured],
         reading: &Reading,
         mut result: CertResult,
     ) -> CertResult {
@@ -476,7 +476,7 @@ impl Run<'_> {
             due.len() == targets.len() && result.targets.iter().all(|t| t.serial.is_none());
         let started = Instant::now();
         // Order, unless CAS keeps a current certificate from an earlier, partial rollout.
-        let hub = deploy::hub::Hub::new(&self.client, &cert.name, targets);
+        let hub = deploy::cas::Hub::new(&self.client, &cert.name, targets);
         // ARI: name the certificate being replaced (the first due target's, if the CA knows it).
         let replaces = due
             .iter()
@@ -530,12 +530,12 @@ impl Run<'_> {
             let target = &targets[*i];
             let entry = &mut result.targets[*i];
             let deployed = match self.deadline {
-                None => deploy::deploy_and_verify(target.as_ref(), &new_cert).await,
+                None => deploy::deploy_and_verify(target, &new_cert).await,
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     tokio::time::timeout(
                         left.saturating_sub(DEADLINE_RESERVE / 2),
-                        deploy::deploy_and_verify(target.as_ref(), &new_cert),
+                        deploy::deploy_and_verify(target, &new_cert),
                     )
                     .await
                     .unwrap_or_else(|_| {
@@ -590,8 +590,8 @@ impl Run<'_> {
     async fn obtain(
         &self,
         cert: &CertificateConfig,
-        hub: &deploy::hub::Hub<'_>,
-        targets: &[Box<dyn Target>],
+        hub: &deploy::cas::Hub<'_>,
+        targets: &[Configured],
         currents: &[Option<CertInfo>],
         replaces: Option<instant_acme::CertificateIdentifier<'static>>,
         notes: &mut Vec<String>,
@@ -679,7 +679,7 @@ impl Run<'_> {
     }
 }
 
-fn due_summary(targets: &[Box<dyn Target>], due: &[(usize, String)]) -> String {
+fn due_summary(targets: &[Configured], due: &[(usize, String)]) -> String {
     let reasons: Vec<String> = due
         .iter()
         .map(|(i, r)| format!("{} {}: {r}", targets[*i].kind(), targets[*i].id()))

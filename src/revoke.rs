@@ -16,7 +16,7 @@ use crate::acme::Acme;
 use crate::aliyun::AliyunClient;
 use crate::cert::CertInfo;
 use crate::config::{CertificateConfig, Config};
-use crate::deploy::{self, Target};
+use crate::deploy::{self, Configured};
 use crate::error::{Error, Result};
 use crate::event::RenewOptions;
 use crate::handler::Invocation;
@@ -69,7 +69,7 @@ pub async fn run(
             config.source
         ))
     })?;
-    let targets: Vec<Box<dyn Target>> = cert
+    let targets: Vec<Configured> = cert
         .targets
         .iter()
         .map(|t| deploy::build(t, &cert.name, client))

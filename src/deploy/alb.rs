@@ -21,11 +21,14 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::hub::{self, CasCopy};
-use super::{NewCert, Target};
+use super::kinds::{from_table, Kind, Text};
+use super::{
+    cas, Capabilities, CasConsumer, CasCopy, KeySource, NewCert, Target, TargetId, TargetKind,
+};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
@@ -61,10 +64,20 @@ pub struct Params {
     pub region: Option<RegionId>,
 }
 
-impl Params {
-    pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let v = super::params(t, &["listener_id"], &["certificate", "region"])?;
-        let additional = match v[1].unwrap_or("default") {
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    listener_id: Text,
+    certificate: Option<Text>,
+    region: Option<Text>,
+}
+
+impl Kind for Params {
+    const KIND: TargetKind = TargetKind::Alb;
+
+    fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
+        let raw: Raw = from_table(t)?;
+        let additional = match raw.certificate.as_ref().map_or("default", Text::as_str) {
             "default" => false,
             "additional" => true,
             other => {
@@ -73,14 +86,22 @@ impl Params {
                 ))
             }
         };
-        let listener_id = ResourceId::parse(v[0].unwrap()).map_err(|e| {
+        let listener_id = ResourceId::parse(raw.listener_id.as_str()).map_err(|e| {
             format!("`listener_id`: {e}; use the listener id the ALB console shows (lsn-...)")
         })?;
-        let region = super::region_param(v[2])?;
         Ok(Params {
             listener_id,
             additional,
-            region,
+            region: super::kinds::region(raw.region)?,
+        })
+    }
+
+    fn build(self, cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
+        Box::new(Alb {
+            alb: super::regional(client, self.region.as_ref()),
+            params: self,
+            cert_name: cert_name.to_string(),
+            client: client.clone(),
         })
     }
 }
@@ -148,19 +169,6 @@ pub struct Alb {
 }
 
 impl Alb {
-    pub fn new(params: Params, cert_name: &str, client: AliyunClient) -> Alb {
-        let alb = match &params.region {
-            Some(r) => client.for_region(r),
-            None => client.clone(),
-        };
-        Alb {
-            params,
-            cert_name: cert_name.to_string(),
-            client,
-            alb,
-        }
-    }
-
     fn listener(&self) -> &str {
         self.params.listener_id.as_str()
     }
@@ -184,7 +192,7 @@ impl Alb {
                 .rpc(Product::Alb, "ListListenerCertificates", &params)
                 .await?;
             for c in rsp["Certificates"].as_array().into_iter().flatten() {
-                if let Some(id) = hub::id_string(&c["CertificateId"]) {
+                if let Some(id) = cas::id_of(&c["CertificateId"]) {
                     out.push(ListenerCert {
                         id,
                         is_default: is_true(&c["IsDefault"]),
@@ -217,11 +225,11 @@ impl Alb {
             if c.is_default {
                 continue;
             }
-            let ours = hub::cas_name(&self.client, &c.id)
+            let ours = cas::name_of(&self.client, &c.id)
                 .await?
                 .is_some_and(|n| naming::is_upload_of(&self.cert_name, &n));
             if ours {
-                let info = hub::read_cas_cert(&self.client, &c.id).await?;
+                let info = cas::read_cert(&self.client, &c.id).await?;
                 out.push((c.id, info));
             }
         }
@@ -340,23 +348,20 @@ fn is_true(v: &Value) -> bool {
 
 #[async_trait]
 impl Target for Alb {
-    fn kind(&self) -> &'static str {
-        "alb"
-    }
-
-    fn id(&self) -> String {
-        if self.params.additional {
+    fn id(&self) -> TargetId {
+        let resource = if self.params.additional {
             format!("{}/additional", self.params.listener_id)
         } else {
             self.params.listener_id.to_string()
-        }
+        };
+        TargetId::new(TargetKind::Alb, resource)
     }
 
     async fn current(&self) -> Result<Option<CertInfo>> {
         if self.params.additional {
             // The newest of alicert's additional certificates is the one that counts: latest
             // validity, and among certificates issued within the same second the later CAS id.
-            let cas_number = |id: &str| hub::numeric_id(id).parse::<u64>().unwrap_or(0);
+            let cas_number = |id: &str| cas::numeric_id(id).parse::<u64>().unwrap_or(0);
             return Ok(self
                 .our_additional()
                 .await?
@@ -369,24 +374,8 @@ impl Target for Alb {
         let default = rsp["Certificates"]
             .as_array()
             .and_then(|a| a.first())
-            .and_then(|c| hub::id_string(&c["CertificateId"]));
-        match default {
-            Some(id) => hub::read_cas_cert(&self.client, &id).await,
-            None => Ok(None),
-        }
-    }
-
-    fn uses_cas(&self) -> bool {
-        true
-    }
-
-    async fn cas_references(&self) -> Result<Vec<String>> {
-        Ok(self
-            .listener_certificates()
-            .await?
-            .into_iter()
-            .map(|c| hub::numeric_id(&c.id).to_string())
-            .collect())
+            .and_then(|c| cas::id_of(&c["CertificateId"]));
+        cas::read_bound(&self.client, default.as_deref()).await
     }
 
     async fn deploy(&self, cert: &NewCert<'_>) -> Result<()> {
@@ -410,13 +399,35 @@ impl Target for Alb {
         }
         self.write(write, &identifier).await
     }
+}
+
+impl Capabilities for Alb {
+    fn cas(&self) -> Option<&dyn CasConsumer> {
+        Some(self)
+    }
+
+    fn keys(&self) -> Option<&dyn KeySource> {
+        None
+    }
+}
+
+#[async_trait]
+impl CasConsumer for Alb {
+    async fn cas_references(&self) -> Result<Vec<String>> {
+        let ids = self
+            .listener_certificates()
+            .await?
+            .into_iter()
+            .map(|c| c.id);
+        Ok(cas::numeric_ids(ids))
+    }
 
     async fn retire(&self, current: &CasCopy) -> Result<()> {
         if !self.params.additional {
             return Ok(());
         }
         for (id, _) in self.our_additional().await? {
-            if hub::numeric_id(&id) == current.id {
+            if cas::numeric_id(&id) == current.id {
                 continue;
             }
             self.write(Write::Dissociate, &id).await?;

@@ -1,8 +1,12 @@
 //! API Gateway (cloudapi): the certificate of a custom domain bound to an API group.
 //! Read: DescribeDomain. Write: SetDomainCertificate.
 use async_trait::async_trait;
+use serde::Deserialize;
 
-use super::{parse_deployed, NewCert, Target};
+use super::kinds::{from_table, Kind, Text};
+use super::{
+    parse_deployed, Capabilities, CasConsumer, KeySource, NewCert, Target, TargetId, TargetKind,
+};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::Result;
@@ -15,15 +19,33 @@ pub struct Params {
     pub region: Option<RegionId>,
 }
 
-impl Params {
-    pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let v = super::params(t, &["group_id", "domain"], &["region"])?;
-        let domain = v[1].unwrap().to_ascii_lowercase();
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    group_id: Text,
+    domain: Text,
+    region: Option<Text>,
+}
+
+impl Kind for Params {
+    const KIND: TargetKind = TargetKind::ApiGateway;
+
+    fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
+        let raw: Raw = from_table(t)?;
+        let domain = raw.domain.0.to_ascii_lowercase();
         crate::domain::validate(&domain).map_err(|e| format!("`domain`: {e}"))?;
         Ok(Params {
-            group_id: ResourceId::parse(v[0].unwrap()).map_err(|e| format!("`group_id`: {e}"))?,
+            group_id: ResourceId::parse(raw.group_id.as_str())
+                .map_err(|e| format!("`group_id`: {e}"))?,
             domain,
-            region: super::region_param(v[2])?,
+            region: super::kinds::region(raw.region)?,
+        })
+    }
+
+    fn build(self, _cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
+        Box::new(ApiGateway {
+            client: super::regional(client, self.region.as_ref()),
+            params: self,
         })
     }
 }
@@ -33,24 +55,23 @@ pub struct ApiGateway {
     client: AliyunClient,
 }
 
-impl ApiGateway {
-    pub fn new(params: Params, client: AliyunClient) -> ApiGateway {
-        let client = match &params.region {
-            Some(r) => client.for_region(r),
-            None => client,
-        };
-        ApiGateway { params, client }
+impl Capabilities for ApiGateway {
+    fn cas(&self) -> Option<&dyn CasConsumer> {
+        None
+    }
+
+    fn keys(&self) -> Option<&dyn KeySource> {
+        None
     }
 }
 
 #[async_trait]
 impl Target for ApiGateway {
-    fn kind(&self) -> &'static str {
-        "apigateway"
-    }
-
-    fn id(&self) -> String {
-        format!("{}/{}", self.params.group_id, self.params.domain)
+    fn id(&self) -> TargetId {
+        TargetId::new(
+            TargetKind::ApiGateway,
+            format!("{}/{}", self.params.group_id, self.params.domain),
+        )
     }
 
     async fn current(&self) -> Result<Option<CertInfo>> {
@@ -67,7 +88,7 @@ impl Target for ApiGateway {
             .await?;
         Ok(parse_deployed(
             "apigateway",
-            &self.id(),
+            &self.id().resource,
             rsp["CertificateBody"].as_str(),
         ))
     }

@@ -5,11 +5,22 @@
 //! DCDN's API is the same shape under other names; [`Api`] holds the names, so `dcdn.rs` is
 //! only its own constants and this file the one implementation.
 use async_trait::async_trait;
+use serde::Deserialize;
 
-use super::{parse_deployed, NewCert, Target};
+use super::kinds::{from_table, Kind, Text};
+use super::{
+    parse_deployed, Capabilities, CasConsumer, CasCopy, KeySource, NewCert, Target, TargetId,
+    TargetKind,
+};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::Result;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    domain: Text,
+}
 
 pub struct Params {
     pub domain: String,
@@ -17,24 +28,34 @@ pub struct Params {
 
 impl Params {
     pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let v = super::params(t, &["domain"], &[])?;
-        let domain = v[0].unwrap();
+        let raw: Raw = from_table(t)?;
+        let domain = raw.domain.0;
         // It goes into signed requests as DomainName: a DNS name (wildcard allowed, CDN
         // accelerates `*.example.com`), nothing else.
-        crate::domain::validate(domain).map_err(|e| {
+        crate::domain::validate(&domain).map_err(|e| {
             format!(
                 "`domain`: {e}; set it to the accelerated domain exactly as the console lists it"
             )
         })?;
-        Ok(Params {
-            domain: domain.to_string(),
-        })
+        Ok(Params { domain })
+    }
+}
+
+impl Kind for Params {
+    const KIND: TargetKind = TargetKind::Cdn;
+
+    fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
+        Params::parse(t)
+    }
+
+    fn build(self, _cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
+        Box::new(Cdn::with_api(&API, self, client.clone()))
     }
 }
 
 /// The names one CDN-like product uses for the same two calls.
 pub struct Api {
-    pub kind: &'static str,
+    pub kind: TargetKind,
     pub product: Product,
     pub describe: &'static str,
     pub set: &'static str,
@@ -45,7 +66,7 @@ pub struct Api {
 }
 
 pub const API: Api = Api {
-    kind: "cdn",
+    kind: TargetKind::Cdn,
     product: Product::Cdn,
     describe: "DescribeDomainCertificateInfo",
     set: "SetCdnDomainSSLCertificate",
@@ -61,10 +82,6 @@ pub struct Cdn {
 }
 
 impl Cdn {
-    pub fn new(params: Params, client: AliyunClient) -> Cdn {
-        Cdn::with_api(&API, params, client)
-    }
-
     pub fn with_api(api: &'static Api, params: Params, client: AliyunClient) -> Cdn {
         Cdn {
             api,
@@ -76,12 +93,8 @@ impl Cdn {
 
 #[async_trait]
 impl Target for Cdn {
-    fn kind(&self) -> &'static str {
-        self.api.kind
-    }
-
-    fn id(&self) -> String {
-        self.params.domain.clone()
+    fn id(&self) -> TargetId {
+        TargetId::new(self.api.kind, &self.params.domain)
     }
 
     async fn current(&self) -> Result<Option<CertInfo>> {
@@ -90,25 +103,11 @@ impl Target for Cdn {
                 return None;
             }
             parse_deployed(
-                self.api.kind,
+                self.api.kind.as_str(),
                 &self.params.domain,
                 i[self.api.certificate_field].as_str(),
             )
         }))
-    }
-
-    fn uses_cas(&self) -> bool {
-        true
-    }
-
-    async fn cas_references(&self) -> Result<Vec<String>> {
-        Ok(self
-            .describe()
-            .await?
-            .filter(|i| i["CertType"].as_str() == Some("cas"))
-            .and_then(|i| super::hub::id_string(&i["CertId"]))
-            .into_iter()
-            .collect())
     }
 
     async fn deploy(&self, cert: &NewCert<'_>) -> Result<()> {
@@ -146,6 +145,34 @@ impl Target for Cdn {
                 ],
             )
             .await?;
+        Ok(())
+    }
+}
+
+impl Capabilities for Cdn {
+    fn cas(&self) -> Option<&dyn CasConsumer> {
+        Some(self)
+    }
+
+    fn keys(&self) -> Option<&dyn KeySource> {
+        None
+    }
+}
+
+#[async_trait]
+impl CasConsumer for Cdn {
+    async fn cas_references(&self) -> Result<Vec<String>> {
+        Ok(self
+            .describe()
+            .await?
+            .filter(|i| i["CertType"].as_str() == Some("cas"))
+            .and_then(|i| super::cas::id_of(&i["CertId"]))
+            .into_iter()
+            .collect())
+    }
+
+    /// CDN keeps no copies of its own.
+    async fn retire(&self, _current: &CasCopy) -> Result<()> {
         Ok(())
     }
 }

@@ -6,7 +6,8 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{NewCert, Target};
+use super::kinds::{from_table, Kind, Text};
+use super::{Capabilities, CasConsumer, KeySource, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::AliyunClient;
 use crate::cert::{rfc3339, split_chain, CertInfo};
 use crate::error::{Error, Result};
@@ -33,17 +34,26 @@ pub struct Params {
     pub p12_encryption: P12Encryption,
 }
 
-impl Params {
-    pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let v = super::params(
-            t,
-            &["bucket"],
-            &["prefix", "p12_password", "p12_encryption", "region"],
-        )?;
-        let p12_password = v[2]
-            .map(|s| SecretRef::parse(s).map_err(|e| format!("`p12_password`: {e}")))
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    bucket: Text,
+    prefix: Option<Text>,
+    p12_password: Option<Text>,
+    p12_encryption: Option<Text>,
+    region: Option<Text>,
+}
+
+impl Kind for Params {
+    const KIND: TargetKind = TargetKind::OssBundle;
+
+    fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
+        let raw: Raw = from_table(t)?;
+        let p12_password = raw
+            .p12_password
+            .map(|s| SecretRef::parse(s.as_str()).map_err(|e| format!("`p12_password`: {e}")))
             .transpose()?;
-        let p12_encryption = match v[3].unwrap_or("aes256") {
+        let p12_encryption = match raw.p12_encryption.as_ref().map_or("aes256", Text::as_str) {
             "aes256" => P12Encryption::Aes256,
             "3des" => P12Encryption::TripleDes,
             other => {
@@ -52,19 +62,32 @@ impl Params {
                 ))
             }
         };
-        if v[3].is_some() && p12_password.is_none() {
+        if raw.p12_encryption.is_some() && p12_password.is_none() {
             return Err("`p12_encryption` needs `p12_password` (kms:<secret> | env:<VAR>)".into());
         }
-        let prefix = v[1].unwrap_or("").trim_matches('/').to_string();
+        let prefix = raw
+            .prefix
+            .as_ref()
+            .map_or("", Text::as_str)
+            .trim_matches('/')
+            .to_string();
         if !prefix.is_empty() {
             ObjectKey::parse(&prefix).map_err(|e| format!("`prefix`: {e}"))?;
         }
         Ok(Params {
-            bucket: BucketName::parse(v[0].unwrap()).map_err(|e| format!("`bucket`: {e}"))?,
-            region: super::region_param(v[4])?,
+            bucket: BucketName::parse(raw.bucket.as_str()).map_err(|e| format!("`bucket`: {e}"))?,
+            region: super::kinds::region(raw.region)?,
             prefix,
             p12_password,
             p12_encryption,
+        })
+    }
+
+    fn build(self, cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
+        Box::new(OssBundle {
+            client: super::regional(client, self.region.as_ref()),
+            params: self,
+            name: cert_name.to_string(),
         })
     }
 }
@@ -88,19 +111,18 @@ pub struct OssBundle {
     client: AliyunClient,
 }
 
-impl OssBundle {
-    pub fn new(params: Params, cert_name: &str, client: AliyunClient) -> OssBundle {
-        let client = match &params.region {
-            Some(r) => client.for_region(r),
-            None => client,
-        };
-        OssBundle {
-            params,
-            name: cert_name.to_string(),
-            client,
-        }
+impl Capabilities for OssBundle {
+    fn cas(&self) -> Option<&dyn CasConsumer> {
+        None
     }
 
+    /// privkey.pem is there, but alicert wrote it: `reuse_key` reads keys only from services.
+    fn keys(&self) -> Option<&dyn KeySource> {
+        None
+    }
+}
+
+impl OssBundle {
     fn folder(&self) -> String {
         if self.params.prefix.is_empty() {
             format!("{}/", self.name)
@@ -117,12 +139,11 @@ impl OssBundle {
 
 #[async_trait]
 impl Target for OssBundle {
-    fn kind(&self) -> &'static str {
-        "oss-bundle"
-    }
-
-    fn id(&self) -> String {
-        format!("oss://{}/{}", self.params.bucket, self.folder())
+    fn id(&self) -> TargetId {
+        TargetId::new(
+            TargetKind::OssBundle,
+            format!("oss://{}/{}", self.params.bucket, self.folder()),
+        )
     }
 
     async fn current(&self) -> Result<Option<CertInfo>> {
@@ -136,7 +157,7 @@ impl Target for OssBundle {
         let meta: Meta = match serde_json::from_slice(&meta) {
             Ok(m) => m,
             Err(e) => {
-                tracing::warn!(id = %self.id(), error = %e, "meta.json does not parse; treating as missing");
+                tracing::warn!(id = %self.id().resource, error = %e, "meta.json does not parse; treating as missing");
                 return Ok(None);
             }
         };
@@ -149,7 +170,7 @@ impl Target for OssBundle {
         };
         let info = super::parse_deployed(
             "oss-bundle",
-            &self.id(),
+            &self.id().resource,
             Some(&String::from_utf8_lossy(&pem)),
         );
         // cert.pem from another run than meta.json: an interrupted write.

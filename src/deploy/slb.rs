@@ -6,10 +6,13 @@
 //! DescribeServerCertificates → the CAS certificate it was made from. A server certificate that
 //! did not come from CAS has no readable serial and counts as missing (so it gets replaced).
 use async_trait::async_trait;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use super::hub::{self, CasCopy};
-use super::{NewCert, Target};
+use super::kinds::{from_table, Kind, Text};
+use super::{
+    cas, Capabilities, CasConsumer, CasCopy, KeySource, NewCert, Target, TargetId, TargetKind,
+};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
@@ -24,30 +27,45 @@ pub struct Params {
     pub region: Option<RegionId>,
 }
 
-impl Params {
-    pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        // listener_port may be written as a number; the generic reader wants strings.
-        let mut t = t.clone();
-        let port = match t.remove("listener_port") {
-            None => None,
-            Some(toml::Value::Integer(p)) if (1..=65535).contains(&p) => Some(p.to_string()),
-            Some(toml::Value::String(s)) if s.parse::<u16>().is_ok_and(|p| p > 0) => Some(s),
-            Some(_) => return Err("`listener_port` must be a port number (1-65535)".into()),
-        };
-        let v = super::params(
-            &t,
-            &["load_balancer_id"],
-            &["domain_extension_id", "region"],
-        )
-        .map_err(|e| e.replace("(known: ", "(known: listener_port, "))?;
-        let id = |key: &str, v: &str| {
-            ResourceId::parse(v)
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    load_balancer_id: Text,
+    listener_port: Option<Port>,
+    domain_extension_id: Option<Text>,
+    region: Option<Text>,
+}
+
+/// `listener_port`, written as a number or a string.
+struct Port(String);
+
+impl<'de> Deserialize<'de> for Port {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Port, D::Error> {
+        match toml::Value::deserialize(d) {
+            Ok(toml::Value::Integer(p)) if (1..=65535).contains(&p) => Ok(Port(p.to_string())),
+            Ok(toml::Value::String(s)) if s.parse::<u16>().is_ok_and(|p| p > 0) => Ok(Port(s)),
+            _ => Err(serde::de::Error::custom("must be a port number (1-65535)")),
+        }
+    }
+}
+
+impl Kind for Params {
+    const KIND: TargetKind = TargetKind::Slb;
+
+    fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
+        let raw: Raw = from_table(t)?;
+        let id = |key: &str, v: &Text| {
+            ResourceId::parse(v.as_str())
                 .map_err(|e| format!("`{key}`: {e}; use the id the SLB console shows"))
         };
-        let load_balancer_id = id("load_balancer_id", v[0].unwrap())?;
-        let domain_extension_id = v[1].map(|d| id("domain_extension_id", d)).transpose()?;
-        let region = super::region_param(v[2])?;
-        if port.is_none() && domain_extension_id.is_none() {
+        let load_balancer_id = id("load_balancer_id", &raw.load_balancer_id)?;
+        let domain_extension_id = raw
+            .domain_extension_id
+            .as_ref()
+            .map(|d| id("domain_extension_id", d))
+            .transpose()?;
+        let listener_port = raw.listener_port.map(|p| p.0);
+        if listener_port.is_none() && domain_extension_id.is_none() {
             return Err(
                 "set `listener_port` (the HTTPS listener) or `domain_extension_id` (one of its SNI domains)"
                     .into(),
@@ -55,9 +73,18 @@ impl Params {
         }
         Ok(Params {
             load_balancer_id,
-            listener_port: port,
+            listener_port,
             domain_extension_id,
-            region,
+            region: super::kinds::region(raw.region)?,
+        })
+    }
+
+    fn build(self, cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
+        Box::new(Slb {
+            slb: super::regional(client, self.region.as_ref()),
+            params: self,
+            cert_name: cert_name.to_string(),
+            client: client.clone(),
         })
     }
 }
@@ -72,19 +99,6 @@ pub struct Slb {
 }
 
 impl Slb {
-    pub fn new(params: Params, cert_name: &str, client: AliyunClient) -> Slb {
-        let slb = match &params.region {
-            Some(r) => client.for_region(r),
-            None => client.clone(),
-        };
-        Slb {
-            params,
-            cert_name: cert_name.to_string(),
-            client,
-            slb,
-        }
-    }
-
     fn region(&self) -> &str {
         self.slb.region()
     }
@@ -162,21 +176,19 @@ fn cas_id_of(server_cert: &Value) -> Option<String> {
     if !from_cas {
         return None;
     }
-    hub::id_string(&server_cert["AliCloudCertificateId"])
+    cas::id_of(&server_cert["AliCloudCertificateId"])
 }
 
 #[async_trait]
 impl Target for Slb {
-    fn kind(&self) -> &'static str {
-        "slb"
-    }
-
-    fn id(&self) -> String {
-        match (&self.params.domain_extension_id, &self.params.listener_port) {
-            (Some(ext), _) => format!("{}/{ext}", self.params.load_balancer_id),
-            (None, Some(port)) => format!("{}:{port}", self.params.load_balancer_id),
-            (None, None) => self.params.load_balancer_id.to_string(),
-        }
+    fn id(&self) -> TargetId {
+        let lb = &self.params.load_balancer_id;
+        let resource = match (&self.params.domain_extension_id, &self.params.listener_port) {
+            (Some(ext), _) => format!("{lb}/{ext}"),
+            (None, Some(port)) => format!("{lb}:{port}"),
+            (None, None) => lb.to_string(),
+        };
+        TargetId::new(TargetKind::Slb, resource)
     }
 
     async fn current(&self) -> Result<Option<CertInfo>> {
@@ -185,19 +197,10 @@ impl Target for Slb {
         };
         let certs = self.server_certificates(Some(&sc_id)).await?;
         let Some(cas_id) = certs.first().and_then(cas_id_of) else {
-            tracing::info!(id = %self.id(), server_certificate = %sc_id, "SLB certificate is not from CAS; its serial cannot be read, treating as missing");
+            tracing::info!(id = %self.id().resource, server_certificate = %sc_id, "SLB certificate is not from CAS; its serial cannot be read, treating as missing");
             return Ok(None);
         };
-        hub::read_cas_cert(&self.client, &cas_id).await
-    }
-
-    fn uses_cas(&self) -> bool {
-        true
-    }
-
-    async fn cas_references(&self) -> Result<Vec<String>> {
-        // Every alicert server certificate still present holds on to its CAS certificate.
-        Ok(self.ours().await?.iter().filter_map(cas_id_of).collect())
+        cas::read_cert(&self.client, &cas_id).await
     }
 
     async fn deploy(&self, cert: &NewCert<'_>) -> Result<()> {
@@ -272,6 +275,24 @@ impl Target for Slb {
             }
         }
         Ok(())
+    }
+}
+
+impl Capabilities for Slb {
+    fn cas(&self) -> Option<&dyn CasConsumer> {
+        Some(self)
+    }
+
+    fn keys(&self) -> Option<&dyn KeySource> {
+        None
+    }
+}
+
+#[async_trait]
+impl CasConsumer for Slb {
+    async fn cas_references(&self) -> Result<Vec<String>> {
+        // Every alicert server certificate still present holds on to its CAS certificate.
+        Ok(self.ours().await?.iter().filter_map(cas_id_of).collect())
     }
 
     async fn retire(&self, current: &CasCopy) -> Result<()> {
