@@ -21,14 +21,12 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::kinds::{from_table, Kind, Text};
-use super::{
-    cas, Capabilities, CasConsumer, CasCopy, KeySource, NewCert, Target, TargetId, TargetKind,
-};
+use super::kinds::{parsed, Kind};
+use super::{cas, Capabilities, Caps, CasConsumer, CasCopy, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
@@ -56,45 +54,33 @@ fn is_busy(code: &str) -> bool {
     BUSY_CODES.iter().any(|c| c.eq_ignore_ascii_case(code))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Params {
+    #[serde(deserialize_with = "listener_id")]
     pub listener_id: ResourceId,
-    /// Additional (SNI) certificate instead of the listener's default one.
-    pub additional: bool,
+    /// The listener's default certificate or an additional (SNI) one.
+    #[serde(default)]
+    pub certificate: Certificate,
     /// The listener's region (default: `[aliyun] region`).
     pub region: Option<RegionId>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Raw {
-    listener_id: Text,
-    certificate: Option<Text>,
-    region: Option<Text>,
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Certificate {
+    #[default]
+    Default,
+    Additional,
+}
+
+fn listener_id<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<ResourceId, D::Error> {
+    let hint = "; use the listener id the ALB console shows (lsn-...)";
+    parsed(d, ResourceId::parse, hint)
 }
 
 impl Kind for Params {
     const KIND: TargetKind = TargetKind::Alb;
-
-    fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let raw: Raw = from_table(t)?;
-        let additional = match raw.certificate.as_ref().map_or("default", Text::as_str) {
-            "default" => false,
-            "additional" => true,
-            other => {
-                return Err(format!(
-                    "`certificate` must be \"default\" or \"additional\", not \"{other}\""
-                ))
-            }
-        };
-        let listener_id = ResourceId::parse(raw.listener_id.as_str()).map_err(|e| {
-            format!("`listener_id`: {e}; use the listener id the ALB console shows (lsn-...)")
-        })?;
-        Ok(Params {
-            listener_id,
-            additional,
-            region: super::kinds::region(raw.region)?,
-        })
-    }
 
     fn build(self, cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
         Box::new(Alb {
@@ -169,6 +155,10 @@ pub struct Alb {
 }
 
 impl Alb {
+    fn additional(&self) -> bool {
+        self.params.certificate == Certificate::Additional
+    }
+
     fn listener(&self) -> &str {
         self.params.listener_id.as_str()
     }
@@ -349,7 +339,7 @@ fn is_true(v: &Value) -> bool {
 #[async_trait]
 impl Target for Alb {
     fn id(&self) -> TargetId {
-        let resource = if self.params.additional {
+        let resource = if self.additional() {
             format!("{}/additional", self.params.listener_id)
         } else {
             self.params.listener_id.to_string()
@@ -358,7 +348,7 @@ impl Target for Alb {
     }
 
     async fn current(&self) -> Result<Option<CertInfo>> {
-        if self.params.additional {
+        if self.additional() {
             // The newest of alicert's additional certificates is the one that counts: latest
             // validity, and among certificates issued within the same second the later CAS id.
             let cas_number = |id: &str| cas::numeric_id(id).parse::<u64>().unwrap_or(0);
@@ -383,7 +373,7 @@ impl Target for Alb {
             Error::Deploy("alb: the certificate must be in CAS first (hub inactive)".into())
         })?;
         let identifier = cas.identifier();
-        let write = if self.params.additional {
+        let write = if self.additional() {
             Write::Associate
         } else {
             Write::SetDefault
@@ -391,7 +381,7 @@ impl Target for Alb {
         // Already in place (an interrupted run, or the default and SNI of one listener being
         // the same certificate): nothing to write.
         let present = self.listener_certificates().await?.into_iter().any(|c| {
-            c.id == identifier && c.is_default != self.params.additional && c.status == "Associated"
+            c.id == identifier && c.is_default != self.additional() && c.status == "Associated"
         });
         if present {
             tracing::info!(listener = self.listener(), certificate = %identifier, "already on the listener");
@@ -402,12 +392,8 @@ impl Target for Alb {
 }
 
 impl Capabilities for Alb {
-    fn cas(&self) -> Option<&dyn CasConsumer> {
-        Some(self)
-    }
-
-    fn keys(&self) -> Option<&dyn KeySource> {
-        None
+    fn capabilities(&self) -> Caps<'_> {
+        Caps::cas(self)
     }
 }
 
@@ -423,7 +409,7 @@ impl CasConsumer for Alb {
     }
 
     async fn retire(&self, current: &CasCopy) -> Result<()> {
-        if !self.params.additional {
+        if !self.additional() {
             return Ok(());
         }
         for (id, _) in self.our_additional().await? {

@@ -3,44 +3,25 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::kinds::{from_table, Kind, Text};
-use super::{
-    parse_deployed, Capabilities, CasConsumer, KeySource, NewCert, Target, TargetId, TargetKind,
-};
+use super::kinds::Kind;
+use super::{parse_deployed, Capabilities, Caps, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::Result;
 use crate::ident::{RegionId, ResourceId};
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Params {
     pub group_id: ResourceId,
+    #[serde(deserialize_with = "super::kinds::domain")]
     pub domain: String,
     /// The API group's region; default `[aliyun] region`.
     pub region: Option<RegionId>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Raw {
-    group_id: Text,
-    domain: Text,
-    region: Option<Text>,
-}
-
 impl Kind for Params {
     const KIND: TargetKind = TargetKind::ApiGateway;
-
-    fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let raw: Raw = from_table(t)?;
-        let domain = raw.domain.0.to_ascii_lowercase();
-        crate::domain::validate(&domain).map_err(|e| format!("`domain`: {e}"))?;
-        Ok(Params {
-            group_id: ResourceId::parse(raw.group_id.as_str())
-                .map_err(|e| format!("`group_id`: {e}"))?,
-            domain,
-            region: super::kinds::region(raw.region)?,
-        })
-    }
 
     fn build(self, _cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
         Box::new(ApiGateway {
@@ -56,12 +37,8 @@ pub struct ApiGateway {
 }
 
 impl Capabilities for ApiGateway {
-    fn cas(&self) -> Option<&dyn CasConsumer> {
-        None
-    }
-
-    fn keys(&self) -> Option<&dyn KeySource> {
-        None
+    fn capabilities(&self) -> Caps<'_> {
+        Caps::NONE
     }
 }
 

@@ -5,48 +5,36 @@
 //! DCDN's API is the same shape under other names; [`Api`] holds the names, so `dcdn.rs` is
 //! only its own constants and this file the one implementation.
 use async_trait::async_trait;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
-use super::kinds::{from_table, Kind, Text};
+use super::kinds::{parsed, Kind};
 use super::{
-    parse_deployed, Capabilities, CasConsumer, CasCopy, KeySource, NewCert, Target, TargetId,
-    TargetKind,
+    parse_deployed, Capabilities, Caps, CasConsumer, CasCopy, NewCert, Target, TargetId, TargetKind,
 };
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::Result;
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Raw {
-    domain: Text,
-}
-
 pub struct Params {
+    #[serde(deserialize_with = "accelerated_domain")]
     pub domain: String,
 }
 
-impl Params {
-    pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let raw: Raw = from_table(t)?;
-        let domain = raw.domain.0;
-        // It goes into signed requests as DomainName: a DNS name (wildcard allowed, CDN
-        // accelerates `*.example.com`), nothing else.
-        crate::domain::validate(&domain).map_err(|e| {
-            format!(
-                "`domain`: {e}; set it to the accelerated domain exactly as the console lists it"
-            )
-        })?;
-        Ok(Params { domain })
-    }
+/// It goes into signed requests as DomainName: a DNS name (wildcard allowed, CDN accelerates
+/// `*.example.com`), exactly as the console lists it (not lower-cased).
+fn accelerated_domain<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    let hint = "; set it to the accelerated domain exactly as the console lists it";
+    parsed(
+        d,
+        |s| crate::domain::validate(s).map(|()| s.to_string()),
+        hint,
+    )
 }
 
 impl Kind for Params {
     const KIND: TargetKind = TargetKind::Cdn;
-
-    fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        Params::parse(t)
-    }
 
     fn build(self, _cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
         Box::new(Cdn::with_api(&API, self, client.clone()))
@@ -150,12 +138,8 @@ impl Target for Cdn {
 }
 
 impl Capabilities for Cdn {
-    fn cas(&self) -> Option<&dyn CasConsumer> {
-        Some(self)
-    }
-
-    fn keys(&self) -> Option<&dyn KeySource> {
-        None
+    fn capabilities(&self) -> Caps<'_> {
+        Caps::cas(self)
     }
 }
 

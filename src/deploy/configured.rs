@@ -43,11 +43,11 @@ impl Configured {
     }
 
     pub fn cas(&self) -> Option<&dyn CasConsumer> {
-        self.target.cas()
+        self.target.capabilities().cas
     }
 
     pub fn keys(&self) -> Option<&dyn KeySource> {
-        self.target.keys()
+        self.target.capabilities().keys
     }
 
     /// What the target serves: what its API reports, or with `verify_tls` what it serves over

@@ -8,6 +8,8 @@ use super::Target;
 use crate::aliyun::{AliyunClient, Product};
 
 /// The same keys as `cdn` (a `domain`), built with DCDN's names.
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
 pub struct Params(super::cdn::Params);
 
 pub const API: Api = Api {
@@ -21,10 +23,6 @@ pub const API: Api = Api {
 
 impl Kind for Params {
     const KIND: TargetKind = TargetKind::Dcdn;
-
-    fn parse(t: &toml::Table) -> Result<Params, String> {
-        super::cdn::Params::parse(t).map(Params)
-    }
 
     fn build(self, _cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
         Box::new(Cdn::with_api(&API, self.0, client.clone()))

@@ -6,42 +6,26 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::kinds::{from_table, Kind, Text};
-use super::{
-    parse_deployed, Capabilities, CasConsumer, KeySource, NewCert, Target, TargetId, TargetKind,
-};
+use super::kinds::Kind;
+use super::{parse_deployed, Capabilities, Caps, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::signer::percent_encode;
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::Result;
 use crate::ident::RegionId;
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Params {
+    #[serde(deserialize_with = "super::kinds::domain")]
     pub domain: String,
     /// The region of the FC custom domain (custom domains are regional); default
     /// `[aliyun] region`.
     pub region: Option<RegionId>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Raw {
-    domain: Text,
-    region: Option<Text>,
-}
-
 impl Kind for Params {
     const KIND: TargetKind = TargetKind::Fc;
-
-    fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let raw: Raw = from_table(t)?;
-        let domain = raw.domain.0.to_ascii_lowercase();
-        crate::domain::validate(&domain).map_err(|e| format!("`domain`: {e}"))?;
-        Ok(Params {
-            domain,
-            region: super::kinds::region(raw.region)?,
-        })
-    }
 
     fn build(self, _cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
         Box::new(Fc {
@@ -57,12 +41,8 @@ pub struct Fc {
 }
 
 impl Capabilities for Fc {
-    fn cas(&self) -> Option<&dyn CasConsumer> {
-        None
-    }
-
-    fn keys(&self) -> Option<&dyn KeySource> {
-        None
+    fn capabilities(&self) -> Caps<'_> {
+        Caps::NONE
     }
 }
 

@@ -52,12 +52,24 @@ impl std::fmt::Display for TargetKind {
     }
 }
 
-/// A kind's parameters: parsed from its table (without `kind` and `verify_tls`), then built.
-/// Building makes no network call.
-pub trait Kind: Sized {
+/// A kind's parameters: deserialized from its table (without `kind` and `verify_tls`; the
+/// struct says `deny_unknown_fields`, its fields validate themselves), checked across fields,
+/// then built. Building makes no network call.
+pub trait Kind: DeserializeOwned {
     const KIND: TargetKind;
-    fn parse(table: &toml::Table) -> Result<Self, String>;
+
+    /// Rules that span several keys.
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+
     fn build(self, cert_name: &str, client: &AliyunClient) -> Box<dyn Target>;
+
+    fn parse(table: &toml::Table) -> Result<Self, String> {
+        let params: Self = from_table(table)?;
+        params.check()?;
+        Ok(params)
+    }
 }
 
 type Check = fn(&toml::Table) -> Result<(), String>;
@@ -166,12 +178,31 @@ impl Text {
     }
 }
 
-/// The optional `region` key of a target: where its resource lives when not `[aliyun] region`.
-pub(crate) fn region(value: Option<Text>) -> Result<Option<crate::ident::RegionId>, String> {
-    value
-        .map(|v| crate::ident::RegionId::parse(v.as_str()))
-        .transpose()
-        .map_err(|e| format!("`region`: {e}"))
+/// A non-empty string key parsed by `parse`; its error gets `hint` appended (and the key
+/// prefixed by [`from_table`]). For `#[serde(deserialize_with)]`.
+pub(crate) fn parsed<'de, D, T, E>(
+    d: D,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+    hint: &str,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    E: std::fmt::Display,
+{
+    let text = Text::deserialize(d)?;
+    parse(text.as_str()).map_err(|e| serde::de::Error::custom(format!("{e}{hint}")))
+}
+
+/// A `domain` key: a DNS name, lower-cased.
+pub(crate) fn domain<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    parsed(
+        d,
+        |s| {
+            let domain = s.to_ascii_lowercase();
+            crate::domain::validate(&domain).map(|()| domain)
+        },
+        "",
+    )
 }
 
 #[cfg(test)]
@@ -228,5 +259,81 @@ mod tests {
             e.contains("unknown target kind `s3`") && e.contains("oss-bundle"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn each_kind_names_the_key_at_fault() {
+        let cases = [
+            ("cas", "extra = \"1\"", "unknown key `extra` (known: )"),
+            ("dcdn", "x = \"1\"", "unknown key `x` (known: domain)"),
+            (
+                "cdn",
+                "domain = \"WWW.example.com\"",
+                "accelerated domain exactly",
+            ),
+            ("fc", "domain = \"1.2.3.4\"", "`domain`: "),
+            (
+                "apigateway",
+                "domain = \"a.example.com\"",
+                "missing required key `group_id`",
+            ),
+            (
+                "oss",
+                "bucket = \"web\"\ndomain = \"a.example.com\"\nregion = \"cn-hangzhou.evil.com\"",
+                "`region`: ",
+            ),
+            ("slb", "load_balancer_id = \"lb-1\"", "set `listener_port`"),
+            (
+                "slb",
+                "load_balancer_id = \"lb-1\"\nlistener_port = 0",
+                "`listener_port` must be a port number (1-65535)",
+            ),
+            (
+                "slb",
+                "load_balancer_id = \"lb 1\"\nlistener_port = 443",
+                "SLB console",
+            ),
+            ("alb", "listener_id = \"a#b\"", "`listener_id`: "),
+            (
+                "alb",
+                "listener_id = \"lsn-1\"\ncertificate = \"sni\"",
+                "`certificate`: unknown variant `sni`, expected `default` or `additional`",
+            ),
+            (
+                "oss-bundle",
+                "bucket = \"b-1\"\np12_encryption = \"3des\"",
+                "`p12_encryption` needs `p12_password`",
+            ),
+            (
+                "oss-bundle",
+                "bucket = \"b-1\"\nprefix = \"\"",
+                "`prefix` must be a non-empty string",
+            ),
+            (
+                "oss-bundle",
+                "bucket = \"b-1\"\nprefix = \"a/../b\"",
+                "`prefix`: ",
+            ),
+        ];
+        for (kind, text, want) in cases {
+            let e = (find(kind).unwrap().check)(&toml::from_str(text).unwrap()).unwrap_err();
+            assert!(e.contains(want), "{kind} {text}: {e}");
+        }
+        for (kind, text) in [
+            (
+                "slb",
+                "load_balancer_id = \"lb-1\"\nlistener_port = \"443\"",
+            ),
+            (
+                "alb",
+                "listener_id = \"lsn-1\"\ncertificate = \"additional\"",
+            ),
+            (
+                "oss-bundle",
+                "bucket = \"b-1\"\nprefix = \"/certs/\"\np12_password = \"env:P\"",
+            ),
+        ] {
+            (find(kind).unwrap().check)(&toml::from_str(text).unwrap()).unwrap();
+        }
     }
 }

@@ -83,13 +83,35 @@ pub trait Target: Capabilities + Send + Sync {
     async fn deploy(&self, cert: &NewCert<'_>) -> Result<()>;
 }
 
-/// What a target offers beyond the three [`Target`] methods. No defaults on purpose: each
+/// What a target offers beyond the three [`Target`] methods. No default on purpose: each
 /// implementation states its answer.
 pub trait Capabilities {
+    fn capabilities(&self) -> Caps<'_>;
+}
+
+/// A target's optional capabilities.
+#[derive(Clone, Copy)]
+pub struct Caps<'a> {
     /// Some when the target takes a CAS certificate id (then the hub uploads to CAS first).
-    fn cas(&self) -> Option<&dyn CasConsumer>;
+    pub cas: Option<&'a dyn CasConsumer>,
     /// Some when the service gives back the private key it serves (`reuse_key`).
-    fn keys(&self) -> Option<&dyn KeySource>;
+    pub keys: Option<&'a dyn KeySource>,
+}
+
+impl<'a> Caps<'a> {
+    /// Nothing beyond reading and deploying.
+    pub const NONE: Caps<'static> = Caps {
+        cas: None,
+        keys: None,
+    };
+
+    /// Takes the hub's CAS copy.
+    pub fn cas(consumer: &'a dyn CasConsumer) -> Caps<'a> {
+        Caps {
+            cas: Some(consumer),
+            keys: None,
+        }
+    }
 }
 
 /// A target that installs the hub's CAS copy.

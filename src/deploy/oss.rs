@@ -5,44 +5,26 @@
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::kinds::{from_table, Kind, Text};
-use super::{
-    cas, Capabilities, CasConsumer, CasCopy, KeySource, NewCert, Target, TargetId, TargetKind,
-};
+use super::kinds::Kind;
+use super::{cas, Capabilities, Caps, CasConsumer, CasCopy, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::client::OssRequest;
 use crate::aliyun::AliyunClient;
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
 use crate::ident::{BucketName, RegionId};
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Params {
     pub bucket: BucketName,
+    #[serde(deserialize_with = "super::kinds::domain")]
     pub domain: String,
     /// The bucket's region; default `[aliyun] region`.
     pub region: Option<RegionId>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Raw {
-    bucket: Text,
-    domain: Text,
-    region: Option<Text>,
-}
-
 impl Kind for Params {
     const KIND: TargetKind = TargetKind::Oss;
-
-    fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let raw: Raw = from_table(t)?;
-        let domain = raw.domain.0.to_ascii_lowercase();
-        crate::domain::validate(&domain).map_err(|e| format!("`domain`: {e}"))?;
-        Ok(Params {
-            bucket: BucketName::parse(raw.bucket.as_str()).map_err(|e| format!("`bucket`: {e}"))?,
-            domain,
-            region: super::kinds::region(raw.region)?,
-        })
-    }
 
     fn build(self, _cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
         Box::new(OssCname {
@@ -129,12 +111,8 @@ impl Target for OssCname {
 }
 
 impl Capabilities for OssCname {
-    fn cas(&self) -> Option<&dyn CasConsumer> {
-        Some(self)
-    }
-
-    fn keys(&self) -> Option<&dyn KeySource> {
-        None
+    fn capabilities(&self) -> Caps<'_> {
+        Caps::cas(self)
     }
 }
 

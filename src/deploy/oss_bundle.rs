@@ -4,10 +4,10 @@
 //! domains). Every object is written with server-side encryption requested; meta.json goes
 //! last and is what `current()` trusts, so a half-written bundle reads as not deployed.
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
-use super::kinds::{from_table, Kind, Text};
-use super::{Capabilities, CasConsumer, KeySource, NewCert, Target, TargetId, TargetKind};
+use super::kinds::{parsed, Kind};
+use super::{Capabilities, Caps, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::AliyunClient;
 use crate::cert::{rfc3339, split_chain, CertInfo};
 use crate::error::{Error, Result};
@@ -15,72 +15,58 @@ use crate::ident::{BucketName, ObjectKey, RegionId};
 use crate::secret::Secret;
 use crate::secret_ref::SecretRef;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 pub enum P12Encryption {
     /// PBES2 AES-256-CBC + HMAC-SHA256 MAC: OpenSSL 3, Windows Server 2019+/Windows 10 1709+.
+    #[default]
+    #[serde(rename = "aes256")]
     Aes256,
     /// PBE-SHA1-3DES + HMAC-SHA1 MAC: older Windows and Java.
+    #[serde(rename = "3des")]
     TripleDes,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Params {
     pub bucket: BucketName,
     /// The bucket's region; default `[aliyun] region`.
     pub region: Option<RegionId>,
     /// Folder inside the bucket, without leading/trailing `/` (may be empty; otherwise a valid
     /// object key: no `..`, no `\\`, no control characters).
+    #[serde(default, deserialize_with = "prefix")]
     pub prefix: String,
+    #[serde(default, deserialize_with = "p12_password")]
     pub p12_password: Option<SecretRef>,
-    pub p12_encryption: P12Encryption,
+    /// Default aes256; only with `p12_password`.
+    pub p12_encryption: Option<P12Encryption>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Raw {
-    bucket: Text,
-    prefix: Option<Text>,
-    p12_password: Option<Text>,
-    p12_encryption: Option<Text>,
-    region: Option<Text>,
+fn prefix<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    let trimmed = |s: &str| {
+        let prefix = s.trim_matches('/').to_string();
+        match prefix.is_empty() {
+            true => Ok(prefix),
+            false => ObjectKey::parse(&prefix).map(|_| prefix),
+        }
+    };
+    parsed(d, trimmed, "")
+}
+
+fn p12_password<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<SecretRef>, D::Error> {
+    parsed(d, SecretRef::parse, "").map(Some)
 }
 
 impl Kind for Params {
     const KIND: TargetKind = TargetKind::OssBundle;
 
-    fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let raw: Raw = from_table(t)?;
-        let p12_password = raw
-            .p12_password
-            .map(|s| SecretRef::parse(s.as_str()).map_err(|e| format!("`p12_password`: {e}")))
-            .transpose()?;
-        let p12_encryption = match raw.p12_encryption.as_ref().map_or("aes256", Text::as_str) {
-            "aes256" => P12Encryption::Aes256,
-            "3des" => P12Encryption::TripleDes,
-            other => {
-                return Err(format!(
-                    "`p12_encryption` must be \"aes256\" or \"3des\", not \"{other}\""
-                ))
-            }
-        };
-        if raw.p12_encryption.is_some() && p12_password.is_none() {
+    fn check(&self) -> std::result::Result<(), String> {
+        if self.p12_encryption.is_some() && self.p12_password.is_none() {
             return Err("`p12_encryption` needs `p12_password` (kms:<secret> | env:<VAR>)".into());
         }
-        let prefix = raw
-            .prefix
-            .as_ref()
-            .map_or("", Text::as_str)
-            .trim_matches('/')
-            .to_string();
-        if !prefix.is_empty() {
-            ObjectKey::parse(&prefix).map_err(|e| format!("`prefix`: {e}"))?;
-        }
-        Ok(Params {
-            bucket: BucketName::parse(raw.bucket.as_str()).map_err(|e| format!("`bucket`: {e}"))?,
-            region: super::kinds::region(raw.region)?,
-            prefix,
-            p12_password,
-            p12_encryption,
-        })
+        Ok(())
     }
 
     fn build(self, cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
@@ -112,13 +98,8 @@ pub struct OssBundle {
 }
 
 impl Capabilities for OssBundle {
-    fn cas(&self) -> Option<&dyn CasConsumer> {
-        None
-    }
-
-    /// privkey.pem is there, but alicert wrote it: `reuse_key` reads keys only from services.
-    fn keys(&self) -> Option<&dyn KeySource> {
-        None
+    fn capabilities(&self) -> Caps<'_> {
+        Caps::NONE
     }
 }
 
@@ -191,7 +172,11 @@ impl Target for OssBundle {
                 .await?;
             files.push((
                 "certificate.p12",
-                pkcs12(cert, &password, self.params.p12_encryption)?,
+                pkcs12(
+                    cert,
+                    &password,
+                    self.params.p12_encryption.unwrap_or_default(),
+                )?,
             ));
         }
         let meta = Meta {

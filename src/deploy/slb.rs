@@ -9,74 +9,55 @@ use async_trait::async_trait;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use super::kinds::{from_table, Kind, Text};
-use super::{
-    cas, Capabilities, CasConsumer, CasCopy, KeySource, NewCert, Target, TargetId, TargetKind,
-};
+use super::kinds::{parsed, Kind};
+use super::{cas, Capabilities, Caps, CasConsumer, CasCopy, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
 use crate::ident::{RegionId, ResourceId};
 use crate::naming;
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Params {
+    #[serde(deserialize_with = "slb_id")]
     pub load_balancer_id: ResourceId,
+    /// Written as a number or a string.
+    #[serde(default, deserialize_with = "port")]
     pub listener_port: Option<String>,
+    #[serde(default, deserialize_with = "optional_slb_id")]
     pub domain_extension_id: Option<ResourceId>,
     /// The load balancer's region (default: `[aliyun] region`).
     pub region: Option<RegionId>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Raw {
-    load_balancer_id: Text,
-    listener_port: Option<Port>,
-    domain_extension_id: Option<Text>,
-    region: Option<Text>,
+fn slb_id<'de, D: Deserializer<'de>>(d: D) -> Result<ResourceId, D::Error> {
+    parsed(d, ResourceId::parse, "; use the id the SLB console shows")
 }
 
-/// `listener_port`, written as a number or a string.
-struct Port(String);
+fn optional_slb_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ResourceId>, D::Error> {
+    slb_id(d).map(Some)
+}
 
-impl<'de> Deserialize<'de> for Port {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Port, D::Error> {
-        match toml::Value::deserialize(d) {
-            Ok(toml::Value::Integer(p)) if (1..=65535).contains(&p) => Ok(Port(p.to_string())),
-            Ok(toml::Value::String(s)) if s.parse::<u16>().is_ok_and(|p| p > 0) => Ok(Port(s)),
-            _ => Err(serde::de::Error::custom("must be a port number (1-65535)")),
-        }
+fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match toml::Value::deserialize(d) {
+        Ok(toml::Value::Integer(p)) if (1..=65535).contains(&p) => Ok(Some(p.to_string())),
+        Ok(toml::Value::String(s)) if s.parse::<u16>().is_ok_and(|p| p > 0) => Ok(Some(s)),
+        _ => Err(serde::de::Error::custom("must be a port number (1-65535)")),
     }
 }
 
 impl Kind for Params {
     const KIND: TargetKind = TargetKind::Slb;
 
-    fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let raw: Raw = from_table(t)?;
-        let id = |key: &str, v: &Text| {
-            ResourceId::parse(v.as_str())
-                .map_err(|e| format!("`{key}`: {e}; use the id the SLB console shows"))
-        };
-        let load_balancer_id = id("load_balancer_id", &raw.load_balancer_id)?;
-        let domain_extension_id = raw
-            .domain_extension_id
-            .as_ref()
-            .map(|d| id("domain_extension_id", d))
-            .transpose()?;
-        let listener_port = raw.listener_port.map(|p| p.0);
-        if listener_port.is_none() && domain_extension_id.is_none() {
+    fn check(&self) -> Result<(), String> {
+        if self.listener_port.is_none() && self.domain_extension_id.is_none() {
             return Err(
                 "set `listener_port` (the HTTPS listener) or `domain_extension_id` (one of its SNI domains)"
                     .into(),
             );
         }
-        Ok(Params {
-            load_balancer_id,
-            listener_port,
-            domain_extension_id,
-            region: super::kinds::region(raw.region)?,
-        })
+        Ok(())
     }
 
     fn build(self, cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
@@ -279,12 +260,8 @@ impl Target for Slb {
 }
 
 impl Capabilities for Slb {
-    fn cas(&self) -> Option<&dyn CasConsumer> {
-        Some(self)
-    }
-
-    fn keys(&self) -> Option<&dyn KeySource> {
-        None
+    fn capabilities(&self) -> Caps<'_> {
+        Caps::cas(self)
     }
 }
 

@@ -3,6 +3,8 @@
 //! every module allows dead code (emulator/mod.rs and pebble.rs do so themselves).
 
 pub mod ari_front;
+#[allow(dead_code)]
+pub mod edge;
 pub mod emulator;
 pub mod pebble;
 #[allow(dead_code)]

@@ -23,10 +23,6 @@ pub struct Params {}
 impl crate::deploy::kinds::Kind for Params {
     const KIND: TargetKind = TargetKind::Cas;
 
-    fn parse(table: &toml::Table) -> std::result::Result<Self, String> {
-        crate::deploy::kinds::from_table(table)
-    }
-
     fn build(self, cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
         Box::new(CasStore {
             cert_name: cert_name.to_string(),
@@ -94,12 +90,11 @@ impl Target for CasStore {
 }
 
 impl crate::deploy::Capabilities for CasStore {
-    fn cas(&self) -> Option<&dyn CasConsumer> {
-        Some(self)
-    }
-
-    fn keys(&self) -> Option<&dyn KeySource> {
-        Some(self)
+    fn capabilities(&self) -> crate::deploy::Caps<'_> {
+        crate::deploy::Caps {
+            cas: Some(self),
+            keys: Some(self),
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use rcgen::PublicKeyData as _;
 
 use super::*;
-use crate::deploy::{Capabilities, CasCopy, TargetKind};
+use crate::deploy::{Capabilities, Caps, CasCopy, TargetKind};
 use crate::secret::Secret;
 
 /// A target with both capabilities; records which calls reached it.
@@ -31,11 +31,11 @@ impl Target for Fake {
 }
 
 impl Capabilities for Fake {
-    fn cas(&self) -> Option<&dyn CasConsumer> {
-        Some(self)
-    }
-    fn keys(&self) -> Option<&dyn KeySource> {
-        Some(self)
+    fn capabilities(&self) -> Caps<'_> {
+        Caps {
+            cas: Some(self),
+            keys: Some(self),
+        }
     }
 }
 
