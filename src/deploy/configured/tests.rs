@@ -2,8 +2,6 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use rcgen::PublicKeyData as _;
-
 use super::*;
 use crate::deploy::{Capabilities, Caps, CasCopy, TargetKind};
 use crate::secret::Secret;
