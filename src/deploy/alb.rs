@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Deserializer};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::kinds::{parsed, Kind};
@@ -181,16 +180,17 @@ impl Alb {
                 .alb
                 .rpc(Product::Alb, "ListListenerCertificates", &params)
                 .await?;
-            for c in rsp["Certificates"].as_array().into_iter().flatten() {
-                if let Some(id) = cas::id_of(&c["CertificateId"]) {
+            let page: CertPage = super::answer("ListListenerCertificates", rsp)?;
+            for c in page.certificates {
+                if let Some(id) = c.certificate_id {
                     out.push(ListenerCert {
                         id,
-                        is_default: is_true(&c["IsDefault"]),
-                        status: c["Status"].as_str().unwrap_or_default().to_string(),
+                        is_default: c.is_default,
+                        status: c.status.unwrap_or_default(),
                     });
                 }
             }
-            token = rsp["NextToken"].as_str().unwrap_or_default().to_string();
+            token = page.next_token.unwrap_or_default();
             if token.is_empty() {
                 break;
             }
@@ -198,14 +198,16 @@ impl Alb {
         Ok(out)
     }
 
-    async fn listener_attribute(&self) -> Result<Value> {
-        self.alb
+    async fn listener_attribute(&self) -> Result<Attribute> {
+        let rsp = self
+            .alb
             .rpc(
                 Product::Alb,
                 "GetListenerAttribute",
                 &[("ListenerId", self.listener())],
             )
-            .await
+            .await?;
+        super::answer("GetListenerAttribute", rsp)
     }
 
     /// The additional certificates alicert associated for this name: (id, serial info).
@@ -249,7 +251,11 @@ impl Alb {
                 )
                 .await;
             match rsp {
-                Ok(rsp) => break rsp["JobId"].as_str().unwrap_or_default().to_string(),
+                Ok(rsp) => {
+                    break super::answer::<Job>(action, rsp)?
+                        .job_id
+                        .unwrap_or_default()
+                }
                 Err(Error::Aliyun { code, .. })
                     if is_busy(&code) && started.elapsed() + delay < WRITE_RETRY_FOR =>
                 {
@@ -275,10 +281,11 @@ impl Alb {
         let started = Instant::now();
         let mut delay = FIRST_POLL;
         for poll in 0u32.. {
-            let status = self.listener_attribute().await?["ListenerStatus"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
+            let status = self
+                .listener_attribute()
+                .await?
+                .listener_status
+                .unwrap_or_default();
             let settled = matches!(status.as_str(), "Running" | "Stopped");
             let cert_state = if !settled || write == Write::SetDefault {
                 None
@@ -332,8 +339,37 @@ impl Alb {
     }
 }
 
-fn is_true(v: &Value) -> bool {
-    v.as_bool() == Some(true) || v.as_str() == Some("true")
+/// What alicert reads of the ALB answers (alibabacloud-alb20200616 1.3.3 models/
+/// _list_listener_certificates_response_body.py, _get_listener_attribute_response_body.py:
+/// `CertificateId` str, `IsDefault` bool, `Status` str, `NextToken` str, `ListenerStatus` str;
+/// the write calls' `JobId` str).
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct CertEntry {
+    #[serde(deserialize_with = "cas::de_id")]
+    certificate_id: Option<String>,
+    is_default: bool,
+    status: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct CertPage {
+    certificates: Vec<CertEntry>,
+    next_token: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct Attribute {
+    listener_status: Option<String>,
+    certificates: Vec<CertEntry>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct Job {
+    job_id: Option<String>,
 }
 
 #[async_trait]
@@ -360,11 +396,12 @@ impl Target for Alb {
                 .max_by_key(|(id, i)| (i.not_after, i.not_before, cas_number(id)))
                 .map(|(_, info)| info));
         }
-        let rsp = self.listener_attribute().await?;
-        let default = rsp["Certificates"]
-            .as_array()
-            .and_then(|a| a.first())
-            .and_then(|c| cas::id_of(&c["CertificateId"]));
+        let attribute = self.listener_attribute().await?;
+        let default = attribute
+            .certificates
+            .into_iter()
+            .next()
+            .and_then(|c| c.certificate_id);
         cas::read_bound(&self.client, default.as_deref()).await
     }
 

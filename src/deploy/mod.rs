@@ -156,6 +156,19 @@ pub(crate) fn regional(
     }
 }
 
+/// An API answer as the typed struct alicert reads from it (field names from the product's SDK
+/// models; absent fields default).
+pub(crate) fn answer<T: serde::de::DeserializeOwned>(
+    action: &str,
+    v: serde_json::Value,
+) -> Result<T> {
+    serde_json::from_value(v).map_err(|e| {
+        Error::Deploy(format!(
+            "{action} answered a shape alicert cannot read: {e}"
+        ))
+    })
+}
+
 /// Parse the PEM a service reports; unparsable or empty means "nothing usable deployed".
 pub(crate) fn parse_deployed(kind: &str, id: &str, pem: Option<&str>) -> Option<CertInfo> {
     let pem = pem.filter(|p| p.contains("BEGIN CERTIFICATE"))?;

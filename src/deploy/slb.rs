@@ -7,7 +7,6 @@
 //! did not come from CAS has no readable serial and counts as missing (so it gets replaced).
 use async_trait::async_trait;
 use serde::{Deserialize, Deserializer};
-use serde_json::Value;
 
 use super::kinds::{parsed, Kind};
 use super::{cas, Capabilities, Caps, CasConsumer, CasCopy, NewCert, Target, TargetId, TargetKind};
@@ -114,14 +113,12 @@ impl Slb {
                     .await?
             }
         };
-        Ok(rsp["ServerCertificateId"]
-            .as_str()
-            .filter(|s| !s.is_empty())
-            .map(str::to_string))
+        let bound: Bound = super::answer("SLB Describe*Attribute", rsp)?;
+        Ok(bound.server_certificate_id.filter(|s| !s.is_empty()))
     }
 
     /// DescribeServerCertificates in the region (optionally one id).
-    async fn server_certificates(&self, id: Option<&str>) -> Result<Vec<Value>> {
+    async fn server_certificates(&self, id: Option<&str>) -> Result<Vec<ServerCertificate>> {
         let mut params = vec![("RegionId", self.region())];
         if let Some(id) = id {
             params.push(("ServerCertificateId", id));
@@ -130,34 +127,64 @@ impl Slb {
             .slb
             .rpc(Product::Slb, "DescribeServerCertificates", &params)
             .await?;
-        Ok(rsp["ServerCertificates"]["ServerCertificate"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default())
+        let list: ServerCertificates = super::answer("DescribeServerCertificates", rsp)?;
+        Ok(list.server_certificates.server_certificate)
     }
 
     /// alicert's server certificates for this certificate name.
-    async fn ours(&self) -> Result<Vec<Value>> {
+    async fn ours(&self) -> Result<Vec<ServerCertificate>> {
         Ok(self
             .server_certificates(None)
             .await?
             .into_iter()
             .filter(|c| {
-                c["ServerCertificateName"]
-                    .as_str()
+                c.server_certificate_name
+                    .as_deref()
                     .is_some_and(|n| naming::is_upload_of(&self.cert_name, n))
             })
             .collect())
     }
 }
 
-fn cas_id_of(server_cert: &Value) -> Option<String> {
-    let from_cas = matches!(&server_cert["IsAliCloudCertificate"], Value::Number(n) if n.as_i64() == Some(1))
-        || server_cert["IsAliCloudCertificate"].as_str() == Some("1");
-    if !from_cas {
-        return None;
+/// What alicert reads of the SLB answers (alibabacloud-slb20140515 3.3.31 models/
+/// _describe_server_certificates_response_body.py:
+/// DescribeServerCertificatesResponseBody `ServerCertificates.ServerCertificate[]`,
+/// UploadServerCertificateResponseBody and the Describe*Attribute bodies' `ServerCertificateId`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct ServerCertificate {
+    server_certificate_id: Option<String>,
+    server_certificate_name: Option<String>,
+    /// 1 when made from a CAS certificate (an integer in the models; a string tolerated).
+    #[serde(deserialize_with = "cas::de_id")]
+    is_ali_cloud_certificate: Option<String>,
+    #[serde(deserialize_with = "cas::de_id")]
+    ali_cloud_certificate_id: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct ServerCertificates {
+    server_certificates: ServerCertificateList,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct ServerCertificateList {
+    server_certificate: Vec<ServerCertificate>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct Bound {
+    server_certificate_id: Option<String>,
+}
+
+fn cas_id_of(server_cert: &ServerCertificate) -> Option<String> {
+    match server_cert.is_ali_cloud_certificate.as_deref() {
+        Some("1") => server_cert.ali_cloud_certificate_id.clone(),
+        _ => None,
     }
-    cas::id_of(&server_cert["AliCloudCertificateId"])
 }
 
 #[async_trait]
@@ -195,7 +222,7 @@ impl Target for Slb {
             .await?
             .into_iter()
             .find(|c| cas_id_of(c).as_deref() == Some(cas.id.as_str()))
-            .and_then(|c| c["ServerCertificateId"].as_str().map(str::to_string));
+            .and_then(|c| c.server_certificate_id);
         let sc_id = match existing {
             Some(id) => id,
             None => {
@@ -213,9 +240,8 @@ impl Target for Slb {
                         ],
                     )
                     .await?;
-                rsp["ServerCertificateId"]
-                    .as_str()
-                    .map(str::to_string)
+                super::answer::<Bound>("UploadServerCertificate", rsp)?
+                    .server_certificate_id
                     .ok_or_else(|| {
                         Error::Deploy(
                             "UploadServerCertificate returned no ServerCertificateId".into(),
@@ -277,7 +303,7 @@ impl CasConsumer for Slb {
             if cas_id_of(&old).as_deref() == Some(current.id.as_str()) {
                 continue;
             }
-            let Some(id) = old["ServerCertificateId"].as_str() else {
+            let Some(id) = old.server_certificate_id.as_deref() else {
                 continue;
             };
             // Still used by another listener: SLB refuses, and that is fine.

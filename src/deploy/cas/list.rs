@@ -96,7 +96,7 @@ async fn list_pages(
         let rsp = client
             .rpc(Product::Cas, "ListUserCertificateOrder", &params)
             .await?;
-        let rsp: Page = super::typed("ListUserCertificateOrder", rsp)?;
+        let rsp: Page = crate::deploy::answer("ListUserCertificateOrder", rsp)?;
         let count = rsp.certificate_order_list.len();
         seen += count;
         for item in rsp.certificate_order_list {

@@ -98,14 +98,6 @@ impl Detail {
     }
 }
 
-fn typed<T: serde::de::DeserializeOwned>(action: &str, v: serde_json::Value) -> Result<T> {
-    serde_json::from_value(v).map_err(|e| {
-        Error::Deploy(format!(
-            "CAS {action} answered a shape alicert cannot read: {e}"
-        ))
-    })
-}
-
 /// What CAS says about certificate `id` (`123` or `123-<region>`); `with_pem = false` asks
 /// for the metadata only (`CertFilter=true`).
 pub(crate) async fn detail(client: &AliyunClient, id: &str, with_pem: bool) -> Result<Detail> {
@@ -117,7 +109,7 @@ pub(crate) async fn detail(client: &AliyunClient, id: &str, with_pem: bool) -> R
     let rsp = client
         .rpc(Product::Cas, "GetUserCertificateDetail", &params)
         .await?;
-    typed("GetUserCertificateDetail", rsp)
+    super::answer("GetUserCertificateDetail", rsp)
 }
 
 /// [`detail`], `None` when CAS does not know the certificate.
@@ -194,7 +186,7 @@ pub(crate) async fn upload(
             &[("Cert", fullchain), ("Key", key)],
         )
         .await?;
-    typed::<Uploaded>("UploadUserCertificate", rsp)?
+    super::answer::<Uploaded>("UploadUserCertificate", rsp)?
         .cert_id
         .ok_or_else(|| Error::Deploy("UploadUserCertificate returned no CertId".into()))
 }
@@ -238,7 +230,7 @@ pub(crate) async fn deployed_on(client: &AliyunClient, id: &str) -> Result<Vec<S
             &[("CertIds", &ids), ("ShowSize", "100")],
         )
         .await?;
-    let rsp: CloudResources = typed("ListCloudResources", rsp)?;
+    let rsp: CloudResources = super::answer("ListCloudResources", rsp)?;
     let mut users: Vec<String> = rsp
         .data
         .into_iter()
