@@ -3,9 +3,10 @@
 //! [`hub`] keeps one copy of each certificate in CAS for the targets that take a CAS id;
 //! [`store`] is the `cas` target kind (the certificate kept in CAS, and its key).
 //!
-//! Field names and types: alibabacloud-cas20200407 models (ListUserCertificateOrderResponseBody,
+//! Field names and types: alibabacloud-cas20200407 3.9.4 models (ListUserCertificateOrderResponseBody,
 //! GetUserCertificateDetailResponseBody, UploadUserCertificateResponseBody,
-//! ListCloudResourcesResponseBody); ids are `long` there, but some products echo them as
+//! ListCloudResourcesResponseBody: CertificateId/CertId int, TotalCount/Total int, the rest str);
+//! ids are integers there, but other products echo them as
 //! strings, so ids are read as either.
 pub mod hub;
 pub mod store;
