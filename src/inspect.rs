@@ -7,7 +7,7 @@ use crate::acme::{ari, Acme};
 use crate::cert::CertInfo;
 use crate::config::CertificateConfig;
 use crate::crl;
-use crate::deploy::Target;
+use crate::deploy::Configured;
 use crate::plan;
 
 /// Why `current` is due (None: up to date), and the CA's ARI window when it gave one.
@@ -55,17 +55,17 @@ pub async fn decide(
 /// `reuse_key`: the key of the certificate a target that gives keys back serves now.
 pub async fn previous_key(
     cert: &CertificateConfig,
-    targets: &[&dyn Target],
+    targets: &[&Configured],
     currents: &[Option<CertInfo>],
     notes: &mut Vec<String>,
 ) -> Option<rcgen::KeyPair> {
     let mut tried = false;
     for (target, current) in targets.iter().zip(currents) {
-        let (true, Some(current)) = (target.returns_keys(), current) else {
+        let (Some(keys), Some(current)) = (target.keys(), current) else {
             continue;
         };
         tried = true;
-        let why = match target.current_key().await {
+        let why = match keys.current_key().await {
             Ok(Some(pem)) => {
                 match crate::acme::reuse_certificate_key(&pem, cert.key_type, &current.public_key())
                 {

@@ -16,7 +16,7 @@ use crate::acme::Acme;
 use crate::aliyun::AliyunClient;
 use crate::cert::CertInfo;
 use crate::config::{CertificateConfig, Config};
-use crate::deploy::{self, Target};
+use crate::deploy::{self, Configured};
 use crate::error::{Error, Result};
 use crate::event::{RenewOptions, RevokeReason};
 use crate::invocation::Invocation;
@@ -64,7 +64,7 @@ pub async fn run(
             config.source
         ))
     })?;
-    let targets: Vec<Box<dyn Target>> = cert
+    let targets: Vec<Configured> = cert
         .targets
         .iter()
         .map(|t| deploy::build(t, &cert.name, client))
@@ -114,7 +114,7 @@ pub async fn run(
 }
 
 /// Each distinct certificate the targets serve, with who serves it.
-async fn served(targets: &[Box<dyn Target>]) -> Result<Vec<(CertInfo, Vec<String>)>> {
+async fn served(targets: &[Configured]) -> Result<Vec<(CertInfo, Vec<String>)>> {
     let mut deployed: Vec<(CertInfo, Vec<String>)> = Vec::new();
     for target in targets {
         let Some(info) = target.current().await? else {

@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use support::edge::{certified_key, edge};
 use support::emulator::Seed;
 use support::rig::{alicert_bin, run, Rig, AK_SECRET, BUCKET};
 
@@ -669,96 +670,13 @@ targets = [
     }
 }
 
-/// A TLS endpoint standing in for the service's edge: it serves what the emulator's FC custom
-/// domain holds now (polled), unless a fixed certificate is forced.
-struct Edge {
-    addr: std::net::SocketAddr,
-    forced: Arc<Mutex<Option<Arc<rustls::sign::CertifiedKey>>>>,
-}
-
-#[derive(Debug)]
-struct EdgeResolver {
-    deployed: Arc<Mutex<Option<Arc<rustls::sign::CertifiedKey>>>>,
-    forced: Arc<Mutex<Option<Arc<rustls::sign::CertifiedKey>>>>,
-}
-
-impl rustls::server::ResolvesServerCert for EdgeResolver {
-    fn resolve(
-        &self,
-        _hello: rustls::server::ClientHello<'_>,
-    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
-        self.forced
-            .lock()
-            .unwrap()
-            .clone()
-            .or_else(|| self.deployed.lock().unwrap().clone())
-    }
-}
-
-fn certified_key(cert_pem: &str, key_pem: &str) -> Arc<rustls::sign::CertifiedKey> {
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-    let chain: Vec<CertificateDer<'static>> = pem::parse_many(cert_pem)
-        .unwrap()
-        .into_iter()
-        .filter(|p| p.tag() == "CERTIFICATE")
-        .map(|p| CertificateDer::from(p.into_contents()))
-        .collect();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        pem::parse(key_pem).unwrap().into_contents(),
-    ));
-    let signer = rustls::crypto::ring::sign::any_supported_type(&key).unwrap();
-    Arc::new(rustls::sign::CertifiedKey::new(chain, signer))
-}
-
-async fn edge(emulator_base: String) -> Edge {
-    let deployed: Arc<Mutex<Option<Arc<rustls::sign::CertifiedKey>>>> = Arc::default();
-    let forced: Arc<Mutex<Option<Arc<rustls::sign::CertifiedKey>>>> = Arc::default();
-    // Follow the emulator: what UpdateCustomDomain installed is what the edge serves.
-    let slot = deployed.clone();
-    tokio::spawn(async move {
-        let http = reqwest::Client::new();
-        let mut last = String::new();
-        loop {
-            if let Ok(rsp) = http
-                .get(format!("{emulator_base}/__emulator/state"))
-                .send()
-                .await
-            {
-                if let Ok(state) = rsp.json::<Value>().await {
-                    let c = &state["services"]["fc_domains"][0]["certificate"];
-                    if let (Some(cert), Some(key)) = (c["cert"].as_str(), c["key"].as_str()) {
-                        if cert != last {
-                            *slot.lock().unwrap() = Some(certified_key(cert, key));
-                            last = cert.to_string();
-                        }
-                    }
-                }
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    });
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
+/// What the emulator's FC custom domain holds now: the certificate an FC edge serves.
+fn fc_domain_cert(state: &Value) -> Option<(String, String)> {
+    let c = &state["services"]["fc_domains"][0]["certificate"];
+    Some((
+        c["cert"].as_str()?.to_string(),
+        c["key"].as_str()?.to_string(),
     ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_cert_resolver(Arc::new(EdgeResolver {
-        deployed,
-        forced: forced.clone(),
-    }));
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let _ = acceptor.accept(tcp).await;
-            });
-        }
-    });
-    Edge { addr, forced }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -779,7 +697,7 @@ targets = [{ kind = "fc", domain = "www.example.com", verify_tls = "www.example.
 "#,
     )
     .await;
-    let edge = edge(rig.emulator.base_url()).await;
+    let edge = edge(rig.emulator.base_url(), fc_domain_cert).await;
     let text = std::fs::read_to_string(&rig.config_path)
         .unwrap()
         .replace("EDGE", &edge.addr.to_string());

@@ -21,11 +21,11 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use serde_json::Value;
+use serde::{Deserialize, Deserializer};
 use sha2::{Digest, Sha256};
 
-use super::hub::{self, CasCopy};
-use super::{NewCert, Target};
+use super::kinds::{parsed, Kind};
+use super::{cas, Capabilities, Caps, CasConsumer, CasCopy, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
@@ -53,34 +53,40 @@ fn is_busy(code: &str) -> bool {
     BUSY_CODES.iter().any(|c| c.eq_ignore_ascii_case(code))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Params {
+    #[serde(deserialize_with = "listener_id")]
     pub listener_id: ResourceId,
-    /// Additional (SNI) certificate instead of the listener's default one.
-    pub additional: bool,
+    /// The listener's default certificate or an additional (SNI) one.
+    #[serde(default)]
+    pub certificate: Certificate,
     /// The listener's region (default: `[aliyun] region`).
     pub region: Option<RegionId>,
 }
 
-impl Params {
-    pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let v = super::params(t, &["listener_id"], &["certificate", "region"])?;
-        let additional = match v[1].unwrap_or("default") {
-            "default" => false,
-            "additional" => true,
-            other => {
-                return Err(format!(
-                    "`certificate` must be \"default\" or \"additional\", not \"{other}\""
-                ))
-            }
-        };
-        let listener_id = ResourceId::parse(v[0].unwrap()).map_err(|e| {
-            format!("`listener_id`: {e}; use the listener id the ALB console shows (lsn-...)")
-        })?;
-        let region = super::region_param(v[2])?;
-        Ok(Params {
-            listener_id,
-            additional,
-            region,
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Certificate {
+    #[default]
+    Default,
+    Additional,
+}
+
+fn listener_id<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<ResourceId, D::Error> {
+    let hint = "; use the listener id the ALB console shows (lsn-...)";
+    parsed(d, ResourceId::parse, hint)
+}
+
+impl Kind for Params {
+    const KIND: TargetKind = TargetKind::Alb;
+
+    fn build(self, cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
+        Box::new(Alb {
+            alb: super::regional(client, self.region.as_ref()),
+            params: self,
+            cert_name: cert_name.to_string(),
+            client: client.clone(),
         })
     }
 }
@@ -148,17 +154,8 @@ pub struct Alb {
 }
 
 impl Alb {
-    pub fn new(params: Params, cert_name: &str, client: AliyunClient) -> Alb {
-        let alb = match &params.region {
-            Some(r) => client.for_region(r),
-            None => client.clone(),
-        };
-        Alb {
-            params,
-            cert_name: cert_name.to_string(),
-            client,
-            alb,
-        }
+    fn additional(&self) -> bool {
+        self.params.certificate == Certificate::Additional
     }
 
     fn listener(&self) -> &str {
@@ -183,16 +180,17 @@ impl Alb {
                 .alb
                 .rpc(Product::Alb, "ListListenerCertificates", &params)
                 .await?;
-            for c in rsp["Certificates"].as_array().into_iter().flatten() {
-                if let Some(id) = hub::id_string(&c["CertificateId"]) {
+            let page: CertPage = super::answer("ListListenerCertificates", rsp)?;
+            for c in page.certificates {
+                if let Some(id) = c.certificate_id {
                     out.push(ListenerCert {
                         id,
-                        is_default: is_true(&c["IsDefault"]),
-                        status: c["Status"].as_str().unwrap_or_default().to_string(),
+                        is_default: c.is_default,
+                        status: c.status.unwrap_or_default(),
                     });
                 }
             }
-            token = rsp["NextToken"].as_str().unwrap_or_default().to_string();
+            token = page.next_token.unwrap_or_default();
             if token.is_empty() {
                 break;
             }
@@ -200,14 +198,16 @@ impl Alb {
         Ok(out)
     }
 
-    async fn listener_attribute(&self) -> Result<Value> {
-        self.alb
+    async fn listener_attribute(&self) -> Result<Attribute> {
+        let rsp = self
+            .alb
             .rpc(
                 Product::Alb,
                 "GetListenerAttribute",
                 &[("ListenerId", self.listener())],
             )
-            .await
+            .await?;
+        super::answer("GetListenerAttribute", rsp)
     }
 
     /// The additional certificates alicert associated for this name: (id, serial info).
@@ -217,11 +217,11 @@ impl Alb {
             if c.is_default {
                 continue;
             }
-            let ours = hub::cas_name(&self.client, &c.id)
+            let ours = cas::name_of(&self.client, &c.id)
                 .await?
                 .is_some_and(|n| naming::is_upload_of(&self.cert_name, &n));
             if ours {
-                let info = hub::read_cas_cert(&self.client, &c.id).await?;
+                let info = cas::read_cert(&self.client, &c.id).await?;
                 out.push((c.id, info));
             }
         }
@@ -251,7 +251,11 @@ impl Alb {
                 )
                 .await;
             match rsp {
-                Ok(rsp) => break rsp["JobId"].as_str().unwrap_or_default().to_string(),
+                Ok(rsp) => {
+                    break super::answer::<Job>(action, rsp)?
+                        .job_id
+                        .unwrap_or_default()
+                }
                 Err(Error::Aliyun { code, .. })
                     if is_busy(&code) && started.elapsed() + delay < WRITE_RETRY_FOR =>
                 {
@@ -277,10 +281,11 @@ impl Alb {
         let started = Instant::now();
         let mut delay = FIRST_POLL;
         for poll in 0u32.. {
-            let status = self.listener_attribute().await?["ListenerStatus"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
+            let status = self
+                .listener_attribute()
+                .await?
+                .listener_status
+                .unwrap_or_default();
             let settled = matches!(status.as_str(), "Running" | "Stopped");
             let cert_state = if !settled || write == Write::SetDefault {
                 None
@@ -334,29 +339,55 @@ impl Alb {
     }
 }
 
-fn is_true(v: &Value) -> bool {
-    v.as_bool() == Some(true) || v.as_str() == Some("true")
+/// What alicert reads of the ALB answers (alibabacloud-alb20200616 1.3.3 models/
+/// _list_listener_certificates_response_body.py, _get_listener_attribute_response_body.py:
+/// `CertificateId` str, `IsDefault` bool, `Status` str, `NextToken` str, `ListenerStatus` str;
+/// the write calls' `JobId` str).
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct CertEntry {
+    #[serde(deserialize_with = "cas::de_id")]
+    certificate_id: Option<String>,
+    is_default: bool,
+    status: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct CertPage {
+    certificates: Vec<CertEntry>,
+    next_token: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct Attribute {
+    listener_status: Option<String>,
+    certificates: Vec<CertEntry>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct Job {
+    job_id: Option<String>,
 }
 
 #[async_trait]
 impl Target for Alb {
-    fn kind(&self) -> &'static str {
-        "alb"
-    }
-
-    fn id(&self) -> String {
-        if self.params.additional {
+    fn id(&self) -> TargetId {
+        let resource = if self.additional() {
             format!("{}/additional", self.params.listener_id)
         } else {
             self.params.listener_id.to_string()
-        }
+        };
+        TargetId::new(TargetKind::Alb, resource)
     }
 
     async fn current(&self) -> Result<Option<CertInfo>> {
-        if self.params.additional {
+        if self.additional() {
             // The newest of alicert's additional certificates is the one that counts: latest
             // validity, and among certificates issued within the same second the later CAS id.
-            let cas_number = |id: &str| hub::numeric_id(id).parse::<u64>().unwrap_or(0);
+            let cas_number = |id: &str| cas::numeric_id(id).parse::<u64>().unwrap_or(0);
             return Ok(self
                 .our_additional()
                 .await?
@@ -365,28 +396,13 @@ impl Target for Alb {
                 .max_by_key(|(id, i)| (i.not_after, i.not_before, cas_number(id)))
                 .map(|(_, info)| info));
         }
-        let rsp = self.listener_attribute().await?;
-        let default = rsp["Certificates"]
-            .as_array()
-            .and_then(|a| a.first())
-            .and_then(|c| hub::id_string(&c["CertificateId"]));
-        match default {
-            Some(id) => hub::read_cas_cert(&self.client, &id).await,
-            None => Ok(None),
-        }
-    }
-
-    fn uses_cas(&self) -> bool {
-        true
-    }
-
-    async fn cas_references(&self) -> Result<Vec<String>> {
-        Ok(self
-            .listener_certificates()
-            .await?
+        let attribute = self.listener_attribute().await?;
+        let default = attribute
+            .certificates
             .into_iter()
-            .map(|c| hub::numeric_id(&c.id).to_string())
-            .collect())
+            .next()
+            .and_then(|c| c.certificate_id);
+        cas::read_bound(&self.client, default.as_deref()).await
     }
 
     async fn deploy(&self, cert: &NewCert<'_>) -> Result<()> {
@@ -394,7 +410,7 @@ impl Target for Alb {
             Error::Deploy("alb: the certificate must be in CAS first (hub inactive)".into())
         })?;
         let identifier = cas.identifier();
-        let write = if self.params.additional {
+        let write = if self.additional() {
             Write::Associate
         } else {
             Write::SetDefault
@@ -402,7 +418,7 @@ impl Target for Alb {
         // Already in place (an interrupted run, or the default and SNI of one listener being
         // the same certificate): nothing to write.
         let present = self.listener_certificates().await?.into_iter().any(|c| {
-            c.id == identifier && c.is_default != self.params.additional && c.status == "Associated"
+            c.id == identifier && c.is_default != self.additional() && c.status == "Associated"
         });
         if present {
             tracing::info!(listener = self.listener(), certificate = %identifier, "already on the listener");
@@ -410,13 +426,31 @@ impl Target for Alb {
         }
         self.write(write, &identifier).await
     }
+}
+
+impl Capabilities for Alb {
+    fn capabilities(&self) -> Caps<'_> {
+        Caps::cas(self)
+    }
+}
+
+#[async_trait]
+impl CasConsumer for Alb {
+    async fn cas_references(&self) -> Result<Vec<String>> {
+        let ids = self
+            .listener_certificates()
+            .await?
+            .into_iter()
+            .map(|c| c.id);
+        Ok(cas::numeric_ids(ids))
+    }
 
     async fn retire(&self, current: &CasCopy) -> Result<()> {
-        if !self.params.additional {
+        if !self.additional() {
             return Ok(());
         }
         for (id, _) in self.our_additional().await? {
-            if hub::numeric_id(&id) == current.id {
+            if cas::numeric_id(&id) == current.id {
                 continue;
             }
             self.write(Write::Dissociate, &id).await?;

@@ -1,29 +1,32 @@
 //! API Gateway (cloudapi): the certificate of a custom domain bound to an API group.
 //! Read: DescribeDomain. Write: SetDomainCertificate.
 use async_trait::async_trait;
+use serde::Deserialize;
 
-use super::{parse_deployed, NewCert, Target};
+use super::kinds::Kind;
+use super::{parse_deployed, Capabilities, Caps, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::Result;
 use crate::ident::{RegionId, ResourceId};
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Params {
     pub group_id: ResourceId,
+    #[serde(deserialize_with = "super::kinds::domain")]
     pub domain: String,
     /// The API group's region; default `[aliyun] region`.
     pub region: Option<RegionId>,
 }
 
-impl Params {
-    pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let v = super::params(t, &["group_id", "domain"], &["region"])?;
-        let domain = v[1].unwrap().to_ascii_lowercase();
-        crate::domain::validate(&domain).map_err(|e| format!("`domain`: {e}"))?;
-        Ok(Params {
-            group_id: ResourceId::parse(v[0].unwrap()).map_err(|e| format!("`group_id`: {e}"))?,
-            domain,
-            region: super::region_param(v[2])?,
+impl Kind for Params {
+    const KIND: TargetKind = TargetKind::ApiGateway;
+
+    fn build(self, _cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
+        Box::new(ApiGateway {
+            client: super::regional(client, self.region.as_ref()),
+            params: self,
         })
     }
 }
@@ -33,24 +36,19 @@ pub struct ApiGateway {
     client: AliyunClient,
 }
 
-impl ApiGateway {
-    pub fn new(params: Params, client: AliyunClient) -> ApiGateway {
-        let client = match &params.region {
-            Some(r) => client.for_region(r),
-            None => client,
-        };
-        ApiGateway { params, client }
+impl Capabilities for ApiGateway {
+    fn capabilities(&self) -> Caps<'_> {
+        Caps::NONE
     }
 }
 
 #[async_trait]
 impl Target for ApiGateway {
-    fn kind(&self) -> &'static str {
-        "apigateway"
-    }
-
-    fn id(&self) -> String {
-        format!("{}/{}", self.params.group_id, self.params.domain)
+    fn id(&self) -> TargetId {
+        TargetId::new(
+            TargetKind::ApiGateway,
+            format!("{}/{}", self.params.group_id, self.params.domain),
+        )
     }
 
     async fn current(&self) -> Result<Option<CertInfo>> {
@@ -67,7 +65,7 @@ impl Target for ApiGateway {
             .await?;
         Ok(parse_deployed(
             "apigateway",
-            &self.id(),
+            &self.id().resource,
             rsp["CertificateBody"].as_str(),
         ))
     }

@@ -5,36 +5,45 @@
 //! DCDN's API is the same shape under other names; [`Api`] holds the names, so `dcdn.rs` is
 //! only its own constants and this file the one implementation.
 use async_trait::async_trait;
+use serde::{Deserialize, Deserializer};
 
-use super::{parse_deployed, NewCert, Target};
+use super::kinds::{parsed, Kind};
+use super::{
+    parse_deployed, Capabilities, Caps, CasConsumer, CasCopy, NewCert, Target, TargetId, TargetKind,
+};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::Result;
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Params {
+    #[serde(deserialize_with = "accelerated_domain")]
     pub domain: String,
 }
 
-impl Params {
-    pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let v = super::params(t, &["domain"], &[])?;
-        let domain = v[0].unwrap();
-        // It goes into signed requests as DomainName: a DNS name (wildcard allowed, CDN
-        // accelerates `*.example.com`), nothing else.
-        crate::domain::validate(domain).map_err(|e| {
-            format!(
-                "`domain`: {e}; set it to the accelerated domain exactly as the console lists it"
-            )
-        })?;
-        Ok(Params {
-            domain: domain.to_string(),
-        })
+/// It goes into signed requests as DomainName: a DNS name (wildcard allowed, CDN accelerates
+/// `*.example.com`), exactly as the console lists it (not lower-cased).
+fn accelerated_domain<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    let hint = "; set it to the accelerated domain exactly as the console lists it";
+    parsed(
+        d,
+        |s| crate::domain::validate(s).map(|()| s.to_string()),
+        hint,
+    )
+}
+
+impl Kind for Params {
+    const KIND: TargetKind = TargetKind::Cdn;
+
+    fn build(self, _cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
+        Box::new(Cdn::with_api(&API, self, client.clone()))
     }
 }
 
 /// The names one CDN-like product uses for the same two calls.
 pub struct Api {
-    pub kind: &'static str,
+    pub kind: TargetKind,
     pub product: Product,
     pub describe: &'static str,
     pub set: &'static str,
@@ -45,7 +54,7 @@ pub struct Api {
 }
 
 pub const API: Api = Api {
-    kind: "cdn",
+    kind: TargetKind::Cdn,
     product: Product::Cdn,
     describe: "DescribeDomainCertificateInfo",
     set: "SetCdnDomainSSLCertificate",
@@ -61,10 +70,6 @@ pub struct Cdn {
 }
 
 impl Cdn {
-    pub fn new(params: Params, client: AliyunClient) -> Cdn {
-        Cdn::with_api(&API, params, client)
-    }
-
     pub fn with_api(api: &'static Api, params: Params, client: AliyunClient) -> Cdn {
         Cdn {
             api,
@@ -76,12 +81,8 @@ impl Cdn {
 
 #[async_trait]
 impl Target for Cdn {
-    fn kind(&self) -> &'static str {
-        self.api.kind
-    }
-
-    fn id(&self) -> String {
-        self.params.domain.clone()
+    fn id(&self) -> TargetId {
+        TargetId::new(self.api.kind, &self.params.domain)
     }
 
     async fn current(&self) -> Result<Option<CertInfo>> {
@@ -90,25 +91,11 @@ impl Target for Cdn {
                 return None;
             }
             parse_deployed(
-                self.api.kind,
+                self.api.kind.as_str(),
                 &self.params.domain,
                 i[self.api.certificate_field].as_str(),
             )
         }))
-    }
-
-    fn uses_cas(&self) -> bool {
-        true
-    }
-
-    async fn cas_references(&self) -> Result<Vec<String>> {
-        Ok(self
-            .describe()
-            .await?
-            .filter(|i| i["CertType"].as_str() == Some("cas"))
-            .and_then(|i| super::hub::id_string(&i["CertId"]))
-            .into_iter()
-            .collect())
     }
 
     async fn deploy(&self, cert: &NewCert<'_>) -> Result<()> {
@@ -146,6 +133,30 @@ impl Target for Cdn {
                 ],
             )
             .await?;
+        Ok(())
+    }
+}
+
+impl Capabilities for Cdn {
+    fn capabilities(&self) -> Caps<'_> {
+        Caps::cas(self)
+    }
+}
+
+#[async_trait]
+impl CasConsumer for Cdn {
+    async fn cas_references(&self) -> Result<Vec<String>> {
+        Ok(self
+            .describe()
+            .await?
+            .filter(|i| i["CertType"].as_str() == Some("cas"))
+            .and_then(|i| super::cas::id_of(&i["CertId"]))
+            .into_iter()
+            .collect())
+    }
+
+    /// CDN keeps no copies of its own.
+    async fn retire(&self, _current: &CasCopy) -> Result<()> {
         Ok(())
     }
 }

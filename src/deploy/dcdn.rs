@@ -3,12 +3,17 @@
 //! SetDcdnDomainSSLCertificate, CertType=cas with the hub's CAS copy (upload + PEM otherwise).
 //! The calls have CDN's shape, so the implementation is `cdn.rs`'s with these names.
 use super::cdn::{Api, Cdn};
+use super::kinds::{Kind, TargetKind};
+use super::Target;
 use crate::aliyun::{AliyunClient, Product};
 
-pub use super::cdn::Params;
+/// The same keys as `cdn` (a `domain`), built with DCDN's names.
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+pub struct Params(super::cdn::Params);
 
 pub const API: Api = Api {
-    kind: "dcdn",
+    kind: TargetKind::Dcdn,
     product: Product::Dcdn,
     describe: "DescribeDcdnDomainCertificateInfo",
     set: "SetDcdnDomainSSLCertificate",
@@ -16,6 +21,10 @@ pub const API: Api = Api {
     certificate_field: "SSLPub",
 };
 
-pub fn new(params: Params, client: AliyunClient) -> Cdn {
-    Cdn::with_api(&API, params, client)
+impl Kind for Params {
+    const KIND: TargetKind = TargetKind::Dcdn;
+
+    fn build(self, _cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
+        Box::new(Cdn::with_api(&API, self.0, client.clone()))
+    }
 }

@@ -3,30 +3,34 @@
 //! Write: UpdateCustomDomain (`PUT` same path) with certConfig {certName, certificate,
 //! privateKey}, turning HTTPS on (protocol `HTTP,HTTPS`) when the domain served HTTP only.
 use async_trait::async_trait;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{parse_deployed, NewCert, Target};
+use super::kinds::Kind;
+use super::{parse_deployed, Capabilities, Caps, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::signer::percent_encode;
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::Result;
 use crate::ident::RegionId;
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Params {
+    #[serde(deserialize_with = "super::kinds::domain")]
     pub domain: String,
     /// The region of the FC custom domain (custom domains are regional); default
     /// `[aliyun] region`.
     pub region: Option<RegionId>,
 }
 
-impl Params {
-    pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let v = super::params(t, &["domain"], &["region"])?;
-        let domain = v[0].unwrap().to_ascii_lowercase();
-        crate::domain::validate(&domain).map_err(|e| format!("`domain`: {e}"))?;
-        Ok(Params {
-            domain,
-            region: super::region_param(v[1])?,
+impl Kind for Params {
+    const KIND: TargetKind = TargetKind::Fc;
+
+    fn build(self, _cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
+        Box::new(Fc {
+            client: super::regional(client, self.region.as_ref()),
+            params: self,
         })
     }
 }
@@ -36,15 +40,13 @@ pub struct Fc {
     client: AliyunClient,
 }
 
-impl Fc {
-    pub fn new(params: Params, client: AliyunClient) -> Fc {
-        let client = match &params.region {
-            Some(r) => client.for_region(r),
-            None => client,
-        };
-        Fc { params, client }
+impl Capabilities for Fc {
+    fn capabilities(&self) -> Caps<'_> {
+        Caps::NONE
     }
+}
 
+impl Fc {
     fn path(&self) -> String {
         format!(
             "/2023-03-30/custom-domains/{}",
@@ -61,12 +63,8 @@ impl Fc {
 
 #[async_trait]
 impl Target for Fc {
-    fn kind(&self) -> &'static str {
-        "fc"
-    }
-
-    fn id(&self) -> String {
-        self.params.domain.clone()
+    fn id(&self) -> TargetId {
+        TargetId::new(TargetKind::Fc, &self.params.domain)
     }
 
     async fn current(&self) -> Result<Option<CertInfo>> {

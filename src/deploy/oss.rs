@@ -3,31 +3,33 @@
 //! a CAS copy, the PEM certificate and key. Read: ListCname (`GET /?cname`) → the domain's
 //! Certificate/CertId → the CAS certificate.
 use async_trait::async_trait;
+use serde::Deserialize;
 
-use super::hub;
-use super::{NewCert, Target};
+use super::kinds::Kind;
+use super::{cas, Capabilities, Caps, CasConsumer, CasCopy, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::client::OssRequest;
 use crate::aliyun::AliyunClient;
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
 use crate::ident::{BucketName, RegionId};
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Params {
     pub bucket: BucketName,
+    #[serde(deserialize_with = "super::kinds::domain")]
     pub domain: String,
     /// The bucket's region; default `[aliyun] region`.
     pub region: Option<RegionId>,
 }
 
-impl Params {
-    pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let v = super::params(t, &["bucket", "domain"], &["region"])?;
-        let domain = v[1].unwrap().to_ascii_lowercase();
-        crate::domain::validate(&domain).map_err(|e| format!("`domain`: {e}"))?;
-        Ok(Params {
-            bucket: BucketName::parse(v[0].unwrap()).map_err(|e| format!("`bucket`: {e}"))?,
-            domain,
-            region: super::region_param(v[2])?,
+impl Kind for Params {
+    const KIND: TargetKind = TargetKind::Oss;
+
+    fn build(self, _cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
+        Box::new(OssCname {
+            client: super::regional(client, self.region.as_ref()),
+            params: self,
         })
     }
 }
@@ -38,14 +40,6 @@ pub struct OssCname {
 }
 
 impl OssCname {
-    pub fn new(params: Params, client: AliyunClient) -> OssCname {
-        let client = match &params.region {
-            Some(r) => client.for_region(r),
-            None => client,
-        };
-        OssCname { params, client }
-    }
-
     /// The CAS id of the certificate bound to the domain, if any.
     async fn bound_cert_id(&self) -> Result<Option<String>> {
         let body = self
@@ -77,32 +71,16 @@ impl OssCname {
 
 #[async_trait]
 impl Target for OssCname {
-    fn kind(&self) -> &'static str {
-        "oss"
-    }
-
-    fn id(&self) -> String {
-        format!("{}/{}", self.params.bucket, self.params.domain)
+    fn id(&self) -> TargetId {
+        TargetId::new(
+            TargetKind::Oss,
+            format!("{}/{}", self.params.bucket, self.params.domain),
+        )
     }
 
     async fn current(&self) -> Result<Option<CertInfo>> {
-        match self.bound_cert_id().await? {
-            Some(id) => hub::read_cas_cert(&self.client, &id).await,
-            None => Ok(None),
-        }
-    }
-
-    fn uses_cas(&self) -> bool {
-        true
-    }
-
-    async fn cas_references(&self) -> Result<Vec<String>> {
-        Ok(self
-            .bound_cert_id()
-            .await?
-            .map(|id| hub::numeric_id(&id).to_string())
-            .into_iter()
-            .collect())
+        let bound = self.bound_cert_id().await?;
+        cas::read_bound(&self.client, bound.as_deref()).await
     }
 
     async fn deploy(&self, cert: &NewCert<'_>) -> Result<()> {
@@ -128,6 +106,24 @@ impl Target for OssCname {
                 ..OssRequest::bucket("PutCname", "POST", &self.params.bucket)
             })
             .await?;
+        Ok(())
+    }
+}
+
+impl Capabilities for OssCname {
+    fn capabilities(&self) -> Caps<'_> {
+        Caps::cas(self)
+    }
+}
+
+#[async_trait]
+impl CasConsumer for OssCname {
+    async fn cas_references(&self) -> Result<Vec<String>> {
+        Ok(cas::numeric_ids(self.bound_cert_id().await?))
+    }
+
+    /// A CNAME holds one certificate: nothing else to drop.
+    async fn retire(&self, _current: &CasCopy) -> Result<()> {
         Ok(())
     }
 }

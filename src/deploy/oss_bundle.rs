@@ -4,9 +4,10 @@
 //! domains). Every object is written with server-side encryption requested; meta.json goes
 //! last and is what `current()` trusts, so a half-written bundle reads as not deployed.
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
-use super::{NewCert, Target};
+use super::kinds::{parsed, Kind};
+use super::{Capabilities, Caps, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::AliyunClient;
 use crate::cert::{rfc3339, split_chain, CertInfo};
 use crate::error::{Error, Result};
@@ -14,57 +15,65 @@ use crate::ident::{BucketName, ObjectKey, RegionId};
 use crate::secret::Secret;
 use crate::secret_ref::SecretRef;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 pub enum P12Encryption {
     /// PBES2 AES-256-CBC + HMAC-SHA256 MAC: OpenSSL 3, Windows Server 2019+/Windows 10 1709+.
+    #[default]
+    #[serde(rename = "aes256")]
     Aes256,
     /// PBE-SHA1-3DES + HMAC-SHA1 MAC: older Windows and Java.
+    #[serde(rename = "3des")]
     TripleDes,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Params {
     pub bucket: BucketName,
     /// The bucket's region; default `[aliyun] region`.
     pub region: Option<RegionId>,
     /// Folder inside the bucket, without leading/trailing `/` (may be empty; otherwise a valid
     /// object key: no `..`, no `\\`, no control characters).
+    #[serde(default, deserialize_with = "prefix")]
     pub prefix: String,
+    #[serde(default, deserialize_with = "p12_password")]
     pub p12_password: Option<SecretRef>,
-    pub p12_encryption: P12Encryption,
+    /// Default aes256; only with `p12_password`.
+    pub p12_encryption: Option<P12Encryption>,
 }
 
-impl Params {
-    pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        let v = super::params(
-            t,
-            &["bucket"],
-            &["prefix", "p12_password", "p12_encryption", "region"],
-        )?;
-        let p12_password = v[2]
-            .map(|s| SecretRef::parse(s).map_err(|e| format!("`p12_password`: {e}")))
-            .transpose()?;
-        let p12_encryption = match v[3].unwrap_or("aes256") {
-            "aes256" => P12Encryption::Aes256,
-            "3des" => P12Encryption::TripleDes,
-            other => {
-                return Err(format!(
-                    "`p12_encryption` must be \"aes256\" or \"3des\", not \"{other}\""
-                ))
-            }
-        };
-        if v[3].is_some() && p12_password.is_none() {
+fn prefix<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    let trimmed = |s: &str| {
+        let prefix = s.trim_matches('/').to_string();
+        match prefix.is_empty() {
+            true => Ok(prefix),
+            false => ObjectKey::parse(&prefix).map(|_| prefix),
+        }
+    };
+    parsed(d, trimmed, "")
+}
+
+fn p12_password<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<SecretRef>, D::Error> {
+    parsed(d, SecretRef::parse, "").map(Some)
+}
+
+impl Kind for Params {
+    const KIND: TargetKind = TargetKind::OssBundle;
+
+    fn check(&self) -> std::result::Result<(), String> {
+        if self.p12_encryption.is_some() && self.p12_password.is_none() {
             return Err("`p12_encryption` needs `p12_password` (kms:<secret> | env:<VAR>)".into());
         }
-        let prefix = v[1].unwrap_or("").trim_matches('/').to_string();
-        if !prefix.is_empty() {
-            ObjectKey::parse(&prefix).map_err(|e| format!("`prefix`: {e}"))?;
-        }
-        Ok(Params {
-            bucket: BucketName::parse(v[0].unwrap()).map_err(|e| format!("`bucket`: {e}"))?,
-            region: super::region_param(v[4])?,
-            prefix,
-            p12_password,
-            p12_encryption,
+        Ok(())
+    }
+
+    fn build(self, cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
+        Box::new(OssBundle {
+            client: super::regional(client, self.region.as_ref()),
+            params: self,
+            name: cert_name.to_string(),
         })
     }
 }
@@ -88,19 +97,13 @@ pub struct OssBundle {
     client: AliyunClient,
 }
 
-impl OssBundle {
-    pub fn new(params: Params, cert_name: &str, client: AliyunClient) -> OssBundle {
-        let client = match &params.region {
-            Some(r) => client.for_region(r),
-            None => client,
-        };
-        OssBundle {
-            params,
-            name: cert_name.to_string(),
-            client,
-        }
+impl Capabilities for OssBundle {
+    fn capabilities(&self) -> Caps<'_> {
+        Caps::NONE
     }
+}
 
+impl OssBundle {
     fn folder(&self) -> String {
         if self.params.prefix.is_empty() {
             format!("{}/", self.name)
@@ -117,12 +120,11 @@ impl OssBundle {
 
 #[async_trait]
 impl Target for OssBundle {
-    fn kind(&self) -> &'static str {
-        "oss-bundle"
-    }
-
-    fn id(&self) -> String {
-        format!("oss://{}/{}", self.params.bucket, self.folder())
+    fn id(&self) -> TargetId {
+        TargetId::new(
+            TargetKind::OssBundle,
+            format!("oss://{}/{}", self.params.bucket, self.folder()),
+        )
     }
 
     async fn current(&self) -> Result<Option<CertInfo>> {
@@ -136,7 +138,7 @@ impl Target for OssBundle {
         let meta: Meta = match serde_json::from_slice(&meta) {
             Ok(m) => m,
             Err(e) => {
-                tracing::warn!(id = %self.id(), error = %e, "meta.json does not parse; treating as missing");
+                tracing::warn!(id = %self.id().resource, error = %e, "meta.json does not parse; treating as missing");
                 return Ok(None);
             }
         };
@@ -149,7 +151,7 @@ impl Target for OssBundle {
         };
         let info = super::parse_deployed(
             "oss-bundle",
-            &self.id(),
+            &self.id().resource,
             Some(&String::from_utf8_lossy(&pem)),
         );
         // cert.pem from another run than meta.json: an interrupted write.
@@ -170,7 +172,11 @@ impl Target for OssBundle {
                 .await?;
             files.push((
                 "certificate.p12",
-                pkcs12(cert, &password, self.params.p12_encryption)?,
+                pkcs12(
+                    cert,
+                    &password,
+                    self.params.p12_encryption.unwrap_or_default(),
+                )?,
             ));
         }
         let meta = Meta {

@@ -6,58 +6,65 @@
 //! DescribeServerCertificates → the CAS certificate it was made from. A server certificate that
 //! did not come from CAS has no readable serial and counts as missing (so it gets replaced).
 use async_trait::async_trait;
-use serde_json::Value;
+use serde::{Deserialize, Deserializer};
 
-use super::hub::{self, CasCopy};
-use super::{NewCert, Target};
+use super::kinds::{parsed, Kind};
+use super::{cas, Capabilities, Caps, CasConsumer, CasCopy, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
 use crate::ident::{RegionId, ResourceId};
 use crate::naming;
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Params {
+    #[serde(deserialize_with = "slb_id")]
     pub load_balancer_id: ResourceId,
+    /// Written as a number or a string.
+    #[serde(default, deserialize_with = "port")]
     pub listener_port: Option<String>,
+    #[serde(default, deserialize_with = "optional_slb_id")]
     pub domain_extension_id: Option<ResourceId>,
     /// The load balancer's region (default: `[aliyun] region`).
     pub region: Option<RegionId>,
 }
 
-impl Params {
-    pub fn parse(t: &toml::Table) -> std::result::Result<Params, String> {
-        // listener_port may be written as a number; the generic reader wants strings.
-        let mut t = t.clone();
-        let port = match t.remove("listener_port") {
-            None => None,
-            Some(toml::Value::Integer(p)) if (1..=65535).contains(&p) => Some(p.to_string()),
-            Some(toml::Value::String(s)) if s.parse::<u16>().is_ok_and(|p| p > 0) => Some(s),
-            Some(_) => return Err("`listener_port` must be a port number (1-65535)".into()),
-        };
-        let v = super::params(
-            &t,
-            &["load_balancer_id"],
-            &["domain_extension_id", "region"],
-        )
-        .map_err(|e| e.replace("(known: ", "(known: listener_port, "))?;
-        let id = |key: &str, v: &str| {
-            ResourceId::parse(v)
-                .map_err(|e| format!("`{key}`: {e}; use the id the SLB console shows"))
-        };
-        let load_balancer_id = id("load_balancer_id", v[0].unwrap())?;
-        let domain_extension_id = v[1].map(|d| id("domain_extension_id", d)).transpose()?;
-        let region = super::region_param(v[2])?;
-        if port.is_none() && domain_extension_id.is_none() {
+fn slb_id<'de, D: Deserializer<'de>>(d: D) -> Result<ResourceId, D::Error> {
+    parsed(d, ResourceId::parse, "; use the id the SLB console shows")
+}
+
+fn optional_slb_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ResourceId>, D::Error> {
+    slb_id(d).map(Some)
+}
+
+fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match toml::Value::deserialize(d) {
+        Ok(toml::Value::Integer(p)) if (1..=65535).contains(&p) => Ok(Some(p.to_string())),
+        Ok(toml::Value::String(s)) if s.parse::<u16>().is_ok_and(|p| p > 0) => Ok(Some(s)),
+        _ => Err(serde::de::Error::custom("must be a port number (1-65535)")),
+    }
+}
+
+impl Kind for Params {
+    const KIND: TargetKind = TargetKind::Slb;
+
+    fn check(&self) -> Result<(), String> {
+        if self.listener_port.is_none() && self.domain_extension_id.is_none() {
             return Err(
                 "set `listener_port` (the HTTPS listener) or `domain_extension_id` (one of its SNI domains)"
                     .into(),
             );
         }
-        Ok(Params {
-            load_balancer_id,
-            listener_port: port,
-            domain_extension_id,
-            region,
+        Ok(())
+    }
+
+    fn build(self, cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
+        Box::new(Slb {
+            slb: super::regional(client, self.region.as_ref()),
+            params: self,
+            cert_name: cert_name.to_string(),
+            client: client.clone(),
         })
     }
 }
@@ -72,19 +79,6 @@ pub struct Slb {
 }
 
 impl Slb {
-    pub fn new(params: Params, cert_name: &str, client: AliyunClient) -> Slb {
-        let slb = match &params.region {
-            Some(r) => client.for_region(r),
-            None => client.clone(),
-        };
-        Slb {
-            params,
-            cert_name: cert_name.to_string(),
-            client,
-            slb,
-        }
-    }
-
     fn region(&self) -> &str {
         self.slb.region()
     }
@@ -119,14 +113,12 @@ impl Slb {
                     .await?
             }
         };
-        Ok(rsp["ServerCertificateId"]
-            .as_str()
-            .filter(|s| !s.is_empty())
-            .map(str::to_string))
+        let bound: Bound = super::answer("SLB Describe*Attribute", rsp)?;
+        Ok(bound.server_certificate_id.filter(|s| !s.is_empty()))
     }
 
     /// DescribeServerCertificates in the region (optionally one id).
-    async fn server_certificates(&self, id: Option<&str>) -> Result<Vec<Value>> {
+    async fn server_certificates(&self, id: Option<&str>) -> Result<Vec<ServerCertificate>> {
         let mut params = vec![("RegionId", self.region())];
         if let Some(id) = id {
             params.push(("ServerCertificateId", id));
@@ -135,48 +127,76 @@ impl Slb {
             .slb
             .rpc(Product::Slb, "DescribeServerCertificates", &params)
             .await?;
-        Ok(rsp["ServerCertificates"]["ServerCertificate"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default())
+        let list: ServerCertificates = super::answer("DescribeServerCertificates", rsp)?;
+        Ok(list.server_certificates.server_certificate)
     }
 
     /// alicert's server certificates for this certificate name.
-    async fn ours(&self) -> Result<Vec<Value>> {
+    async fn ours(&self) -> Result<Vec<ServerCertificate>> {
         Ok(self
             .server_certificates(None)
             .await?
             .into_iter()
             .filter(|c| {
-                c["ServerCertificateName"]
-                    .as_str()
+                c.server_certificate_name
+                    .as_deref()
                     .is_some_and(|n| naming::is_upload_of(&self.cert_name, n))
             })
             .collect())
     }
 }
 
-fn cas_id_of(server_cert: &Value) -> Option<String> {
-    let from_cas = matches!(&server_cert["IsAliCloudCertificate"], Value::Number(n) if n.as_i64() == Some(1))
-        || server_cert["IsAliCloudCertificate"].as_str() == Some("1");
-    if !from_cas {
-        return None;
+/// What alicert reads of the SLB answers (alibabacloud-slb20140515 3.3.31 models/
+/// _describe_server_certificates_response_body.py:
+/// DescribeServerCertificatesResponseBody `ServerCertificates.ServerCertificate[]`,
+/// UploadServerCertificateResponseBody and the Describe*Attribute bodies' `ServerCertificateId`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct ServerCertificate {
+    server_certificate_id: Option<String>,
+    server_certificate_name: Option<String>,
+    /// 1 when made from a CAS certificate (an integer in the models; a string tolerated).
+    #[serde(deserialize_with = "cas::de_id")]
+    is_ali_cloud_certificate: Option<String>,
+    #[serde(deserialize_with = "cas::de_id")]
+    ali_cloud_certificate_id: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct ServerCertificates {
+    server_certificates: ServerCertificateList,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct ServerCertificateList {
+    server_certificate: Vec<ServerCertificate>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct Bound {
+    server_certificate_id: Option<String>,
+}
+
+fn cas_id_of(server_cert: &ServerCertificate) -> Option<String> {
+    match server_cert.is_ali_cloud_certificate.as_deref() {
+        Some("1") => server_cert.ali_cloud_certificate_id.clone(),
+        _ => None,
     }
-    hub::id_string(&server_cert["AliCloudCertificateId"])
 }
 
 #[async_trait]
 impl Target for Slb {
-    fn kind(&self) -> &'static str {
-        "slb"
-    }
-
-    fn id(&self) -> String {
-        match (&self.params.domain_extension_id, &self.params.listener_port) {
-            (Some(ext), _) => format!("{}/{ext}", self.params.load_balancer_id),
-            (None, Some(port)) => format!("{}:{port}", self.params.load_balancer_id),
-            (None, None) => self.params.load_balancer_id.to_string(),
-        }
+    fn id(&self) -> TargetId {
+        let lb = &self.params.load_balancer_id;
+        let resource = match (&self.params.domain_extension_id, &self.params.listener_port) {
+            (Some(ext), _) => format!("{lb}/{ext}"),
+            (None, Some(port)) => format!("{lb}:{port}"),
+            (None, None) => lb.to_string(),
+        };
+        TargetId::new(TargetKind::Slb, resource)
     }
 
     async fn current(&self) -> Result<Option<CertInfo>> {
@@ -185,19 +205,10 @@ impl Target for Slb {
         };
         let certs = self.server_certificates(Some(&sc_id)).await?;
         let Some(cas_id) = certs.first().and_then(cas_id_of) else {
-            tracing::info!(id = %self.id(), server_certificate = %sc_id, "SLB certificate is not from CAS; its serial cannot be read, treating as missing");
+            tracing::info!(id = %self.id().resource, server_certificate = %sc_id, "SLB certificate is not from CAS; its serial cannot be read, treating as missing");
             return Ok(None);
         };
-        hub::read_cas_cert(&self.client, &cas_id).await
-    }
-
-    fn uses_cas(&self) -> bool {
-        true
-    }
-
-    async fn cas_references(&self) -> Result<Vec<String>> {
-        // Every alicert server certificate still present holds on to its CAS certificate.
-        Ok(self.ours().await?.iter().filter_map(cas_id_of).collect())
+        cas::read_cert(&self.client, &cas_id).await
     }
 
     async fn deploy(&self, cert: &NewCert<'_>) -> Result<()> {
@@ -211,7 +222,7 @@ impl Target for Slb {
             .await?
             .into_iter()
             .find(|c| cas_id_of(c).as_deref() == Some(cas.id.as_str()))
-            .and_then(|c| c["ServerCertificateId"].as_str().map(str::to_string));
+            .and_then(|c| c.server_certificate_id);
         let sc_id = match existing {
             Some(id) => id,
             None => {
@@ -229,9 +240,8 @@ impl Target for Slb {
                         ],
                     )
                     .await?;
-                rsp["ServerCertificateId"]
-                    .as_str()
-                    .map(str::to_string)
+                super::answer::<Bound>("UploadServerCertificate", rsp)?
+                    .server_certificate_id
                     .ok_or_else(|| {
                         Error::Deploy(
                             "UploadServerCertificate returned no ServerCertificateId".into(),
@@ -273,13 +283,27 @@ impl Target for Slb {
         }
         Ok(())
     }
+}
+
+impl Capabilities for Slb {
+    fn capabilities(&self) -> Caps<'_> {
+        Caps::cas(self)
+    }
+}
+
+#[async_trait]
+impl CasConsumer for Slb {
+    async fn cas_references(&self) -> Result<Vec<String>> {
+        // Every alicert server certificate still present holds on to its CAS certificate.
+        Ok(self.ours().await?.iter().filter_map(cas_id_of).collect())
+    }
 
     async fn retire(&self, current: &CasCopy) -> Result<()> {
         for old in self.ours().await? {
             if cas_id_of(&old).as_deref() == Some(current.id.as_str()) {
                 continue;
             }
-            let Some(id) = old["ServerCertificateId"].as_str() else {
+            let Some(id) = old.server_certificate_id.as_deref() else {
                 continue;
             };
             // Still used by another listener: SLB refuses, and that is fine.

@@ -15,17 +15,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-use super::hub::CasCopy;
-use super::{NewCert, Target};
+use super::TargetId;
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
-use crate::secret::Secret;
 
 const KEY: &str = "verify_tls";
 const CONNECT_KEY: &str = "verify_tls_connect";
@@ -245,91 +242,39 @@ impl ServerCertVerifier for ReadOnly {
     }
 }
 
-/// A target whose reading is what `verify_tls` serves once the API reports a certificate.
-/// Every other [`Target`] method goes to the wrapped target unchanged (see the test
-/// `every_target_method_is_forwarded`).
-pub struct TlsChecked {
-    inner: Box<dyn Target>,
-    verify: VerifyTls,
-}
-
-impl TlsChecked {
-    pub fn new(inner: Box<dyn Target>, verify: VerifyTls) -> TlsChecked {
-        TlsChecked { inner, verify }
+/// With `verify_tls`: the certificate served over TLS instead of the one `id`'s API reports
+/// (`reported`), once the API reports one.
+pub(super) async fn served_instead(
+    verify: &VerifyTls,
+    id: &TargetId,
+    reported: CertInfo,
+) -> Result<CertInfo> {
+    // Second line of defence behind the config check: only connect for a name the deployed
+    // certificate itself covers.
+    if !verify.covered_by(&reported.names) {
+        return Err(Error::Config(format!(
+            "{KEY} = \"{}:{}\" on {id}: the certificate the service reports (serial {}) \
+             does not cover {}; alicert only connects to names it certifies",
+            verify.host, verify.port, reported.serial, verify.host
+        )));
     }
-}
-
-#[async_trait]
-impl Target for TlsChecked {
-    fn kind(&self) -> &'static str {
-        self.inner.kind()
+    let served = served(verify).await?;
+    if served.serial != reported.serial {
+        tracing::info!(
+            kind = id.kind.as_str(),
+            id = %id.resource,
+            reported = %reported.serial,
+            served = %served.serial,
+            addr = %verify,
+            "the service reports one certificate and serves another"
+        );
     }
-
-    fn id(&self) -> String {
-        self.inner.id()
-    }
-
-    async fn current(&self) -> Result<Option<CertInfo>> {
-        let Some(reported) = self.inner.current().await? else {
-            return Ok(None);
-        };
-        // Second line of defence behind the config check: only connect for a name the
-        // deployed certificate itself covers.
-        if !self.verify.covered_by(&reported.names) {
-            return Err(Error::Config(format!(
-                "{KEY} = \"{}:{}\" on {} {}: the certificate the service reports (serial {}) \
-                 does not cover {}; alicert only connects to names it certifies",
-                self.verify.host,
-                self.verify.port,
-                self.kind(),
-                self.id(),
-                reported.serial,
-                self.verify.host
-            )));
-        }
-        let served = served(&self.verify).await?;
-        if served.serial != reported.serial {
-            tracing::info!(
-                kind = self.kind(),
-                id = %self.id(),
-                reported = %reported.serial,
-                served = %served.serial,
-                addr = %self.verify,
-                "the service reports one certificate and serves another"
-            );
-        }
-        Ok(Some(served))
-    }
-
-    async fn deploy(&self, cert: &NewCert<'_>) -> Result<()> {
-        self.inner.deploy(cert).await
-    }
-
-    fn uses_cas(&self) -> bool {
-        self.inner.uses_cas()
-    }
-
-    async fn cas_references(&self) -> Result<Vec<String>> {
-        self.inner.cas_references().await
-    }
-
-    async fn retire(&self, current: &CasCopy) -> Result<()> {
-        self.inner.retire(current).await
-    }
-
-    async fn current_key(&self) -> Result<Option<Secret>> {
-        self.inner.current_key().await
-    }
-
-    fn returns_keys(&self) -> bool {
-        self.inner.returns_keys()
-    }
+    Ok(served)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
 
     fn table(text: &str) -> toml::Table {
         toml::from_str(text).unwrap()
@@ -410,112 +355,5 @@ mod tests {
                 "{bad}: {e}"
             );
         }
-    }
-
-    /// Records which methods reached it; every answer differs from the trait's default.
-    #[derive(Default)]
-    struct Probe {
-        calls: Mutex<Vec<&'static str>>,
-        reports: Option<CertInfo>,
-    }
-
-    struct Shared(std::sync::Arc<Probe>);
-
-    #[async_trait]
-    impl Target for Shared {
-        fn kind(&self) -> &'static str {
-            "probe"
-        }
-        fn id(&self) -> String {
-            "probe-id".into()
-        }
-        async fn current(&self) -> Result<Option<CertInfo>> {
-            self.0.calls.lock().unwrap().push("current");
-            Ok(self.0.reports.clone())
-        }
-        async fn deploy(&self, _cert: &NewCert<'_>) -> Result<()> {
-            self.0.calls.lock().unwrap().push("deploy");
-            Ok(())
-        }
-        fn uses_cas(&self) -> bool {
-            true
-        }
-        async fn cas_references(&self) -> Result<Vec<String>> {
-            Ok(vec!["42".into()])
-        }
-        async fn retire(&self, _current: &CasCopy) -> Result<()> {
-            self.0.calls.lock().unwrap().push("retire");
-            Ok(())
-        }
-        async fn current_key(&self) -> Result<Option<Secret>> {
-            Ok(Some(Secret::new("probe key")))
-        }
-        fn returns_keys(&self) -> bool {
-            true
-        }
-    }
-
-    #[tokio::test]
-    async fn every_target_method_is_forwarded() {
-        let probe = std::sync::Arc::new(Probe::default());
-        let verify = VerifyTls::parse("www.example.com:443").unwrap();
-        let t = TlsChecked::new(Box::new(Shared(probe.clone())), verify);
-        assert_eq!(t.kind(), "probe");
-        assert_eq!(t.id(), "probe-id");
-        // Nothing reported: no connection, the inner answer.
-        assert!(t.current().await.unwrap().is_none());
-        assert!(t.uses_cas());
-        assert_eq!(t.cas_references().await.unwrap(), ["42"]);
-        let copy = CasCopy {
-            id: "1".into(),
-            region: "cn-hangzhou".into(),
-            name: "n".into(),
-        };
-        t.retire(&copy).await.unwrap();
-        assert!(t.returns_keys(), "reuse_key would be off behind verify_tls");
-        assert_eq!(
-            t.current_key()
-                .await
-                .unwrap()
-                .map(|k| k.expose().to_string()),
-            Some("probe key".to_string())
-        );
-        let pem = rcgen::generate_simple_self_signed(vec!["www.example.com".to_string()]).unwrap();
-        let info = CertInfo::from_pem(&pem.cert.pem()).unwrap();
-        let key = Secret::new(pem.signing_key.serialize_pem());
-        let new = NewCert {
-            name: "www",
-            fullchain: &pem.cert.pem(),
-            private_key: &key,
-            info: &info,
-            cas: None,
-        };
-        t.deploy(&new).await.unwrap();
-        assert_eq!(
-            *probe.calls.lock().unwrap(),
-            ["current", "retire", "deploy"]
-        );
-    }
-
-    #[tokio::test]
-    async fn never_connects_for_a_name_the_reported_certificate_does_not_cover() {
-        // Listening, so a connection attempt would get further than "refused".
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let other =
-            rcgen::generate_simple_self_signed(vec!["other.example.com".to_string()]).unwrap();
-        let probe = std::sync::Arc::new(Probe {
-            reports: Some(CertInfo::from_pem(&other.cert.pem()).unwrap()),
-            ..Probe::default()
-        });
-        let mut verify = VerifyTls::parse("www.example.com:443").unwrap();
-        verify.connect = Some(listener.local_addr().unwrap());
-        let t = TlsChecked::new(Box::new(Shared(probe)), verify);
-        let e = t.current().await.unwrap_err();
-        assert!(
-            e.is_user_error() && e.to_string().contains("does not cover"),
-            "{e}"
-        );
-        let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
-        assert!(accepted.is_err(), "it connected anyway");
     }
 }

@@ -11,8 +11,8 @@ use crate::acme::order::Issued;
 use crate::budget::RESERVE;
 use crate::cert::CertInfo;
 use crate::config::CertificateConfig;
-use crate::deploy::hub::{CasCopy, Hub};
-use crate::deploy::{self, NewCert, Target};
+use crate::deploy::cas::{CasCopy, Hub};
+use crate::deploy::{self, Configured, NewCert};
 use crate::error::{Error, ErrorReport, Result};
 use crate::lock::{Acquire, Held};
 use crate::plan::DueReason;
@@ -64,7 +64,7 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
         }
     }
 
-    pub(super) async fn run(mut self, targets: Result<Vec<Box<dyn Target>>>) -> CertResult {
+    pub(super) async fn run(mut self, targets: Result<Vec<Configured>>) -> CertResult {
         let finish = match self.walk(targets).await {
             Ok(never) => match never {},
             Err(f) => f,
@@ -74,7 +74,7 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
 
     async fn walk(
         &mut self,
-        targets: Result<Vec<Box<dyn Target>>>,
+        targets: Result<Vec<Configured>>,
     ) -> std::result::Result<std::convert::Infallible, Finish> {
         if self.run.budget.short_of(READ_ESTIMATE) {
             return Err(Finish::NotAttempted(
@@ -213,7 +213,7 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
             .records
             .iter()
             .all(|r| r.due.is_some() && r.result.serial.is_none());
-        let targets: Vec<&dyn Target> = self.records.iter().map(|r| r.target.as_ref()).collect();
+        let targets: Vec<&Configured> = self.records.iter().map(|r| &r.target).collect();
         let hub = Hub::new(self.run.client, &self.cert.name, &targets);
         let started = Instant::now();
         let (issued, reused) = self.obtain(&hub).await?;
@@ -286,7 +286,7 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
     }
 
     async fn previous_key(&mut self) -> Option<rcgen::KeyPair> {
-        let targets: Vec<&dyn Target> = self.records.iter().map(|r| r.target.as_ref()).collect();
+        let targets: Vec<&Configured> = self.records.iter().map(|r| &r.target).collect();
         let currents: Vec<Option<CertInfo>> =
             self.records.iter().map(|r| r.current.clone()).collect();
         crate::inspect::previous_key(self.cert, &targets, &currents, &mut self.notes).await
@@ -298,7 +298,7 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
         let budget = self.run.budget;
         let mut first_error = None;
         for record in self.records.iter_mut().filter(|r| r.due.is_some()) {
-            let target = record.target.as_ref();
+            let target = &record.target;
             let deployed = budget
                 .within(
                     RESERVE / 2,
@@ -337,8 +337,7 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
             .iter()
             .all(|r| r.result.serial.as_deref() == serial)
         {
-            let targets: Vec<&dyn Target> =
-                self.records.iter().map(|r| r.target.as_ref()).collect();
+            let targets: Vec<&Configured> = self.records.iter().map(|r| &r.target).collect();
             hub.retire_superseded(&targets, cas).await;
         }
     }

@@ -2,13 +2,13 @@
 //! it is due and why, and what its result says. One record per target, in config order.
 use crate::acme::ari::Window;
 use crate::cert::CertInfo;
-use crate::deploy::Target;
+use crate::deploy::Configured;
 use crate::error::Error;
 use crate::plan::DueReason;
 use crate::result::{TargetResult, TargetStatus};
 
 pub struct TargetRecord {
-    pub target: Box<dyn Target>,
+    pub target: Configured,
     /// What the target serves now (None: nothing, or its read failed).
     pub current: Option<CertInfo>,
     /// The CA's ARI window for `current`, when it has one.
@@ -19,7 +19,7 @@ pub struct TargetRecord {
 }
 
 impl TargetRecord {
-    pub fn new(target: Box<dyn Target>) -> TargetRecord {
+    pub fn new(target: Configured) -> TargetRecord {
         let result = TargetResult::new(target.kind(), target.id(), TargetStatus::UpToDate, None);
         TargetRecord {
             target,

@@ -14,7 +14,8 @@ use crate::aliyun::{AliyunClient, Credentials};
 use crate::budget::Budget;
 use crate::cert::CertInfo;
 use crate::config::CertificateConfig;
-use crate::deploy::{NewCert, Target};
+use crate::deploy::kinds::TargetKind;
+use crate::deploy::{Capabilities, Caps, Configured, NewCert, Target, TargetId};
 use crate::error::{Error, Result};
 use crate::plan::DueReason;
 use crate::result::{CertStatus, TargetStatus, NOT_ATTEMPTED};
@@ -44,11 +45,8 @@ struct FakeTarget {
 
 #[async_trait]
 impl Target for FakeTarget {
-    fn kind(&self) -> &'static str {
-        "cdn"
-    }
-    fn id(&self) -> String {
-        self.id.to_string()
+    fn id(&self) -> TargetId {
+        TargetId::new(TargetKind::Cdn, self.id)
     }
     async fn current(&self) -> Result<Option<CertInfo>> {
         Ok(self.serving.lock().unwrap().clone())
@@ -63,6 +61,12 @@ impl Target for FakeTarget {
         }
         *self.serving.lock().unwrap() = Some(cert.info.clone());
         Ok(())
+    }
+}
+
+impl Capabilities for FakeTarget {
+    fn capabilities(&self) -> Caps<'_> {
+        Caps::NONE
     }
 }
 
@@ -142,18 +146,19 @@ impl Bench {
         }
     }
 
-    fn targets(&self, failing: &[usize]) -> Vec<Box<dyn Target>> {
+    fn targets(&self, failing: &[usize]) -> Vec<Configured> {
         const IDS: [&str; 3] = ["a.example.com", "b.example.com", "c.example.com"];
         self.serving
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                Box::new(FakeTarget {
+                let fake = FakeTarget {
                     id: IDS[i],
                     serving: s.clone(),
                     fail_deploy: failing.contains(&i),
                     deploys: self.deploys.clone(),
-                }) as Box<dyn Target>
+                };
+                Configured::new(Box::new(fake), None)
             })
             .collect()
     }

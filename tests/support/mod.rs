@@ -6,6 +6,8 @@
 pub mod ari_front;
 #[allow(dead_code)]
 pub mod clients;
+#[allow(dead_code)]
+pub mod edge;
 pub mod pebble;
 #[allow(dead_code)]
 pub mod rig;

@@ -1,0 +1,222 @@
+//! CAS as the hub: each certificate is uploaded to Certificate Management Service once (looked
+//! up by SHA-256 fingerprint first), targets that take a CAS id use that copy, a later run can
+//! reuse it to finish a rollout, and once every target serves the new serial the superseded
+//! copies alicert uploaded (named by [`crate::naming::upload_name`] and recognised by exact name,
+//! never one a target still references) are deleted.
+//!
+//! The handler calls [`Hub::reusable`] before ordering, [`Hub::publish`] before deploying and
+//! [`Hub::retire_superseded`] after every target confirmed the new serial.
+use std::collections::HashSet;
+
+use time::OffsetDateTime;
+
+use super::{list_uploads, CasCopy, Listed, Listing};
+use crate::acme::order::Issued;
+use crate::aliyun::AliyunClient;
+use crate::cert::CertInfo;
+use crate::deploy::{Configured, NewCert};
+use crate::error::{Error, Result};
+use crate::naming;
+use crate::secret::Secret;
+
+pub struct Hub<'a> {
+    client: &'a AliyunClient,
+    cert_name: String,
+    /// Off when no target of the certificate takes a CAS id: then CAS is not touched at all.
+    active: bool,
+}
+
+impl<'a> Hub<'a> {
+    pub fn new(client: &'a AliyunClient, cert_name: &str, targets: &[&Configured]) -> Self {
+        Hub {
+            client,
+            cert_name: cert_name.to_string(),
+            active: targets.iter().any(|t| t.cas().is_some()),
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
+    /// The certificate alicert uploaded earlier for this name, with its key, if it covers
+    /// `domains` and is not due: a run after a partial rollout deploys that one instead of
+    /// ordering another.
+    pub async fn reusable(
+        &self,
+        domains: &[String],
+        renew_before_days: u32,
+        now: OffsetDateTime,
+    ) -> Result<Option<Issued>> {
+        if !self.active {
+            return Ok(None);
+        }
+        let ours = self.list_ours(Listing::Valid).await?;
+        let Some(newest) = ours.first() else {
+            return Ok(None);
+        };
+        let detail = super::detail(self.client, &newest.id, true).await?;
+        let (Some(pem), Some(key)) = (detail.cert, detail.key) else {
+            return Ok(None);
+        };
+        let info = CertInfo::from_pem(&pem)?;
+        if crate::plan::due_reason(Some(&info), domains, renew_before_days, now).is_some() {
+            return Ok(None);
+        }
+        tracing::info!(serial = %info.serial, cas_id = %newest.id, "reusing the certificate kept in CAS");
+        Ok(Some(Issued {
+            fullchain: pem,
+            private_key: Secret::new(key),
+            info,
+            notes: Vec::new(),
+        }))
+    }
+
+    /// Make sure `cert` is in CAS (looked up by fingerprint before uploading); `None` when the
+    /// hub is off.
+    pub async fn publish(&self, cert: &NewCert<'_>) -> Result<Option<CasCopy>> {
+        if !self.active {
+            return Ok(None);
+        }
+        if let Some(found) = self
+            .find_by_fingerprint(&cert.info.fingerprint_sha256)
+            .await?
+        {
+            tracing::info!(cas_id = %found.id, name = %found.name, "certificate already in CAS");
+            return super::copy_of(self.client, &found.id, &found.name)
+                .await
+                .map(Some);
+        }
+        let name = cert.upload_name();
+        let key = cert.private_key.expose();
+        let id = match super::upload(self.client, &name, cert.fullchain, key).await {
+            Ok(id) => {
+                tracing::info!(name, cas_id = %id, "uploaded to CAS");
+                id
+            }
+            // Same name = same serial, uploaded by an interrupted run: look it up again.
+            Err(Error::Aliyun { code, .. }) if code == "NameRepeat" => self
+                .list_ours(Listing::ValidAndExpired)
+                .await?
+                .into_iter()
+                .find(|c| c.name == name)
+                .map(|c| c.id)
+                .ok_or_else(|| {
+                    Error::Deploy(format!("CAS says `{name}` exists but does not list it"))
+                })?,
+            Err(e) => return Err(e),
+        };
+        super::copy_of(self.client, &id, &name).await.map(Some)
+    }
+
+    /// After every target confirmed `current`: let targets drop their superseded copies, then
+    /// delete alicert's older uploads for this name that no target references. Best effort:
+    /// failures are logged, never fail the run. Returns the CAS ids deleted.
+    pub async fn retire_superseded(
+        &self,
+        targets: &[&Configured],
+        current: Option<&CasCopy>,
+    ) -> Vec<String> {
+        let Some(current) = current.filter(|_| self.active) else {
+            return Vec::new();
+        };
+        let consumers: Vec<_> = targets
+            .iter()
+            .filter_map(|t| t.cas().map(|c| (t, c)))
+            .collect();
+        for (t, cas) in &consumers {
+            if let Err(e) = cas.retire(current).await {
+                tracing::warn!(kind = t.kind(), id = %t.id(), error = %e, "could not retire superseded copies");
+            }
+        }
+        let mut referenced: HashSet<String> = HashSet::from([current.id.clone()]);
+        for (t, cas) in &consumers {
+            match cas.cas_references().await {
+                Ok(ids) => referenced.extend(ids),
+                Err(e) => {
+                    // Without knowing what is in use, delete nothing.
+                    tracing::warn!(kind = t.kind(), id = %t.id(), error = %e, "cannot read CAS references; keeping old certificates");
+                    return Vec::new();
+                }
+            }
+        }
+        let ours = match self.list_ours(Listing::ValidAndExpired).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list CAS certificates; keeping old certificates");
+                return Vec::new();
+            }
+        };
+        let mut deleted = Vec::new();
+        for old in ours.iter().filter(|c| !referenced.contains(&c.id)) {
+            if self.delete_unused(old).await {
+                deleted.push(old.id.clone());
+            }
+        }
+        deleted
+    }
+
+    /// Delete `old` unless CAS says it is deployed somewhere (set by hand, another tool):
+    /// never send a delete for a certificate in use. Whether it was deleted.
+    async fn delete_unused(&self, old: &Listed) -> bool {
+        match super::deployed_on(self.client, &old.id).await {
+            Ok(users) if users.is_empty() => {}
+            Ok(users) => {
+                tracing::info!(cas_id = %old.id, users = %users.join(", "), "superseded certificate still in use; kept");
+                return false;
+            }
+            Err(e) => {
+                tracing::warn!(cas_id = %old.id, error = %e, "cannot tell whether the superseded certificate is in use; kept");
+                return false;
+            }
+        }
+        match super::delete(self.client, &old.id).await {
+            Ok(()) => {
+                tracing::info!(cas_id = %old.id, name = %old.name, serial = %old.serial, "deleted superseded certificate from CAS");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(cas_id = %old.id, error = %e, "could not delete superseded certificate");
+                false
+            }
+        }
+    }
+
+    async fn find_by_fingerprint(&self, sha256: &str) -> Result<Option<Listed>> {
+        let all = list_uploads(self.client, Listing::Valid, |_| true).await?;
+        // Prefer alicert's own copy when the same certificate was uploaded twice.
+        Ok(all
+            .iter()
+            .filter(|c| same_fingerprint(&c.sha256, sha256))
+            .max_by_key(|c| naming::is_upload_of(&self.cert_name, &c.name))
+            .cloned())
+    }
+
+    async fn list_ours(&self, listing: Listing) -> Result<Vec<Listed>> {
+        let name = self.cert_name.clone();
+        list_uploads(self.client, listing, move |n| {
+            naming::is_upload_of(&name, n)
+        })
+        .await
+    }
+}
+
+/// Whether two hex fingerprints are the same, whatever case and `:` separators either uses
+/// (CAS does not document the case of `Sha2`).
+fn same_fingerprint(a: &str, b: &str) -> bool {
+    let clean = |s: &str| s.replace(':', "");
+    !a.is_empty() && clean(a).eq_ignore_ascii_case(&clean(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_compare_in_any_case() {
+        assert!(same_fingerprint("AB:CD:EF", "abcdef"));
+        assert!(same_fingerprint("ABCDEF", "abcdef"));
+        assert!(!same_fingerprint("ABCDEE", "abcdef"));
+        assert!(!same_fingerprint("", ""));
+    }
+}

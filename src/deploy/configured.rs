@@ -1,0 +1,94 @@
+//! One configured target: the product's [`Target`] and the steps its table adds around it
+//! (`verify_tls`). It holds the target instead of wrapping it, so the target's capabilities
+//! are reached as they are: nothing here can hide one.
+use std::time::Duration;
+
+use super::tls::{self, VerifyTls};
+use super::{CasConsumer, KeySource, NewCert, Target, TargetId};
+use crate::cert::CertInfo;
+use crate::error::{Error, Result};
+
+pub struct Configured {
+    target: Box<dyn Target>,
+    id: TargetId,
+    /// Read what is served over TLS too (tls.rs).
+    verify_tls: Option<VerifyTls>,
+}
+
+impl Configured {
+    pub fn new(target: Box<dyn Target>, verify_tls: Option<VerifyTls>) -> Configured {
+        Configured {
+            id: target.id(),
+            target,
+            verify_tls,
+        }
+    }
+
+    pub fn target_id(&self) -> &TargetId {
+        &self.id
+    }
+
+    /// The result's `kind`.
+    pub fn kind(&self) -> &'static str {
+        self.id.kind.as_str()
+    }
+
+    /// The result's `id` (what the target is of its kind).
+    pub fn id(&self) -> String {
+        self.id.resource.clone()
+    }
+
+    pub fn verify_tls(&self) -> Option<&VerifyTls> {
+        self.verify_tls.as_ref()
+    }
+
+    pub fn cas(&self) -> Option<&dyn CasConsumer> {
+        self.target.capabilities().cas
+    }
+
+    pub fn keys(&self) -> Option<&dyn KeySource> {
+        self.target.capabilities().keys
+    }
+
+    /// What the target serves: what its API reports, or with `verify_tls` what it serves over
+    /// TLS once the API reports a certificate.
+    pub async fn current(&self) -> Result<Option<CertInfo>> {
+        let reported = self.target.current().await?;
+        match (&self.verify_tls, reported) {
+            (Some(verify), Some(reported)) => tls::served_instead(verify, &self.id, reported)
+                .await
+                .map(Some),
+            (_, reported) => Ok(reported),
+        }
+    }
+}
+
+/// Deploy, then read back until the target reports the new serial (bounded wait). A read-back
+/// error counts as "not yet" (a service or its TLS edge may lag) until the last attempt.
+pub async fn deploy_and_verify(target: &Configured, cert: &NewCert<'_>) -> Result<()> {
+    target.target.deploy(cert).await?;
+    let mut delay = Duration::from_millis(200);
+    let mut seen = Ok(None);
+    for _ in 0..8 {
+        match target.current().await {
+            Ok(Some(info)) if info.serial == cert.info.serial => return Ok(()),
+            Ok(other) => seen = Ok(other.map(|i| i.serial)),
+            Err(e) => {
+                tracing::info!(kind = target.kind(), id = %target.id.resource, error = %e, "read-back failed; retrying");
+                seen = Err(e);
+            }
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+    let seen = seen?;
+    Err(Error::Deploy(format!(
+        "{}: after deploying serial {}, the target still reports {}",
+        target.id,
+        cert.info.serial,
+        seen.as_deref().unwrap_or("no certificate")
+    )))
+}
+
+#[cfg(test)]
+mod tests;

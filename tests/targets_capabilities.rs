@@ -1,0 +1,71 @@
+//! A target's capabilities survive what its table adds: `reuse_key` reads the key back from a
+//! `cas` target that also has `verify_tls` (before issue 12 the `verify_tls` wrapper was the
+//! place such a capability could be lost). Real binary, Pebble and the emulator.
+mod support;
+
+use serde_json::Value;
+use support::edge::edge;
+use support::emulator::Seed;
+use support::rig::{alicert_bin, cert, ok, Rig};
+
+const OSS_KEY: &str = "oss://alicert-state/acme/account.pem";
+
+/// The newest certificate in the emulator's CAS (what a CAS-fed edge serves).
+fn newest_cas_cert(state: &Value) -> Option<(String, String)> {
+    let newest = state["cas_certs"]
+        .as_array()?
+        .iter()
+        .max_by_key(|c| c["cert_id"].as_u64())?;
+    Some((
+        newest["cert"].as_str()?.to_string(),
+        newest["key"].as_str()?.to_string(),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reuse_key_works_with_verify_tls_set() {
+    let rig = Rig::start(
+        Seed::default().zone("example.com"),
+        OSS_KEY,
+        r#"
+[[certificate]]
+name = "www"
+domains = ["www.example.com"]
+reuse_key = true
+targets = [{ kind = "cas", verify_tls = "www.example.com:443", verify_tls_connect = "EDGE" }]
+"#,
+    )
+    .await;
+    let edge = edge(rig.emulator.base_url(), newest_cas_cert).await;
+    let text = std::fs::read_to_string(&rig.config_path)
+        .unwrap()
+        .replace("EDGE", &edge.addr.to_string());
+    std::fs::write(&rig.config_path, text).unwrap();
+    let bin = alicert_bin();
+
+    let first = rig.invoke(&bin, "{}").await;
+    let serial = cert(ok(&first), "www")["serial"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let key = |serial: &str| {
+        let name = alicert::naming::upload_name("www", serial);
+        let state = rig.emulator.state();
+        let c = state.cas_certs.iter().find(|c| c.name == name);
+        c.map(|c| c.key.clone()).unwrap()
+    };
+    let first_key = key(&serial);
+
+    let second = rig.invoke(&bin, r#"{"force":true}"#).await;
+    let www = cert(ok(&second), "www");
+    assert_eq!(www["status"], "renewed", "{www}");
+    let renewed = www["serial"].as_str().unwrap();
+    assert_ne!(renewed, serial);
+    assert!(
+        www["notes"].to_string().contains("kept the private key"),
+        "{www}"
+    );
+    assert_eq!(key(renewed), first_key, "a new key behind verify_tls");
+    // And the served certificate is what was read: the edge serves the renewed serial.
+    assert_eq!(www["targets"][0]["serial"], renewed, "{www}");
+}
