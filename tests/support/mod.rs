@@ -4,6 +4,8 @@
 
 pub mod ari_front;
 pub mod emulator;
+pub mod outcome;
 pub mod pebble;
 #[allow(dead_code)]
 pub mod rig;
+pub mod scenario;
