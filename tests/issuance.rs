@@ -301,7 +301,7 @@ async fn throttling_is_retried_a_caller_error_is_not_and_the_next_run_finishes_t
     );
     let first = rig.invoke("{}").await;
     first.expect_exit(1);
-    assert_eq!(first.result.ok, false);
+    assert!(!first.result.ok);
     let c = first.certificate("www");
     assert_eq!(c.status, "failed");
     assert_eq!(c.target_statuses(), ["deployed", "failed"]);

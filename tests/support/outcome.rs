@@ -269,3 +269,48 @@ pub struct FanoutView {
     pub invocation_request_id: Option<String>,
     pub error: Option<ErrorView>,
 }
+
+impl RevocationView {
+    #[track_caller]
+    pub fn replacement(&self) -> &ReplacementView {
+        self.replacement
+            .as_ref()
+            .unwrap_or_else(|| panic!("no replacement in {self:?}"))
+    }
+}
+
+impl ReplacementView {
+    #[track_caller]
+    pub fn serial(&self) -> &str {
+        self.serial
+            .as_deref()
+            .unwrap_or_else(|| panic!("no serial in {self:?}"))
+    }
+    #[track_caller]
+    pub fn error(&self) -> &ErrorView {
+        self.error
+            .as_ref()
+            .unwrap_or_else(|| panic!("no error in {self:?}"))
+    }
+}
+
+impl RevokedView {
+    pub fn serial(&self) -> &str {
+        &self.serial
+    }
+    #[track_caller]
+    pub fn error(&self) -> &ErrorView {
+        self.error
+            .as_ref()
+            .unwrap_or_else(|| panic!("no error in {self:?}"))
+    }
+}
+
+impl FanoutView {
+    #[track_caller]
+    pub fn error(&self) -> &ErrorView {
+        self.error
+            .as_ref()
+            .unwrap_or_else(|| panic!("no error in {self:?}"))
+    }
+}
