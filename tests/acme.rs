@@ -34,11 +34,7 @@ fn stored_key(rig: &Rig) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_create_show_update_rollover_deactivate() {
-    let rig = Scenario::new()
-        .seed(|_| www_seed())
-        .config(WWW)
-        .start()
-        .await;
+    let rig = Scenario::www_on_cdn().start().await;
     // show creates nothing: no key yet is a clear input error.
     let run = rig.run(&["account", "show"]).await;
     run.expect_exit(2);
@@ -160,10 +156,8 @@ async fn account_create_show_update_rollover_deactivate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kms_rollover_keeps_the_previous_version_and_checks_write_access_first() {
-    let rig = Scenario::new()
+    let rig = Scenario::from_toml(www_seed(), WWW)
         .account_key("kms:alicert/account")
-        .seed(|_| www_seed())
-        .config(WWW)
         .start()
         .await;
     let a = rig.run(&["account", "create"]).await.ok().account().clone();
@@ -211,10 +205,8 @@ async fn kms_rollover_keeps_the_previous_version_and_checks_write_access_first()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_key_rollover_and_env_key_refusal() {
-    let rig = Scenario::new()
+    let rig = Scenario::from_toml(www_seed(), WWW)
         .account_key("file:PLACEHOLDER")
-        .seed(|_| www_seed())
-        .config(WWW)
         .start()
         .await;
     let path = rig.dir.path().join("account.pem");
@@ -271,12 +263,7 @@ async fn external_account_binding_required_by_the_ca() {
     })
     .await;
     let seed = www_seed().kms_secret("alicert/eab", EAB_KEY);
-    let rig = Scenario::new()
-        .seed(|_| seed)
-        .config(WWW)
-        .pebble(pebble)
-        .start()
-        .await;
+    let rig = Scenario::from_toml(seed, WWW).pebble(pebble).start().await;
 
     // No EAB configured: a clear config error, and no account key left behind.
     let run = rig.run_with_env(&[], &["account", "create"]).await;
@@ -300,40 +287,24 @@ async fn external_account_binding_required_by_the_ca() {
         .iter()
         .all(|c| !c.params.values().any(|v| v.contains("account"))));
 
-    // Half a binding, or a key that is not base64url: refused at config load.
-    let half = rig
-        .run_with_env(&[("ALICERT_ACME_EAB_KID", "kid-1")], &["account", "create"])
-        .await;
-    half.expect_exit(2);
-    assert!(half.stderr.contains("eab_hmac_key"), "{}", half.stderr);
-    let junk = rig
-        .run_with_env(
-            &[
-                ("ALICERT_ACME_EAB_KID", "kid-1"),
-                ("ALICERT_ACME_EAB_HMAC_KEY", "not*base64"),
-            ],
-            &["account", "create"],
-        )
-        .await;
-    junk.expect_exit(2);
-    assert!(junk.stderr.contains("base64url") && !junk.stderr.contains("not*base64"));
-
-    // The wrong HMAC key: the CA refuses the binding; nothing stored.
-    let wrong = rig
-        .run_with_env(
-            &[
-                ("ALICERT_ACME_EAB_KID", "kid-1"),
-                ("ALICERT_ACME_EAB_HMAC_KEY", "c29tZS1vdGhlci1rZXk"),
-            ],
-            &["account", "create"],
-        )
-        .await;
-    wrong.expect_exit(1);
-    assert!(
-        wrong.stderr.contains("External Account Binding"),
-        "{}",
-        wrong.stderr
-    );
+    // Half a binding, or a key that is not base64url: refused at config load (exit 2, the
+    // bad key not echoed); the wrong HMAC key: the CA refuses the binding (exit 1).
+    let kid = ("ALICERT_ACME_EAB_KID", "kid-1");
+    let hmac = |v| ("ALICERT_ACME_EAB_HMAC_KEY", v);
+    for (env, exit, says) in [
+        (vec![kid], 2, "eab_hmac_key"),
+        (vec![kid, hmac("not*base64")], 2, "base64url"),
+        (
+            vec![kid, hmac("c29tZS1vdGhlci1rZXk")],
+            1,
+            "External Account Binding",
+        ),
+    ] {
+        let run = rig.run_with_env(&env, &["account", "create"]).await;
+        run.expect_exit(exit);
+        assert!(run.stderr.contains(says), "{}", run.stderr);
+        assert!(!run.stderr.contains("not*base64"), "{}", run.stderr);
+    }
     // No account key was stored (lock objects may come and go).
     assert!(rig
         .emulator

@@ -11,25 +11,6 @@ use alicert::lock::{Acquire, LockLocation, Locks};
 use support::emulator::{self, Faults, Seed};
 use support::rig::{AK_ID, AK_SECRET, BUCKET};
 
-const TWO_CERTIFICATES: &str = r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-targets = [{ kind = "cas" }, { kind = "cdn", domain = "www.example.com" }]
-
-[[certificate]]
-name = "other"
-domains = ["other.example.com"]
-targets = [{ kind = "cdn", domain = "other.example.com" }]
-"#;
-
-fn seed() -> Seed {
-    Seed::default()
-        .zone("example.com")
-        .cdn_domain("www.example.com")
-        .cdn_domain("other.example.com")
-}
-
 fn cdn_deploys(state: &emulator::EmulatorState, domain: &str) -> usize {
     state
         .calls_to("SetCdnDomainSSLCertificate")
@@ -42,11 +23,7 @@ fn cdn_deploys(state: &emulator::EmulatorState, domain: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_simultaneous_runs_deploy_exactly_one_certificate() {
-    let rig = Scenario::new()
-        .seed(|_| seed())
-        .config(TWO_CERTIFICATES)
-        .start()
-        .await;
+    let rig = Scenario::www_and("other").start().await;
     let event = r#"{"certificates":["www"]}"#;
     let a = rig.spawn_invoke(event, &[]);
     let b = rig.spawn_invoke(event, &[]);
@@ -78,11 +55,7 @@ async fn two_simultaneous_runs_deploy_exactly_one_certificate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_certificate_is_skipped_while_others_proceed() {
-    let rig = Scenario::new()
-        .seed(|_| seed())
-        .config(TWO_CERTIFICATES)
-        .start()
-        .await;
+    let rig = Scenario::www_and("other").start().await;
     // One certificate at a time, so A holds only www's lock while it is paused (concurrent
     // certificates within one run are covered by tests/scale.rs).
     rig.set_acme("max_concurrent_orders", "1");

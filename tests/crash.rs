@@ -45,11 +45,7 @@ fn seed() -> Seed {
 }
 
 async fn crash_and_rerun(point: &str) {
-    let rig = Scenario::new()
-        .seed(|_| seed())
-        .config(CONFIG)
-        .start()
-        .await;
+    let rig = Scenario::from_toml(seed(), CONFIG).start().await;
     rig.config_insert("[dns]", "sweep_grace_secs = 1");
     let mut victim = rig.spawn_invoke("{}", &[("ALICERT_TEST_PAUSE_AT", point)]);
     victim

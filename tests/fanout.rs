@@ -45,7 +45,7 @@ async fn timer_run_fans_out_one_async_invocation_per_group_and_the_groups_renew(
             "[[certificate]]\nname = \"{name}\"\ndomains = [\"{domain}\"]\ntargets = [{{ kind = \"cdn\", domain = \"{domain}\" }}]\n\n"
         ));
     }
-    let rig = Scenario::new().seed(|_| seed).config(&config).start().await;
+    let rig = Scenario::from_toml(seed, &config).start().await;
 
     // The function's instance: `alicert serve`, which the emulator invokes like FC would.
     let port = free_port();
@@ -162,7 +162,7 @@ async fn an_unknown_function_fails_each_group_clearly_after_a_verified_signature
             "[[certificate]]\nname = \"{name}\"\ndomains = [\"{domain}\"]\ntargets = [{{ kind = \"cdn\", domain = \"{domain}\" }}]\n\n"
         ));
     }
-    let rig = Scenario::new().seed(|_| seed).config(&config).start().await;
+    let rig = Scenario::from_toml(seed, &config).start().await;
     let mut cmd = rig.command();
     cmd.env("ALICERT_ENDPOINT_FC", rig.emulator.base_url())
         .arg("invoke")

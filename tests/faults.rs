@@ -55,9 +55,7 @@ async fn fault_run(name: &str, faults: Faults, nonce_reject: u8) {
         ..Options::default()
     })
     .await;
-    let rig = Scenario::new()
-        .seed(|_| seed().faults(faults.clone()))
-        .config(FOUR_CERTIFICATES)
+    let rig = Scenario::from_toml(seed().faults(faults.clone()), FOUR_CERTIFICATES)
         .pebble(pebble)
         .start()
         .await;
@@ -200,11 +198,7 @@ async fn dropped_connections_and_slow_answers_still_issue_everything() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_timeout_starts_nothing_and_reports_not_attempted() {
-    let rig = Scenario::new()
-        .seed(|_| seed())
-        .config(FOUR_CERTIFICATES)
-        .start()
-        .await;
+    let rig = Scenario::from_toml(seed(), FOUR_CERTIFICATES).start().await;
     let mut cmd = rig.command();
     cmd.args(["invoke", "--timeout", "3", "{}"]);
     let started = Instant::now();
@@ -228,9 +222,7 @@ async fn the_deadline_stops_new_orders_and_the_run_ends_before_it() {
         slow_ms: 150,
         ..Faults::default()
     };
-    let rig = Scenario::new()
-        .seed(|_| seed().faults(faults))
-        .config(FOUR_CERTIFICATES)
+    let rig = Scenario::from_toml(seed().faults(faults), FOUR_CERTIFICATES)
         .start()
         .await;
     // One order at a time: the deadline decides whether the *next* order may start.

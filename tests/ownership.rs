@@ -94,9 +94,7 @@ fn check_state(state: &EmulatorState, certs: &[Cert], serials: &[String], alb: b
 }
 
 async fn renew_twice_and_check(certs: &[Cert], alb: bool) {
-    let rig = Scenario::new()
-        .seed(|_| seed(certs))
-        .config(&config(certs, alb))
+    let rig = Scenario::from_toml(seed(certs), &config(certs, alb))
         .start()
         .await;
     let mut previous: Vec<String> = Vec::new();

@@ -28,10 +28,8 @@ fn seed() -> Seed {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn account_key_lock_and_bundle_in_other_regions() {
-    let rig = Scenario::new()
+    let rig = Scenario::from_toml(seed(), CERT)
         .account_key("oss://sh-state/alicert/account.pem?region=cn-shanghai")
-        .seed(|_| seed())
-        .config(CERT)
         .start()
         .await;
     let run = rig.invoke("{}").await;
@@ -97,10 +95,8 @@ async fn account_key_lock_and_bundle_in_other_regions() {
 async fn a_bucket_named_without_its_region_is_refused_by_oss() {
     // The same bucket, but the config forgets `?region=`: OSS (the emulator) answers 403
     // naming the bucket's endpoint, and the run fails without ordering.
-    let rig = Scenario::new()
+    let rig = Scenario::from_toml(seed(), CERT)
         .account_key("oss://sh-state/alicert/account.pem")
-        .seed(|_| seed())
-        .config(CERT)
         .start()
         .await;
     let run = rig.invoke("{}").await;
@@ -155,10 +151,8 @@ async fn a_versioned_lock_bucket_is_refused_before_any_order() {
 #[tokio::test(flavor = "multi_thread")]
 async fn kms_secret_in_another_region_and_kms3_instance_rule() {
     // The account key as a KMS secret in cn-shanghai.
-    let rig = Scenario::new()
+    let rig = Scenario::from_toml(seed(), CERT)
         .account_key("kms:alicert/account?region=cn-shanghai")
-        .seed(|_| seed())
-        .config(CERT)
         .start()
         .await;
     let run = rig.invoke("{}").await;
@@ -168,10 +162,8 @@ async fn kms_secret_in_another_region_and_kms3_instance_rule() {
 
     // An instance-based (KMS 3.0) account: CreateSecret without the instance and key is a
     // config error naming both keys.
-    let rig = Scenario::new()
+    let rig = Scenario::from_toml(seed().kms_instance("kst-hzz1", &["key-hzz1"]), CERT)
         .account_key("kms:alicert/account")
-        .seed(|_| seed().kms_instance("kst-hzz1", &["key-hzz1"]))
-        .config(CERT)
         .start()
         .await;
     let run = rig.invoke("{}").await;

@@ -5,26 +5,7 @@ mod support;
 use support::outcome::RunResultView;
 use support::scenario::Scenario;
 
-use support::emulator::{EmulatorState, Seed};
-
-const CONFIG: &str = r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-targets = [{ kind = "cas" }, { kind = "cdn", domain = "www.example.com" }]
-
-[[certificate]]
-name = "api"
-domains = ["api.example.com"]
-targets = [{ kind = "cdn", domain = "api.example.com" }]
-"#;
-
-fn seed() -> Seed {
-    Seed::default()
-        .zone("example.com")
-        .cdn_domain("www.example.com")
-        .cdn_domain("api.example.com")
-}
+use support::emulator::EmulatorState;
 
 /// What the emulator holds for `www`: the CDN domain's serial and the serials of alicert's CAS
 /// copies (as the services see them, not as alicert reports them).
@@ -66,11 +47,7 @@ fn revoked_at_ms(status: &serde_json::Value) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_new_certificate_is_deployed_everywhere_before_the_old_one_is_revoked() {
-    let rig = Scenario::new()
-        .seed(|_| seed())
-        .config(CONFIG)
-        .start()
-        .await;
+    let rig = Scenario::www_and("api").start().await;
     let first = rig.invoke(r#"{"certificates":["www"]}"#).await;
     let old = issued(first.ok(), "www");
 
@@ -153,11 +130,7 @@ async fn the_new_certificate_is_deployed_everywhere_before_the_old_one_is_revoke
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_rollout_revokes_nothing_and_no_replace_revokes_only() {
-    let rig = Scenario::new()
-        .seed(|_| seed())
-        .config(CONFIG)
-        .start()
-        .await;
+    let rig = Scenario::www_and("api").start().await;
     let first = rig.invoke("{}").await;
     let www = issued(first.ok(), "www");
     let api = issued(&first.result, "api");

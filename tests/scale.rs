@@ -27,7 +27,7 @@ async fn fifty_certificates_in_one_invocation_run_concurrently_and_report_in_con
             "[[certificate]]\nname = \"{name}\"\ndomains = [\"{domain}\"]\ntargets = [{{ kind = \"cdn\", domain = \"{domain}\" }}]\n\n"
         ));
     }
-    let rig = Scenario::new().seed(|_| seed).config(&config).start().await;
+    let rig = Scenario::from_toml(seed, &config).start().await;
     // The rig writes `[acme]` first; bound the orders below the number of certificates.
     let text = std::fs::read_to_string(&rig.config_path).unwrap();
     let text = text.replacen(

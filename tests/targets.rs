@@ -142,9 +142,7 @@ fn openssl_pkcs12_info(p12: &[u8], password: &str) -> (bool, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_certificate_reaches_every_target_kind_and_reads_back() {
-    let rig = Scenario::new()
-        .seed(|_| all_targets_seed())
-        .config(ALL_TARGETS)
+    let rig = Scenario::from_toml(all_targets_seed(), ALL_TARGETS)
         .start()
         .await;
     let first = rig.invoke("{}").await;

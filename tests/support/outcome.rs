@@ -69,6 +69,12 @@ impl RunOutcome {
     }
 }
 
+/// `value`, or a panic naming the missing `field` and showing `owner`.
+#[track_caller]
+fn present<'a, T: ?Sized>(value: Option<&'a T>, field: &str, owner: &dyn std::fmt::Debug) -> &'a T {
+    value.unwrap_or_else(|| panic!("no {field} in {owner:?}"))
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunResultView {
@@ -99,19 +105,17 @@ impl RunResultView {
 
     #[track_caller]
     pub fn account(&self) -> &AccountView {
-        self.account.as_ref().expect("result has an account report")
+        present(self.account.as_ref(), "account", self)
     }
 
     #[track_caller]
     pub fn revocation(&self) -> &RevocationView {
-        self.revocation
-            .as_ref()
-            .expect("result has a revocation report")
+        present(self.revocation.as_ref(), "revocation", self)
     }
 
     #[track_caller]
     pub fn fanout(&self) -> &[FanoutView] {
-        self.fanout.as_deref().expect("result has fan-out groups")
+        present(self.fanout.as_deref(), "fanout", self)
     }
 }
 
@@ -137,21 +141,15 @@ impl CertView {
     /// The serial (panics when the entry has none).
     #[track_caller]
     pub fn serial(&self) -> &str {
-        self.serial
-            .as_deref()
-            .unwrap_or_else(|| panic!("no serial in {self:?}"))
+        present(self.serial.as_deref(), "serial", self)
     }
     #[track_caller]
     pub fn not_after(&self) -> &str {
-        self.not_after
-            .as_deref()
-            .unwrap_or_else(|| panic!("no not_after in {self:?}"))
+        present(self.not_after.as_deref(), "not_after", self)
     }
     #[track_caller]
     pub fn reason(&self) -> &str {
-        self.reason
-            .as_deref()
-            .unwrap_or_else(|| panic!("no reason in {self:?}"))
+        present(self.reason.as_deref(), "reason", self)
     }
     #[track_caller]
     pub fn target(&self, i: usize) -> &TargetView {
@@ -165,9 +163,7 @@ impl CertView {
     /// The error (panics when the entry has none).
     #[track_caller]
     pub fn error(&self) -> &ErrorView {
-        self.error
-            .as_ref()
-            .unwrap_or_else(|| panic!("no error in {self:?}"))
+        present(self.error.as_ref(), "error", self)
     }
 }
 
@@ -188,15 +184,11 @@ impl TargetView {
     }
     #[track_caller]
     pub fn serial(&self) -> &str {
-        self.serial
-            .as_deref()
-            .unwrap_or_else(|| panic!("no serial in {self:?}"))
+        present(self.serial.as_deref(), "serial", self)
     }
     #[track_caller]
     pub fn error(&self) -> &ErrorView {
-        self.error
-            .as_ref()
-            .unwrap_or_else(|| panic!("no error in {self:?}"))
+        present(self.error.as_ref(), "error", self)
     }
     /// `"<kind> <id>"`, how failure messages name a target.
     pub fn label(&self) -> String {
@@ -273,24 +265,18 @@ pub struct FanoutView {
 impl RevocationView {
     #[track_caller]
     pub fn replacement(&self) -> &ReplacementView {
-        self.replacement
-            .as_ref()
-            .unwrap_or_else(|| panic!("no replacement in {self:?}"))
+        present(self.replacement.as_ref(), "replacement", self)
     }
 }
 
 impl ReplacementView {
     #[track_caller]
     pub fn serial(&self) -> &str {
-        self.serial
-            .as_deref()
-            .unwrap_or_else(|| panic!("no serial in {self:?}"))
+        present(self.serial.as_deref(), "serial", self)
     }
     #[track_caller]
     pub fn error(&self) -> &ErrorView {
-        self.error
-            .as_ref()
-            .unwrap_or_else(|| panic!("no error in {self:?}"))
+        present(self.error.as_ref(), "error", self)
     }
 }
 
@@ -300,17 +286,13 @@ impl RevokedView {
     }
     #[track_caller]
     pub fn error(&self) -> &ErrorView {
-        self.error
-            .as_ref()
-            .unwrap_or_else(|| panic!("no error in {self:?}"))
+        present(self.error.as_ref(), "error", self)
     }
 }
 
 impl FanoutView {
     #[track_caller]
     pub fn error(&self) -> &ErrorView {
-        self.error
-            .as_ref()
-            .unwrap_or_else(|| panic!("no error in {self:?}"))
+        present(self.error.as_ref(), "error", self)
     }
 }

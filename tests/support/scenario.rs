@@ -88,6 +88,28 @@ impl Scenario {
             .target(cdn("www.example.com"))
     }
 
+    /// Certificate `www` on CAS and the CDN, and certificate `second` on the CDN domain
+    /// `<second>.example.com` (both CDN domains seeded in zone example.com).
+    pub fn www_and(second: &str) -> Scenario {
+        let domain = format!("{second}.example.com");
+        Scenario::new()
+            .seed(|s| {
+                s.zone("example.com")
+                    .cdn_domain("www.example.com")
+                    .cdn_domain(&domain)
+            })
+            .certificate("www", &["www.example.com"])
+            .target(cas())
+            .target(cdn("www.example.com"))
+            .certificate(second, &[&domain])
+            .target(cdn(&domain))
+    }
+
+    /// A seed and a config body written as TOML (certificates and any other sections).
+    pub fn from_toml(seed: Seed, toml: &str) -> Scenario {
+        Scenario::new().seed(|_| seed).config(toml)
+    }
+
     /// Changes the emulator's seed.
     pub fn seed(mut self, f: impl FnOnce(Seed) -> Seed) -> Scenario {
         self.seed = f(self.seed);
