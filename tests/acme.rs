@@ -556,20 +556,8 @@ async fn reuse_key_keeps_the_key_where_a_target_gives_it_back() {
         .await;
     let first = rig.invoke("{}").await;
     first.ok();
-    let key_www = rig
-        .emulator
-        .state()
-        .cdn_cert("www.example.com")
-        .unwrap()
-        .key
-        .clone();
-    let key_api = rig
-        .emulator
-        .state()
-        .cdn_cert("api.example.com")
-        .unwrap()
-        .key
-        .clone();
+    let key_www = rig.cdn_key("www.example.com");
+    let key_api = rig.cdn_key("api.example.com");
     let second = rig.invoke(r#"{"force":true}"#).await;
     let result = second.ok();
     let state = rig.emulator.state();

@@ -2,6 +2,7 @@
 //! asynchronously once per group (FC 3 InvokeFunction, V3-signed, checked by the emulator); the
 //! emulator hands each invocation to a running `alicert serve`, which renews that group.
 mod support;
+use support::rig::free_port;
 use support::scenario::Scenario;
 
 use std::process::{Child, Stdio};
@@ -18,14 +19,6 @@ impl Drop for Serve {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
 //! `alicert serve`: the FC custom-runtime contract, over real HTTP, against Pebble + the emulator.
 mod support;
 use support::outcome::RunResultView;
+use support::rig::free_port;
 use support::scenario::{cdn, Scenario};
 
 use std::io::{BufRead, BufReader};
@@ -20,14 +21,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn serve(rig: &Rig, with_env_credentials: bool) -> Server {

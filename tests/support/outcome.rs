@@ -58,6 +58,14 @@ impl RunOutcome {
         &self.expect_exit(0).result
     }
 
+    /// The entry of certificate `name` of a run that exited 0, asserting its `status`.
+    #[track_caller]
+    pub fn certificate_with(&self, name: &str, status: &str) -> &CertView {
+        let c = self.expect_exit(0).certificate(name);
+        assert_eq!(c.status, status, "{name}: {}", self.stdout);
+        c
+    }
+
     /// The entry of certificate `name` (panics, showing the output, when there is none).
     #[track_caller]
     pub fn certificate(&self, name: &str) -> &CertView {

@@ -114,6 +114,29 @@ propagation_timeout_secs = 20
         cmd
     }
 
+    /// The private key (PEM) the emulator's CDN domain `domain` now serves.
+    #[track_caller]
+    pub fn cdn_key(&self, domain: &str) -> String {
+        let state = self.emulator.state();
+        let cert = state.cdn_cert(domain);
+        cert.unwrap_or_else(|| panic!("no certificate on CDN domain {domain}"))
+            .key
+            .clone()
+    }
+
+    /// The values of every TXT record in the emulator's zones, sorted.
+    pub fn txt_values(&self) -> Vec<String> {
+        let mut values: Vec<String> = self
+            .emulator
+            .state()
+            .txt_records()
+            .iter()
+            .map(|r| r.value.clone())
+            .collect();
+        values.sort();
+        values
+    }
+
     /// Adds (or replaces) `key = value` (TOML) in the `[acme]` section of the config file.
     pub fn set_acme(&self, key: &str, value: &str) {
         let text = std::fs::read_to_string(&self.config_path).expect("read config");
@@ -269,6 +292,15 @@ pub async fn run(mut cmd: Command) -> RunOutcome {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     RunOutcome::new(output.status.code().unwrap_or(-1), stdout, stderr)
+}
+
+/// A free loopback TCP port (for `alicert serve`).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The `alicert` binary next to the running test or example binary (target/<profile>/alicert).
