@@ -105,7 +105,12 @@ propagation_timeout_secs = 20
 
     /// The `alicert` command with [`Rig::env`] only (nothing inherited but `PATH`).
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(&self.bin);
+        self.command_of(&self.bin)
+    }
+
+    /// `program` (e.g. `/usr/bin/time`) with [`Rig::env`] only, like [`Rig::command`].
+    pub fn command_of(&self, program: &std::path::Path) -> Command {
+        let mut cmd = Command::new(program);
         cmd.env_clear();
         if let Ok(path) = std::env::var("PATH") {
             cmd.env("PATH", path);
