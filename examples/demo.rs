@@ -39,13 +39,13 @@ targets = [
     // Under /usr/bin/time (when there is one) to report the process's peak RSS too.
     let time = std::path::Path::new("/usr/bin/time");
     let run = if time.exists() {
-        let mut cmd = rig.command(time);
+        let mut cmd = rig.command_of(time);
         cmd.args(["-f", "demo-peak-rss-kb=%M"])
             .arg(alicert_bin())
             .args(["invoke", "{}"]);
         support::rig::run(cmd).await
     } else {
-        rig.invoke(&alicert_bin(), "{}").await
+        rig.invoke("{}").await
     };
     let elapsed = started.elapsed();
     let peak_rss = run
@@ -64,12 +64,12 @@ targets = [
         state.records_deleted.len(),
         state.txt_records().len()
     );
-    let ok = run.code == 0
-        && run.result["certificates"][0]["status"] == "issued"
+    let ok = run.exit == 0
+        && run.result.certificates[0].status == "issued"
         && state.txt_records().is_empty();
     drop(rig);
     if !ok {
-        eprintln!("demo: FAILED (exit code {})", run.code);
+        eprintln!("demo: FAILED (exit code {})", run.exit);
         std::process::exit(1);
     }
     eprintln!("demo: ok");

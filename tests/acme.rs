@@ -2,13 +2,11 @@
 //! (create/show/update/rollover/deactivate), External Account Binding, revocation, alternate
 //! chains, key types, key reuse, several roots in `ca_bundle`.
 mod support;
-use support::rig::{cert, ok};
+use support::scenario::{cas, cdn, Scenario};
 
 use support::emulator::Seed;
 use support::pebble::{self, Options};
-use support::rig::{alicert_bin, Rig, Run, BUCKET};
-
-const OSS_KEY: &str = "oss://alicert-state/acme/account.pem";
+use support::rig::{Rig, BUCKET};
 
 const WWW: &str = r#"
 [[certificate]]
@@ -36,12 +34,10 @@ fn stored_key(rig: &Rig) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_create_show_update_rollover_deactivate() {
-    let rig = Rig::start(www_seed(), OSS_KEY, WWW).await;
-    let bin = alicert_bin();
-
+    let rig = Scenario::www_on_cdn().start().await;
     // show creates nothing: no key yet is a clear input error.
-    let run = rig.alicert(&bin, &["account", "show"]).await;
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = rig.run(&["account", "show"]).await;
+    run.expect_exit(2);
     assert!(run.stderr.contains("account create"), "{}", run.stderr);
     // No account key was stored (lock objects may come and go).
     assert!(rig
@@ -51,76 +47,65 @@ async fn account_create_show_update_rollover_deactivate() {
         .iter()
         .all(|c| !c.params.values().any(|v| v.contains("account"))));
 
-    let created = rig.alicert(&bin, &["account", "create"]).await;
-    let a = &ok(&created)["account"];
-    let url = a["url"].as_str().unwrap().to_string();
-    assert!(url.starts_with("https://127.0.0.1:"), "{a}");
-    assert_eq!(a["status"], "valid", "{a}");
-    assert_eq!(a["contacts"], serde_json::json!(["mailto:ops@example.com"]));
-    assert_eq!(a["created"], true);
-    let thumb = a["key_thumbprint"].as_str().unwrap().to_string();
+    let created = rig.run(&["account", "create"]).await;
+    let a = &created.ok().account();
+    let url = a.url.clone();
+    assert!(url.starts_with("https://127.0.0.1:"), "{a:?}");
+    assert_eq!(a.status.as_deref(), Some("valid"), "{a:?}");
+    assert_eq!(a.contacts, ["mailto:ops@example.com"]);
+    assert!(a.created);
+    let thumb = a.key_thumbprint.clone();
     assert_eq!(thumb.len(), 43, "base64url SHA-256: {thumb}");
     let key_v1 = stored_key(&rig);
     assert!(key_v1.contains("BEGIN PRIVATE KEY"));
     let body = key_v1.lines().nth(1).unwrap();
     assert!(!created.stdout.contains(body) && !created.stderr.contains(body));
 
-    let shown = rig.alicert(&bin, &["account", "show"]).await;
-    let a = &ok(&shown)["account"];
-    assert_eq!(a["url"], url.as_str());
-    assert_eq!(a["status"], "valid");
-    assert_eq!(a["key_thumbprint"], thumb.as_str());
-    assert_eq!(a["contacts"], serde_json::json!(["mailto:ops@example.com"]));
-    assert!(a.get("created").is_none(), "{a}");
+    let shown = rig.run(&["account", "show"]).await;
+    let a = &shown.ok().account();
+    assert_eq!(a.url, url.as_str());
+    assert_eq!(a.status.as_deref(), Some("valid"));
+    assert_eq!(a.key_thumbprint, thumb.as_str());
+    assert_eq!(a.contacts, ["mailto:ops@example.com"]);
+    assert!(!a.created, "{a:?}");
 
     // update: the CA's account object carries the new contacts.
     let updated = rig
-        .alicert(
-            &bin,
-            &[
-                "account",
-                "update",
-                "--email",
-                "new@example.com",
-                "--email",
-                "sec@example.com",
-            ],
-        )
+        .run(&[
+            "account",
+            "update",
+            "--email",
+            "new@example.com",
+            "--email",
+            "sec@example.com",
+        ])
         .await;
     assert_eq!(
-        ok(&updated)["account"]["contacts"],
-        serde_json::json!(["mailto:new@example.com", "mailto:sec@example.com"])
+        updated.ok().account().contacts,
+        ["mailto:new@example.com", "mailto:sec@example.com"]
     );
-    let a = &ok(&rig.alicert(&bin, &["account", "show"]).await)["account"].clone();
+    let a = rig.run(&["account", "show"]).await.ok().account().clone();
     assert_eq!(
-        a["contacts"],
-        serde_json::json!(["mailto:new@example.com", "mailto:sec@example.com"])
+        a.contacts,
+        ["mailto:new@example.com", "mailto:sec@example.com"]
     );
     let bad = rig
-        .invoke(
-            &bin,
-            r#"{"action":"account","op":"update","email":"nobody"}"#,
-        )
+        .invoke(r#"{"action":"account","op":"update","email":"nobody"}"#)
         .await;
-    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    bad.expect_exit(2);
 
     // rollover through the event: new key stored where the old one was, old kept beside it,
     // same account found with the new key, old key no longer accepted.
     let dry = rig
-        .invoke(
-            &bin,
-            r#"{"action":"account","op":"rollover","dry_run":true}"#,
-        )
+        .invoke(r#"{"action":"account","op":"rollover","dry_run":true}"#)
         .await;
-    assert!(ok(&dry)["account"]["would"].is_string());
+    assert!(dry.ok().account().would.is_some());
     assert_eq!(stored_key(&rig), key_v1);
-    let rolled = rig
-        .invoke(&bin, r#"{"action":"account","op":"rollover"}"#)
-        .await;
-    let a = &ok(&rolled)["account"];
-    assert_eq!(a["url"], url.as_str());
-    assert_eq!(a["previous_key_thumbprint"], thumb.as_str());
-    let thumb2 = a["key_thumbprint"].as_str().unwrap().to_string();
+    let rolled = rig.invoke(r#"{"action":"account","op":"rollover"}"#).await;
+    let a = &rolled.ok().account();
+    assert_eq!(a.url, url.as_str());
+    assert_eq!(a.previous_key_thumbprint.as_deref(), Some(thumb.as_str()));
+    let thumb2 = a.key_thumbprint.clone();
     assert_ne!(thumb2, thumb);
     let key_v2 = stored_key(&rig);
     assert_ne!(key_v2, key_v1);
@@ -133,35 +118,35 @@ async fn account_create_show_update_rollover_deactivate() {
         .unwrap()
         .to_string();
     assert_eq!(previous, key_v1);
-    let a = &ok(&rig.alicert(&bin, &["account", "show"]).await)["account"].clone();
-    assert_eq!(a["url"], url.as_str());
-    assert_eq!(a["key_thumbprint"], thumb2.as_str());
+    let a = rig.run(&["account", "show"]).await.ok().account().clone();
+    assert_eq!(a.url, url.as_str());
+    assert_eq!(a.key_thumbprint, thumb2.as_str());
     // The next invocation orders with the new key.
-    let issued = rig.invoke(&bin, "{}").await;
-    assert_eq!(cert(ok(&issued), "www")["status"], "issued");
+    let issued = rig.invoke("{}").await;
+    assert_eq!(issued.ok().certificate("www").status, "issued");
     // The old key is dead at the CA: put it back and the account is not found.
     rig.emulator
         .put_object(BUCKET, "acme/account.pem", key_v1.as_bytes());
-    let stale = rig.alicert(&bin, &["account", "show"]).await;
-    assert_ne!(stale.code, 0, "{}", stale.stdout);
+    let stale = rig.run(&["account", "show"]).await;
+    assert_ne!(stale.exit, 0, "{}", stale.stdout);
     rig.emulator
         .put_object(BUCKET, "acme/account.pem", key_v2.as_bytes());
 
     // deactivate needs explicit confirmation, on the CLI and in the event.
-    let refused = rig.alicert(&bin, &["account", "deactivate"]).await;
-    assert_eq!(refused.code, 2);
+    let refused = rig.run(&["account", "deactivate"]).await;
+    refused.expect_exit(2);
     assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
     let refused = rig
-        .invoke(&bin, r#"{"action":"account","op":"deactivate"}"#)
+        .invoke(r#"{"action":"account","op":"deactivate"}"#)
         .await;
-    assert_eq!(refused.code, 2);
+    refused.expect_exit(2);
     assert!(refused.stderr.contains("confirm"), "{}", refused.stderr);
-    let gone = rig.alicert(&bin, &["account", "deactivate", "--yes"]).await;
-    let a = &ok(&gone)["account"];
-    assert_eq!(a["status"], "deactivated", "{a}");
-    assert_eq!(a["url"], url.as_str());
-    let after = rig.alicert(&bin, &["account", "show"]).await;
-    assert_eq!(after.code, 2, "{}", after.stderr);
+    let gone = rig.run(&["account", "deactivate", "--yes"]).await;
+    let a = &gone.ok().account();
+    assert_eq!(a.status.as_deref(), Some("deactivated"), "{a:?}");
+    assert_eq!(a.url, url.as_str());
+    let after = rig.run(&["account", "show"]).await;
+    after.expect_exit(2);
     assert!(
         after.stderr.contains("is deactivated") && after.stderr.contains("account create"),
         "{}",
@@ -171,9 +156,11 @@ async fn account_create_show_update_rollover_deactivate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kms_rollover_keeps_the_previous_version_and_checks_write_access_first() {
-    let rig = Rig::start(www_seed(), "kms:alicert/account", WWW).await;
-    let bin = alicert_bin();
-    let a = ok(&rig.alicert(&bin, &["account", "create"]).await)["account"].clone();
+    let rig = Scenario::from_toml(www_seed(), WWW)
+        .account_key("kms:alicert/account")
+        .start()
+        .await;
+    let a = rig.run(&["account", "create"]).await.ok().account().clone();
     let key_v1 = rig
         .emulator
         .state()
@@ -184,19 +171,24 @@ async fn kms_rollover_keeps_the_previous_version_and_checks_write_access_first()
     // Without kms:PutSecretValue the rollover stops before the CA hears of a new key.
     rig.emulator
         .fail_next("PutSecretValue", "Forbidden.NoPermission", 403);
-    let denied = rig.alicert(&bin, &["account", "rollover"]).await;
-    assert_eq!(denied.code, 1, "{}", denied.stdout);
+    let denied = rig.run(&["account", "rollover"]).await;
+    denied.expect_exit(1);
     assert!(
         denied.stderr.contains("Forbidden.NoPermission"),
         "{}",
         denied.stderr
     );
-    let still = ok(&rig.alicert(&bin, &["account", "show"]).await)["account"].clone();
-    assert_eq!(still["key_thumbprint"], a["key_thumbprint"]);
+    let still = rig.run(&["account", "show"]).await.ok().account().clone();
+    assert_eq!(still.key_thumbprint, a.key_thumbprint);
 
-    let rolled = ok(&rig.alicert(&bin, &["account", "rollover"]).await)["account"].clone();
-    assert_eq!(rolled["url"], a["url"]);
-    assert_ne!(rolled["key_thumbprint"], a["key_thumbprint"]);
+    let rolled = rig
+        .run(&["account", "rollover"])
+        .await
+        .ok()
+        .account()
+        .clone();
+    assert_eq!(rolled.url, a.url);
+    assert_ne!(rolled.key_thumbprint, a.key_thumbprint);
     let state = rig.emulator.state();
     let secret = &state.kms_secrets["alicert/account"];
     let current = secret.current().unwrap();
@@ -207,20 +199,27 @@ async fn kms_rollover_keeps_the_previous_version_and_checks_write_access_first()
         .find(|v| v.stages.iter().any(|s| s == "ACSPrevious"))
         .expect("ACSPrevious version");
     assert_eq!(previous.data, key_v1);
-    let shown = ok(&rig.alicert(&bin, &["account", "show"]).await)["account"].clone();
-    assert_eq!(shown["key_thumbprint"], rolled["key_thumbprint"]);
+    let shown = rig.run(&["account", "show"]).await.ok().account().clone();
+    assert_eq!(shown.key_thumbprint, rolled.key_thumbprint);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_key_rollover_and_env_key_refusal() {
-    let rig = Rig::start(www_seed(), "file:PLACEHOLDER", WWW).await;
+    let rig = Scenario::from_toml(www_seed(), WWW)
+        .account_key("file:PLACEHOLDER")
+        .start()
+        .await;
     let path = rig.dir.path().join("account.pem");
     rig.set_acme("account_key", &format!("\"file:{}\"", path.display()));
-    let bin = alicert_bin();
-    let a = ok(&rig.alicert(&bin, &["account", "create"]).await)["account"].clone();
+    let a = rig.run(&["account", "create"]).await.ok().account().clone();
     let v1 = std::fs::read_to_string(&path).unwrap();
-    let rolled = ok(&rig.alicert(&bin, &["account", "rollover"]).await)["account"].clone();
-    assert_eq!(rolled["url"], a["url"]);
+    let rolled = rig
+        .run(&["account", "rollover"])
+        .await
+        .ok()
+        .account()
+        .clone();
+    assert_eq!(rolled.url, a.url);
     let v2 = std::fs::read_to_string(&path).unwrap();
     assert_ne!(v1, v2);
     assert_eq!(
@@ -236,34 +235,25 @@ async fn file_key_rollover_and_env_key_refusal() {
 
     // An env: key cannot be rewritten: refused before the CA is asked.
     rig.set_acme("account_key", "\"env:ALICERT_TEST_ACCOUNT_KEY\"");
-    let mut cmd = rig.command(&bin);
+    let mut cmd = rig.command();
     cmd.env("ALICERT_TEST_ACCOUNT_KEY", &v2)
         .args(["account", "rollover"]);
     let refused = support::rig::run(cmd).await;
-    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    refused.expect_exit(2);
     assert!(
         refused.stderr.contains("environment variable"),
         "{}",
         refused.stderr
     );
-    let mut cmd = rig.command(&bin);
+    let mut cmd = rig.command();
     cmd.env("ALICERT_TEST_ACCOUNT_KEY", &v2)
         .args(["account", "show"]);
     let shown = support::rig::run(cmd).await;
-    assert_eq!(
-        ok(&shown)["account"]["key_thumbprint"],
-        rolled["key_thumbprint"]
-    );
+    assert_eq!(shown.ok().account().key_thumbprint, rolled.key_thumbprint);
 }
 
 /// Pebble's sample EAB HMAC key (base64url).
 const EAB_KEY: &str = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
-
-async fn with_env(rig: &Rig, env: &[(&str, &str)], args: &[&str]) -> Run {
-    let mut cmd = rig.command(&alicert_bin());
-    cmd.envs(env.iter().copied()).args(args);
-    support::rig::run(cmd).await
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn external_account_binding_required_by_the_ca() {
@@ -273,11 +263,11 @@ async fn external_account_binding_required_by_the_ca() {
     })
     .await;
     let seed = www_seed().kms_secret("alicert/eab", EAB_KEY);
-    let rig = Rig::with_pebble(pebble, seed, OSS_KEY, WWW).await;
+    let rig = Scenario::from_toml(seed, WWW).pebble(pebble).start().await;
 
     // No EAB configured: a clear config error, and no account key left behind.
-    let run = with_env(&rig, &[], &["account", "create"]).await;
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = rig.run_with_env(&[], &["account", "create"]).await;
+    run.expect_exit(2);
     assert!(
         run.stderr.contains("External Account Binding")
             && run.stderr.contains("eab_kid")
@@ -285,10 +275,10 @@ async fn external_account_binding_required_by_the_ca() {
         "{}",
         run.stderr
     );
-    let renew = with_env(&rig, &[], &["invoke", "{}"]).await;
-    assert_eq!(renew.code, 1);
-    let c = cert(&renew.result, "www");
-    assert_eq!(c["error"]["code"], "ConfigError", "{c}");
+    let renew = rig.run_with_env(&[], &["invoke", "{}"]).await;
+    renew.expect_exit(1);
+    let c = renew.certificate("www");
+    assert_eq!(c.error().code, "ConfigError", "{c:?}");
     // No account key was stored (lock objects may come and go).
     assert!(rig
         .emulator
@@ -297,43 +287,24 @@ async fn external_account_binding_required_by_the_ca() {
         .iter()
         .all(|c| !c.params.values().any(|v| v.contains("account"))));
 
-    // Half a binding, or a key that is not base64url: refused at config load.
-    let half = with_env(
-        &rig,
-        &[("ALICERT_ACME_EAB_KID", "kid-1")],
-        &["account", "create"],
-    )
-    .await;
-    assert_eq!(half.code, 2);
-    assert!(half.stderr.contains("eab_hmac_key"), "{}", half.stderr);
-    let junk = with_env(
-        &rig,
-        &[
-            ("ALICERT_ACME_EAB_KID", "kid-1"),
-            ("ALICERT_ACME_EAB_HMAC_KEY", "not*base64"),
-        ],
-        &["account", "create"],
-    )
-    .await;
-    assert_eq!(junk.code, 2);
-    assert!(junk.stderr.contains("base64url") && !junk.stderr.contains("not*base64"));
-
-    // The wrong HMAC key: the CA refuses the binding; nothing stored.
-    let wrong = with_env(
-        &rig,
-        &[
-            ("ALICERT_ACME_EAB_KID", "kid-1"),
-            ("ALICERT_ACME_EAB_HMAC_KEY", "c29tZS1vdGhlci1rZXk"),
-        ],
-        &["account", "create"],
-    )
-    .await;
-    assert_eq!(wrong.code, 1, "{}", wrong.stderr);
-    assert!(
-        wrong.stderr.contains("External Account Binding"),
-        "{}",
-        wrong.stderr
-    );
+    // Half a binding, or a key that is not base64url: refused at config load (exit 2, the
+    // bad key not echoed); the wrong HMAC key: the CA refuses the binding (exit 1).
+    let kid = ("ALICERT_ACME_EAB_KID", "kid-1");
+    let hmac = |v| ("ALICERT_ACME_EAB_HMAC_KEY", v);
+    for (env, exit, says) in [
+        (vec![kid], 2, "eab_hmac_key"),
+        (vec![kid, hmac("not*base64")], 2, "base64url"),
+        (
+            vec![kid, hmac("c29tZS1vdGhlci1rZXk")],
+            1,
+            "External Account Binding",
+        ),
+    ] {
+        let run = rig.run_with_env(&env, &["account", "create"]).await;
+        run.expect_exit(exit);
+        assert!(run.stderr.contains(says), "{}", run.stderr);
+        assert!(!run.stderr.contains("not*base64"), "{}", run.stderr);
+    }
     // No account key was stored (lock objects may come and go).
     assert!(rig
         .emulator
@@ -347,114 +318,86 @@ async fn external_account_binding_required_by_the_ca() {
         ("ALICERT_ACME_EAB_KID", "kid-1"),
         ("ALICERT_ACME_EAB_HMAC_KEY", "kms:alicert/eab"),
     ];
-    let created = with_env(&rig, &eab, &["account", "create"]).await;
-    let a = ok(&created)["account"].clone();
-    assert_eq!(a["status"], "valid");
-    assert_eq!(a["created"], true);
+    let created = rig.run_with_env(&eab, &["account", "create"]).await;
+    let a = created.ok().account().clone();
+    assert_eq!(a.status.as_deref(), Some("valid"));
+    assert!(a.created);
     assert!(!created.stdout.contains(EAB_KEY) && !created.stderr.contains(EAB_KEY));
     assert!(stored_key(&rig).contains("BEGIN PRIVATE KEY"));
     // An existing account needs no binding any more.
-    let shown = with_env(&rig, &[], &["account", "show"]).await;
-    assert_eq!(ok(&shown)["account"]["url"], a["url"]);
-    let issued = with_env(&rig, &[], &["invoke", "{}"]).await;
-    assert_eq!(cert(ok(&issued), "www")["status"], "issued");
+    let shown = rig.run_with_env(&[], &["account", "show"]).await;
+    assert_eq!(shown.ok().account().url, a.url);
+    let issued = rig.run_with_env(&[], &["invoke", "{}"]).await;
+    assert_eq!(issued.ok().certificate("www").status, "issued");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoke_the_deployed_certificate() {
-    let seed = Seed::default()
-        .zone("example.com")
-        .cdn_domain("www.example.com")
-        .cdn_domain("api.example.com");
-    let rig = Rig::start(
-        seed,
-        OSS_KEY,
-        r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-targets = [{ kind = "cas" }, { kind = "cdn", domain = "www.example.com" }]
-
-[[certificate]]
-name = "api"
-domains = ["api.example.com"]
-targets = [{ kind = "cdn", domain = "api.example.com" }]
-"#,
-    )
-    .await;
-    let bin = alicert_bin();
-    let first = rig.invoke(&bin, "{}").await;
-    let www_serial = cert(ok(&first), "www")["serial"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let api_serial = cert(&first.result, "api")["serial"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let rig = Scenario::new()
+        .seed(|s| {
+            s.zone("example.com")
+                .cdn_domain("www.example.com")
+                .cdn_domain("api.example.com")
+        })
+        .certificate("www", &["www.example.com"])
+        .target(cas())
+        .target(cdn("www.example.com"))
+        .certificate("api", &["api.example.com"])
+        .target(cdn("api.example.com"))
+        .start()
+        .await;
+    let first = rig.invoke("{}").await;
+    let www_serial = first.ok().certificate("www").serial().to_string();
+    let api_serial = first.certificate("api").serial().to_string();
 
     // Reason codes are RFC 5280's: 7 does not exist, 11 neither.
     for bad in ["7", "11"] {
         let run = rig
-            .alicert(&bin, &["revoke", "--certificate", "www", "--reason", bad])
+            .run(&["revoke", "--certificate", "www", "--reason", bad])
             .await;
-        assert_eq!(run.code, 2, "{}", run.stderr);
+        run.expect_exit(2);
         assert!(run.stderr.contains("CRLReason"), "{}", run.stderr);
     }
-    let unknown = rig
-        .alicert(&bin, &["revoke", "--certificate", "nope"])
-        .await;
-    assert_eq!(unknown.code, 2);
+    let unknown = rig.run(&["revoke", "--certificate", "nope"]).await;
+    unknown.expect_exit(2);
     let dry = rig
-        .alicert(&bin, &["--dry-run", "revoke", "--certificate", "www"])
+        .run(&["--dry-run", "revoke", "--certificate", "www"])
         .await;
-    assert_eq!(
-        ok(&dry)["revocation"]["revoked"][0]["status"],
-        "would_revoke"
-    );
+    assert_eq!(dry.ok().revocation().revoked[0].status, "would_revoke");
     assert_eq!(rig.pebble.cert_status(&www_serial).await["Status"], "Valid");
 
     let run = rig
-        .alicert(
-            &bin,
-            &[
-                "revoke",
-                "--certificate",
-                "www",
-                "--reason",
-                "4",
-                "--no-replace",
-            ],
-        )
+        .run(&[
+            "revoke",
+            "--certificate",
+            "www",
+            "--reason",
+            "4",
+            "--no-replace",
+        ])
         .await;
-    let r = &ok(&run)["revocation"];
-    assert_eq!(r["reason"], 4);
-    assert_eq!(r["reason_name"], "superseded");
-    let revoked = r["revoked"].as_array().unwrap();
+    let r = &run.ok().revocation();
+    assert_eq!(r.reason, Some(4));
+    assert_eq!(r.reason_name.as_deref(), Some("superseded"));
+    let revoked = &r.revoked;
     // cas and cdn serve the same certificate: revoked once, both named.
-    assert_eq!(revoked.len(), 1, "{r}");
-    assert_eq!(revoked[0]["serial"], www_serial.as_str());
-    assert_eq!(revoked[0]["status"], "revoked");
-    assert_eq!(revoked[0]["targets"].as_array().unwrap().len(), 2);
+    assert_eq!(revoked.len(), 1, "{r:?}");
+    assert_eq!(revoked[0].serial, www_serial.as_str());
+    assert_eq!(revoked[0].status, "revoked");
+    assert_eq!(revoked[0].targets.len(), 2);
     let status = rig.pebble.cert_status(&www_serial).await;
     assert_eq!(status["Status"], "Revoked", "{status}");
     assert_eq!(status["Reason"], 4, "{status}");
     let again = rig
-        .alicert(&bin, &["revoke", "--certificate", "www", "--no-replace"])
+        .run(&["revoke", "--certificate", "www", "--no-replace"])
         .await;
-    assert_eq!(
-        ok(&again)["revocation"]["revoked"][0]["status"],
-        "already_revoked"
-    );
+    assert_eq!(again.ok().revocation().revoked[0].status, "already_revoked");
 
     // The event form, keyCompromise (replace, then revoke: tests/revoke.rs).
     let ev = rig
-        .invoke(
-            &bin,
-            r#"{"action":"revoke","certificate":"api","reason":1}"#,
-        )
+        .invoke(r#"{"action":"revoke","certificate":"api","reason":1}"#)
         .await;
-    assert_eq!(ok(&ev)["revocation"]["revoked"][0]["status"], "revoked");
+    assert_eq!(ev.ok().revocation().revoked[0].status, "revoked");
     let status = rig.pebble.cert_status(&api_serial).await;
     assert_eq!(status["Status"], "Revoked");
     assert_eq!(status["Reason"], 1);
@@ -507,16 +450,14 @@ async fn preferred_chain_picks_an_alternate_root() {
     let root0 = subject_cn(&pebble.root_pem(0).await);
     let root2 = subject_cn(&pebble.root_pem(2).await);
     assert_ne!(root0, root2);
-    let seed = Seed::default()
-        .zone("example.com")
-        .cdn_domain("a.example.com")
-        .cdn_domain("b.example.com")
-        .cdn_domain("c.example.com");
-    let rig = Rig::with_pebble(
-        pebble,
-        seed,
-        OSS_KEY,
-        &format!(
+    let rig = Scenario::new()
+        .seed(|s| {
+            s.zone("example.com")
+                .cdn_domain("a.example.com")
+                .cdn_domain("b.example.com")
+                .cdn_domain("c.example.com")
+        })
+        .config(&format!(
             r#"
 [[certificate]]
 name = "default"
@@ -535,11 +476,12 @@ domains = ["c.example.com"]
 preferred_chain = "No Such Root"
 targets = [{{ kind = "cdn", domain = "c.example.com" }}]
 "#
-        ),
-    )
-    .await;
-    let run = rig.invoke(&alicert_bin(), "{}").await;
-    let result = ok(&run);
+        ))
+        .pebble(pebble)
+        .start()
+        .await;
+    let run = rig.invoke("{}").await;
+    let result = run.ok();
     let state = rig.emulator.state();
     let top = |d: &str| {
         issuer_cns(&state.cdn_cert(d).unwrap().cert)
@@ -550,8 +492,8 @@ targets = [{{ kind = "cdn", domain = "c.example.com" }}]
     assert_eq!(top("a.example.com"), root0);
     assert_eq!(top("b.example.com"), root2);
     assert_eq!(top("c.example.com"), root0);
-    assert!(cert(result, "alternate").get("notes").is_none());
-    let notes = cert(result, "unmet")["notes"].to_string();
+    assert!(result.certificate("alternate").notes.is_empty());
+    let notes = result.certificate("unmet").notes.join("\n");
     assert!(
         notes.contains("No Such Root") && notes.contains(&root2),
         "{notes}"
@@ -561,22 +503,23 @@ targets = [{{ kind = "cdn", domain = "c.example.com" }}]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_key_type_is_issued_and_deployed() {
     let types = ["ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096"];
-    let mut seed = Seed::default().zone("example.com");
-    let mut config = String::new();
+    let mut scenario = Scenario::new().seed(|s| s.zone("example.com"));
     for t in types {
-        seed = seed.cdn_domain(&format!("{t}.example.com"));
-        config.push_str(&format!(
-            "[[certificate]]\nname = \"{t}\"\ndomains = [\"{t}.example.com\"]\nkey_type = \"{t}\"\ntargets = [{{ kind = \"cdn\", domain = \"{t}.example.com\" }}]\n\n"
-        ));
+        let domain = format!("{t}.example.com");
+        scenario = scenario
+            .seed(|s| s.cdn_domain(&domain))
+            .certificate(t, &[&domain])
+            .option(&format!("key_type = \"{t}\""))
+            .target(cdn(&domain));
     }
-    let rig = Rig::start(seed, OSS_KEY, &config).await;
+    let rig = scenario.start().await;
     let started = std::time::Instant::now();
-    let run = rig.invoke(&alicert_bin(), "{}").await;
+    let run = rig.invoke("{}").await;
     eprintln!("five key types issued in {:?}", started.elapsed());
-    let result = ok(&run);
+    let result = run.ok();
     let state = rig.emulator.state();
     for t in types {
-        assert_eq!(cert(result, t)["status"], "issued");
+        assert_eq!(result.certificate(t).status, "issued");
         let deployed = state.cdn_cert(&format!("{t}.example.com")).unwrap();
         let key = rcgen::KeyPair::from_pem(&deployed.key).unwrap();
         match t {
@@ -596,77 +539,51 @@ async fn every_key_type_is_issued_and_deployed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reuse_key_keeps_the_key_where_a_target_gives_it_back() {
-    let seed = Seed::default()
-        .zone("example.com")
-        .cdn_domain("www.example.com")
-        .cdn_domain("api.example.com");
-    let rig = Rig::start(
-        seed,
-        OSS_KEY,
-        r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-reuse_key = true
-targets = [{ kind = "cas" }, { kind = "cdn", domain = "www.example.com" }]
-
-[[certificate]]
-name = "api"
-domains = ["api.example.com"]
-reuse_key = true
-targets = [{ kind = "cdn", domain = "api.example.com" }]
-"#,
-    )
-    .await;
-    let bin = alicert_bin();
-    let first = rig.invoke(&bin, "{}").await;
-    ok(&first);
-    let key_www = rig
-        .emulator
-        .state()
-        .cdn_cert("www.example.com")
-        .unwrap()
-        .key
-        .clone();
-    let key_api = rig
-        .emulator
-        .state()
-        .cdn_cert("api.example.com")
-        .unwrap()
-        .key
-        .clone();
-    let second = rig.invoke(&bin, r#"{"force":true}"#).await;
-    let result = ok(&second);
+    let rig = Scenario::new()
+        .seed(|s| {
+            s.zone("example.com")
+                .cdn_domain("www.example.com")
+                .cdn_domain("api.example.com")
+        })
+        .certificate("www", &["www.example.com"])
+        .option("reuse_key = true")
+        .target(cas())
+        .target(cdn("www.example.com"))
+        .certificate("api", &["api.example.com"])
+        .option("reuse_key = true")
+        .target(cdn("api.example.com"))
+        .start()
+        .await;
+    let first = rig.invoke("{}").await;
+    first.ok();
+    let key_www = rig.cdn_key("www.example.com");
+    let key_api = rig.cdn_key("api.example.com");
+    let second = rig.invoke(r#"{"force":true}"#).await;
+    let result = second.ok();
     let state = rig.emulator.state();
-    let www = cert(result, "www");
-    assert_eq!(www["status"], "renewed");
-    assert_ne!(www["serial"], cert(&first.result, "www")["serial"]);
+    let www = result.certificate("www");
+    assert_eq!(www.status, "renewed");
+    assert_ne!(www.serial(), first.certificate("www").serial());
     assert_eq!(state.cdn_cert("www.example.com").unwrap().key, key_www);
     assert!(
-        www["notes"].to_string().contains("kept the private key"),
-        "{www}"
+        www.notes.iter().any(|n| n.contains("kept the private key")),
+        "{www:?}"
     );
     // cdn cannot give its key back: a new key, and the result says why.
-    let api = cert(result, "api");
+    let api = result.certificate("api");
     assert_ne!(state.cdn_cert("api.example.com").unwrap().key, key_api);
-    assert!(api["notes"].to_string().contains("no target"), "{api}");
+    assert!(api.notes.iter().any(|n| n.contains("no target")), "{api:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ca_bundle_trusts_every_root_and_unknown_profiles_fail_clearly() {
-    let rig = Rig::start(
-        www_seed(),
-        OSS_KEY,
-        r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-profile = "shortlived"
-targets = [{ kind = "cdn", domain = "www.example.com" }]
-"#,
-    )
-    .await;
-    let bin = alicert_bin();
+    let rig = Scenario::new()
+        .seed(|_| www_seed())
+        .certificate("www", &["www.example.com"])
+        .option(r#"profile = "shortlived""#)
+        .target(cdn("www.example.com"))
+        .start()
+        .await;
     // An unrelated CA first, Pebble's second: the old client trusted only the first.
     let other = rcgen::CertificateParams::new(Vec::<String>::new())
         .unwrap()
@@ -676,21 +593,21 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
     let bundle = rig.dir.path().join("bundle.pem");
     std::fs::write(&bundle, format!("{other}{}", rig.pebble.ca_pem())).unwrap();
     rig.set_acme("ca_bundle", &format!("\"{}\"", bundle.display()));
-    ok(&rig.alicert(&bin, &["account", "create"]).await);
+    rig.run(&["account", "create"]).await.ok();
     // Only the unrelated CA: Pebble's certificate is not trusted.
     let lonely = rig.dir.path().join("other.pem");
     std::fs::write(&lonely, &other).unwrap();
     rig.set_acme("ca_bundle", &format!("\"{}\"", lonely.display()));
-    let untrusted = rig.alicert(&bin, &["account", "show"]).await;
-    assert_ne!(untrusted.code, 0);
+    let untrusted = rig.run(&["account", "show"]).await;
+    assert_ne!(untrusted.exit, 0);
     rig.set_acme("ca_bundle", &format!("\"{}\"", bundle.display()));
 
     // Pebble 2.4 lists no profiles: the order is refused before it is placed.
-    let run = rig.invoke(&bin, "{}").await;
-    assert_eq!(run.code, 1);
-    let c = cert(&run.result, "www");
-    assert_eq!(c["status"], "failed");
-    let msg = c["error"]["message"].as_str().unwrap();
+    let run = rig.invoke("{}").await;
+    run.expect_exit(1);
+    let c = run.certificate("www");
+    assert_eq!(c.status, "failed");
+    let msg = c.error().message.as_str();
     assert!(
         msg.contains("shortlived") && msg.contains("does not support profiles"),
         "{msg}"

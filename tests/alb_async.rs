@@ -4,11 +4,10 @@
 //! each write and refuses overlapping writes. alicert used to send these writes back to back
 //! (and concurrently for the two certificates): the second one was refused.
 mod support;
-use support::rig::{alicert_bin, cert, ok, Rig};
+use support::outcome::RunResultView;
+use support::scenario::{Scenario, Target};
 
-use support::emulator::{EmulatorState, Seed};
-
-const OSS_KEY: &str = "oss://alicert-state/acme/account.pem";
+use support::emulator::EmulatorState;
 
 const CONFIG: &str = r#"
 [[certificate]]
@@ -38,27 +37,25 @@ fn additional_serials(state: &EmulatorState) -> Vec<String> {
     v
 }
 
-fn serial(result: &serde_json::Value, name: &str) -> String {
-    cert(result, name)["serial"].as_str().unwrap().to_string()
+fn serial(result: &RunResultView, name: &str) -> String {
+    result.certificate(name).serial().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_and_sni_of_two_certificates_on_one_listener_in_one_run() {
     // Long enough jobs that back-to-back or concurrent writes certainly overlap.
-    let seed = Seed::default()
-        .zone("example.com")
-        .alb_listener("lsn-1")
-        .alb_job_ms(500);
-    let rig = Rig::start(seed, OSS_KEY, CONFIG).await;
-    let bin = alicert_bin();
-
-    let first = rig.invoke(&bin, "{}").await;
-    let result = ok(&first);
+    let rig = Scenario::new()
+        .seed(|s| s.zone("example.com").alb_listener("lsn-1").alb_job_ms(500))
+        .config(CONFIG)
+        .start()
+        .await;
+    let first = rig.invoke("{}").await;
+    let result = first.ok();
     for name in ["www", "api"] {
-        let c = cert(result, name);
-        assert_eq!(c["status"], "issued", "{result}");
-        for t in c["targets"].as_array().unwrap() {
-            assert_eq!(t["status"], "deployed", "{t}");
+        let c = result.certificate(name);
+        assert_eq!(c.status, "issued", "{result:?}");
+        for t in &c.targets {
+            assert_eq!(t.status, "deployed", "{t:?}");
         }
     }
     let (www, api) = (serial(result, "www"), serial(result, "api"));
@@ -89,8 +86,8 @@ async fn default_and_sni_of_two_certificates_on_one_listener_in_one_run() {
 
     // A forced renewal: new certificates replace the old ones, the superseded SNI copies are
     // dissociated (each a job too), and each certificate removes only its own.
-    let forced = rig.invoke(&bin, r#"{"force":true}"#).await;
-    let result = ok(&forced);
+    let forced = rig.invoke(r#"{"force":true}"#).await;
+    let result = forced.ok();
     let (www2, api2) = (serial(result, "www"), serial(result, "api"));
     assert_ne!(www2, www);
     assert_ne!(api2, api);
@@ -113,29 +110,21 @@ async fn default_and_sni_of_two_certificates_on_one_listener_in_one_run() {
 async fn a_listener_busy_with_someone_elses_job_is_waited_for() {
     // A console user's change is still running when alicert writes: the refused write is
     // retried with the same ClientToken until the listener is free.
-    let seed = Seed::default()
-        .zone("example.com")
-        .alb_listener("lsn-1")
-        .alb_job_ms(300);
-    let rig = Rig::start(
-        seed,
-        OSS_KEY,
-        r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-targets = [{ kind = "alb", listener_id = "lsn-1", certificate = "additional" }]
-"#,
-    )
-    .await;
+    let rig = Scenario::new()
+        .seed(|s| s.zone("example.com").alb_listener("lsn-1").alb_job_ms(300))
+        .certificate("www", &["www.example.com"])
+        .target(Target::toml(
+            r#"{ kind = "alb", listener_id = "lsn-1", certificate = "additional" }"#,
+        ))
+        .start()
+        .await;
     rig.emulator.fail_next(
         "AssociateAdditionalCertificatesWithListener",
         "IncorrectStatus.Listener",
         400,
     );
-    let bin = alicert_bin();
-    let run = rig.invoke(&bin, "{}").await;
-    let result = ok(&run);
+    let run = rig.invoke("{}").await;
+    let result = run.ok();
     let www = serial(result, "www");
     let state = rig.emulator.state();
     assert_eq!(additional_serials(&state), vec![www]);

@@ -4,16 +4,12 @@
 //! `renewalInfo` and `meta.profiles` added, the renewalInfo answers and a CRL; accounts,
 //! orders and certificates are still Pebble's.
 mod support;
-use support::rig::{cert, ok};
+use support::scenario::{cas, cdn, Scenario};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use support::ari_front;
-use support::emulator::Seed;
-use support::rig::{alicert_bin, Rig};
 use time::{Duration, OffsetDateTime};
-
-const OSS_KEY: &str = "oss://alicert-state/acme/account.pem";
 
 #[track_caller]
 /// RFC 9773 CertID of the first certificate in `pem_text`, computed independently of alicert.
@@ -39,33 +35,24 @@ fn cert_id(pem_text: &str) -> String {
 async fn ari_window_decides_renewal_and_profiles_are_checked() {
     let pebble = support::pebble::start().await;
     let front = ari_front::start(&pebble).await;
-    let seed = Seed::default()
-        .zone("example.com")
-        .cdn_domain("www.example.com");
-    let rig = Rig::with_pebble(
-        pebble,
-        seed,
-        OSS_KEY,
-        r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-profile = "shortlived"
-targets = [{ kind = "cas" }, { kind = "cdn", domain = "www.example.com" }]
-"#,
-    )
-    .await;
+    let rig = Scenario::new()
+        .seed(|s| s.zone("example.com").cdn_domain("www.example.com"))
+        .certificate("www", &["www.example.com"])
+        .option(r#"profile = "shortlived""#)
+        .target(cas())
+        .target(cdn("www.example.com"))
+        .pebble(pebble)
+        .start()
+        .await;
     rig.set_acme("directory", &format!("\"{}\"", front.directory_url()));
-    let bin = alicert_bin();
-
     // Missing on target: no ARI question needed. The listed profile is accepted.
-    let first = rig.invoke(&bin, "{}").await;
-    assert_eq!(cert(ok(&first), "www")["status"], "issued");
+    let first = rig.invoke("{}").await;
+    assert_eq!(first.ok().certificate("www").status, "issued");
     assert!(front.state().requests.is_empty());
 
     // The window starts in 60 days: up to date, one question for two targets serving it.
-    let second = rig.invoke(&bin, r#"{"action":"status"}"#).await;
-    assert_eq!(cert(ok(&second), "www")["status"], "up_to_date");
+    let second = rig.invoke(r#"{"action":"status"}"#).await;
+    assert_eq!(second.ok().certificate("www").status, "up_to_date");
     let deployed = rig
         .emulator
         .state()
@@ -86,37 +73,28 @@ targets = [{ kind = "cas" }, { kind = "cdn", domain = "www.example.com" }]
     // alicert orders again without it, saying so).
     let now = OffsetDateTime::now_utc();
     front.set_window(now - Duration::hours(1), now + Duration::days(1));
-    let third = rig.invoke(&bin, "{}").await;
-    let c = cert(ok(&third), "www");
-    assert_eq!(c["status"], "renewed", "{c}");
-    assert!(
-        c["reason"].as_str().unwrap().contains("ARI window started"),
-        "{c}"
-    );
-    assert!(c["notes"].to_string().contains("replaces"), "{c}");
+    let third = rig.invoke("{}").await;
+    let c = third.ok().certificate("www");
+    assert_eq!(c.status, "renewed", "{c:?}");
+    assert!(c.reason().contains("ARI window started"), "{c:?}");
+    assert!(c.notes.iter().any(|n| n.contains("replaces")), "{c:?}");
     assert_eq!(front.state().requests.len(), 2);
 
     // Starts in 12 hours: before the next daily run (ari_lookahead_hours = 24) → due; with a
     // 6-hour timer it is not due yet.
     front.set_window(now + Duration::hours(12), now + Duration::days(2));
-    let fourth = rig.invoke(&bin, r#"{"dry_run":true}"#).await;
-    let c = cert(ok(&fourth), "www");
-    assert_eq!(c["status"], "would_renew");
-    assert!(
-        c["reason"]
-            .as_str()
-            .unwrap()
-            .contains("before the next run"),
-        "{c}"
-    );
+    let fourth = rig.invoke(r#"{"dry_run":true}"#).await;
+    let c = fourth.ok().certificate("www");
+    assert_eq!(c.status, "would_renew");
+    assert!(c.reason().contains("before the next run"), "{c:?}");
     rig.set_acme("ari_lookahead_hours", "6");
-    let fifth = rig.invoke(&bin, r#"{"action":"status"}"#).await;
-    assert_eq!(cert(ok(&fifth), "www")["status"], "up_to_date");
+    let fifth = rig.invoke(r#"{"action":"status"}"#).await;
+    assert_eq!(fifth.ok().certificate("www").status, "up_to_date");
 
     // The CA cannot answer: fall back to renew_before_days (Pebble's certificates last years).
     front.set_status(503);
-    let sixth = rig.invoke(&bin, r#"{"action":"status"}"#).await;
-    assert_eq!(cert(ok(&sixth), "www")["status"], "up_to_date");
+    let sixth = rig.invoke(r#"{"action":"status"}"#).await;
+    assert_eq!(sixth.ok().certificate("www").status, "up_to_date");
     assert!(
         sixth.stderr.contains("falling back to renew_before_days"),
         "{}",
@@ -129,11 +107,13 @@ targets = [{ kind = "cas" }, { kind = "cdn", domain = "www.example.com" }]
         .unwrap()
         .replace("profile = \"shortlived\"", "profile = \"tlsserver\"");
     std::fs::write(&rig.config_path, text).unwrap();
-    let refused = rig.invoke(&bin, r#"{"force":true}"#).await;
-    assert_eq!(refused.code, 1);
-    let msg = cert(&refused.result, "www")["error"]["message"]
+    let refused = rig.invoke(r#"{"force":true}"#).await;
+    refused.expect_exit(1);
+    let msg = refused
+        .certificate("www")
+        .error()
+        .message
         .as_str()
-        .unwrap()
         .to_string();
     assert!(
         msg.contains("tlsserver") && msg.contains("classic, shortlived"),
@@ -201,33 +181,22 @@ async fn a_revoked_certificate_is_due_on_the_next_run() {
     // The CA behind the directory does not know these certificates: no ARI answer.
     front.set_status(404);
 
-    let seed = Seed::default()
-        .zone("example.com")
-        .cdn_domain("www.example.com")
-        .cdn_domain("api.example.com")
-        .cdn_domain("old.example.com");
-    let rig = Rig::with_pebble(
-        pebble,
-        seed,
-        OSS_KEY,
-        r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-targets = [{ kind = "cdn", domain = "www.example.com" }]
-
-[[certificate]]
-name = "api"
-domains = ["api.example.com"]
-targets = [{ kind = "cdn", domain = "api.example.com" }]
-
-[[certificate]]
-name = "old"
-domains = ["old.example.com"]
-targets = [{ kind = "cdn", domain = "old.example.com" }]
-"#,
-    )
-    .await;
+    let rig = Scenario::new()
+        .seed(|s| {
+            s.zone("example.com")
+                .cdn_domain("www.example.com")
+                .cdn_domain("api.example.com")
+                .cdn_domain("old.example.com")
+        })
+        .certificate("www", &["www.example.com"])
+        .target(cdn("www.example.com"))
+        .certificate("api", &["api.example.com"])
+        .target(cdn("api.example.com"))
+        .certificate("old", &["old.example.com"])
+        .target(cdn("old.example.com"))
+        .pebble(pebble)
+        .start()
+        .await;
     rig.set_acme("directory", &format!("\"{}\"", front.directory_url()));
     for (domain, serial, days) in [
         ("www.example.com", 0x1001u64, 60),
@@ -237,26 +206,21 @@ targets = [{ kind = "cdn", domain = "old.example.com" }]
         let (chain, key) = foreign_cert(&issuer, domain, serial, days, &crl_url);
         rig.emulator.set_cdn_certificate(domain, &chain, &key);
     }
-    let bin = alicert_bin();
+    let status = rig.invoke(r#"{"action":"status"}"#).await;
+    let result = status.ok();
+    let www = result.certificate("www");
+    assert_eq!(www.status, "would_renew");
+    assert_eq!(www.reason(), "due: cdn www.example.com: revoked");
+    assert_eq!(result.certificate("api").status, "up_to_date");
+    let old = result.certificate("old");
+    assert_eq!(old.status, "would_renew");
+    assert!(old.reason().contains("expires in"), "{old:?}");
 
-    let status = rig.invoke(&bin, r#"{"action":"status"}"#).await;
-    let result = ok(&status);
-    let www = cert(result, "www");
-    assert_eq!(www["status"], "would_renew");
-    assert_eq!(www["reason"], "due: cdn www.example.com: revoked");
-    assert_eq!(cert(result, "api")["status"], "up_to_date");
-    let old = cert(result, "old");
-    assert_eq!(old["status"], "would_renew");
-    assert!(
-        old["reason"].as_str().unwrap().contains("expires in"),
-        "{old}"
-    );
-
-    let run = rig.invoke(&bin, "{}").await;
-    let result = ok(&run);
-    assert_eq!(cert(result, "www")["status"], "renewed");
-    assert_eq!(cert(result, "api")["status"], "up_to_date");
-    assert_eq!(cert(result, "old")["status"], "renewed");
+    let run = rig.invoke("{}").await;
+    let result = run.ok();
+    assert_eq!(result.certificate("www").status, "renewed");
+    assert_eq!(result.certificate("api").status, "up_to_date");
+    assert_eq!(result.certificate("old").status, "renewed");
     let state = rig.emulator.state();
     assert_ne!(
         state.cdn_cert("www.example.com").unwrap().info.serial_no,

@@ -2,43 +2,14 @@
 //! same certificate (OSS lock objects created with `x-oss-forbid-overwrite`), while different
 //! certificates proceed in parallel; and the take-over of an expired lock is race-safe.
 mod support;
+use support::scenario::Scenario;
 
 use std::sync::Arc;
 
 use alicert::aliyun::AliyunClient;
 use alicert::lock::{Acquire, LockLocation, Locks};
-use serde_json::Value;
 use support::emulator::{self, Faults, Seed};
-use support::rig::{alicert_bin, Rig, AK_ID, AK_SECRET, BUCKET};
-
-const OSS_KEY: &str = "oss://alicert-state/acme/account.pem";
-
-const TWO_CERTIFICATES: &str = r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-targets = [{ kind = "cas" }, { kind = "cdn", domain = "www.example.com" }]
-
-[[certificate]]
-name = "other"
-domains = ["other.example.com"]
-targets = [{ kind = "cdn", domain = "other.example.com" }]
-"#;
-
-fn seed() -> Seed {
-    Seed::default()
-        .zone("example.com")
-        .cdn_domain("www.example.com")
-        .cdn_domain("other.example.com")
-}
-
-fn status<'a>(result: &'a Value, name: &str) -> &'a Value {
-    result["certificates"]
-        .as_array()
-        .and_then(|a| a.iter().find(|c| c["name"] == name))
-        .map(|c| &c["status"])
-        .unwrap_or(&Value::Null)
-}
+use support::rig::{AK_ID, AK_SECRET, BUCKET};
 
 fn cdn_deploys(state: &emulator::EmulatorState, domain: &str) -> usize {
     state
@@ -52,17 +23,16 @@ fn cdn_deploys(state: &emulator::EmulatorState, domain: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_simultaneous_runs_deploy_exactly_one_certificate() {
-    let rig = Rig::start(seed(), OSS_KEY, TWO_CERTIFICATES).await;
-    let bin = alicert_bin();
+    let rig = Scenario::www_and("other").start().await;
     let event = r#"{"certificates":["www"]}"#;
-    let a = rig.spawn_invoke(&bin, event, &[]);
-    let b = rig.spawn_invoke(&bin, event, &[]);
+    let a = rig.spawn_invoke(event, &[]);
+    let b = rig.spawn_invoke(event, &[]);
     let (a, b) = (a.finish().await, b.finish().await);
-    assert_eq!(a.code, 0, "{}", a.stderr);
-    assert_eq!(b.code, 0, "{}", b.stderr);
+    a.expect_exit(0);
+    b.expect_exit(0);
     let mut outcomes = vec![
-        status(&a.result, "www").as_str().unwrap().to_string(),
-        status(&b.result, "www").as_str().unwrap().to_string(),
+        a.certificate("www").status.clone(),
+        b.certificate("www").status.clone(),
     ];
     outcomes.sort();
     // One issued; the other either found the lock taken (skipped) or, having taken it after the
@@ -85,14 +55,12 @@ async fn two_simultaneous_runs_deploy_exactly_one_certificate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_locked_certificate_is_skipped_while_others_proceed() {
-    let rig = Rig::start(seed(), OSS_KEY, TWO_CERTIFICATES).await;
+    let rig = Scenario::www_and("other").start().await;
     // One certificate at a time, so A holds only www's lock while it is paused (concurrent
     // certificates within one run are covered by tests/scale.rs).
     rig.set_acme("max_concurrent_orders", "1");
-    let bin = alicert_bin();
     // A (the timer) holds www's lock, paused with its TXT record in place.
     let mut a = rig.spawn_invoke(
-        &bin,
         "{}",
         &[
             ("ALICERT_TEST_PAUSE_AT", "txt_created"),
@@ -102,27 +70,24 @@ async fn a_locked_certificate_is_skipped_while_others_proceed() {
     a.wait_for_line("ALICERT_TEST_PAUSED_AT=txt_created", 60)
         .await;
     // B (a manual run) meanwhile: www is skipped, not failed; other is issued in parallel.
-    let b = rig.invoke(&bin, "{}").await;
-    assert_eq!(b.code, 0, "{}", b.stderr);
-    assert_eq!(b.result["ok"], true);
-    assert_eq!(status(&b.result, "www"), "skipped", "{}", b.result);
-    let www_b = &b.result["certificates"][0];
-    assert!(
-        www_b["reason"].as_str().unwrap().contains("locked"),
-        "{www_b}"
-    );
-    assert!(www_b.get("error").is_none());
-    assert_eq!(status(&b.result, "other"), "issued", "{}", b.result);
+    let b = rig.invoke("{}").await;
+    b.expect_exit(0);
+    assert!(b.result.ok);
+    assert_eq!(b.certificate("www").status, "skipped", "{}", b.stdout);
+    let www_b = &b.result.certificates[0];
+    assert!(www_b.reason().contains("locked"), "{www_b:?}");
+    assert!(www_b.error.is_none());
+    assert_eq!(b.certificate("other").status, "issued", "{}", b.stdout);
     // A goes on: www issued; other was deployed by B in the meantime (or, on a very slow
     // machine, B still held its lock when A got there).
     let a = a.finish().await;
-    assert_eq!(a.code, 0, "{}", a.stderr);
-    assert_eq!(status(&a.result, "www"), "issued", "{}", a.result);
-    let other_a = status(&a.result, "other");
+    a.expect_exit(0);
+    assert_eq!(a.certificate("www").status, "issued", "{}", a.stdout);
+    let other_a = &a.certificate("other").status;
     assert!(
         other_a == "up_to_date" || other_a == "skipped",
         "{}",
-        a.result
+        a.stdout
     );
     let state = rig.emulator.state();
     assert_eq!(cdn_deploys(&state, "www.example.com"), 1);

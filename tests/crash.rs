@@ -4,11 +4,12 @@
 //! created may remain (the crashed run's marked records are swept once older than the grace
 //! period), and records alicert did not create must survive.
 mod support;
+use support::scenario::Scenario;
 
 use std::time::Duration;
 
 use support::emulator::{Seed, SeedRecord, Zone};
-use support::rig::{alicert_bin, Rig, BUCKET};
+use support::rig::BUCKET;
 
 const CONFIG: &str = r#"
 [lock]
@@ -44,11 +45,9 @@ fn seed() -> Seed {
 }
 
 async fn crash_and_rerun(point: &str) {
-    let rig = Rig::start(seed(), "oss://alicert-state/acme/account.pem", CONFIG).await;
+    let rig = Scenario::from_toml(seed(), CONFIG).start().await;
     rig.config_insert("[dns]", "sweep_grace_secs = 1");
-    let bin = alicert_bin();
-
-    let mut victim = rig.spawn_invoke(&bin, "{}", &[("ALICERT_TEST_PAUSE_AT", point)]);
+    let mut victim = rig.spawn_invoke("{}", &[("ALICERT_TEST_PAUSE_AT", point)]);
     victim
         .wait_for_line(&format!("ALICERT_TEST_PAUSED_AT={point}"), 60)
         .await;
@@ -99,33 +98,29 @@ async fn crash_and_rerun(point: &str) {
          (raise [lock] ttl_secs in tests/crash.rs)",
         20 - left
     );
-    let early = rig.invoke(&bin, "{}").await;
+    let early = rig.invoke("{}").await;
     assert!(
         now() < expires,
         "{point}: the lock expired while the early run was running; its result proves nothing \
          (raise [lock] ttl_secs in tests/crash.rs)"
     );
-    assert_eq!(early.code, 0, "{}", early.stderr);
-    let c = &early.result["certificates"][0];
-    assert_eq!(c["status"], "skipped", "{c}");
-    assert!(c["reason"].as_str().unwrap().contains("locked"), "{c}");
+    early.expect_exit(0);
+    let c = &early.result.certificates[0];
+    assert_eq!(c.status, "skipped", "{c:?}");
+    assert!(c.reason().contains("locked"), "{c:?}");
 
     // Once the lock has expired and the records are past the grace period: the rerun completes.
     let wait = (expires + 1 - now()).max(2) as u64;
     tokio::time::sleep(Duration::from_secs(wait)).await;
-    let rerun = rig.invoke(&bin, "{}").await;
-    assert_eq!(
-        rerun.code, 0,
-        "stdout {}\nstderr {}",
-        rerun.stdout, rerun.stderr
-    );
-    let c = &rerun.result["certificates"][0];
+    let rerun = rig.invoke("{}").await;
+    rerun.expect_exit(0);
+    let c = &rerun.result.certificates[0];
     let want = if point == "deployed:cas" {
         "renewed"
     } else {
         "issued"
     };
-    assert_eq!(c["status"], want, "{c}");
+    assert_eq!(c.status, want, "{c:?}");
     assert!(
         rerun.stderr.contains("lock expired; taking it over"),
         "{}",
@@ -164,18 +159,12 @@ async fn crash_and_rerun(point: &str) {
             .contains("sweeping a TXT record a crashed run left behind"));
     }
     // Records alicert did not create are untouched.
-    let mut left: Vec<String> = state
-        .txt_records()
-        .iter()
-        .map(|r| r.value.clone())
-        .collect();
-    left.sort();
-    assert_eq!(left, ["certbot-value", "left-by-hand"]);
+    assert_eq!(rig.txt_values(), ["certbot-value", "left-by-hand"]);
     assert!(state.object(BUCKET, "acme/locks/www.lock").is_none());
 
     // And the run after that has nothing to do.
-    let after = rig.invoke(&bin, "{}").await;
-    assert_eq!(after.result["certificates"][0]["status"], "up_to_date");
+    let after = rig.invoke("{}").await;
+    assert_eq!(after.result.certificates[0].status, "up_to_date");
     assert_eq!(
         rig.emulator.state().records_added.len(),
         state.records_added.len()

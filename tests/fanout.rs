@@ -2,13 +2,15 @@
 //! asynchronously once per group (FC 3 InvokeFunction, V3-signed, checked by the emulator); the
 //! emulator hands each invocation to a running `alicert serve`, which renews that group.
 mod support;
+use support::rig::free_port;
+use support::scenario::Scenario;
 
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::emulator::Seed;
-use support::rig::{alicert_bin, run, Rig};
+use support::rig::run;
 
 struct Serve(Child);
 
@@ -17,14 +19,6 @@ impl Drop for Serve {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,11 +38,11 @@ async fn timer_run_fans_out_one_async_invocation_per_group_and_the_groups_renew(
             "[[certificate]]\nname = \"{name}\"\ndomains = [\"{domain}\"]\ntargets = [{{ kind = \"cdn\", domain = \"{domain}\" }}]\n\n"
         ));
     }
-    let rig = Rig::start(seed, "oss://alicert-state/acme/account.pem", &config).await;
+    let rig = Scenario::from_toml(seed, &config).start().await;
 
     // The function's instance: `alicert serve`, which the emulator invokes like FC would.
     let port = free_port();
-    let mut cmd = rig.command(&alicert_bin());
+    let mut cmd = rig.command();
     cmd.arg("serve")
         .env("FC_SERVER_PORT", port.to_string())
         .stdout(Stdio::null())
@@ -66,7 +60,7 @@ async fn timer_run_fans_out_one_async_invocation_per_group_and_the_groups_renew(
         .set_fc_forward(Some(format!("http://127.0.0.1:{port}")));
 
     // The timer run, with the function role's STS credentials (V3 signs the token too).
-    let mut timer = rig.command(&alicert_bin());
+    let mut timer = rig.command();
     timer
         .env("ALICERT_ENDPOINT_FC", rig.emulator.base_url())
         .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "STS.FanoutRole")
@@ -75,21 +69,16 @@ async fn timer_run_fans_out_one_async_invocation_per_group_and_the_groups_renew(
         .arg("invoke")
         .arg(r#"{"triggerTime":"2026-01-01T00:00:00Z","triggerName":"daily","payload":"{\"action\":\"renew\"}"}"#);
     let out = run(timer).await;
-    assert_eq!(out.code, 0, "stdout {}\nstderr {}", out.stdout, out.stderr);
-    assert_eq!(out.result["ok"], true);
-    assert_eq!(out.result["certificates"], Value::Array(vec![]));
-    let groups = out.result["fanout"].as_array().expect("fanout groups");
+    out.expect_exit(0);
+    assert!(out.result.ok);
+    assert!(out.result.certificates.is_empty());
+    let groups = out.result.fanout();
     let planned: Vec<Vec<&str>> = groups
         .iter()
         .map(|g| {
-            assert_eq!(g["status"], "dispatched", "{g}");
-            assert!(!g["invocation_request_id"].as_str().unwrap().is_empty());
-            g["certificates"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c.as_str().unwrap())
-                .collect()
+            assert_eq!(g.status, "dispatched", "{g:?}");
+            assert!(!g.invocation_request_id.as_deref().unwrap().is_empty());
+            g.certificates.iter().map(|c| c.as_str()).collect()
         })
         .collect();
     assert_eq!(
@@ -166,17 +155,17 @@ async fn an_unknown_function_fails_each_group_clearly_after_a_verified_signature
             "[[certificate]]\nname = \"{name}\"\ndomains = [\"{domain}\"]\ntargets = [{{ kind = \"cdn\", domain = \"{domain}\" }}]\n\n"
         ));
     }
-    let rig = Rig::start(seed, "oss://alicert-state/acme/account.pem", &config).await;
-    let mut cmd = rig.command(&alicert_bin());
+    let rig = Scenario::from_toml(seed, &config).start().await;
+    let mut cmd = rig.command();
     cmd.env("ALICERT_ENDPOINT_FC", rig.emulator.base_url())
         .arg("invoke")
         .arg("{}");
     let out = run(cmd).await;
-    assert_eq!(out.code, 1, "stdout {}\nstderr {}", out.stdout, out.stderr);
-    assert_eq!(out.result["ok"], false);
-    for g in out.result["fanout"].as_array().unwrap() {
-        assert_eq!(g["status"], "failed");
-        assert_eq!(g["error"]["code"], "FunctionNotFound", "{g}");
+    out.expect_exit(1);
+    assert!(!out.result.ok);
+    for g in out.result.fanout() {
+        assert_eq!(g.status, "failed");
+        assert_eq!(g.error().code, "FunctionNotFound", "{g:?}");
     }
     // The calls were signed correctly: the emulator got as far as looking up the function.
     let state = rig.emulator.state();

@@ -3,15 +3,12 @@
 //! invocation's deadline. Every run must issue and deploy everything it starts, leave no TXT
 //! record, and never outlive its timeout.
 mod support;
+use support::scenario::Scenario;
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use support::emulator::{Faults, Seed};
 use support::pebble::{self, Options};
-use support::rig::{alicert_bin, Rig};
-
-const OSS_KEY: &str = "oss://alicert-state/acme/account.pem";
 
 /// Four certificates over two zones and three target kinds (apex + wildcard included).
 const FOUR_CERTIFICATES: &str = r#"
@@ -50,20 +47,6 @@ fn seed() -> Seed {
 /// Backoff scaled down for tests (the attempts and the bounds stay the defaults).
 const FAST_RETRY: &str = "base_delay_ms = 10\nmax_delay_ms = 200";
 
-fn statuses(result: &Value) -> Vec<(String, String)> {
-    result["certificates"]
-        .as_array()
-        .unwrap_or(&Vec::new())
-        .iter()
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap_or("").to_string(),
-                c["status"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect()
-}
-
 /// One row of the fault matrix: run once under `faults` with Pebble rejecting
 /// `nonce_reject`% of nonces; everything must be issued, deployed and cleaned up.
 async fn fault_run(name: &str, faults: Faults, nonce_reject: u8) {
@@ -72,20 +55,17 @@ async fn fault_run(name: &str, faults: Faults, nonce_reject: u8) {
         ..Options::default()
     })
     .await;
-    let rig = Rig::with_pebble(
-        pebble,
-        seed().faults(faults.clone()),
-        OSS_KEY,
-        FOUR_CERTIFICATES,
-    )
-    .await;
+    let rig = Scenario::from_toml(seed().faults(faults.clone()), FOUR_CERTIFICATES)
+        .pebble(pebble)
+        .start()
+        .await;
     rig.config_insert(
         "region = \"cn-hangzhou\"",
         &format!("[aliyun.retry]\n{FAST_RETRY}"),
     );
 
     let started = Instant::now();
-    let run = rig.invoke(&alicert_bin(), "{}").await;
+    let run = rig.invoke("{}").await;
     let elapsed = started.elapsed();
     let state = rig.emulator.state();
     let alibaba_retries = run
@@ -98,9 +78,11 @@ async fn fault_run(name: &str, faults: Faults, nonce_reject: u8) {
         .lines()
         .filter(|l| l.contains("ACME badNonce; retrying"))
         .count();
-    let issued = statuses(&run.result)
+    let issued = run
+        .result
+        .statuses()
         .iter()
-        .filter(|(_, s)| s == "issued")
+        .filter(|(_, s)| *s == "issued")
         .count();
     // The fault matrix row, for the record (visible with --nocapture).
     eprintln!(
@@ -120,7 +102,7 @@ async fn fault_run(name: &str, faults: Faults, nonce_reject: u8) {
         elapsed.as_secs_f64()
     );
     assert_eq!(
-        run.code,
+        run.exit,
         0,
         "{name}: stdout {}\nstderr {}",
         run.stdout,
@@ -132,21 +114,16 @@ async fn fault_run(name: &str, faults: Faults, nonce_reject: u8) {
             .join("\n")
     );
     assert_eq!(
-        statuses(&run.result),
+        run.result.statuses(),
         [
-            ("www".to_string(), "issued".to_string()),
-            ("net".into(), "issued".into()),
-            ("api".into(), "issued".into()),
-            ("shop".into(), "issued".into())
+            ("www", "issued"),
+            ("net", "issued"),
+            ("api", "issued"),
+            ("shop", "issued")
         ]
     );
     // Every target holds the certificate its result names.
-    let serial = |n: usize| {
-        run.result["certificates"][n]["serial"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let serial = |n: usize| run.result.certificates[n].serial().to_string();
     assert_eq!(
         state.cdn_cert("www.example.com").unwrap().info.serial_no,
         serial(0)
@@ -221,16 +198,16 @@ async fn dropped_connections_and_slow_answers_still_issue_everything() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_timeout_starts_nothing_and_reports_not_attempted() {
-    let rig = Rig::start(seed(), OSS_KEY, FOUR_CERTIFICATES).await;
-    let mut cmd = rig.command(&alicert_bin());
+    let rig = Scenario::from_toml(seed(), FOUR_CERTIFICATES).start().await;
+    let mut cmd = rig.command();
     cmd.args(["invoke", "--timeout", "3", "{}"]);
     let started = Instant::now();
     let run = support::rig::run(cmd).await;
     assert!(started.elapsed() < Duration::from_secs(3));
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    for c in run.result["certificates"].as_array().unwrap() {
-        assert_eq!(c["status"], "failed");
-        assert_eq!(c["error"]["code"], "NotAttempted", "{c}");
+    run.expect_exit(1);
+    for c in run.result.certificates {
+        assert_eq!(c.status, "failed");
+        assert_eq!(c.error().code, "NotAttempted", "{c:?}");
     }
     let state = rig.emulator.state();
     assert!(state.calls.is_empty(), "{:?}", state.calls);
@@ -245,30 +222,27 @@ async fn the_deadline_stops_new_orders_and_the_run_ends_before_it() {
         slow_ms: 150,
         ..Faults::default()
     };
-    let rig = Rig::start(seed().faults(faults), OSS_KEY, FOUR_CERTIFICATES).await;
+    let rig = Scenario::from_toml(seed().faults(faults), FOUR_CERTIFICATES)
+        .start()
+        .await;
     // One order at a time: the deadline decides whether the *next* order may start.
     rig.set_acme("max_concurrent_orders", "1");
-    let mut cmd = rig.command(&alicert_bin());
+    let mut cmd = rig.command();
     cmd.args(["invoke", "--timeout", "20", "{}"]);
     let started = Instant::now();
     let run = support::rig::run(cmd).await;
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_secs(20), "ran {elapsed:?}");
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    let s = statuses(&run.result);
-    assert_eq!(s[0].1, "issued", "{}", run.result);
-    let last = &run.result["certificates"][3];
-    assert_eq!(last["status"], "failed");
-    assert_eq!(last["error"]["code"], "NotAttempted", "{last}");
-    for (i, c) in run.result["certificates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .enumerate()
-    {
+    run.expect_exit(1);
+    let s = run.result.statuses();
+    assert_eq!(s[0].1, "issued", "{}", run.stdout);
+    let last = &run.result.certificates[3];
+    assert_eq!(last.status, "failed");
+    assert_eq!(last.error().code, "NotAttempted", "{last:?}");
+    for (i, c) in run.result.certificates.iter().enumerate() {
         assert!(
-            c["status"] == "issued" || c["error"]["code"] == "NotAttempted",
-            "certificate {i}: {c}"
+            c.status == "issued" || c.error().code == "NotAttempted",
+            "certificate {i}: {c:?}"
         );
     }
     assert!(rig.emulator.state().txt_records().is_empty());

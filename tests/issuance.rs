@@ -1,57 +1,30 @@
 //! End to end through the real binary: Pebble issues, the emulator plays Alibaba Cloud.
 mod support;
-use support::rig::cert;
+use support::scenario::{apigateway, cas, cdn, Scenario, Target};
 
-use serde_json::Value;
 use support::emulator::Seed;
-use support::rig::{alicert_bin, Rig, BUCKET};
-
-const OSS_KEY: &str = "oss://alicert-state/acme/account.pem";
-
-fn target_statuses(c: &Value) -> Vec<String> {
-    c["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["status"].as_str().unwrap().to_string())
-        .collect()
-}
+use support::rig::BUCKET;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_name_to_cas_cdn_apigateway_then_second_run_is_a_no_op() {
-    let seed = Seed::default()
-        .zone("example.com")
-        .cdn_domain("www.example.com")
-        .apigateway_domain("grp1", "www.example.com");
-    let rig = Rig::start(
-        seed,
-        OSS_KEY,
-        r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-targets = [
-  { kind = "cas" },
-  { kind = "cdn", domain = "www.example.com" },
-  { kind = "apigateway", group_id = "grp1", domain = "www.example.com" },
-]
-"#,
-    )
-    .await;
-    let bin = alicert_bin();
-
-    let first = rig.invoke(&bin, "{}").await;
-    assert_eq!(
-        first.code, 0,
-        "stdout {}\nstderr {}",
-        first.stdout, first.stderr
-    );
-    let c = cert(&first.result, "www");
-    assert_eq!(c["status"], "issued", "{}", first.result);
-    assert_eq!(target_statuses(c), ["deployed", "deployed", "deployed"]);
-    let serial = c["serial"].as_str().unwrap().to_string();
+    let rig = Scenario::new()
+        .seed(|s| {
+            s.zone("example.com")
+                .cdn_domain("www.example.com")
+                .apigateway_domain("grp1", "www.example.com")
+        })
+        .certificate("www", &["www.example.com"])
+        .target(cas())
+        .target(cdn("www.example.com"))
+        .target(apigateway("grp1", "www.example.com"))
+        .start()
+        .await;
+    let first = rig.invoke("{}").await;
+    let c = first.certificate_with("www", "issued");
+    assert_eq!(c.target_statuses(), ["deployed", "deployed", "deployed"]);
+    let serial = c.serial().to_string();
     assert!(!serial.is_empty() && !serial.starts_with('0'));
-    assert!(c["not_after"].as_str().unwrap().ends_with('Z'));
+    assert!(c.not_after().ends_with('Z'));
 
     let state = rig.emulator.state();
     // Every target holds the new certificate, and the emulator parsed the same serial.
@@ -103,13 +76,11 @@ targets = [
     assert!(state.object(BUCKET, "acme/locks/www.lock").is_none());
 
     // Second run: everything up to date, no order, no DNS change, the same key reused.
-    let second = rig.invoke(&bin, "{}").await;
-    assert_eq!(second.code, 0, "{}", second.stderr);
-    let c2 = cert(&second.result, "www");
-    assert_eq!(c2["status"], "up_to_date", "{}", second.result);
-    assert_eq!(c2["serial"], serial.as_str());
+    let second = rig.invoke("{}").await;
+    let c2 = second.certificate_with("www", "up_to_date");
+    assert_eq!(c2.serial(), serial.as_str());
     assert_eq!(
-        target_statuses(c2),
+        c2.target_statuses(),
         ["up_to_date", "up_to_date", "up_to_date"]
     );
     let state2 = rig.emulator.state();
@@ -122,40 +93,35 @@ targets = [
     );
 
     // status and dry_run change nothing; forcing a dry run reports would_renew.
-    let forced_dry = rig.invoke(&bin, r#"{"force":true,"dry_run":true}"#).await;
-    assert_eq!(cert(&forced_dry.result, "www")["status"], "would_renew");
+    let forced_dry = rig.invoke(r#"{"force":true,"dry_run":true}"#).await;
+    assert_eq!(forced_dry.certificate("www").status, "would_renew");
     assert_eq!(
-        target_statuses(cert(&forced_dry.result, "www")),
+        forced_dry.certificate("www").target_statuses(),
         ["would_deploy"; 3]
     );
-    let status = rig.invoke(&bin, r#"{"action":"status"}"#).await;
-    assert_eq!(cert(&status.result, "www")["status"], "up_to_date");
+    let status = rig.invoke(r#"{"action":"status"}"#).await;
+    assert_eq!(status.certificate("www").status, "up_to_date");
     assert_eq!(rig.emulator.state().records_added.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apex_and_wildcard_in_a_com_cn_zone_with_a_kms_account_key() {
-    let seed = Seed::default()
-        .zone("com.cn")
-        .zone("example.com.cn")
-        .cdn_domain("example.com.cn");
-    let rig = Rig::start(
-        seed,
-        "kms:alicert/account",
-        r#"
-[[certificate]]
-name = "apex"
-domains = ["example.com.cn", "*.example.com.cn"]
-key_type = "ec-p384"
-targets = [{ kind = "cdn", domain = "example.com.cn" }]
-"#,
-    )
-    .await;
-    let bin = alicert_bin();
-    let run = rig.invoke(&bin, "{}").await;
-    assert_eq!(run.code, 0, "stdout {}\nstderr {}", run.stdout, run.stderr);
-    let c = cert(&run.result, "apex");
-    assert_eq!(c["status"], "issued");
+    let rig = Scenario::new()
+        .account_key("kms:alicert/account")
+        .seed(|s| {
+            s.zone("com.cn")
+                .zone("example.com.cn")
+                .cdn_domain("example.com.cn")
+        })
+        .certificate("apex", &["example.com.cn", "*.example.com.cn"])
+        .option(r#"key_type = "ec-p384""#)
+        .target(cdn("example.com.cn"))
+        .start()
+        .await;
+    let run = rig.invoke("{}").await;
+    run.expect_exit(0);
+    let c = run.certificate("apex");
+    assert_eq!(c.status, "issued");
 
     let state = rig.emulator.state();
     let deployed = state.cdn_cert("example.com.cn").unwrap();
@@ -191,9 +157,9 @@ targets = [{ kind = "cdn", domain = "example.com.cn" }]
         .unwrap()
         .contains("PRIVATE KEY"));
     assert_eq!(state.calls_to("CreateSecret").len(), 1);
-    let again = rig.invoke(&bin, r#"{"force":true}"#).await;
+    let again = rig.invoke(r#"{"force":true}"#).await;
     assert_eq!(
-        cert(&again.result, "apex")["status"],
+        again.certificate("apex").status,
         "renewed",
         "{}",
         again.stderr
@@ -203,30 +169,25 @@ targets = [{ kind = "cdn", domain = "example.com.cn" }]
     assert!(state.calls_to("GetSecretValue").len() >= 2);
     assert_ne!(
         state.cdn_cert("example.com.cn").unwrap().info.serial_no,
-        c["serial"].as_str().unwrap()
+        c.serial()
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delegated_sub_zone_is_chosen_over_its_parent() {
-    let seed = Seed::default()
-        .zone("example.com")
-        .zone("dev.example.com")
-        .apigateway_domain("g", "api.dev.example.com");
-    let rig = Rig::start(
-        seed,
-        OSS_KEY,
-        r#"
-[[certificate]]
-name = "api"
-domains = ["api.dev.example.com"]
-key_type = "rsa-2048"
-targets = [{ kind = "apigateway", group_id = "g", domain = "api.dev.example.com" }]
-"#,
-    )
-    .await;
-    let run = rig.invoke(&alicert_bin(), "{}").await;
-    assert_eq!(run.code, 0, "stdout {}\nstderr {}", run.stdout, run.stderr);
+    let rig = Scenario::new()
+        .seed(|s| {
+            s.zone("example.com")
+                .zone("dev.example.com")
+                .apigateway_domain("g", "api.dev.example.com")
+        })
+        .certificate("api", &["api.dev.example.com"])
+        .option(r#"key_type = "rsa-2048""#)
+        .target(apigateway("g", "api.dev.example.com"))
+        .start()
+        .await;
+    let run = rig.invoke("{}").await;
+    run.expect_exit(0);
     let state = rig.emulator.state();
     assert_eq!(state.records_added.len(), 1);
     assert_eq!(state.records_added[0].domain_name, "dev.example.com");
@@ -240,31 +201,18 @@ targets = [{ kind = "apigateway", group_id = "g", domain = "api.dev.example.com"
 async fn invisible_txt_record_fails_clearly_and_is_still_deleted() {
     // The emulator does not publish TXT records to the DNS Pebble and alicert look at, so the
     // propagation check times out: a clear error, nothing deployed, the record deleted.
-    let seed = Seed::default()
-        .zone("example.com")
-        .cdn_domain("www.example.com");
-    let rig = Rig::start(
-        seed,
-        OSS_KEY,
-        r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-targets = [{ kind = "cdn", domain = "www.example.com" }]
-"#,
-    )
-    .await;
+    let rig = Scenario::www_on_cdn().start().await;
     let text = std::fs::read_to_string(&rig.config_path).unwrap().replace(
         "propagation_timeout_secs = 20",
         "propagation_timeout_secs = 2",
     );
     std::fs::write(&rig.config_path, text).unwrap();
     rig.emulator.set_challtestsrv(None);
-    let run = rig.invoke(&alicert_bin(), "{}").await;
-    assert_eq!(run.code, 1, "stdout {}\nstderr {}", run.stdout, run.stderr);
-    let c = cert(&run.result, "www");
-    assert_eq!(c["status"], "failed");
-    let message = c["error"]["message"].as_str().unwrap();
+    let run = rig.invoke("{}").await;
+    run.expect_exit(1);
+    let c = run.certificate("www");
+    assert_eq!(c.status, "failed");
+    let message = c.error().message.as_str();
     assert!(message.contains("not visible"), "{message}");
     assert!(
         message.contains("_acme-challenge.www.example.com"),
@@ -282,26 +230,18 @@ async fn failed_validation_reports_the_ca_error_and_deletes_the_records() {
     // Pebble validates against a DNS server that never sees the record (a split view), while
     // alicert's propagation check sees it: the CA rejects the challenge.
     let pebble = support::pebble::start_with_separate_validation_dns().await;
-    let seed = Seed::default()
-        .zone("example.com")
-        .cdn_domain("www.example.com");
-    let rig = Rig::with_pebble(
-        pebble,
-        seed,
-        OSS_KEY,
-        r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com", "*.example.com"]
-targets = [{ kind = "cdn", domain = "www.example.com" }]
-"#,
-    )
-    .await;
-    let run = rig.invoke(&alicert_bin(), "{}").await;
-    assert_eq!(run.code, 1, "stdout {}\nstderr {}", run.stdout, run.stderr);
-    let c = cert(&run.result, "www");
-    assert_eq!(c["status"], "failed");
-    let message = c["error"]["message"].as_str().unwrap();
+    let rig = Scenario::new()
+        .seed(|s| s.zone("example.com").cdn_domain("www.example.com"))
+        .certificate("www", &["www.example.com", "*.example.com"])
+        .target(cdn("www.example.com"))
+        .pebble(pebble)
+        .start()
+        .await;
+    let run = rig.invoke("{}").await;
+    run.expect_exit(1);
+    let c = run.certificate("www");
+    assert_eq!(c.status, "failed");
+    let message = c.error().message.as_str();
     assert!(message.contains("urn:ietf:params:acme:error"), "{message}");
     let state = rig.emulator.state();
     assert_eq!(state.records_added.len(), 2);
@@ -312,54 +252,40 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_config_and_bad_event_exit_2_before_any_call() {
-    let seed = Seed::default()
-        .zone("example.com")
-        .cdn_domain("www.example.com");
-    let rig = Rig::start(
-        seed,
-        OSS_KEY,
-        r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-targets = [{ kind = "cdn", domian = "www.example.com" }]
-"#,
-    )
-    .await;
-    let bin = alicert_bin();
-    let run = rig.invoke(&bin, "{}").await;
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    let rig = Scenario::new()
+        .seed(|s| s.zone("example.com").cdn_domain("www.example.com"))
+        .certificate("www", &["www.example.com"])
+        .target(Target::toml(
+            r#"{ kind = "cdn", domian = "www.example.com" }"#,
+        ))
+        .start()
+        .await;
+    let run = rig.invoke("{}").await;
+    run.expect_exit(2);
     assert!(
         run.stderr.contains("domian") && run.stderr.contains("alicert.toml"),
         "{}",
         run.stderr
     );
-    let run = rig.invoke(&bin, r#"{"action":"renw"}"#).await;
-    assert_eq!(run.code, 2);
+    let run = rig.invoke(r#"{"action":"renw"}"#).await;
+    run.expect_exit(2);
     assert!(run.stderr.contains("renw"), "{}", run.stderr);
     assert!(rig.emulator.state().calls.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_is_retried_a_caller_error_is_not_and_the_next_run_finishes_the_job() {
-    let seed = Seed::default()
-        .zone("example.com")
-        .cdn_domain("www.example.com")
-        .apigateway_domain("g", "www.example.com");
-    let rig = Rig::start(
-        seed,
-        OSS_KEY,
-        r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-targets = [
-  { kind = "cdn", domain = "www.example.com" },
-  { kind = "apigateway", group_id = "g", domain = "www.example.com" },
-]
-"#,
-    )
-    .await;
+    let rig = Scenario::new()
+        .seed(|s| {
+            s.zone("example.com")
+                .cdn_domain("www.example.com")
+                .apigateway_domain("g", "www.example.com")
+        })
+        .certificate("www", &["www.example.com"])
+        .target(cdn("www.example.com"))
+        .target(apigateway("g", "www.example.com"))
+        .start()
+        .await;
     rig.emulator
         .fail_next("AddDomainRecord", "Throttling.User", 400);
     rig.emulator
@@ -369,20 +295,15 @@ targets = [
         "InvalidParameter.CertificateBody",
         400,
     );
-    let bin = alicert_bin();
-    let first = rig.invoke(&bin, "{}").await;
-    assert_eq!(
-        first.code, 1,
-        "stdout {}\nstderr {}",
-        first.stdout, first.stderr
-    );
-    assert_eq!(first.result["ok"], false);
-    let c = cert(&first.result, "www");
-    assert_eq!(c["status"], "failed");
-    assert_eq!(target_statuses(c), ["deployed", "failed"]);
-    let failed = &c["targets"][1];
-    assert_eq!(failed["error"]["code"], "InvalidParameter.CertificateBody");
-    let request_id = failed["error"]["request_id"].as_str().unwrap();
+    let first = rig.invoke("{}").await;
+    first.expect_exit(1);
+    assert!(!first.result.ok);
+    let c = first.certificate("www");
+    assert_eq!(c.status, "failed");
+    assert_eq!(c.target_statuses(), ["deployed", "failed"]);
+    let failed = &c.target(1);
+    assert_eq!(failed.error().code, "InvalidParameter.CertificateBody");
+    let request_id = failed.error().request_id.as_deref().unwrap();
     let state = rig.emulator.state();
     // The throttled and unavailable attempts were retried (3 calls, 1 record); the caller's
     // error was not retried (1 call) and carries Alibaba's RequestId.
@@ -401,11 +322,11 @@ targets = [
 
     // The next run orders again only because the API Gateway still lacks a certificate, and
     // deploys only there; the CDN keeps its certificate.
-    let second = rig.invoke(&bin, "{}").await;
-    assert_eq!(second.code, 0, "{}", second.stderr);
-    let c = cert(&second.result, "www");
-    assert_eq!(c["status"], "renewed");
-    assert_eq!(target_statuses(c), ["up_to_date", "deployed"]);
+    let second = rig.invoke("{}").await;
+    second.expect_exit(0);
+    let c = second.certificate("www");
+    assert_eq!(c.status, "renewed");
+    assert_eq!(c.target_statuses(), ["up_to_date", "deployed"]);
     let state = rig.emulator.state();
     assert_eq!(
         state.cdn_cert("www.example.com").unwrap().info.serial_no,
@@ -417,10 +338,10 @@ targets = [
             .unwrap()
             .info
             .serial_no,
-        c["serial"].as_str().unwrap()
+        c.serial()
     );
-    let third = rig.invoke(&bin, "{}").await;
-    assert_eq!(cert(&third.result, "www")["status"], "up_to_date");
+    let third = rig.invoke("{}").await;
+    assert_eq!(third.certificate("www").status, "up_to_date");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -445,27 +366,16 @@ async fn txt_records_alicert_did_not_create_are_never_touched() {
         ],
         ..Zone::default()
     });
-    let rig = Rig::start(
-        seed,
-        OSS_KEY,
-        r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-targets = [{ kind = "cdn", domain = "www.example.com" }]
-"#,
-    )
-    .await;
-    let run = rig.invoke(&alicert_bin(), "{}").await;
-    assert_eq!(run.code, 0, "stdout {}\nstderr {}", run.stdout, run.stderr);
+    let rig = Scenario::new()
+        .seed(|_| seed)
+        .certificate("www", &["www.example.com"])
+        .target(cdn("www.example.com"))
+        .start()
+        .await;
+    let run = rig.invoke("{}").await;
+    run.expect_exit(0);
     let state = rig.emulator.state();
-    let mut left: Vec<String> = state
-        .txt_records()
-        .iter()
-        .map(|r| r.value.clone())
-        .collect();
-    left.sort();
-    assert_eq!(left, ["placed-by-someone-else", "v=spf1 -all"]);
+    assert_eq!(rig.txt_values(), ["placed-by-someone-else", "v=spf1 -all"]);
     assert_eq!(state.records_deleted.len(), 1);
     assert_eq!(
         state.records_deleted[0].record_id,
@@ -475,23 +385,10 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_first_runs_agree_on_one_account_key() {
-    let rig = Rig::start(
-        Seed::default()
-            .zone("example.com")
-            .cdn_domain("www.example.com"),
-        OSS_KEY,
-        r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-targets = [{ kind = "cdn", domain = "www.example.com" }]
-"#,
-    )
-    .await;
-    let bin = alicert_bin();
+    let rig = Scenario::www_on_cdn().start().await;
     let runs: Vec<_> = (0..4)
         .map(|_| {
-            let mut cmd = rig.command(&bin);
+            let mut cmd = rig.command();
             cmd.args(["account", "create"]);
             // Spawned now, so the four processes really run at the same time.
             tokio::spawn(support::rig::run(cmd))
@@ -501,10 +398,10 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
     let mut accounts = Vec::new();
     for run in runs {
         let run = run.await.unwrap();
-        assert_eq!(run.code, 0, "stdout {}\nstderr {}", run.stdout, run.stderr);
-        let account = &run.result["account"];
-        thumbprints.push(account["key_thumbprint"].as_str().unwrap().to_string());
-        accounts.push(account["url"].as_str().unwrap().to_string());
+        run.expect_exit(0);
+        let account = &run.result.account();
+        thumbprints.push(account.key_thumbprint.clone());
+        accounts.push(account.url.clone());
     }
     thumbprints.dedup();
     accounts.dedup();
@@ -523,13 +420,13 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
     );
 
     // `account show` reads the same account and never creates anything.
-    let mut cmd = rig.command(&bin);
+    let mut cmd = rig.command();
     cmd.args(["account", "show"]);
     let show = support::rig::run(cmd).await;
-    assert_eq!(show.code, 0, "{}", show.stderr);
-    assert_eq!(show.result["account"]["url"], accounts[0].as_str());
+    show.expect_exit(0);
+    assert_eq!(show.result.account().url, accounts[0].as_str());
     assert_eq!(
-        show.result["account"]["key_thumbprint"],
+        show.result.account().key_thumbprint,
         thumbprints[0].as_str()
     );
     assert!(!show.stdout.contains("PRIVATE KEY"));

@@ -5,14 +5,12 @@
 //! emulator. alicert used to match `starts_with("alicert-www-")`, so `www` took `www-api`'s CAS
 //! copy for its own and deleted it; and a long name made an upload name CAS refuses.
 mod support;
-use support::rig::{alicert_bin, cert, ok, Rig};
+use support::scenario::Scenario;
 
 use std::collections::BTreeSet;
 
 use alicert::naming;
 use support::emulator::{EmulatorState, Seed};
-
-const OSS_KEY: &str = "oss://alicert-state/acme/account.pem";
 
 /// (certificate name, domain, SLB load balancer) of each certificate in a test.
 type Cert = (&'static str, &'static str, &'static str);
@@ -96,24 +94,25 @@ fn check_state(state: &EmulatorState, certs: &[Cert], serials: &[String], alb: b
 }
 
 async fn renew_twice_and_check(certs: &[Cert], alb: bool) {
-    let rig = Rig::start(seed(certs), OSS_KEY, &config(certs, alb)).await;
-    let bin = alicert_bin();
+    let rig = Scenario::from_toml(seed(certs), &config(certs, alb))
+        .start()
+        .await;
     let mut previous: Vec<String> = Vec::new();
     for (round, event) in ["{}", r#"{"force":true}"#, r#"{"force":true}"#]
         .into_iter()
         .enumerate()
     {
-        let run = rig.invoke(&bin, event).await;
-        let result = ok(&run);
+        let run = rig.invoke(event).await;
+        let result = run.ok();
         let mut serials = Vec::new();
         for (name, ..) in certs {
-            let c = cert(result, name);
+            let c = result.certificate(name);
             let want = if round == 0 { "issued" } else { "renewed" };
-            assert_eq!(c["status"], want, "round {round}: {result}");
-            for t in c["targets"].as_array().unwrap() {
-                assert_eq!(t["status"], "deployed", "round {round}: {t}");
+            assert_eq!(c.status, want, "round {round}: {result:?}");
+            for t in &c.targets {
+                assert_eq!(t.status, "deployed", "round {round}: {t:?}");
             }
-            serials.push(c["serial"].as_str().unwrap().to_string());
+            serials.push(c.serial().to_string());
         }
         for (old, new) in previous.iter().zip(&serials) {
             assert_ne!(old, new, "round {round} renewed");
@@ -203,14 +202,17 @@ name = "www-api"
 domains = ["api.example.com"]
 targets = [{ kind = "oss-bundle", bucket = "alicert-state", prefix = "bundles" }]
 "#;
-    let rig = Rig::start(Seed::default().zone("example.com"), OSS_KEY, config).await;
-    let bin = alicert_bin();
+    let rig = Scenario::new()
+        .seed(|s| s.zone("example.com"))
+        .config(config)
+        .start()
+        .await;
     for event in ["{}", r#"{"force":true}"#] {
-        let run = rig.invoke(&bin, event).await;
-        let result = ok(&run);
+        let run = rig.invoke(event).await;
+        let result = run.ok();
         let state = rig.emulator.state();
         for name in ["www", "www-api"] {
-            let serial = cert(result, name)["serial"].as_str().unwrap().to_string();
+            let serial = result.certificate(name).serial().to_string();
             let pem = state
                 .object(
                     support::rig::BUCKET,

@@ -4,9 +4,9 @@
 //! cn-shanghai, a KMS secret in another
 //! region; and the OSS/KMS preconditions (versioned lock bucket, KMS 3.0 instance) as clear errors.
 mod support;
+use support::scenario::Scenario;
 
 use support::emulator::Seed;
-use support::rig::{alicert_bin, cert, ok, Rig};
 
 const CERT: &str = r#"
 [[certificate]]
@@ -28,19 +28,16 @@ fn seed() -> Seed {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn account_key_lock_and_bundle_in_other_regions() {
-    let rig = Rig::start(
-        seed(),
-        "oss://sh-state/alicert/account.pem?region=cn-shanghai",
-        CERT,
-    )
-    .await;
-    let bin = alicert_bin();
-    let run = rig.invoke(&bin, "{}").await;
-    let result = ok(&run);
-    let c = cert(result, "www");
-    assert_eq!(c["status"], "issued", "{result}");
-    assert_eq!(c["targets"][0]["status"], "deployed", "{result}");
-    assert_eq!(c["targets"][1]["status"], "deployed", "{result}");
+    let rig = Scenario::from_toml(seed(), CERT)
+        .account_key("oss://sh-state/alicert/account.pem?region=cn-shanghai")
+        .start()
+        .await;
+    let run = rig.invoke("{}").await;
+    let result = run.ok();
+    let c = result.certificate("www");
+    assert_eq!(c.status, "issued", "{result:?}");
+    assert_eq!(c.target(0).status, "deployed", "{result:?}");
+    assert_eq!(c.target(1).status, "deployed", "{result:?}");
 
     let st = rig.emulator.state();
     // The ALB listener in cn-shanghai serves the new certificate (found only through the
@@ -48,7 +45,7 @@ async fn account_key_lock_and_bundle_in_other_regions() {
     let served = st
         .alb_default_cert("lsn-sh")
         .expect("lsn-sh has a default certificate");
-    assert_eq!(served.serial_no, c["serial"].as_str().unwrap(), "{result}");
+    assert_eq!(served.serial_no, c.serial(), "{result:?}");
     // The account key: in the cn-shanghai bucket, private.
     let key = st
         .object("sh-state", "alicert/account.pem")
@@ -89,18 +86,21 @@ async fn account_key_lock_and_bundle_in_other_regions() {
     assert!(refused.is_empty(), "{refused:?}");
 
     // A second run finds everything in place (reads go to the right regions too).
-    let again = rig.invoke(&bin, "{}").await;
-    let c = cert(ok(&again), "www");
-    assert_eq!(c["status"], "up_to_date", "{}", again.result);
+    let again = rig.invoke("{}").await;
+    let c = again.ok().certificate("www");
+    assert_eq!(c.status, "up_to_date", "{}", again.stdout);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bucket_named_without_its_region_is_refused_by_oss() {
     // The same bucket, but the config forgets `?region=`: OSS (the emulator) answers 403
     // naming the bucket's endpoint, and the run fails without ordering.
-    let rig = Rig::start(seed(), "oss://sh-state/alicert/account.pem", CERT).await;
-    let run = rig.invoke(&alicert_bin(), "{}").await;
-    assert_ne!(run.code, 0, "{}", run.stdout);
+    let rig = Scenario::from_toml(seed(), CERT)
+        .account_key("oss://sh-state/alicert/account.pem")
+        .start()
+        .await;
+    let run = rig.invoke("{}").await;
+    assert_ne!(run.exit, 0, "{}", run.stdout);
     let text = format!("{}{}", run.stdout, run.stderr);
     assert!(
         text.contains("oss-cn-shanghai.aliyuncs.com"),
@@ -115,25 +115,27 @@ async fn a_bucket_named_without_its_region_is_refused_by_oss() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_versioned_lock_bucket_is_refused_before_any_order() {
-    let rig = Rig::start(
-        seed()
-            .bucket("versioned-locks")
-            .bucket_versioning("versioned-locks", "Suspended"),
-        "oss://sh-state/alicert/account.pem?region=cn-shanghai",
-        CERT,
-    )
-    .await;
+    let rig = Scenario::new()
+        .account_key("oss://sh-state/alicert/account.pem?region=cn-shanghai")
+        .seed(|_| {
+            seed()
+                .bucket("versioned-locks")
+                .bucket_versioning("versioned-locks", "Suspended")
+        })
+        .config(CERT)
+        .start()
+        .await;
     let text = std::fs::read_to_string(&rig.config_path).unwrap();
     std::fs::write(
         &rig.config_path,
         format!("{text}\n[lock]\nbucket = \"versioned-locks\"\n"),
     )
     .unwrap();
-    let run = rig.invoke(&alicert_bin(), "{}").await;
-    assert_ne!(run.code, 0, "{}", run.stdout);
-    let c = cert(&run.result, "www");
-    assert_eq!(c["status"], "failed", "{}", run.result);
-    let message = c["error"]["message"].as_str().unwrap_or_default();
+    let run = rig.invoke("{}").await;
+    assert_ne!(run.exit, 0, "{}", run.stdout);
+    let c = run.certificate("www");
+    assert_eq!(c.status, "failed", "{}", run.stdout);
+    let message = c.error().message.as_str();
     assert!(
         message.contains("versioning") && message.contains("[lock] bucket"),
         "{message}"
@@ -149,22 +151,23 @@ async fn a_versioned_lock_bucket_is_refused_before_any_order() {
 #[tokio::test(flavor = "multi_thread")]
 async fn kms_secret_in_another_region_and_kms3_instance_rule() {
     // The account key as a KMS secret in cn-shanghai.
-    let rig = Rig::start(seed(), "kms:alicert/account?region=cn-shanghai", CERT).await;
-    let run = rig.invoke(&alicert_bin(), "{}").await;
-    ok(&run);
+    let rig = Scenario::from_toml(seed(), CERT)
+        .account_key("kms:alicert/account?region=cn-shanghai")
+        .start()
+        .await;
+    let run = rig.invoke("{}").await;
+    run.ok();
     let st = rig.emulator.state();
     assert_eq!(st.kms_secrets["alicert/account"].region, "cn-shanghai");
 
     // An instance-based (KMS 3.0) account: CreateSecret without the instance and key is a
     // config error naming both keys.
-    let rig = Rig::start(
-        seed().kms_instance("kst-hzz1", &["key-hzz1"]),
-        "kms:alicert/account",
-        CERT,
-    )
-    .await;
-    let run = rig.invoke(&alicert_bin(), "{}").await;
-    assert_ne!(run.code, 0);
+    let rig = Scenario::from_toml(seed().kms_instance("kst-hzz1", &["key-hzz1"]), CERT)
+        .account_key("kms:alicert/account")
+        .start()
+        .await;
+    let run = rig.invoke("{}").await;
+    assert_ne!(run.exit, 0);
     let text = format!("{}{}", run.stdout, run.stderr);
     assert!(
         text.contains("kms_instance_id") && text.contains("kms_encryption_key_id"),
@@ -173,8 +176,8 @@ async fn kms_secret_in_another_region_and_kms3_instance_rule() {
     // With both set (same instance), it works.
     rig.set_acme("kms_instance_id", "\"kst-hzz1\"");
     rig.set_acme("kms_encryption_key_id", "\"key-hzz1\"");
-    let run = rig.invoke(&alicert_bin(), "{}").await;
-    ok(&run);
+    let run = rig.invoke("{}").await;
+    run.ok();
     let st = rig.emulator.state();
     let s = &st.kms_secrets["alicert/account"];
     assert_eq!(s.dkms_instance_id.as_deref(), Some("kst-hzz1"));

@@ -2,30 +2,10 @@
 //! new certificate and rolls it out to every target *before* it revokes the old one; a failed
 //! rollout revokes nothing; `--no-replace` revokes only and leaves the old certificate deployed.
 mod support;
-use support::rig::{alicert_bin, ok, Rig};
+use support::outcome::RunResultView;
+use support::scenario::Scenario;
 
-use support::emulator::{EmulatorState, Seed};
-
-const OSS_KEY: &str = "oss://alicert-state/acme/account.pem";
-
-const CONFIG: &str = r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-targets = [{ kind = "cas" }, { kind = "cdn", domain = "www.example.com" }]
-
-[[certificate]]
-name = "api"
-domains = ["api.example.com"]
-targets = [{ kind = "cdn", domain = "api.example.com" }]
-"#;
-
-fn seed() -> Seed {
-    Seed::default()
-        .zone("example.com")
-        .cdn_domain("www.example.com")
-        .cdn_domain("api.example.com")
-}
+use support::emulator::EmulatorState;
 
 /// What the emulator holds for `www`: the CDN domain's serial and the serials of alicert's CAS
 /// copies (as the services see them, not as alicert reports them).
@@ -50,11 +30,8 @@ fn cdn_serial(state: &EmulatorState, domain: &str) -> String {
 }
 
 /// The serial alicert reports for certificate `name` after a first run.
-fn issued(result: &serde_json::Value, name: &str) -> String {
-    support::rig::cert(result, name)["serial"]
-        .as_str()
-        .unwrap()
-        .to_string()
+fn issued(result: &RunResultView, name: &str) -> String {
+    result.certificate(name).serial().to_string()
 }
 
 /// Pebble's `RevokedAt` (Go's time format, UTC) in unix milliseconds.
@@ -70,20 +47,19 @@ fn revoked_at_ms(status: &serde_json::Value) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_new_certificate_is_deployed_everywhere_before_the_old_one_is_revoked() {
-    let rig = Rig::start(seed(), OSS_KEY, CONFIG).await;
-    let bin = alicert_bin();
-    let first = rig.invoke(&bin, r#"{"certificates":["www"]}"#).await;
-    let old = issued(ok(&first), "www");
+    let rig = Scenario::www_and("api").start().await;
+    let first = rig.invoke(r#"{"certificates":["www"]}"#).await;
+    let old = issued(first.ok(), "www");
 
     // Dry run: says what it would do, changes nothing.
     let before = rig.emulator.state();
     let dry = rig
-        .alicert(&bin, &["--dry-run", "revoke", "--certificate", "www"])
+        .run(&["--dry-run", "revoke", "--certificate", "www"])
         .await;
-    let r = &ok(&dry)["revocation"];
-    assert_eq!(r["revoked"][0]["serial"], old.as_str(), "{r}");
-    assert_eq!(r["revoked"][0]["status"], "would_revoke", "{r}");
-    assert_eq!(r["replacement"]["status"], "would_deploy", "{r}");
+    let r = &dry.ok().revocation();
+    assert_eq!(r.revoked[0].serial(), old.as_str(), "{r:?}");
+    assert_eq!(r.revoked[0].status, "would_revoke", "{r:?}");
+    assert_eq!(r.replacement().status, "would_deploy", "{r:?}");
     let after = rig.emulator.state();
     assert_eq!(www_serials(&after), www_serials(&before));
     assert_eq!(
@@ -96,7 +72,6 @@ async fn the_new_certificate_is_deployed_everywhere_before_the_old_one_is_revoke
     // The real thing, stopped just before the first revocation request (test hook `revoking`):
     // by then every target already serves the new certificate and the old one is still valid.
     let mut run = rig.spawn_invoke(
-        &bin,
         r#"{"action":"revoke","certificate":"www","reason":4}"#,
         &[
             ("ALICERT_TEST_PAUSE_AT", "revoking"),
@@ -118,16 +93,16 @@ async fn the_new_certificate_is_deployed_everywhere_before_the_old_one_is_revoke
         "the old certificate was revoked before the rollout was verified: {at_pause}"
     );
     let done = run.finish().await;
-    let r = &ok(&done)["revocation"];
-    let new = r["replacement"]["serial"].as_str().unwrap().to_string();
-    assert_eq!(new, cdn_now, "{r}");
-    assert_eq!(r["replacement"]["status"], "deployed", "{r}");
-    for t in r["replacement"]["targets"].as_array().unwrap() {
-        assert_eq!(t["serial"], new.as_str(), "{t}");
+    let r = &done.ok().revocation();
+    let new = r.replacement().serial().to_string();
+    assert_eq!(new, cdn_now, "{r:?}");
+    assert_eq!(r.replacement().status, "deployed", "{r:?}");
+    for t in &r.replacement().targets {
+        assert_eq!(t.serial(), new.as_str(), "{t:?}");
     }
-    assert_eq!(r["revoked"].as_array().unwrap().len(), 1, "{r}");
-    assert_eq!(r["revoked"][0]["serial"], old.as_str(), "{r}");
-    assert_eq!(r["revoked"][0]["status"], "revoked", "{r}");
+    assert_eq!(r.revoked.len(), 1, "{r:?}");
+    assert_eq!(r.revoked[0].serial(), old.as_str(), "{r:?}");
+    assert_eq!(r.revoked[0].status, "revoked", "{r:?}");
     let status = rig.pebble.cert_status(&old).await;
     assert_eq!(status["Status"], "Revoked", "{status}");
     assert_eq!(status["Reason"], 4, "{status}");
@@ -155,34 +130,35 @@ async fn the_new_certificate_is_deployed_everywhere_before_the_old_one_is_revoke
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_rollout_revokes_nothing_and_no_replace_revokes_only() {
-    let rig = Rig::start(seed(), OSS_KEY, CONFIG).await;
-    let bin = alicert_bin();
-    let first = rig.invoke(&bin, "{}").await;
-    let www = issued(ok(&first), "www");
+    let rig = Scenario::www_and("api").start().await;
+    let first = rig.invoke("{}").await;
+    let www = issued(first.ok(), "www");
     let api = issued(&first.result, "api");
 
     // The CDN refuses the new certificate: the rollout fails, so the old one is not revoked.
     rig.emulator
         .fail_next("SetCdnDomainSSLCertificate", "InvalidParameter", 400);
-    let failed = rig.alicert(&bin, &["revoke", "--certificate", "www"]).await;
-    assert_eq!(failed.code, 1, "{}\n{}", failed.stdout, failed.stderr);
-    let r = &failed.result["revocation"];
-    assert_eq!(r["replacement"]["status"], "failed", "{r}");
+    let failed = rig.run(&["revoke", "--certificate", "www"]).await;
+    assert_eq!(failed.exit, 1, "{}\n{}", failed.stdout, failed.stderr);
+    let r = &failed.result.revocation();
+    assert_eq!(r.replacement().status, "failed", "{r:?}");
     assert!(
-        r["replacement"]["error"]["message"]
+        r.replacement()
+            .error()
+            .message
             .as_str()
-            .unwrap()
             .contains("SetCdnDomainSSLCertificate"),
-        "{r}"
+        "{r:?}"
     );
-    assert_eq!(r["revoked"][0]["serial"], www.as_str(), "{r}");
-    assert_eq!(r["revoked"][0]["status"], "not_revoked", "{r}");
+    assert_eq!(r.revoked[0].serial(), www.as_str(), "{r:?}");
+    assert_eq!(r.revoked[0].status, "not_revoked", "{r:?}");
     assert!(
-        r["revoked"][0]["error"]["message"]
+        r.revoked[0]
+            .error()
+            .message
             .as_str()
-            .unwrap()
             .contains("stays valid and deployed"),
-        "{r}"
+        "{r:?}"
     );
     assert_eq!(rig.pebble.cert_status(&www).await["Status"], "Valid");
     assert_eq!(cdn_serial(&rig.emulator.state(), "www.example.com"), www);
@@ -190,12 +166,12 @@ async fn a_failed_rollout_revokes_nothing_and_no_replace_revokes_only() {
     // --no-replace: revoked at the CA, and (by design) still deployed.
     let calls_before = rig.emulator.state().calls.len();
     let only = rig
-        .alicert(&bin, &["revoke", "--certificate", "api", "--no-replace"])
+        .run(&["revoke", "--certificate", "api", "--no-replace"])
         .await;
-    let r = &ok(&only)["revocation"];
-    assert!(r.get("replacement").is_none(), "{r}");
-    assert_eq!(r["revoked"][0]["serial"], api.as_str(), "{r}");
-    assert_eq!(r["revoked"][0]["status"], "revoked", "{r}");
+    let r = &only.ok().revocation();
+    assert!(r.replacement.is_none(), "{r:?}");
+    assert_eq!(r.revoked[0].serial(), api.as_str(), "{r:?}");
+    assert_eq!(r.revoked[0].status, "revoked", "{r:?}");
     assert_eq!(rig.pebble.cert_status(&api).await["Status"], "Revoked");
     let state = rig.emulator.state();
     assert_eq!(cdn_serial(&state, "api.example.com"), api);

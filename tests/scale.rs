@@ -2,11 +2,11 @@
 //! `[acme] max_concurrent_orders`), and every certificate still gets its own order, its own TXT
 //! record (deleted afterwards), its own deploy, and its result in config order.
 mod support;
+use support::scenario::Scenario;
 
 use std::collections::HashSet;
 
 use support::emulator::Seed;
-use support::rig::{alicert_bin, Rig};
 
 const CERTS: usize = 50;
 const LIMIT: usize = 4;
@@ -27,7 +27,7 @@ async fn fifty_certificates_in_one_invocation_run_concurrently_and_report_in_con
             "[[certificate]]\nname = \"{name}\"\ndomains = [\"{domain}\"]\ntargets = [{{ kind = \"cdn\", domain = \"{domain}\" }}]\n\n"
         ));
     }
-    let rig = Rig::start(seed, "oss://alicert-state/acme/account.pem", &config).await;
+    let rig = Scenario::from_toml(seed, &config).start().await;
     // The rig writes `[acme]` first; bound the orders below the number of certificates.
     let text = std::fs::read_to_string(&rig.config_path).unwrap();
     let text = text.replacen(
@@ -37,25 +37,25 @@ async fn fifty_certificates_in_one_invocation_run_concurrently_and_report_in_con
     );
     std::fs::write(&rig.config_path, text).unwrap();
 
-    let run = rig.invoke(&alicert_bin(), "{}").await;
-    assert_eq!(run.code, 0, "stdout {}\nstderr {}", run.stdout, run.stderr);
-    assert_eq!(run.result["ok"], true);
-    let certs = run.result["certificates"].as_array().unwrap();
-    let got: Vec<&str> = certs.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let run = rig.invoke("{}").await;
+    run.expect_exit(0);
+    assert!(run.result.ok);
+    let certs = &run.result.certificates;
+    let got: Vec<&str> = certs.iter().map(|c| c.name.as_str()).collect();
     let want: Vec<&str> = order.iter().map(|s| s.as_str()).collect();
     assert_eq!(got, want, "results are in config order");
 
     let state = rig.emulator.state();
     let mut serials = HashSet::new();
     for c in certs {
-        let name = c["name"].as_str().unwrap();
+        let name = c.name.as_str();
         let domain = format!("{name}.example.com");
-        assert_eq!(c["status"], "issued", "{c}");
-        assert_eq!(c["domains"][0], domain.as_str());
-        let serial = c["serial"].as_str().unwrap();
+        assert_eq!(c.status, "issued", "{c:?}");
+        assert_eq!(c.domains[0], domain.as_str());
+        let serial = c.serial();
         assert!(serials.insert(serial.to_string()), "serial {serial} reused");
-        assert_eq!(c["targets"][0]["status"], "deployed", "{c}");
-        assert_eq!(c["targets"][0]["serial"], serial);
+        assert_eq!(c.target(0).status, "deployed", "{c:?}");
+        assert_eq!(c.target(0).serial(), serial);
         // The CDN domain serves this certificate's serial, covering its own name.
         let deployed = state.cdn_cert(&domain).expect("deployed");
         assert_eq!(deployed.info.serial_no, serial);

@@ -3,13 +3,15 @@
 //! the access key secret, the STS token, the ACME account key, the certificate private keys or
 //! the bearer token appears in stdout, stderr or the result.
 mod support;
+use support::outcome::RunResultView;
+use support::scenario::Scenario;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use sha2::Digest;
 use support::emulator::Seed;
-use support::rig::{alicert_bin, Rig, BUCKET};
+use support::rig::BUCKET;
 
 const STS_ID: &str = "STS.NSecretsTestKey";
 const STS_SECRET: &str = "sts-secret-Zq8v2LmN4pR7tW1x";
@@ -54,10 +56,9 @@ async fn trace_logs_and_results_hold_no_secret() {
         .cdn_domain("api.example.com")
         .sts_key(STS_ID, STS_SECRET, STS_TOKEN);
     let sha = hex::encode(sha2::Sha256::digest(BEARER.as_bytes()));
-    let rig = Rig::start(
-        seed,
-        "oss://alicert-state/acme/account.pem",
-        &format!(
+    let rig = Scenario::new()
+        .seed(|_| seed)
+        .config(&format!(
             r#"
 [http]
 token_sha256 = "{sha}"
@@ -70,21 +71,19 @@ name = "www"
 domains = ["www.example.com"]
 targets = [{{ kind = "cas" }}, {{ kind = "cdn", domain = "www.example.com" }}]
 "#
-        ),
-    )
-    .await;
-    let bin = alicert_bin();
-
+        ))
+        .start()
+        .await;
     // 1. `alicert invoke` with STS credentials from the environment, everything traced.
-    let mut cmd = rig.command(&bin);
+    let mut cmd = rig.command();
     cmd.env("ALIBABA_CLOUD_ACCESS_KEY_ID", STS_ID)
         .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", STS_SECRET)
         .env("ALIBABA_CLOUD_SECURITY_TOKEN", STS_TOKEN)
         .env("RUST_LOG", "trace")
         .args(["invoke", "{}"]);
     let run = support::rig::run(cmd).await;
-    assert_eq!(run.code, 0, "{}", run.stdout);
-    assert_eq!(run.result["certificates"][0]["status"], "issued");
+    run.expect_exit(0);
+    assert_eq!(run.result.certificates[0].status, "issued");
     assert!(run.stderr.lines().count() > 200, "trace logging is on");
 
     // 2. `alicert serve`, HTTP trigger POST /issue with the bearer token and the function
@@ -96,7 +95,7 @@ targets = [{{ kind = "cas" }}, {{ kind = "cdn", domain = "www.example.com" }}]
         .unwrap()
         .port();
     let (out_path, err_path) = (dir.path().join("out"), dir.path().join("err"));
-    let mut serve = rig.command(&bin);
+    let mut serve = rig.command();
     serve
         .env_remove("ALIBABA_CLOUD_ACCESS_KEY_ID")
         .env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
@@ -137,8 +136,8 @@ targets = [{{ kind = "cas" }}, {{ kind = "cdn", domain = "www.example.com" }}]
     let serve_out = std::fs::read_to_string(&out_path).unwrap();
     let serve_err = std::fs::read_to_string(&err_path).unwrap();
     assert_eq!(status, 200, "{reply}\n{serve_err}");
-    let result: serde_json::Value = serde_json::from_str(&reply).unwrap();
-    assert_eq!(result["certificates"][0]["status"], "issued", "{result}");
+    let result: RunResultView = serde_json::from_str(&reply).unwrap();
+    assert_eq!(result.certificates[0].status, "issued", "{result:?}");
 
     // The secrets, read back from where they ended up.
     let state = rig.emulator.state();

@@ -1,12 +1,14 @@
 //! `alicert serve`: the FC custom-runtime contract, over real HTTP, against Pebble + the emulator.
 mod support;
+use support::outcome::RunResultView;
+use support::rig::free_port;
+use support::scenario::{cdn, Scenario};
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use support::emulator::Seed;
-use support::rig::{alicert_bin, Rig};
+use support::rig::Rig;
 
 struct Server {
     child: Child,
@@ -21,21 +23,13 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn serve(rig: &Rig, with_env_credentials: bool) -> Server {
     serve_with(rig, with_env_credentials, &[])
 }
 
 fn serve_with(rig: &Rig, with_env_credentials: bool, flags: &[&str]) -> Server {
     let port = free_port();
-    let mut cmd = rig.command(&alicert_bin());
+    let mut cmd = rig.command();
     if !with_env_credentials {
         cmd.env_remove("ALIBABA_CLOUD_ACCESS_KEY_ID");
         cmd.env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET");
@@ -71,21 +65,18 @@ fn serve_with(rig: &Rig, with_env_credentials: bool, flags: &[&str]) -> Server {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invoke_over_the_fc_contract_with_role_credentials_from_headers() {
-    let seed = Seed::default()
-        .zone("example.com")
-        .cdn_domain("www.example.com")
-        .sts_key("STS.FcRoleKey", "fc-role-secret", "fc-role-token");
-    let rig = Rig::start(
-        seed,
-        "oss://alicert-state/acme/account.pem",
-        r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-targets = [{ kind = "cdn", domain = "www.example.com" }]
-"#,
-    )
-    .await;
+    let rig = Scenario::new()
+        .seed(|s| {
+            s.zone("example.com").cdn_domain("www.example.com").sts_key(
+                "STS.FcRoleKey",
+                "fc-role-secret",
+                "fc-role-token",
+            )
+        })
+        .certificate("www", &["www.example.com"])
+        .target(cdn("www.example.com"))
+        .start()
+        .await;
     let server = serve(&rig, false);
     let http = reqwest::Client::new();
 
@@ -129,14 +120,11 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
         .unwrap();
     assert_eq!(rsp.status(), 200);
     assert!(rsp.headers().get("x-fc-status").is_none());
-    let result: serde_json::Value = rsp.json().await.unwrap();
-    assert_eq!(result["ok"], true, "{result}");
-    assert_eq!(result["request_id"], "req-123");
-    assert_eq!(result["certificates"][0]["status"], "issued");
-    assert_eq!(
-        result["certificates"][0]["targets"][0]["status"],
-        "deployed"
-    );
+    let result: RunResultView = rsp.json().await.unwrap();
+    assert!(result.ok, "{result:?}");
+    assert_eq!(result.request_id, "req-123");
+    assert_eq!(result.certificates[0].status, "issued");
+    assert_eq!(result.certificates[0].target(0).status, "deployed");
     let state = rig.emulator.state();
     assert!(!state.calls.is_empty());
     assert!(state
@@ -229,17 +217,12 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
 /// and listens on the loopback address only (read back from the kernel's socket table).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn insecure_local_serves_without_fc_headers_on_loopback_only() {
-    let rig = Rig::start(
-        Seed::default().cdn_domain("www.example.com"),
-        "oss://alicert-state/acme/account.pem",
-        r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-targets = [{ kind = "cdn", domain = "www.example.com" }]
-"#,
-    )
-    .await;
+    let rig = Scenario::new()
+        .seed(|s| s.cdn_domain("www.example.com"))
+        .certificate("www", &["www.example.com"])
+        .target(cdn("www.example.com"))
+        .start()
+        .await;
     let server = serve_with(&rig, true, &["--insecure-local"]);
     let port: u16 = server.base.rsplit(':').next().unwrap().parse().unwrap();
     let listening = std::fs::read_to_string("/proc/net/tcp").unwrap();
@@ -267,9 +250,6 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
         .await
         .unwrap();
     assert_eq!(rsp.status(), 200);
-    let result: serde_json::Value = rsp.json().await.unwrap();
-    assert_eq!(
-        result["certificates"][0]["status"], "would_renew",
-        "{result}"
-    );
+    let result: RunResultView = rsp.json().await.unwrap();
+    assert_eq!(result.certificates[0].status, "would_renew", "{result:?}");
 }

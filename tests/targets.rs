@@ -1,7 +1,8 @@
 //! Every target kind, the CAS hub, verified rollout, the OSS bundle (PKCS#12 opened by the real
 //! openssl) and notifications — through the real binary, Pebble and the emulator.
 mod support;
-use support::rig::cert;
+use support::outcome::CertView;
+use support::scenario::{cdn, Scenario, Target};
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -12,26 +13,15 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use support::edge::{certified_key, edge};
 use support::emulator::Seed;
-use support::rig::{alicert_bin, run, Rig, AK_SECRET, BUCKET};
+use support::rig::{run, AK_SECRET, BUCKET};
 
-const OSS_KEY: &str = "oss://alicert-state/acme/account.pem";
 const P12_PASSWORD: &str = "p12-Pass word/+=";
 
-fn statuses(c: &Value) -> Vec<(String, String)> {
-    c["targets"]
-        .as_array()
-        .unwrap()
+/// `("<kind> <id>", status)` of every target of `c`.
+fn statuses(c: &CertView) -> Vec<(String, &str)> {
+    c.targets
         .iter()
-        .map(|t| {
-            (
-                format!(
-                    "{} {}",
-                    t["kind"].as_str().unwrap(),
-                    t["id"].as_str().unwrap()
-                ),
-                t["status"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|t| (t.label(), t.status.as_str()))
         .collect()
 }
 
@@ -153,24 +143,18 @@ fn openssl_pkcs12_info(p12: &[u8], password: &str) -> (bool, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_certificate_reaches_every_target_kind_and_reads_back() {
-    let rig = Rig::start(all_targets_seed(), OSS_KEY, ALL_TARGETS).await;
-    let bin = alicert_bin();
-
-    let first = rig.invoke(&bin, "{}").await;
-    assert_eq!(
-        first.code, 0,
-        "stdout {}\nstderr {}",
-        first.stdout, first.stderr
-    );
-    let c = cert(&first.result, "www");
-    assert_eq!(c["status"], "issued", "{}", first.result);
-    assert_eq!(c["targets"].as_array().unwrap().len(), 11);
+    let rig = Scenario::from_toml(all_targets_seed(), ALL_TARGETS)
+        .start()
+        .await;
+    let first = rig.invoke("{}").await;
+    let c = first.certificate_with("www", "issued");
+    assert_eq!(c.targets.len(), 11);
     for (target, status) in statuses(c) {
-        assert_eq!(status, "deployed", "{target}: {}", first.result);
+        assert_eq!(status, "deployed", "{target}: {}", first.stdout);
     }
-    let serial = c["serial"].as_str().unwrap().to_string();
-    for t in c["targets"].as_array().unwrap() {
-        assert_eq!(t["serial"], serial.as_str(), "{t}");
+    let serial = c.serial().to_string();
+    for t in &c.targets {
+        assert_eq!(t.serial(), serial.as_str(), "{t:?}");
     }
     let state = rig.emulator.state();
     for (target, s) in deployed_serials(&state) {
@@ -239,7 +223,7 @@ async fn one_certificate_reaches_every_target_kind_and_reads_back() {
         serde_json::from_slice(&state.object(BUCKET, "bundles/www/meta.json").unwrap().body)
             .unwrap();
     assert_eq!(meta["serial"], serial.as_str());
-    assert_eq!(meta["not_after"], c["not_after"]);
+    assert_eq!(meta["not_after"], c.not_after());
     assert_eq!(meta["domains"], json!(["www.example.com"]));
     let chain = state
         .object(BUCKET, "bundles/www/chain.pem")
@@ -289,7 +273,7 @@ async fn one_certificate_reaches_every_target_kind_and_reads_back() {
     // The check itself can fail: it finds the key in its Debug and JSON forms.
     assert!(leaked(&body, &format!("{key:?}")).is_some());
     assert!(leaked(&body, &json!({ "k": key }).to_string()).is_some());
-    let result_json = first.result.to_string();
+    let result_json = first.json.to_string();
     for (what, out) in [
         ("stdout", &first.stdout),
         ("stderr", &first.stderr),
@@ -320,15 +304,13 @@ async fn one_certificate_reaches_every_target_kind_and_reads_back() {
     }
 
     // `status` reads every target (oss-bundle from meta.json/cert.pem) as deployed.
-    let status = rig.invoke(&bin, r#"{"action":"status"}"#).await;
-    assert_eq!(status.code, 0, "{}", status.stderr);
-    let s = cert(&status.result, "www");
-    assert_eq!(s["status"], "up_to_date", "{}", status.result);
+    let status = rig.invoke(r#"{"action":"status"}"#).await;
+    let s = status.certificate_with("www", "up_to_date");
     for (target, st) in statuses(s) {
         assert_eq!(st, "up_to_date", "{target}");
     }
-    for t in s["targets"].as_array().unwrap() {
-        assert_eq!(t["serial"], serial.as_str(), "{t}");
+    for t in &s.targets {
+        assert_eq!(t.serial(), serial.as_str(), "{t:?}");
     }
     assert_eq!(
         rig.emulator.state().calls_to("UploadUserCertificate").len(),
@@ -337,15 +319,11 @@ async fn one_certificate_reaches_every_target_kind_and_reads_back() {
 
     // A forced renewal rolls a new serial everywhere, then retires what it superseded: the old
     // CAS certificate, the old SLB server certificate, the old ALB additional certificate.
-    let forced = rig.invoke(&bin, r#"{"force":true}"#).await;
-    assert_eq!(
-        forced.code, 0,
-        "stdout {}\nstderr {}",
-        forced.stdout, forced.stderr
-    );
-    let f = cert(&forced.result, "www");
-    assert_eq!(f["status"], "renewed");
-    let serial2 = f["serial"].as_str().unwrap().to_string();
+    let forced = rig.invoke(r#"{"force":true}"#).await;
+    forced.expect_exit(0);
+    let f = forced.certificate("www");
+    assert_eq!(f.status, "renewed");
+    let serial2 = f.serial().to_string();
     assert_ne!(serial2, serial);
     let state = rig.emulator.state();
     for (target, s) in deployed_serials(&state) {
@@ -373,24 +351,18 @@ async fn one_certificate_reaches_every_target_kind_and_reads_back() {
 async fn cleanup_never_deletes_other_certificates_or_ones_in_use() {
     // Someone else's CAS certificate, and one of alicert's still used by a CDN domain outside
     // the config, survive a renewal.
-    let seed = Seed::default()
-        .zone("example.com")
-        .cdn_domain("www.example.com")
-        .cdn_domain("other.example.com");
-    let rig = Rig::start(
-        seed,
-        OSS_KEY,
-        r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com", "other.example.com"]
-targets = [{ kind = "cdn", domain = "www.example.com" }]
-"#,
-    )
-    .await;
-    let bin = alicert_bin();
-    let first = rig.invoke(&bin, "{}").await;
-    assert_eq!(first.code, 0, "{}", first.stderr);
+    let rig = Scenario::new()
+        .seed(|s| {
+            s.zone("example.com")
+                .cdn_domain("www.example.com")
+                .cdn_domain("other.example.com")
+        })
+        .certificate("www", &["www.example.com", "other.example.com"])
+        .target(cdn("www.example.com"))
+        .start()
+        .await;
+    let first = rig.invoke("{}").await;
+    first.expect_exit(0);
     // Someone points another CDN domain at alicert's CAS copy by hand, and uploads their own
     // certificate for the same names.
     let cas_id = rig.emulator.state().cas_certs[0].cert_id;
@@ -404,8 +376,8 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
     let foreign = rig
         .emulator
         .put_cas_certificate("www-manual", &own.pem(), &key.serialize_pem());
-    let forced = rig.invoke(&bin, r#"{"force":true}"#).await;
-    assert_eq!(forced.code, 0, "{}", forced.stderr);
+    let forced = rig.invoke(r#"{"force":true}"#).await;
+    forced.expect_exit(0);
     let state = rig.emulator.state();
     assert_eq!(
         state.cas_certs.len(),
@@ -472,8 +444,8 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
     // Once nothing uses it any more, the next renewal deletes it.
     rig.emulator
         .set_cdn_certificate_from_cas("other.example.com", foreign);
-    let again = rig.invoke(&bin, r#"{"force":true}"#).await;
-    assert_eq!(again.code, 0, "{}", again.stderr);
+    let again = rig.invoke(r#"{"force":true}"#).await;
+    again.expect_exit(0);
     let state = rig.emulator.state();
     assert!(!state.cas_certs.iter().any(|c| c.cert_id == cas_id));
     let deleted: Vec<&str> = state
@@ -519,15 +491,14 @@ async fn receiver() -> (String, Received) {
 async fn a_failed_target_is_reported_the_others_deploy_and_the_next_run_finishes() {
     let (base, got) = receiver().await;
     let dingtalk_secret = "SECtest0123456789abcdef";
-    let seed = Seed::default()
-        .zone("example.com")
-        .cdn_domain("www.example.com")
-        .fc_domain("www.example.com")
-        .slb_listener("lb-1", 443);
-    let rig = Rig::start(
-        seed,
-        OSS_KEY,
-        &format!(
+    let rig = Scenario::new()
+        .seed(|s| {
+            s.zone("example.com")
+                .cdn_domain("www.example.com")
+                .fc_domain("www.example.com")
+                .slb_listener("lb-1", 443)
+        })
+        .config(&format!(
             r#"
 [notify]
 webhook = "{base}/hook"
@@ -543,12 +514,11 @@ targets = [
   {{ kind = "slb", load_balancer_id = "lb-1", listener_port = 443 }},
 ]
 "#
-        ),
-    )
-    .await;
-    let bin = alicert_bin();
+        ))
+        .start()
+        .await;
     let invoke = |event: &'static str| {
-        let mut cmd = rig.command(&bin);
+        let mut cmd = rig.command();
         cmd.arg("invoke")
             .arg(event)
             .env("DINGTALK_SECRET", dingtalk_secret);
@@ -559,27 +529,26 @@ targets = [
     rig.emulator
         .fail_next("UpdateCustomDomain", "Forbidden.RAM", 403);
     let first = invoke("{}").await;
-    assert_eq!(
-        first.code, 1,
-        "stdout {}\nstderr {}",
-        first.stdout, first.stderr
-    );
-    let c = cert(&first.result, "www");
-    assert_eq!(c["status"], "failed", "{}", first.result);
-    let serial = c["serial"].as_str().unwrap().to_string();
+    first.expect_exit(1);
+    let c = first.certificate("www");
+    assert_eq!(c.status, "failed", "{}", first.stdout);
+    let serial = c.serial().to_string();
     let st = statuses(c);
     assert_eq!(st[0].1, "deployed");
     assert_eq!(st[1].1, "failed");
     assert_eq!(st[2].1, "deployed");
-    let fc_error = &c["targets"][1]["error"];
-    assert_eq!(fc_error["code"], "Forbidden.RAM", "{}", first.result);
+    let fc_error = c.target(1).error();
+    assert_eq!(fc_error.code, "Forbidden.RAM", "{}", first.stdout);
     let state = rig.emulator.state();
     let failed_call = state
         .calls_to("UpdateCustomDomain")
         .into_iter()
         .find(|c| c.code.as_deref() == Some("Forbidden.RAM"))
         .unwrap();
-    assert_eq!(fc_error["request_id"], failed_call.request_id.as_str());
+    assert_eq!(
+        fc_error.request_id.as_deref(),
+        Some(failed_call.request_id.as_str())
+    );
     assert_eq!(
         state.cdn_cert("www.example.com").unwrap().info.serial_no,
         serial
@@ -593,21 +562,13 @@ targets = [
 
     // The next run re-deploys only FC, with the same certificate (kept in CAS): no new order.
     let second = invoke("{}").await;
+    let c2 = second.certificate_with("www", "renewed");
+    assert_eq!(c2.serial(), serial.as_str());
+    assert!(c2.reason().contains("kept in CAS"), "{c2:?}");
     assert_eq!(
-        second.code, 0,
-        "stdout {}\nstderr {}",
-        second.stdout, second.stderr
+        c2.target_statuses(),
+        ["up_to_date", "deployed", "up_to_date"]
     );
-    let c2 = cert(&second.result, "www");
-    assert_eq!(c2["status"], "renewed", "{}", second.result);
-    assert_eq!(c2["serial"], serial.as_str());
-    assert!(
-        c2["reason"].as_str().unwrap().contains("kept in CAS"),
-        "{}",
-        c2["reason"]
-    );
-    let st2: Vec<String> = statuses(c2).into_iter().map(|(_, s)| s).collect();
-    assert_eq!(st2, ["up_to_date", "deployed", "up_to_date"]);
     let state = rig.emulator.state();
     assert_eq!(
         state.fc_cert("www.example.com").unwrap().info.serial_no,
@@ -625,7 +586,7 @@ targets = [
 
     // A third run has nothing to do, and tells nobody.
     let third = invoke("{}").await;
-    assert_eq!(cert(&third.result, "www")["status"], "up_to_date");
+    assert_eq!(third.certificate("www").status, "up_to_date");
 
     // Notifications: one per notable run and channel; DingTalk signed; nothing secret.
     let got = got.lock().unwrap().clone();
@@ -654,13 +615,7 @@ targets = [
         assert_eq!(body["msgtype"], "text");
         assert!(body["text"]["content"].as_str().unwrap().contains("www"));
     }
-    let key = rig
-        .emulator
-        .state()
-        .cdn_cert("www.example.com")
-        .unwrap()
-        .key
-        .clone();
+    let key = rig.cdn_key("www.example.com");
     let everything = format!("{got:?}");
     for secret in [key.trim(), dingtalk_secret, AK_SECRET, "BEGIN PRIVATE KEY"] {
         assert!(
@@ -686,35 +641,24 @@ async fn verify_tls_reads_the_certificate_actually_served() {
         .fc_domain("www.example.com");
     // The edge needs the emulator's URL and the config needs the edge's address: start the
     // rig with a placeholder, then write the real address into the config.
-    let rig = Rig::start(
-        seed,
-        OSS_KEY,
-        r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-targets = [{ kind = "fc", domain = "www.example.com", verify_tls = "www.example.com:443", verify_tls_connect = "EDGE" }]
-"#,
-    )
-    .await;
+    let rig = Scenario::new()
+.seed(|_| seed)
+.certificate("www", &["www.example.com"])
+.target(Target::toml(r#"{ kind = "fc", domain = "www.example.com", verify_tls = "www.example.com:443", verify_tls_connect = "EDGE" }"#))
+.start()
+.await;
     let edge = edge(rig.emulator.base_url(), fc_domain_cert).await;
     let text = std::fs::read_to_string(&rig.config_path)
         .unwrap()
         .replace("EDGE", &edge.addr.to_string());
     std::fs::write(&rig.config_path, text).unwrap();
-    let bin = alicert_bin();
-
     // Deployed, and verified over TLS: the edge serves the new serial.
-    let first = rig.invoke(&bin, "{}").await;
-    assert_eq!(
-        first.code, 0,
-        "stdout {}\nstderr {}",
-        first.stdout, first.stderr
-    );
-    let c = cert(&first.result, "www");
-    assert_eq!(c["status"], "issued");
-    assert_eq!(c["targets"][0]["status"], "deployed");
-    let serial = c["serial"].as_str().unwrap().to_string();
+    let first = rig.invoke("{}").await;
+    first.expect_exit(0);
+    let c = first.certificate("www");
+    assert_eq!(c.status, "issued");
+    assert_eq!(c.target(0).status, "deployed");
+    let serial = c.serial().to_string();
     let served = alicert::deploy::tls::served(&alicert::deploy::tls::VerifyTls {
         host: "www.example.com".into(),
         port: 443,
@@ -735,9 +679,9 @@ targets = [{ kind = "fc", domain = "www.example.com", verify_tls = "www.example.
         .unwrap()
         .serial;
     *edge.forced.lock().unwrap() = Some(certified_key(&stale.pem(), &key.serialize_pem()));
-    let status = rig.invoke(&bin, r#"{"action":"status"}"#).await;
-    let t = &cert(&status.result, "www")["targets"][0];
-    assert_eq!(t["serial"], stale_serial.as_str(), "{}", status.result);
+    let status = rig.invoke(r#"{"action":"status"}"#).await;
+    let t = &status.certificate("www").target(0);
+    assert_eq!(t.serial(), stale_serial.as_str(), "{}", status.stdout);
     assert_ne!(stale_serial, serial);
 
     // Nothing listening there: the target fails with a message naming verify_tls.
@@ -749,17 +693,14 @@ targets = [{ kind = "fc", domain = "www.example.com", verify_tls = "www.example.
         .unwrap()
         .replace(&edge.addr.to_string(), &dead.to_string());
     std::fs::write(&rig.config_path, text).unwrap();
-    let down = rig.invoke(&bin, r#"{"action":"status"}"#).await;
-    assert_eq!(down.code, 1, "{}", down.stdout);
-    let t = &cert(&down.result, "www")["targets"][0];
-    assert_eq!(t["status"], "failed");
+    let down = rig.invoke(r#"{"action":"status"}"#).await;
+    down.expect_exit(1);
+    let t = &down.certificate("www").target(0);
+    assert_eq!(t.status, "failed");
     assert!(
-        t["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("verify_tls"),
+        t.error().message.as_str().contains("verify_tls"),
         "{}",
-        down.result
+        down.stdout
     );
 
     // Not a port scanner: an IP, an internal name, a name the certificate does not cover, or a
@@ -782,8 +723,8 @@ targets = [{ kind = "fc", domain = "www.example.com", verify_tls = "www.example.
     ] {
         std::fs::write(&rig.config_path, good.replace(&line, bad)).unwrap();
         let calls = rig.emulator.state().calls.len();
-        let run = rig.invoke(&bin, r#"{"action":"status"}"#).await;
-        assert_eq!(run.code, 2, "{bad}: {}", run.stdout);
+        let run = rig.invoke(r#"{"action":"status"}"#).await;
+        assert_eq!(run.exit, 2, "{bad}: {}", run.stdout);
         assert!(
             run.stderr.contains("verify_tls") && run.stderr.contains(needle),
             "{bad}: {}",

@@ -5,10 +5,7 @@ mod support;
 
 use serde_json::Value;
 use support::edge::edge;
-use support::emulator::Seed;
-use support::rig::{alicert_bin, cert, ok, Rig};
-
-const OSS_KEY: &str = "oss://alicert-state/acme/account.pem";
+use support::scenario::{Scenario, Target};
 
 /// The newest certificate in the emulator's CAS (what a CAS-fed edge serves).
 fn newest_cas_cert(state: &Value) -> Option<(String, String)> {
@@ -24,30 +21,23 @@ fn newest_cas_cert(state: &Value) -> Option<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reuse_key_works_with_verify_tls_set() {
-    let rig = Rig::start(
-        Seed::default().zone("example.com"),
-        OSS_KEY,
-        r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-reuse_key = true
-targets = [{ kind = "cas", verify_tls = "www.example.com:443", verify_tls_connect = "EDGE" }]
-"#,
-    )
-    .await;
+    let rig = Scenario::new()
+        .seed(|s| s.zone("example.com"))
+        .certificate("www", &["www.example.com"])
+        .option("reuse_key = true")
+        .target(Target::toml(
+            r#"{ kind = "cas", verify_tls = "www.example.com:443", verify_tls_connect = "EDGE" }"#,
+        ))
+        .start()
+        .await;
     let edge = edge(rig.emulator.base_url(), newest_cas_cert).await;
     let text = std::fs::read_to_string(&rig.config_path)
         .unwrap()
         .replace("EDGE", &edge.addr.to_string());
     std::fs::write(&rig.config_path, text).unwrap();
-    let bin = alicert_bin();
 
-    let first = rig.invoke(&bin, "{}").await;
-    let serial = cert(ok(&first), "www")["serial"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let first = rig.invoke("{}").await;
+    let serial = first.certificate("www").serial().to_string();
     let key = |serial: &str| {
         let name = alicert::naming::upload_name("www", serial);
         let state = rig.emulator.state();
@@ -56,16 +46,16 @@ targets = [{ kind = "cas", verify_tls = "www.example.com:443", verify_tls_connec
     };
     let first_key = key(&serial);
 
-    let second = rig.invoke(&bin, r#"{"force":true}"#).await;
-    let www = cert(ok(&second), "www");
-    assert_eq!(www["status"], "renewed", "{www}");
-    let renewed = www["serial"].as_str().unwrap();
+    let second = rig.invoke(r#"{"force":true}"#).await;
+    let www = second.certificate_with("www", "renewed");
+    let renewed = www.serial();
     assert_ne!(renewed, serial);
     assert!(
-        www["notes"].to_string().contains("kept the private key"),
-        "{www}"
+        www.notes.iter().any(|n| n.contains("kept the private key")),
+        "{:?}",
+        www.notes
     );
     assert_eq!(key(renewed), first_key, "a new key behind verify_tls");
     // And the served certificate is what was read: the edge serves the renewed serial.
-    assert_eq!(www["targets"][0]["serial"], renewed, "{www}");
+    assert_eq!(www.target(0).serial(), renewed);
 }

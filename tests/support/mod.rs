@@ -8,9 +8,11 @@ pub mod ari_front;
 pub mod clients;
 #[allow(dead_code)]
 pub mod edge;
+pub mod outcome;
 pub mod pebble;
 #[allow(dead_code)]
 pub mod rig;
+pub mod scenario;
 
 /// The emulator crate, with its handle wrapped so `emu.client(..)` (alicert's client) works:
 /// test files keep their `support::emulator::{start, Emulator, Seed, ..}` paths.

@@ -1,11 +1,10 @@
 //! The integration rig: real Pebble + pebble-challtestsrv, the Alibaba Cloud emulator wired to
 //! it, a config file, and the `alicert` binary run against them as a user would.
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use serde_json::Value;
-
 use super::emulator::{self, Emulator, Seed};
+pub use super::outcome::RunOutcome;
 use super::pebble::{self, Pebble};
 
 pub const AK_ID: &str = "LTAI5tRigTestKey";
@@ -17,14 +16,8 @@ pub struct Rig {
     pub emulator: Emulator,
     pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
-}
-
-/// What an `alicert invoke` run printed and returned.
-pub struct Run {
-    pub code: i32,
-    pub result: Value,
-    pub stdout: String,
-    pub stderr: String,
+    /// The `alicert` binary every run of this rig uses.
+    pub bin: PathBuf,
 }
 
 impl Rig {
@@ -70,6 +63,7 @@ propagation_timeout_secs = 20
             emulator,
             dir,
             config_path,
+            bin: alicert_bin(),
         }
     }
 
@@ -109,14 +103,43 @@ propagation_timeout_secs = 20
         env
     }
 
-    pub fn command(&self, bin: &Path) -> Command {
-        let mut cmd = Command::new(bin);
+    /// The `alicert` command with [`Rig::env`] only (nothing inherited but `PATH`).
+    pub fn command(&self) -> Command {
+        self.command_of(&self.bin)
+    }
+
+    /// `program` (e.g. `/usr/bin/time`) with [`Rig::env`] only, like [`Rig::command`].
+    pub fn command_of(&self, program: &std::path::Path) -> Command {
+        let mut cmd = Command::new(program);
         cmd.env_clear();
         if let Ok(path) = std::env::var("PATH") {
             cmd.env("PATH", path);
         }
         cmd.envs(self.env());
         cmd
+    }
+
+    /// The private key (PEM) the emulator's CDN domain `domain` now serves.
+    #[track_caller]
+    pub fn cdn_key(&self, domain: &str) -> String {
+        let state = self.emulator.state();
+        let cert = state.cdn_cert(domain);
+        cert.unwrap_or_else(|| panic!("no certificate on CDN domain {domain}"))
+            .key
+            .clone()
+    }
+
+    /// The values of every TXT record in the emulator's zones, sorted.
+    pub fn txt_values(&self) -> Vec<String> {
+        let mut values: Vec<String> = self
+            .emulator
+            .state()
+            .txt_records()
+            .iter()
+            .map(|r| r.value.clone())
+            .collect();
+        values.sort();
+        values
     }
 
     /// Adds (or replaces) `key = value` (TOML) in the `[acme]` section of the config file.
@@ -142,17 +165,22 @@ propagation_timeout_secs = 20
     }
 
     /// `alicert ARGS…` (any subcommand), like [`Rig::invoke`].
-    pub async fn alicert(&self, bin: &Path, args: &[&str]) -> Run {
-        let mut cmd = self.command(bin);
+    pub async fn run(&self, args: &[&str]) -> RunOutcome {
+        let mut cmd = self.command();
         cmd.args(args);
         run(cmd).await
     }
 
-    /// `alicert invoke EVENT`, on a blocking thread so the emulator keeps serving.
-    pub async fn invoke(&self, bin: &Path, event: &str) -> Run {
-        let mut cmd = self.command(bin);
-        cmd.arg("invoke").arg(event);
+    /// `alicert ARGS…` with `env` added to [`Rig::env`].
+    pub async fn run_with_env(&self, env: &[(&str, &str)], args: &[&str]) -> RunOutcome {
+        let mut cmd = self.command();
+        cmd.envs(env.iter().copied()).args(args);
         run(cmd).await
+    }
+
+    /// `alicert invoke EVENT`, on a blocking thread so the emulator keeps serving.
+    pub async fn invoke(&self, event: &str) -> RunOutcome {
+        self.run(&["invoke", event]).await
     }
 
     /// Insert `line` into the generated config right after the `section` header line
@@ -166,8 +194,8 @@ propagation_timeout_secs = 20
     }
 
     /// Start `alicert invoke EVENT` (with `env` added) with stderr piped, not waiting for it.
-    pub fn spawn_invoke(&self, bin: &Path, event: &str, env: &[(&str, &str)]) -> Spawned {
-        let mut cmd = self.command(bin);
+    pub fn spawn_invoke(&self, event: &str, env: &[(&str, &str)]) -> Spawned {
+        let mut cmd = self.command();
         cmd.arg("invoke")
             .arg(event)
             .envs(env.iter().copied())
@@ -239,7 +267,7 @@ impl Spawned {
     }
 
     /// Wait for a normal exit.
-    pub async fn finish(mut self) -> Run {
+    pub async fn finish(mut self) -> RunOutcome {
         let mut child = self.child;
         let out = tokio::task::spawn_blocking(move || {
             use std::io::Read;
@@ -256,16 +284,11 @@ impl Spawned {
             let _ = r.join();
         }
         let stderr = self.stderr.lock().unwrap().clone();
-        Run {
-            code: out.0.code().unwrap_or(-1),
-            result: serde_json::from_str(&out.1).unwrap_or(Value::Null),
-            stdout: out.1,
-            stderr,
-        }
+        RunOutcome::new(out.0.code().unwrap_or(-1), out.1, stderr)
     }
 }
 
-pub async fn run(mut cmd: Command) -> Run {
+pub async fn run(mut cmd: Command) -> RunOutcome {
     cmd.stdin(Stdio::null());
     let output: Output = tokio::task::spawn_blocking(move || cmd.output())
         .await
@@ -273,13 +296,16 @@ pub async fn run(mut cmd: Command) -> Run {
         .expect("spawn alicert");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let result = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        result,
-        stdout,
-        stderr,
-    }
+    RunOutcome::new(output.status.code().unwrap_or(-1), stdout, stderr)
+}
+
+/// A free loopback TCP port (for `alicert serve`).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The `alicert` binary next to the running test or example binary (target/<profile>/alicert).
@@ -293,20 +319,6 @@ pub fn alicert_bin() -> PathBuf {
         dir.pop();
     }
     dir.join("alicert")
-}
-
-/// The result entry of certificate `name` (panics, showing the result, when there is none).
-pub fn cert<'a>(result: &'a Value, name: &str) -> &'a Value {
-    result["certificates"]
-        .as_array()
-        .and_then(|a| a.iter().find(|c| c["name"] == name))
-        .unwrap_or_else(|| panic!("no certificate {name} in {result}"))
-}
-
-/// The result of a run that must have exited 0 (panics with its output otherwise).
-pub fn ok(run: &Run) -> &Value {
-    assert_eq!(run.code, 0, "stdout {}\nstderr {}", run.stdout, run.stderr);
-    &run.result
 }
 
 /// A config for in-process HTTP-trigger and event tests against the emulator at `base`: bearer
