@@ -448,44 +448,30 @@ targets = [
 
         let dup =
             format!("{SAMPLE}\n[[certificate]]\nname = \"www\"\ndomains = [\"a.example.com\"]\n");
-        let e = Config::parse(&dup, "t.toml")
-            .unwrap()
-            .validate()
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("duplicate certificate name"), "{e}");
-
-        let unknown = SAMPLE.replace("kind = \"cdn\"", "kind = \"cnd\"");
-        let e = Config::parse(&unknown, "t.toml")
-            .unwrap()
-            .validate()
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("targets[0]") && e.contains("cnd"), "{e}");
-
-        let missing = SAMPLE.replace("group_id = \"g1\", ", "");
-        let e = Config::parse(&missing, "t.toml")
-            .unwrap()
-            .validate()
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("group_id"), "{e}");
-
-        let nokey = SAMPLE.replace("account_key = \"oss://bucket/alicert/account.pem\"", "");
-        let e = Config::parse(&nokey, "t.toml")
-            .unwrap()
-            .validate()
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("account_key"), "{e}");
-
-        let zero = SAMPLE.replace("[dns]\n", "[dns]\nmax_concurrent_calls = 0\n");
-        let e = Config::parse(&zero, "t.toml")
-            .unwrap()
-            .validate()
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("[dns] max_concurrent_calls = 0"), "{e}");
+        let cases = [
+            (dup, "duplicate certificate name"),
+            (
+                SAMPLE.replace("kind = \"cdn\"", "kind = \"cnd\""),
+                "targets[0]",
+            ),
+            (SAMPLE.replace("kind = \"cdn\"", "kind = \"cnd\""), "cnd"),
+            (SAMPLE.replace("group_id = \"g1\", ", ""), "group_id"),
+            (
+                SAMPLE.replace("account_key = \"oss://bucket/alicert/account.pem\"", ""),
+                "account_key",
+            ),
+            (
+                SAMPLE.replace("[dns]\n", "[dns]\nmax_concurrent_calls = 0\n"),
+                "[dns] max_concurrent_calls = 0",
+            ),
+        ];
+        for (text, names) in cases {
+            let e = Config::parse(&text, "t.toml")
+                .unwrap()
+                .validate()
+                .unwrap_err();
+            assert!(e.to_string().contains(names), "{names}: {e}");
+        }
     }
 
     #[test]

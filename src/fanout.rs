@@ -14,21 +14,16 @@ use crate::result::{FanoutGroup, FanoutStatus, RunResult};
 
 /// `[fanout]`: a timer run handed to asynchronous invocations, one per group of certificates.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct FanoutConfig {
-    #[serde(default)]
     pub enabled: bool,
     /// Certificates per asynchronous invocation (at most).
-    #[serde(default = "default_group_size")]
     pub group_size: usize,
     /// FC function to invoke; default: this function (`$FC_FUNCTION_NAME`).
-    #[serde(default)]
     pub function: Option<String>,
     /// Version or alias invoked; empty = the service default.
-    #[serde(default = "default_qualifier")]
     pub qualifier: String,
     /// InvokeFunction calls in flight while dispatching.
-    #[serde(default = "default_fanout_calls")]
     pub max_concurrent_calls: usize,
 }
 

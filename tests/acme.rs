@@ -84,7 +84,7 @@ async fn account_create_show_update_rollover_deactivate() {
         updated.ok().account().contacts,
         ["mailto:new@example.com", "mailto:sec@example.com"]
     );
-    let a = rig.run(&["account", "show"]).await.ok().account().clone();
+    let a = account(&rig, &["account", "show"]).await;
     assert_eq!(
         a.contacts,
         ["mailto:new@example.com", "mailto:sec@example.com"]
@@ -118,7 +118,7 @@ async fn account_create_show_update_rollover_deactivate() {
         .unwrap()
         .to_string();
     assert_eq!(previous, key_v1);
-    let a = rig.run(&["account", "show"]).await.ok().account().clone();
+    let a = account(&rig, &["account", "show"]).await;
     assert_eq!(a.url, url.as_str());
     assert_eq!(a.key_thumbprint, thumb2.as_str());
     // The next invocation orders with the new key.
@@ -160,7 +160,7 @@ async fn kms_rollover_keeps_the_previous_version_and_checks_write_access_first()
         .account_key("kms:alicert/account")
         .start()
         .await;
-    let a = rig.run(&["account", "create"]).await.ok().account().clone();
+    let a = account(&rig, &["account", "create"]).await;
     let key_v1 = rig
         .emulator
         .state()
@@ -178,15 +178,10 @@ async fn kms_rollover_keeps_the_previous_version_and_checks_write_access_first()
         "{}",
         denied.stderr
     );
-    let still = rig.run(&["account", "show"]).await.ok().account().clone();
+    let still = account(&rig, &["account", "show"]).await;
     assert_eq!(still.key_thumbprint, a.key_thumbprint);
 
-    let rolled = rig
-        .run(&["account", "rollover"])
-        .await
-        .ok()
-        .account()
-        .clone();
+    let rolled = account(&rig, &["account", "rollover"]).await;
     assert_eq!(rolled.url, a.url);
     assert_ne!(rolled.key_thumbprint, a.key_thumbprint);
     let state = rig.emulator.state();
@@ -199,7 +194,7 @@ async fn kms_rollover_keeps_the_previous_version_and_checks_write_access_first()
         .find(|v| v.stages.iter().any(|s| s == "ACSPrevious"))
         .expect("ACSPrevious version");
     assert_eq!(previous.data, key_v1);
-    let shown = rig.run(&["account", "show"]).await.ok().account().clone();
+    let shown = account(&rig, &["account", "show"]).await;
     assert_eq!(shown.key_thumbprint, rolled.key_thumbprint);
 }
 
@@ -211,14 +206,9 @@ async fn file_key_rollover_and_env_key_refusal() {
         .await;
     let path = rig.dir.path().join("account.pem");
     rig.set_acme("account_key", &format!("\"file:{}\"", path.display()));
-    let a = rig.run(&["account", "create"]).await.ok().account().clone();
+    let a = account(&rig, &["account", "create"]).await;
     let v1 = std::fs::read_to_string(&path).unwrap();
-    let rolled = rig
-        .run(&["account", "rollover"])
-        .await
-        .ok()
-        .account()
-        .clone();
+    let rolled = account(&rig, &["account", "rollover"]).await;
     assert_eq!(rolled.url, a.url);
     let v2 = std::fs::read_to_string(&path).unwrap();
     assert_ne!(v1, v2);
@@ -334,11 +324,7 @@ async fn external_account_binding_required_by_the_ca() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoke_the_deployed_certificate() {
     let rig = Scenario::new()
-        .seed(|s| {
-            s.zone("example.com")
-                .cdn_domain("www.example.com")
-                .cdn_domain("api.example.com")
-        })
+        .seed(www_and_api)
         .certificate("www", &["www.example.com"])
         .target(cas())
         .target(cdn("www.example.com"))
@@ -403,6 +389,16 @@ async fn revoke_the_deployed_certificate() {
     assert_eq!(status["Reason"], 1);
 }
 
+/// The first common name of `name` (a certificate's subject or issuer).
+fn first_cn(name: &x509_parser::x509::X509Name<'_>) -> String {
+    name.iter_common_name()
+        .next()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// Common names of each certificate's issuer in a PEM chain, leaf first.
 fn issuer_cns(chain: &str) -> Vec<String> {
     use x509_parser::prelude::*;
@@ -410,18 +406,7 @@ fn issuer_cns(chain: &str) -> Vec<String> {
         .unwrap()
         .iter()
         .filter(|p| p.tag() == "CERTIFICATE")
-        .map(|p| {
-            let (_, c) = X509Certificate::from_der(p.contents()).unwrap();
-            let cn = c
-                .issuer()
-                .iter_common_name()
-                .next()
-                .unwrap()
-                .as_str()
-                .unwrap()
-                .to_string();
-            cn
-        })
+        .map(|p| first_cn(X509Certificate::from_der(p.contents()).unwrap().1.issuer()))
         .collect()
 }
 
@@ -429,15 +414,7 @@ fn subject_cn(pem_text: &str) -> String {
     use x509_parser::prelude::*;
     let p = ::pem::parse(pem_text).unwrap();
     let (_, c) = X509Certificate::from_der(p.contents()).unwrap();
-    let cn = c
-        .subject()
-        .iter_common_name()
-        .next()
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_string();
-    cn
+    first_cn(c.subject())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -540,11 +517,7 @@ async fn every_key_type_is_issued_and_deployed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reuse_key_keeps_the_key_where_a_target_gives_it_back() {
     let rig = Scenario::new()
-        .seed(|s| {
-            s.zone("example.com")
-                .cdn_domain("www.example.com")
-                .cdn_domain("api.example.com")
-        })
+        .seed(www_and_api)
         .certificate("www", &["www.example.com"])
         .option("reuse_key = true")
         .target(cas())
@@ -613,4 +586,16 @@ async fn ca_bundle_trusts_every_root_and_unknown_profiles_fail_clearly() {
         "{msg}"
     );
     assert!(rig.emulator.state().records_added.is_empty());
+}
+
+/// The account report of a successful `alicert <args>`.
+async fn account(rig: &support::rig::Rig, args: &[&str]) -> support::outcome::AccountView {
+    rig.run(args).await.ok().account().clone()
+}
+
+/// Zone example.com with the CDN domains www and api.
+fn www_and_api(s: support::emulator::Seed) -> support::emulator::Seed {
+    s.zone("example.com")
+        .cdn_domain("www.example.com")
+        .cdn_domain("api.example.com")
 }

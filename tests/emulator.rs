@@ -339,31 +339,18 @@ async fn alidns_records_cas_cdn_apigateway_kms() {
 
     // CAS upload, detail, list; CDN from CAS; API Gateway upload.
     let (cert, key) = self_signed(&["www.example.com", "api.example.com"]);
-    let up = rpc
-        .ok(RpcReq::new(CAS, "UploadUserCertificate")
-            .q("Name", "www-1")
+    let upload = |name: &str, key: &str| {
+        RpcReq::new(CAS, "UploadUserCertificate")
+            .q("Name", name)
             .form("Cert", &cert)
-            .form("Key", &key))
-        .await;
+            .form("Key", key)
+    };
+    let up = rpc.ok(upload("www-1", &key)).await;
     let cert_id = up["CertId"].as_u64().unwrap();
-    let (s, b) = rpc
-        .send(
-            RpcReq::new(CAS, "UploadUserCertificate")
-                .q("Name", "www-1")
-                .form("Cert", &cert)
-                .form("Key", &key),
-        )
-        .await;
+    let (s, b) = rpc.send(upload("www-1", &key)).await;
     assert_error(s, &b, 400, "NameRepeat");
     let (_, other_key) = self_signed(&["x.example.com"]);
-    let (s, b) = rpc
-        .send(
-            RpcReq::new(CAS, "UploadUserCertificate")
-                .q("Name", "www-2")
-                .form("Cert", &cert)
-                .form("Key", &other_key),
-        )
-        .await;
+    let (s, b) = rpc.send(upload("www-2", &other_key)).await;
     assert_error(s, &b, 400, "Certificate.NotMatch");
     let detail = rpc
         .ok(RpcReq::new(CAS, "GetUserCertificateDetail").q("CertId", cert_id.to_string()))
@@ -755,70 +742,73 @@ async fn oss_v4_rules_refuse_v1_and_bad_v4_requests() {
         ok.body
     );
 
-    // V1, correctly computed, is refused (EC 0002-00000080).
-    let r = oss_send(
-        &emu,
-        &OssSpec {
-            v1: true,
-            ..OssSpec::new("GET", "certs", "none")
-        },
-    )
-    .await;
-    assert_eq!(r.status, 403, "{}", r.body);
-    assert!(r.body.contains("0002-00000080"), "{}", r.body);
-
-    // x-oss-date missing, or 16 minutes off.
-    for spec in [
-        OssSpec {
-            send_date: false,
-            ..OssSpec::new("GET", "certs", "none")
-        },
-        OssSpec {
-            date_offset: -16 * 60,
-            ..OssSpec::new("GET", "certs", "none")
-        },
-        OssSpec {
-            date_offset: 16 * 60,
-            ..OssSpec::new("GET", "certs", "none")
-        },
-    ] {
+    let get = || OssSpec::new("GET", "certs", "none");
+    // (why, request, status, what the body must name)
+    let cases = [
+        // V1, correctly computed, is refused (EC 0002-00000080).
+        ("V1", OssSpec { v1: true, ..get() }, 403, "0002-00000080"),
+        // x-oss-date missing, or 16 minutes off; 14 minutes off is inside the window.
+        (
+            "no date",
+            OssSpec {
+                send_date: false,
+                ..get()
+            },
+            403,
+            "",
+        ),
+        (
+            "-16 min",
+            OssSpec {
+                date_offset: -16 * 60,
+                ..get()
+            },
+            403,
+            "",
+        ),
+        (
+            "+16 min",
+            OssSpec {
+                date_offset: 16 * 60,
+                ..get()
+            },
+            403,
+            "",
+        ),
+        (
+            "-14 min",
+            OssSpec {
+                date_offset: -14 * 60,
+                ..get()
+            },
+            404,
+            "",
+        ),
+        (
+            "no content sha256",
+            OssSpec {
+                send_content_sha256: false,
+                ..get()
+            },
+            403,
+            "x-oss-content-sha256",
+        ),
+        // A scope naming another region than the endpoint's (EC 0002-00000226).
+        (
+            "scope region",
+            OssSpec {
+                scope_region: "cn-shanghai",
+                ..get()
+            },
+            403,
+            "0002-00000226",
+        ),
+    ];
+    for (why, spec, status, names) in cases {
         let r = oss_send(&emu, &spec).await;
-        assert_eq!(r.status, 403, "{}", r.body);
+        assert_eq!(r.status, status, "{why}: {}", r.body);
+        assert!(r.body.contains(names), "{why}: {}", r.body);
     }
-    // 14 minutes off is inside the window.
-    let r = oss_send(
-        &emu,
-        &OssSpec {
-            date_offset: -14 * 60,
-            ..OssSpec::new("GET", "certs", "none")
-        },
-    )
-    .await;
-    assert_eq!(r.status, 404, "{}", r.body);
-
-    // x-oss-content-sha256 missing.
-    let r = oss_send(
-        &emu,
-        &OssSpec {
-            send_content_sha256: false,
-            ..OssSpec::new("GET", "certs", "none")
-        },
-    )
-    .await;
-    assert_eq!(r.status, 403, "{}", r.body);
-    assert!(r.body.contains("x-oss-content-sha256"), "{}", r.body);
-
-    // A scope naming another region than the endpoint's (EC 0002-00000226).
-    let r = oss_send(
-        &emu,
-        &OssSpec {
-            scope_region: "cn-shanghai",
-            ..OssSpec::new("GET", "certs", "none")
-        },
-    )
-    .await;
-    assert_eq!(r.status, 403, "{}", r.body);
-    assert!(r.body.contains("0002-00000226"), "{}", r.body);
 
     // The cn-shanghai bucket through the default (cn-hangzhou) endpoint: refused, naming
     // the endpoint to use — even with a cn-shanghai scope.

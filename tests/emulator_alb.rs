@@ -148,16 +148,7 @@ async fn alb_writes_are_jobs_and_a_second_immediate_write_is_refused() {
         vec!["a.example.com".to_string()]
     );
     // Once running, the SNI write is accepted and goes Associating → Associated.
-    c.rpc(
-        Product::Alb,
-        "AssociateAdditionalCertificatesWithListener",
-        &[
-            ("ListenerId", "lsn-1"),
-            ("Certificates.1.CertificateId", &b),
-        ],
-    )
-    .await
-    .unwrap();
+    sni_write(&c, "AssociateAdditionalCertificatesWithListener", &b).await;
     assert_eq!(
         sni_status(&c, "lsn-1", &b).await.as_deref(),
         Some("Associating")
@@ -169,16 +160,7 @@ async fn alb_writes_are_jobs_and_a_second_immediate_write_is_refused() {
         Some("Associated")
     );
     // Dissociating: `Diassociating` (the SDK's spelling) until the job ends, then gone.
-    c.rpc(
-        Product::Alb,
-        "DissociateAdditionalCertificatesFromListener",
-        &[
-            ("ListenerId", "lsn-1"),
-            ("Certificates.1.CertificateId", &b),
-        ],
-    )
-    .await
-    .unwrap();
+    sni_write(&c, "DissociateAdditionalCertificatesFromListener", &b).await;
     assert_eq!(
         sni_status(&c, "lsn-1", &b).await.as_deref(),
         Some("Diassociating")
@@ -387,4 +369,18 @@ async fn an_alb_listener_is_found_only_through_its_own_region() {
         .await
         .unwrap();
     assert_eq!(rsp["ListenerId"], "lsn-sh-1");
+}
+
+/// An SNI (additional certificate) write of `action` for certificate `id` on `lsn-1`.
+async fn sni_write(c: &alicert::aliyun::AliyunClient, action: &str, id: &str) {
+    c.rpc(
+        Product::Alb,
+        action,
+        &[
+            ("ListenerId", "lsn-1"),
+            ("Certificates.1.CertificateId", id),
+        ],
+    )
+    .await
+    .unwrap();
 }

@@ -16,7 +16,7 @@ use axum::http::{Request, StatusCode};
 use proptest::prelude::*;
 use serde_json::Value;
 use sha2::Digest;
-use support::emulator::{self, Emulator, Seed};
+use support::emulator::{self, Emulator};
 use support::rig::{alicert_bin, AK_ID, AK_SECRET, BUCKET};
 use tower::ServiceExt;
 
@@ -40,14 +40,7 @@ fn load(text: &str) -> Config {
 }
 
 async fn emulator() -> Emulator {
-    emulator::start(
-        Seed::default()
-            .access_key(AK_ID, AK_SECRET)
-            .bucket(BUCKET)
-            .zone("example.com")
-            .cdn_domain("www.example.com"),
-    )
-    .await
+    emulator::start(support::rig::www_seed()).await
 }
 
 /// The emulator's calls that change something (anything but a read).

@@ -12,7 +12,7 @@ use axum::http::{Request, StatusCode};
 use futures_util::StreamExt;
 use serde_json::Value;
 use support::emulator::{self, Seed};
-use support::rig::{AK_ID, AK_SECRET, BUCKET};
+use support::rig::{AK_ID, AK_SECRET};
 use tower::ServiceExt;
 
 pub const TOKEN: &str = "s3cret-bearer-token-for-tests";
@@ -108,14 +108,7 @@ const CDN_READ: &str = "DescribeDomainCertificateInfo";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_status_code_of_the_http_trigger() {
-    let emu = emulator::start(
-        Seed::default()
-            .access_key(AK_ID, AK_SECRET)
-            .bucket(BUCKET)
-            .zone("example.com")
-            .cdn_domain("www.example.com"),
-    )
-    .await;
+    let emu = emulator::start(support::rig::www_seed()).await;
     let r = router(&config_text(&emu.base_url(), ""));
     let auth = bearer();
     let auth = Some(auth.as_str());

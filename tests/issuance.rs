@@ -218,11 +218,7 @@ async fn invisible_txt_record_fails_clearly_and_is_still_deleted() {
         message.contains("_acme-challenge.www.example.com"),
         "{message}"
     );
-    let state = rig.emulator.state();
-    assert_eq!(state.records_added.len(), 1);
-    assert_eq!(state.records_deleted.len(), 1);
-    assert!(state.txt_records().is_empty());
-    assert!(state.cdn_cert("www.example.com").is_none());
+    assert_nothing_left(&rig, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -243,11 +239,7 @@ async fn failed_validation_reports_the_ca_error_and_deletes_the_records() {
     assert_eq!(c.status, "failed");
     let message = c.error().message.as_str();
     assert!(message.contains("urn:ietf:params:acme:error"), "{message}");
-    let state = rig.emulator.state();
-    assert_eq!(state.records_added.len(), 2);
-    assert_eq!(state.records_deleted.len(), 2);
-    assert!(state.txt_records().is_empty());
-    assert!(state.cdn_cert("www.example.com").is_none());
+    assert_nothing_left(&rig, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -430,4 +422,14 @@ async fn concurrent_first_runs_agree_on_one_account_key() {
         thumbprints[0].as_str()
     );
     assert!(!show.stdout.contains("PRIVATE KEY"));
+}
+
+/// A failed order: its `records` TXT records were created and deleted again, none is left,
+/// and nothing reached the CDN.
+fn assert_nothing_left(rig: &support::rig::Rig, records: usize) {
+    let state = rig.emulator.state();
+    assert_eq!(state.records_added.len(), records);
+    assert_eq!(state.records_deleted.len(), records);
+    assert!(state.txt_records().is_empty());
+    assert!(state.cdn_cert("www.example.com").is_none());
 }

@@ -2,8 +2,8 @@
 //! exits 2, and the Alibaba Cloud emulator sees no request at all.
 mod support;
 
-use support::emulator::{self, Seed};
-use support::rig::{alicert_bin, AK_ID, AK_SECRET, BUCKET};
+use support::emulator::{self};
+use support::rig::{alicert_bin, AK_ID, AK_SECRET};
 
 const BASE: &str = r#"
 [acme]
@@ -20,14 +20,7 @@ targets = [{ kind = "cdn", domain = "www.example.com" }]
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_configs_exit_2_naming_key_and_file_before_any_call() {
-    let emu = emulator::start(
-        Seed::default()
-            .access_key(AK_ID, AK_SECRET)
-            .bucket(BUCKET)
-            .zone("example.com")
-            .cdn_domain("www.example.com"),
-    )
-    .await;
+    let emu = emulator::start(support::rig::www_seed()).await;
     let cert = |domains: &str, targets: &str| {
         format!("[[certificate]]\nname = \"c\"\ndomains = {domains}\ntargets = {targets}\n")
     };

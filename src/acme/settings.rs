@@ -5,41 +5,28 @@ use serde::Deserialize;
 use crate::secret::Secret;
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct AcmeConfig {
-    #[serde(default = "default_directory")]
     pub directory: String,
-    #[serde(default)]
     pub email: Option<String>,
-    #[serde(default)]
     pub account_key: String,
-    #[serde(default)]
     pub ca_bundle: Option<String>,
-    #[serde(default = "default_renew_before_days")]
     pub renew_before_days: u32,
     /// KMS instance (`DKMSInstanceId`) for creating a `kms:` account key secret (KMS 3.0).
-    #[serde(default)]
     pub kms_instance_id: Option<String>,
     /// KMS key (`EncryptionKeyId`) that encrypts a `kms:` account key secret alicert creates.
-    #[serde(default)]
     pub kms_encryption_key_id: Option<String>,
     /// External Account Binding key id (ZeroSSL, Google Trust Services, ...).
-    #[serde(default)]
     pub eab_kid: Option<String>,
     /// EAB HMAC key, base64url; or where it is: kms:<secret> | oss://<bucket>/<key> | file:<path> | env:<VAR>.
-    #[serde(default)]
     pub eab_hmac_key: Option<Secret>,
     /// ARI: renew when the CA's suggested window starts within this many hours (the timer period).
-    #[serde(default = "default_ari_lookahead_hours")]
     pub ari_lookahead_hours: u32,
     /// ACME profile for new orders (e.g. Let's Encrypt `tlsserver`, `shortlived`).
-    #[serde(default)]
     pub profile: Option<String>,
     /// Issuer common name of the chain to prefer among the CA's alternates.
-    #[serde(default)]
     pub preferred_chain: Option<String>,
     /// Certificates processed (read, ordered, deployed) at once in one invocation.
-    #[serde(default = "default_max_concurrent_orders")]
     pub max_concurrent_orders: usize,
 }
 

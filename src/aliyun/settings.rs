@@ -7,20 +7,15 @@ use serde::Deserialize;
 use crate::secret::Secret;
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct AliyunConfig {
-    #[serde(default = "default_region")]
     pub region: String,
     /// Per-product base URL overrides, keyed by product code (alidns, cas, cdn, ...).
-    #[serde(default)]
     pub endpoints: BTreeMap<String, String>,
     /// Last link of the credential chain (after FC headers and environment variables).
-    #[serde(default)]
     pub access_key_id: Option<String>,
-    #[serde(default)]
     pub access_key_secret: Option<Secret>,
     /// How Alibaba Cloud calls are retried on throttling and transient failures.
-    #[serde(default)]
     pub retry: RetryConfig,
 }
 

@@ -25,7 +25,7 @@ use serde::{Deserialize, Deserializer};
 use sha2::{Digest, Sha256};
 
 use super::kinds::{parsed, Kind};
-use super::{cas, Capabilities, Caps, CasConsumer, CasCopy, NewCert, Target, TargetId, TargetKind};
+use super::{cas, CasConsumer, CasCopy, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
@@ -428,11 +428,7 @@ impl Target for Alb {
     }
 }
 
-impl Capabilities for Alb {
-    fn capabilities(&self) -> Caps<'_> {
-        Caps::cas(self)
-    }
-}
+capabilities!(Alb: cas);
 
 #[async_trait]
 impl CasConsumer for Alb {

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::kinds::Kind;
-use super::{parse_deployed, Capabilities, Caps, NewCert, Target, TargetId, TargetKind};
+use super::{parse_deployed, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::Result;
@@ -36,11 +36,7 @@ pub struct ApiGateway {
     client: AliyunClient,
 }
 
-impl Capabilities for ApiGateway {
-    fn capabilities(&self) -> Caps<'_> {
-        Caps::NONE
-    }
-}
+capabilities!(ApiGateway: none);
 
 #[async_trait]
 impl Target for ApiGateway {

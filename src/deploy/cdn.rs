@@ -8,9 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Deserializer};
 
 use super::kinds::{parsed, Kind};
-use super::{
-    parse_deployed, Capabilities, Caps, CasConsumer, CasCopy, NewCert, Target, TargetId, TargetKind,
-};
+use super::{parse_deployed, CasConsumer, CasCopy, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::Result;
@@ -137,11 +135,7 @@ impl Target for Cdn {
     }
 }
 
-impl Capabilities for Cdn {
-    fn capabilities(&self) -> Caps<'_> {
-        Caps::cas(self)
-    }
-}
+capabilities!(Cdn: cas);
 
 #[async_trait]
 impl CasConsumer for Cdn {

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::kinds::Kind;
-use super::{parse_deployed, Capabilities, Caps, NewCert, Target, TargetId, TargetKind};
+use super::{parse_deployed, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::signer::percent_encode;
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
@@ -40,11 +40,7 @@ pub struct Fc {
     client: AliyunClient,
 }
 
-impl Capabilities for Fc {
-    fn capabilities(&self) -> Caps<'_> {
-        Caps::NONE
-    }
-}
+capabilities!(Fc: none);
 
 impl Fc {
     fn path(&self) -> String {

@@ -6,6 +6,25 @@
 //! wrapper one might write) has to say what it offers instead of inheriting a silent default.
 //! What a target's table adds on top (`verify_tls`) is applied by [`Configured`], which holds
 //! the target rather than wrapping it.
+/// A target's [`Capabilities`] in one line: `capabilities!(Cdn: cas)` (the target is its own
+/// [`CasConsumer`]) or `capabilities!(Fc: none)`. Still stated per target, never defaulted.
+macro_rules! capabilities {
+    ($target:ty: none) => {
+        impl $crate::deploy::Capabilities for $target {
+            fn capabilities(&self) -> $crate::deploy::Caps<'_> {
+                $crate::deploy::Caps::NONE
+            }
+        }
+    };
+    ($target:ty: cas) => {
+        impl $crate::deploy::Capabilities for $target {
+            fn capabilities(&self) -> $crate::deploy::Caps<'_> {
+                $crate::deploy::Caps::cas(self)
+            }
+        }
+    };
+}
+
 pub mod alb;
 pub mod apigateway;
 pub mod cas;

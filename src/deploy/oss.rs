@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::kinds::Kind;
-use super::{cas, Capabilities, Caps, CasConsumer, CasCopy, NewCert, Target, TargetId, TargetKind};
+use super::{cas, CasConsumer, CasCopy, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::client::OssRequest;
 use crate::aliyun::AliyunClient;
 use crate::cert::CertInfo;
@@ -110,11 +110,7 @@ impl Target for OssCname {
     }
 }
 
-impl Capabilities for OssCname {
-    fn capabilities(&self) -> Caps<'_> {
-        Caps::cas(self)
-    }
-}
+capabilities!(OssCname: cas);
 
 #[async_trait]
 impl CasConsumer for OssCname {

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::kinds::{parsed, Kind};
-use super::{Capabilities, Caps, NewCert, Target, TargetId, TargetKind};
+use super::{NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::AliyunClient;
 use crate::cert::{rfc3339, split_chain, CertInfo};
 use crate::error::{Error, Result};
@@ -97,11 +97,7 @@ pub struct OssBundle {
     client: AliyunClient,
 }
 
-impl Capabilities for OssBundle {
-    fn capabilities(&self) -> Caps<'_> {
-        Caps::NONE
-    }
-}
+capabilities!(OssBundle: none);
 
 impl OssBundle {
     fn folder(&self) -> String {

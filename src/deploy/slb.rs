@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Deserializer};
 
 use super::kinds::{parsed, Kind};
-use super::{cas, Capabilities, Caps, CasConsumer, CasCopy, NewCert, Target, TargetId, TargetKind};
+use super::{cas, CasConsumer, CasCopy, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
@@ -285,11 +285,7 @@ impl Target for Slb {
     }
 }
 
-impl Capabilities for Slb {
-    fn capabilities(&self) -> Caps<'_> {
-        Caps::cas(self)
-    }
-}
+capabilities!(Slb: cas);
 
 #[async_trait]
 impl CasConsumer for Slb {

@@ -2,22 +2,17 @@
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct DnsConfig {
     /// host:port of resolvers to check TXT propagation on; empty = the zone's name servers.
-    #[serde(default)]
     pub resolvers: Vec<String>,
-    #[serde(default = "default_propagation_timeout")]
     pub propagation_timeout_secs: u64,
     /// TTL of the TXT records (Alidns free edition's minimum is 600).
-    #[serde(default = "default_ttl")]
     pub ttl: u32,
     /// `_acme-challenge` TXT records carrying alicert's remark and older than this are
     /// leftovers of a crashed run; they are deleted at the start of the next order in the zone.
-    #[serde(default = "default_sweep_grace")]
     pub sweep_grace_secs: u64,
     /// Alidns API calls in flight at once (all orders of an invocation together).
-    #[serde(default = "default_max_concurrent_calls")]
     pub max_concurrent_calls: usize,
 }
 

@@ -42,12 +42,7 @@ impl TargetRecord {
         } else {
             TargetStatus::UpToDate
         };
-        self.result = TargetResult::new(
-            self.target.kind(),
-            self.target.id(),
-            status,
-            current.as_ref(),
-        );
+        self.report(status, current.as_ref());
         self.current = current;
         self.window = window;
         self.due = due;
@@ -55,12 +50,7 @@ impl TargetRecord {
 
     /// The target could not be read.
     pub fn read_failed(&mut self, e: &Error) {
-        self.result = TargetResult::new(
-            self.target.kind(),
-            self.target.id(),
-            TargetStatus::Failed,
-            None,
-        );
+        self.report(TargetStatus::Failed, None);
         self.result.error = Some(e.report());
         self.current = None;
         self.window = None;
@@ -69,12 +59,11 @@ impl TargetRecord {
 
     /// It serves `info` now, verified.
     pub fn deployed(&mut self, info: &CertInfo) {
-        self.result = TargetResult::new(
-            self.target.kind(),
-            self.target.id(),
-            TargetStatus::Deployed,
-            Some(info),
-        );
+        self.report(TargetStatus::Deployed, Some(info));
+    }
+
+    fn report(&mut self, status: TargetStatus, serving: Option<&CertInfo>) {
+        self.result = TargetResult::new(self.target.kind(), self.target.id(), status, serving);
     }
 
     pub fn deploy_failed(&mut self, e: &Error) {

@@ -265,11 +265,16 @@ async fn one_failed_deploy_fails_the_certificate_and_the_others_still_deploy() {
 #[tokio::test]
 async fn a_dry_run_reports_what_would_change_and_changes_nothing() {
     let bench = Bench::new(&[Some(10)]);
-    let settings = RunSettings {
-        dry_run: true,
-        ..renew()
-    };
-    let r = bench.run(settings, Budget::unlimited(), &[]).await;
+    let r = bench
+        .run(
+            RunSettings {
+                dry_run: true,
+                ..renew()
+            },
+            Budget::unlimited(),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, CertStatus::WouldRenew);
     assert_eq!(r.targets[0].status, TargetStatus::WouldDeploy);
     assert_eq!(
@@ -281,11 +286,16 @@ async fn a_dry_run_reports_what_would_change_and_changes_nothing() {
 #[tokio::test]
 async fn force_renews_what_is_not_due() {
     let bench = Bench::new(&[Some(80)]);
-    let settings = RunSettings {
-        force: true,
-        ..renew()
-    };
-    let r = bench.run(settings, Budget::unlimited(), &[]).await;
+    let r = bench
+        .run(
+            RunSettings {
+                force: true,
+                ..renew()
+            },
+            Budget::unlimited(),
+            &[],
+        )
+        .await;
     assert_eq!(r.status, CertStatus::Renewed);
     assert!(r.reason.unwrap().contains("forced"));
 }

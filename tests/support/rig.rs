@@ -360,3 +360,13 @@ targets = [{{ kind = "cdn", domain = "www.example.com" }}]
 "#
     )
 }
+
+/// The emulator as most in-process tests want it: the test access key, the state bucket, zone
+/// example.com and the CDN domain www.example.com.
+pub fn www_seed() -> Seed {
+    Seed::default()
+        .access_key(AK_ID, AK_SECRET)
+        .bucket(BUCKET)
+        .zone("example.com")
+        .cdn_domain("www.example.com")
+}
