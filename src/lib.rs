@@ -1,7 +1,9 @@
 //! alicert: ACME certificates for Alibaba Cloud services, as a Function Compute custom runtime.
 //!
-//! runtime (FC HTTP contract) → handler (event → plan → results) → acme → dns/alidns →
-//! deploy/{hub,cas,cdn,dcdn,apigateway,slb,alb,oss,fc,oss_bundle,tls} → aliyun/{signer,credentials,client} → config.
+//! Dependencies point one way (checked by tests/architecture.rs; README "Architecture"):
+//! runtime, http_trigger (FC contract) → handler, revoke, issue, fanout, event (use cases) →
+//! config (assembly) → pipeline (one certificate) → acme, dns, deploy, lock, notify, crl →
+//! aliyun, https, secret_ref → foundations (budget, invocation, ident, cert, error, …).
 pub mod acme;
 pub mod aliyun;
 pub mod budget;

@@ -1,7 +1,7 @@
 //! Request signing for Alibaba Cloud OpenAPI: RPC style (rpc.rs: HMAC-SHA1, SignatureVersion
 //! 1.0), V3 (v3.rs: ACS3-HMAC-SHA256, what the SDKs use for ROA products such as FC 3) and OSS
-//! header signing (oss_v4.rs: OSS4-HMAC-SHA256). Pure functions, re-exported here (the
-//! emulator verifies with the same ones).
+//! header signing (oss_v4.rs: OSS4-HMAC-SHA256). Pure functions, re-exported here. The emulator
+//! (crates/aliyun-emulator) recomputes all three with its own code, written from the SDKs.
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
