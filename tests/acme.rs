@@ -39,13 +39,7 @@ async fn account_create_show_update_rollover_deactivate() {
     let run = rig.run(&["account", "show"]).await;
     run.expect_exit(2);
     assert!(run.stderr.contains("account create"), "{}", run.stderr);
-    // No account key was stored (lock objects may come and go).
-    assert!(rig
-        .emulator
-        .state()
-        .calls_to("PutObject")
-        .iter()
-        .all(|c| !c.params.values().any(|v| v.contains("account"))));
+    assert_no_account_key_stored(&rig);
 
     let created = rig.run(&["account", "create"]).await;
     let a = &created.ok().account();
@@ -269,13 +263,7 @@ async fn external_account_binding_required_by_the_ca() {
     renew.expect_exit(1);
     let c = renew.certificate("www");
     assert_eq!(c.error().code, "ConfigError", "{c:?}");
-    // No account key was stored (lock objects may come and go).
-    assert!(rig
-        .emulator
-        .state()
-        .calls_to("PutObject")
-        .iter()
-        .all(|c| !c.params.values().any(|v| v.contains("account"))));
+    assert_no_account_key_stored(&rig);
 
     // Half a binding, or a key that is not base64url: refused at config load (exit 2, the
     // bad key not echoed); the wrong HMAC key: the CA refuses the binding (exit 1).
@@ -295,13 +283,7 @@ async fn external_account_binding_required_by_the_ca() {
         assert!(run.stderr.contains(says), "{}", run.stderr);
         assert!(!run.stderr.contains("not*base64"), "{}", run.stderr);
     }
-    // No account key was stored (lock objects may come and go).
-    assert!(rig
-        .emulator
-        .state()
-        .calls_to("PutObject")
-        .iter()
-        .all(|c| !c.params.values().any(|v| v.contains("account"))));
+    assert_no_account_key_stored(&rig);
 
     // The HMAC key from KMS: account created and bound, key stored, then found by key.
     let eab = [
@@ -598,4 +580,14 @@ fn www_and_api(s: support::emulator::Seed) -> support::emulator::Seed {
     s.zone("example.com")
         .cdn_domain("www.example.com")
         .cdn_domain("api.example.com")
+}
+
+/// No account key was stored (lock objects may come and go).
+fn assert_no_account_key_stored(rig: &support::rig::Rig) {
+    assert!(rig
+        .emulator
+        .state()
+        .calls_to("PutObject")
+        .iter()
+        .all(|c| !c.params.values().any(|v| v.contains("account"))));
 }

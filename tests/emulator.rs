@@ -285,13 +285,7 @@ async fn alidns_records_cas_cdn_apigateway_kms() {
     let rpc = Rpc::new(&emu);
 
     // Records.
-    let add = |v: &'static str| {
-        RpcReq::new(ALIDNS, "AddDomainRecord")
-            .q("DomainName", "example.com")
-            .q("RR", "_acme-challenge")
-            .q("Type", "TXT")
-            .q("Value", v)
-    };
+    let add = add_challenge_txt;
     let id1 = rpc.ok(add("v1")).await["RecordId"]
         .as_str()
         .unwrap()
@@ -951,13 +945,7 @@ async fn txt_records_reach_challtestsrv_and_deletes_remove_only_their_value() {
     let emu = emulator::start(seed().challtestsrv(&p.challtestsrv_url())).await;
     let rpc = Rpc::new(&emu);
     let name = "_acme-challenge.example.com";
-    let add = |v: &'static str| {
-        RpcReq::new(ALIDNS, "AddDomainRecord")
-            .q("DomainName", "example.com")
-            .q("RR", "_acme-challenge")
-            .q("Type", "TXT")
-            .q("Value", v)
-    };
+    let add = add_challenge_txt;
     let apex = rpc.ok(add("apex-value")).await["RecordId"]
         .as_str()
         .unwrap()
@@ -1186,4 +1174,13 @@ async fn regional_resources_are_only_found_through_their_region() {
         .is_ok());
     assert_eq!(code_of(hz.oss_get(&bucket, &key).await), "AccessDenied");
     assert_eq!(sh.oss_get(&bucket, &key).await.unwrap().unwrap(), b"x");
+}
+
+/// AddDomainRecord of the TXT record `_acme-challenge.example.com` = `value`.
+fn add_challenge_txt(value: &'static str) -> RpcReq<'static> {
+    RpcReq::new(ALIDNS, "AddDomainRecord")
+        .q("DomainName", "example.com")
+        .q("RR", "_acme-challenge")
+        .q("Type", "TXT")
+        .q("Value", value)
 }

@@ -12,13 +12,12 @@ use alicert::config::Config;
 use alicert::event::Event;
 use alicert::handler::{self, Invocation};
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use proptest::prelude::*;
 use serde_json::Value;
 use sha2::Digest;
 use support::emulator::{self, Emulator};
 use support::rig::{alicert_bin, AK_ID, AK_SECRET, BUCKET};
-use tower::ServiceExt;
 
 const TOKEN: &str = "hostile-bearer-token";
 
@@ -65,25 +64,7 @@ async fn call(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (StatusCode, axum::http::HeaderMap, Value) {
-    let mut req = Request::builder().method(method).uri(path);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let rsp = router
-        .clone()
-        .oneshot(req.body(Body::from(body.to_string())).unwrap())
-        .await
-        .unwrap();
-    let status = rsp.status();
-    let headers = rsp.headers().clone();
-    let bytes = axum::body::to_bytes(rsp.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (
-        status,
-        headers,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    support::router::call(router, method, path, headers, Body::from(body.to_string())).await
 }
 
 fn trigger_headers(auth: &str) -> [(&'static str, &str); 3] {

@@ -69,24 +69,11 @@ async fn send_with(
     auth: Option<&str>,
     body: Body,
 ) -> Reply {
-    let mut req = Request::builder().method(method).uri(path);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
+    let mut all = headers.to_vec();
     if let Some(a) = auth {
-        req = req.header("authorization", a);
+        all.push(("authorization", a));
     }
-    let rsp = router
-        .clone()
-        .oneshot(req.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = rsp.status();
-    let headers = rsp.headers().clone();
-    let bytes = axum::body::to_bytes(rsp.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let (status, headers, body) = support::router::call(router, method, path, &all, body).await;
     Reply {
         status,
         headers,

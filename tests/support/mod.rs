@@ -12,6 +12,8 @@ pub mod outcome;
 pub mod pebble;
 #[allow(dead_code)]
 pub mod rig;
+#[allow(dead_code)]
+pub mod router;
 pub mod scenario;
 
 /// The emulator crate, with its handle wrapped so `emu.client(..)` (alicert's client) works:
