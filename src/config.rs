@@ -68,6 +68,26 @@ pub struct CertificateConfig {
     pub reuse_key: bool,
 }
 
+/// `file:line:column: key: message`, without the source line toml's `Display` quotes (that line
+/// may hold a literal secret: `eab_hmac_key`, a webhook token); only the key before its `=`.
+fn parse_error(source: &str, text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim();
+    let Some(span) = e.span() else {
+        return format!("{source}: {message}");
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.len() - start + 1;
+    let source_line = text[start..].lines().next().unwrap_or_default();
+    match source_line.split_once('=') {
+        Some((key, _)) if !key.trim().is_empty() => {
+            format!("{source}:{line}:{column}: `{}`: {message}", key.trim())
+        }
+        _ => format!("{source}:{line}:{column}: {message}"),
+    }
+}
+
 impl CertificateConfig {
     /// The certificate's own keys; the caller adds `[[certificate]] #n (name)`.
     fn validate(&self) -> std::result::Result<(), String> {
@@ -144,8 +164,8 @@ impl Config {
     }
 
     pub fn parse(text: &str, source: &str) -> Result<Config> {
-        let mut config: Config = toml::from_str(text)
-            .map_err(|e| Error::Config(format!("{source}: {}", e.to_string().trim())))?;
+        let mut config: Config =
+            toml::from_str(text).map_err(|e| Error::Config(parse_error(source, text, &e)))?;
         config.source = source.to_string();
         Ok(config)
     }
@@ -438,6 +458,17 @@ targets = [
         assert_eq!(c.dns.sweep_grace_secs, 3600);
         assert_eq!(c.aliyun.retry.max_attempts, 10);
         assert_eq!(c.lock.ttl_secs, 3600);
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_place_but_never_quotes_the_line() {
+        let text = "[acme]\neab_hmac_key = \"c2VjcmV0LXZhbHVl\" oops\n";
+        let e = Config::parse(text, "t.toml").unwrap_err().to_string();
+        assert!(
+            e.contains("t.toml:2:") && e.contains("`eab_hmac_key`"),
+            "{e}"
+        );
+        assert!(!e.contains("c2VjcmV0LXZhbHVl"), "the secret is quoted: {e}");
     }
 
     #[test]
