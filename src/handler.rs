@@ -4,6 +4,7 @@ use crate::acme::Acme;
 use crate::config::{CertificateConfig, Config};
 use crate::error::{Error, Result};
 use crate::event::{Event, RenewOptions};
+use crate::pipeline::run_certificates;
 use crate::result::{RevokedStatus, RunResult};
 
 pub use crate::invocation::Invocation;
@@ -112,5 +113,3 @@ async fn renew(
     }
     run_certificates(config, &selected, opts, invocation, read_only).await
 }
-
-pub use crate::pipeline::run_certificates;

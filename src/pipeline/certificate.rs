@@ -109,6 +109,10 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
         }
     }
 
+    fn targets(&self) -> Vec<&Configured> {
+        self.records.iter().map(|r| &r.target).collect()
+    }
+
     /// Ends the walk as up to date when no target is due; else notes why they are.
     fn require_due(&mut self, note: Option<&'static str>) -> std::result::Result<(), Finish> {
         let lines: Vec<String> = self
@@ -213,7 +217,7 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
             .records
             .iter()
             .all(|r| r.due.is_some() && r.result.serial.is_none());
-        let targets: Vec<&Configured> = self.records.iter().map(|r| &r.target).collect();
+        let targets = self.targets();
         let hub = Hub::new(self.run.client, &self.cert.name, &targets);
         let started = Instant::now();
         let (issued, reused) = self.obtain(&hub).await?;
@@ -286,6 +290,7 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
     }
 
     async fn previous_key(&mut self) -> Option<rcgen::KeyPair> {
+        // Field by field: `notes` is borrowed mutably beside the records.
         let targets: Vec<&Configured> = self.records.iter().map(|r| &r.target).collect();
         let currents: Vec<Option<CertInfo>> =
             self.records.iter().map(|r| r.current.clone()).collect();
@@ -337,7 +342,7 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
             .iter()
             .all(|r| r.result.serial.as_deref() == serial)
         {
-            let targets: Vec<&Configured> = self.records.iter().map(|r| &r.target).collect();
+            let targets = self.targets();
             hub.retire_superseded(&targets, cas).await;
         }
     }

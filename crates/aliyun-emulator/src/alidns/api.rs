@@ -93,11 +93,7 @@ pub(crate) fn alidns(
             json!({"DomainName": zone, "RR": rr, "DomainLevel": level})
         }
         "AddDomainRecord" => {
-            let zone = inner
-                .zone(p.req("DomainName")?)
-                .ok_or_else(no_such_zone)?
-                .name
-                .clone();
+            let zone = zone_named(inner, p)?;
             let rr = validate_rr(p.req("RR")?)?;
             let t = validate_type(p.req("Type")?)?;
             let value = p.req("Value")?.to_string();
@@ -163,11 +159,7 @@ pub(crate) fn alidns(
             json!({ "RecordId": id })
         }
         "DeleteSubDomainRecords" => {
-            let zone = inner
-                .zone(p.req("DomainName")?)
-                .ok_or_else(no_such_zone)?
-                .name
-                .clone();
+            let zone = zone_named(inner, p)?;
             let rr = validate_rr(p.req("RR")?)?;
             let t = p.get("Type").map(|t| t.to_ascii_uppercase());
             let (gone, kept): (Vec<DnsRecord>, Vec<DnsRecord>) =
@@ -262,11 +254,7 @@ pub(crate) fn alidns(
             json!({})
         }
         "DescribeDomainRecords" => {
-            let zone = inner
-                .zone(p.req("DomainName")?)
-                .ok_or_else(no_such_zone)?
-                .name
-                .clone();
+            let zone = zone_named(inner, p)?;
             let exact = p
                 .get("SearchMode")
                 .is_some_and(|m| m.eq_ignore_ascii_case("EXACT"));
@@ -333,4 +321,13 @@ pub(crate) fn alidns(
         _ => return Err(unknown_action()),
     };
     Ok((v, syncs))
+}
+
+/// The name of the zone the request's `DomainName` names (`InvalidDomainName.NoExist` if none).
+fn zone_named(inner: &Inner, p: &Params) -> Result<String, ApiError> {
+    Ok(inner
+        .zone(p.req("DomainName")?)
+        .ok_or_else(no_such_zone)?
+        .name
+        .clone())
 }
