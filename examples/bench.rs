@@ -7,6 +7,8 @@
 //! process it waited for: lego's and certbot's hook scripts) and peak RSS come from wait4(2).
 //! alicert also reads and deploys to a CDN target through the emulator; lego and certbot only issue.
 //! Prints markdown tables and writes them to `--out`.
+#[path = "bench/latency.rs"]
+mod latency;
 #[path = "../tests/support/mod.rs"]
 #[allow(dead_code)]
 mod support;
@@ -61,6 +63,12 @@ struct Args {
     /// Markdown results file.
     #[arg(long, default_value = "target/bench/results.md")]
     out: PathBuf,
+    /// Latency of every Alibaba Cloud call in the latency run (0 skips that run).
+    #[arg(long, default_value_t = 50)]
+    latency_ms: u64,
+    /// Only the latency run (no lego/certbot comparison, scale or cold start).
+    #[arg(long)]
+    latency_only: bool,
 }
 
 /// One measured process run.
@@ -605,6 +613,29 @@ targets = [{ kind = "cdn", domain = "img.example.com" }]
             &["example.com", "*.example.com"],
         ),
     ];
+    let names: Vec<&str> = scale_names.iter().map(String::as_str).collect();
+    let scale_many = Workload::new(&format!("scale: {} certs", names.len()), &names, &[]);
+    if args.latency_only {
+        // The account is registered by an unmeasured run first, as in the comparison.
+        bench_client(alicert(rig.env()), workloads[0].clone(), 0, &logs, true).await;
+        let mut md = String::new();
+        let rows = latency_rows(
+            &args,
+            &rig,
+            alicert(rig.env()),
+            &workloads,
+            &scale_many,
+            &logs,
+        )
+        .await;
+        let mut targets = Vec::new();
+        latency_report(&mut md, &args, &rows, &mut targets);
+        for (t, ok) in &targets {
+            let _ = writeln!(md, "- {}: {t}", pass(*ok));
+        }
+        println!("{md}");
+        return;
+    }
     let mut rows: Vec<(usize, usize, Summary)> = Vec::new();
     for (w, workload) in workloads.iter().enumerate() {
         for (c, client) in clients.iter().enumerate() {
@@ -615,9 +646,7 @@ targets = [{ kind = "cdn", domain = "img.example.com" }]
 
     // 2. Scale: one certificate vs `scale` certificates in one invocation, at the default
     // concurrency and at the --compare-concurrency values for reference.
-    let names: Vec<&str> = scale_names.iter().map(String::as_str).collect();
     let scale_one = Workload::new("scale: 1 cert", &names[..1], &[]);
-    let scale_many = Workload::new(&format!("scale: {} certs", names.len()), &names, &[]);
     let one = bench_client(alicert(rig.env()), scale_one, args.runs, &logs, false).await;
     let many = bench_client(
         alicert(rig.env()),
@@ -642,6 +671,17 @@ targets = [{ kind = "cdn", domain = "img.example.com" }]
 
     // 3. Cold start.
     let cold = cold_start(&rig, &args).await;
+
+    // 4. Latency: the same workloads with every Alibaba Cloud call slowed to a region's latency.
+    let latency = latency_rows(
+        &args,
+        &rig,
+        alicert(rig.env()),
+        &workloads,
+        &scale_many,
+        &logs,
+    )
+    .await;
 
     // Report.
     let mut md = String::new();
@@ -799,6 +839,11 @@ targets = [{ kind = "cdn", domain = "img.example.com" }]
         cold.to_port_ms <= 20.0,
     ));
 
+    latency_report(&mut md, &args, &latency, &mut targets);
+    all_ok &= latency
+        .iter()
+        .all(|r| r.zero.ok + r.slow.ok == r.zero.runs + r.slow.runs);
+
     let size = |p: &Path| std::fs::metadata(p).ok().map(|m| m.len() as f64 / 1e6);
     let _ = writeln!(md, "\nSizes:\n\n| file | size |\n| --- | ---: |");
     if let Some(s) = size(&alicert_bin) {
@@ -822,5 +867,45 @@ targets = [{ kind = "cdn", domain = "img.example.com" }]
     if !all_ok {
         eprintln!("bench: some runs FAILED (see the logs above)");
         std::process::exit(1);
+    }
+}
+
+/// The latency run's rows: both comparison workloads and the scale run (none at `--latency-ms 0`).
+async fn latency_rows(
+    args: &Args,
+    rig: &Rig,
+    client: Arc<dyn Client>,
+    workloads: &[Arc<Workload>],
+    scale: &Arc<Workload>,
+    logs: &Path,
+) -> Vec<latency::Row> {
+    if args.latency_ms == 0 {
+        return Vec::new();
+    }
+    let mut all = workloads.to_vec();
+    all.push(scale.clone());
+    latency::run(rig, client, &all, args.runs, args.latency_ms, logs).await
+}
+
+/// The latency table and its target: apex + wildcard at most 8 calls on the critical path.
+fn latency_report(
+    md: &mut String,
+    args: &Args,
+    rows: &[latency::Row],
+    targets: &mut Vec<(String, bool)>,
+) {
+    if rows.is_empty() {
+        return;
+    }
+    latency::table(md, rows, args.latency_ms, args.runs);
+    if let Some(wild) = rows.iter().find(|r| r.label == "apex + wildcard") {
+        let critical = wild.critical(args.latency_ms);
+        targets.push((
+            format!(
+                "apex + wildcard ≤ 8 calls on the critical path at {} ms per call: {critical:.1}",
+                args.latency_ms
+            ),
+            critical <= 8.0,
+        ));
     }
 }

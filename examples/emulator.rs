@@ -4,6 +4,8 @@
 //! at `GET /__emulator/state`, faults via `POST /__emulator/fail_next`. Random seeded faults:
 //! `--throttling 0.3 --unavailable 0.1 --slow 0.1 --slow-ms 500 --drop 0.05 --fault-seed 7`
 //! (rates 0.0–1.0; or `"faults"` in the seed file, or `POST /__emulator/faults` at run time).
+//! A fixed latency on every call: `--latency-ms 50` (or `ALICERT_EMULATOR_LATENCY_MS`,
+//! `"latency_ms"` in the seed, `POST /__emulator/latency {"ms": 50}`).
 
 use aliyun_emulator as emulator;
 use std::net::SocketAddr;
@@ -40,6 +42,9 @@ struct Args {
     /// Share of requests handled and then cut off mid-response.
     #[arg(long)]
     drop: Option<f64>,
+    /// Milliseconds added to every Alibaba Cloud call (a region's OpenAPI latency).
+    #[arg(long, env = "ALICERT_EMULATOR_LATENCY_MS")]
+    latency_ms: Option<u64>,
 }
 
 #[tokio::main]
@@ -61,6 +66,7 @@ async fn main() {
     if args.challtestsrv.is_some() {
         seed.challtestsrv = args.challtestsrv.clone();
     }
+    seed.latency_ms = args.latency_ms.unwrap_or(seed.latency_ms);
     let f = &mut seed.faults;
     f.seed = args.fault_seed.unwrap_or(f.seed);
     f.throttling = args.throttling.unwrap_or(f.throttling);

@@ -2,12 +2,16 @@
 # scripts/check-package.sh ZIP BINARY: the deployment zip runs on FC's runtimes as shipped.
 #  - the binary needs no glibc symbol newer than 2.24 (FC runtime `custom` is Debian 9, glibc 2.24;
 #    `custom.debian10` has 2.28), checked with objdump -T;
-#  - the zip is at most 6 MB and holds an executable bootstrap and alicert at its root;
+#  - the binary is at most 7 MB stripped and the zip at most 3.4 MB (decimal MB, as the README
+#    states sizes): a guard a little above today's 6.9 MB / 3.2 MB so growth fails CI. Issue 17
+#    asks for 6 MB / 2.5 MB, which is not reached yet (README "The build"); lower these when it is.
+#    The zip holds an executable bootstrap and alicert at its root;
 #  - unpacked, `bootstrap` starts `alicert serve`, which answers FC's /initialize and /pre-freeze.
 set -euo pipefail
 zip=$1 bin=$2
 max_glibc=2.24
-max_zip=6000000
+max_bin=7000000
+max_zip=3400000
 fail() { echo "check-package: FAILED: $*" >&2; exit 1; }
 
 command -v objdump >/dev/null || fail "objdump not found (apt-get install binutils)"
@@ -18,14 +22,22 @@ if [ "$(printf '%s\n%s\n' "$highest" "$max_glibc" | sort -V | tail -1)" != "$max
 fi
 echo "check-package: highest GLIBC symbol version $highest <= $max_glibc"
 
-size=$(stat -c %s "$zip")
-[ "$size" -le "$max_zip" ] || fail "$zip is $size bytes > $max_zip"
-echo "check-package: $zip is $size bytes <= $max_zip"
-
 work=$(mktemp -d)
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
+
+# The size a stripped binary has (the release profile strips; strip a copy in case it did not).
+command -v strip >/dev/null || fail "strip not found (apt-get install binutils)"
+strip -o "$work/alicert.stripped" "$bin"
+bin_size=$(stat -c %s "$work/alicert.stripped")
+[ "$bin_size" -le "$max_bin" ] || fail "$bin is $bin_size bytes stripped > $max_bin"
+echo "check-package: $bin is $bin_size bytes stripped <= $max_bin"
+
+size=$(stat -c %s "$zip")
+[ "$size" -le "$max_zip" ] || fail "$zip is $size bytes > $max_zip"
+echo "check-package: $zip is $size bytes <= $max_zip"
+
 python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$zip" "$work"
 # zipfile does not restore modes; check them in the archive instead.
 python3 - "$zip" <<'PY'

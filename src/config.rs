@@ -41,6 +41,11 @@ pub struct Config {
     pub lock: crate::lock::LockConfig,
     #[serde(default)]
     pub fanout: FanoutConfig,
+    #[serde(default)]
+    pub report: crate::report::ReportConfig,
+    /// `[metrics]`: CloudMonitor custom metrics, on when present.
+    #[serde(default)]
+    pub metrics: Option<crate::metrics::MetricsConfig>,
     #[serde(default, rename = "certificate")]
     pub certificates: Vec<CertificateConfig>,
     /// Where the config came from, for error messages.
@@ -66,6 +71,17 @@ pub struct CertificateConfig {
     /// Keep the previous private key when a target can give it back (cas); else a new one.
     #[serde(default)]
     pub reuse_key: bool,
+    /// `caa = "manage"`: alicert keeps a CAA record binding the name to this CA and account.
+    #[serde(default)]
+    pub caa: Option<crate::dns::caa::CaaMode>,
+    /// `challenge = "dns-01"` (default) | `"dns-persist-01"` (a lasting record; dns-01 where
+    /// the CA does not offer it).
+    #[serde(default)]
+    pub challenge: crate::acme::order::Challenge,
+    /// The name the `_acme-challenge` CNAMEs of every domain point to, for setups where they
+    /// cannot be read; without it alicert follows the CNAMEs it finds.
+    #[serde(default)]
+    pub challenge_alias: Option<String>,
 }
 
 /// `file:line:column: key: message`, without the source line toml's `Display` quotes (that line
@@ -113,6 +129,10 @@ impl CertificateConfig {
             return Err("targets must not be empty (e.g. targets = [{ kind = \"cdn\", domain = \"www.example.com\" }])".into());
         }
         crate::domain::validate_list(&self.domains).map_err(|e| format!("domains: {e}"))?;
+        if let Some(alias) = &self.challenge_alias {
+            crate::dns::delegation::check_alias(alias)
+                .map_err(|e| format!("challenge_alias: {e}"))?;
+        }
         for (j, t) in self.targets.iter().enumerate() {
             crate::deploy::check(t)
                 .and_then(|()| crate::deploy::tls::check_covered(t, &self.domains))
@@ -245,6 +265,8 @@ impl Config {
             self.dns.validate(),
             self.fanout.validate(),
             self.notify.validate(),
+            self.report.validate(),
+            self.metrics.as_ref().map_or(Ok(()), |m| m.validate()),
             self.lock.validate().map_err(|e| format!("[lock] {e}")),
             self.http.validate(),
         ];

@@ -189,6 +189,34 @@ pub async fn dispatch(
     })
 }
 
+/// The actions this file calls (tests/policy.rs checks them against the calls).
+pub(crate) const RAM: &[&str] = &["fc:InvokeFunction"];
+
+impl FanoutConfig {
+    /// `[fanout] enabled`: asynchronous invocations of this function only. Without
+    /// `[fanout] function` the name is FC's at run time, unknown offline: `functions/*`.
+    pub fn ram_statements(
+        &self,
+        scope: &crate::aliyun::ram::Scope,
+    ) -> Vec<crate::aliyun::ram::Statement> {
+        use crate::aliyun::ram::{pick, Statement};
+        if !self.enabled {
+            return vec![];
+        }
+        let name = self.function.as_deref().unwrap_or("*");
+        // FC 3.0 RAM authorization, resource type Function:
+        // `acs:fc:{#regionId}:{#accountId}:functions/{#functionName}`
+        // (https://alibabacloud.com/help/en/functioncompute/fc-3-0/developer-reference/api-fc-2023-03-30-ram).
+        let arn = scope.arn("fc", &scope.region, &format!("functions/{name}"));
+        vec![Statement::new(
+            "FanoutInvoke",
+            "[fanout]: invoke this function asynchronously, once per group of certificates.",
+            &pick(RAM, &["fc:InvokeFunction"]),
+            vec![arn],
+        )]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,16 @@ pub async fn handle(config: &Config, event: Event, invocation: &Invocation) -> R
     match event {
         Event::Renew(opts) => renew(config, &opts, invocation, false).await,
         Event::Status(opts) => renew(config, &opts, invocation, true).await,
+        Event::Report(opts) => report(config, &opts, invocation).await,
+        Event::TestNotify => {
+            let client = invocation.aliyun_client(&config.aliyun).await?;
+            crate::notify::send_test(&config.notify, &config.report, &client).await?;
+            Ok(RunResult {
+                ok: true,
+                request_id: invocation.request_id.clone(),
+                ..RunResult::default()
+            })
+        }
         Event::Issue {
             domains,
             targets,
@@ -22,6 +32,7 @@ pub async fn handle(config: &Config, event: Event, invocation: &Invocation) -> R
             // A dry run reads the set's targets and reports would_renew / would_deploy.
             let opts = RenewOptions {
                 dry_run,
+                on_demand: true,
                 ..RenewOptions::default()
             };
             run_certificates(config, &[&cert], &opts, invocation, false).await
@@ -33,7 +44,7 @@ pub async fn handle(config: &Config, event: Event, invocation: &Invocation) -> R
             replace,
         } => {
             let acme = Acme::new(&config.acme)?;
-            let client = invocation.aliyun_client(&config.aliyun)?;
+            let client = invocation.aliyun_client(&config.aliyun).await?;
             let options = crate::revoke::Options { replace, dry_run };
             let report = crate::revoke::run(
                 config,
@@ -64,7 +75,7 @@ pub async fn handle(config: &Config, event: Event, invocation: &Invocation) -> R
             let acme = Acme::new(&config.acme)?;
             // Only kms:/oss:// keys need Alibaba Cloud credentials.
             let client = if crate::acme::needs_aliyun(&config.acme) {
-                Some(invocation.aliyun_client(&config.aliyun)?)
+                Some(invocation.aliyun_client(&config.aliyun).await?)
             } else {
                 None
             };
@@ -100,7 +111,7 @@ async fn renew(
         .collect();
     let names: Vec<String> = selected.iter().map(|c| c.name.clone()).collect();
     if let Some(groups) = crate::fanout::groups_for(&config.fanout, opts, read_only, &names) {
-        let client = invocation.aliyun_client(&config.aliyun)?;
+        let client = invocation.aliyun_client(&config.aliyun).await?;
         return crate::fanout::dispatch(
             &config.fanout,
             &config.source,
@@ -112,4 +123,28 @@ async fn renew(
         .await;
     }
     run_certificates(config, &selected, opts, invocation, read_only).await
+}
+
+/// `{"action":"report"}`: read every selected target (like `status`), then write
+/// `report.html` and `status.json` to `[report] bucket` (a dry run only builds them).
+async fn report(
+    config: &Config,
+    opts: &RenewOptions,
+    invocation: &Invocation,
+) -> Result<RunResult> {
+    let started = (time::OffsetDateTime::now_utc(), std::time::Instant::now());
+    let result = renew(config, opts, invocation, true).await?;
+    let client = invocation.aliyun_client(&config.aliyun).await?;
+    let facts = crate::report::RunFacts {
+        action: "report",
+        started: started.0,
+        duration: started.1.elapsed(),
+        known: config.certificates.iter().map(|c| c.name.clone()).collect(),
+    };
+    if opts.dry_run {
+        crate::report::document(&config.report, &client, &result, &facts).await?;
+    } else {
+        crate::report::publish(&config.report, &client, &result, &facts).await?;
+    }
+    Ok(result)
 }

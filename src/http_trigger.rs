@@ -1,5 +1,5 @@
 //! The HTTP trigger (SPEC: HTTP trigger): `POST /renew`, `POST /issue`, `GET /status`,
-//! `GET /healthz`. FC delivers these with their own method and path and the header
+//! `GET /report` (the HTML report, rendered from a live read), `GET /healthz`. FC delivers these with their own method and path and the header
 //! `x-fc-control-path: /http-invoke`. Every route but `/healthz` needs
 //! `Authorization: Bearer <token>` whose SHA-256 matches `[http] token_sha256` (compared in
 //! constant time), unless `[http] auth = "function"` (FC checks the caller's signature itself).
@@ -124,6 +124,7 @@ enum Route {
     Renew,
     Issue,
     Status,
+    Report,
     Health,
 }
 
@@ -144,12 +145,22 @@ async fn route(
     body: Body,
     invocation: crate::invocation::Invocation,
 ) -> Response {
-    let (config, event) = match admit(state, method, path, headers, body).await {
+    let (config, event, route) = match admit(state, method, path, headers, body).await {
         Ok(Some(admitted)) => admitted,
         Ok(None) => return (StatusCode::OK, Json(json!({"ok": true}))).into_response(),
         Err(refused) => return refused,
     };
+    let started = (time::OffsetDateTime::now_utc(), std::time::Instant::now());
     match crate::handler::handle(config, event, &invocation).await {
+        Ok(result) if matches!(route, Route::Report | Route::Status) => {
+            let facts = crate::report::RunFacts {
+                action: "status",
+                started: started.0,
+                duration: started.1.elapsed(),
+                known: config.certificates.iter().map(|c| c.name.clone()).collect(),
+            };
+            report_response(config, route, result, &facts, &invocation).await
+        }
         Ok(result) => (StatusCode::OK, Json(result)).into_response(),
         Err(e) if matches!(e, Error::Input(_)) => {
             error(StatusCode::BAD_REQUEST, "BadRequest", e.to_string())
@@ -163,6 +174,41 @@ async fn route(
     }
 }
 
+/// `GET /report`: the HTML page of a live read; `GET /status`: the result JSON as before, plus
+/// `report`, the same document as `status.json` (added, so existing readers are unaffected).
+async fn report_response(
+    config: &Config,
+    route: Route,
+    result: crate::result::RunResult,
+    facts: &crate::report::RunFacts,
+    invocation: &crate::invocation::Invocation,
+) -> Response {
+    let doc = match invocation.aliyun_client(&config.aliyun).await {
+        Ok(client) => crate::report::document(&config.report, &client, &result, facts).await,
+        Err(e) => Err(e),
+    };
+    let doc = match doc {
+        Ok(doc) => doc,
+        Err(e) => {
+            tracing::error!(error = %e, "HTTP trigger: the report could not be built");
+            let body =
+                json!({"ok": false, "request_id": invocation.request_id, "error": e.report()});
+            return (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
+        }
+    };
+    if route == Route::Status {
+        let mut body = serde_json::to_value(&result).expect("result serializes");
+        body["report"] = serde_json::to_value(&doc).expect("status document serializes");
+        return (StatusCode::OK, Json(body)).into_response();
+    }
+    let page = crate::report::html::render(&doc);
+    let headers = [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    (StatusCode::OK, headers, page).into_response()
+}
+
 /// Everything about the request, checked before anything runs: route and method, config,
 /// authorization, body size, the event itself (403 for what it may not do, 400 for what is
 /// malformed), then the rate limit. `None`: `/healthz`.
@@ -172,7 +218,7 @@ async fn admit<'s>(
     path: &str,
     headers: &HeaderMap,
     body: Body,
-) -> Result<Option<(&'s Config, Event)>, Refused> {
+) -> Result<Option<(&'s Config, Event, Route)>, Refused> {
     let route = match_route(method, path)?;
     if route == Route::Health {
         return Ok(None);
@@ -198,24 +244,24 @@ async fn admit<'s>(
     if charged(config, &event)? {
         take_issue_token(state).map_err(rate_limited)?;
     }
-    Ok(Some((config, event)))
+    Ok(Some((config, event, route)))
 }
 
 #[allow(clippy::result_large_err)]
 fn match_route(method: &Method, path: &str) -> Result<Route, Refused> {
-    let (route, allowed) = match path {
-        "/renew" => (Route::Renew, Method::POST),
-        "/issue" => (Route::Issue, Method::POST),
-        "/status" => (Route::Status, Method::GET),
-        "/healthz" => (Route::Health, Method::GET),
-        _ => {
-            return Err(error(
+    let (route, allowed) =
+        match path {
+            "/renew" => (Route::Renew, Method::POST),
+            "/issue" => (Route::Issue, Method::POST),
+            "/status" => (Route::Status, Method::GET),
+            "/report" => (Route::Report, Method::GET),
+            "/healthz" => (Route::Health, Method::GET),
+            _ => return Err(error(
                 StatusCode::NOT_FOUND,
                 "NotFound",
-                "no such route (POST /renew, POST /issue, GET /status, GET /healthz)",
-            ))
-        }
-    };
+                "no such route (POST /renew, POST /issue, GET /status, GET /report, GET /healthz)",
+            )),
+        };
     if *method != allowed {
         let mut rsp = error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -306,7 +352,7 @@ fn rate_limited(wait: Duration) -> Refused {
 /// The event a route's body stands for; a body naming another action is malformed.
 fn parse_event(route: Route, body: &[u8]) -> Result<Event, Error> {
     match route {
-        Route::Status => Ok(Event::Status(RenewOptions::default())),
+        Route::Status | Route::Report => Ok(Event::Status(RenewOptions::default())),
         Route::Renew => match Event::parse(body)? {
             e @ Event::Renew(_) => Ok(e),
             _ => Err(Error::Input(

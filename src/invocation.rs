@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use crate::aliyun::{AliyunClient, AliyunConfig, Credentials};
+use crate::aliyun::{credentials, AliyunClient, AliyunConfig, Credentials};
 use crate::budget::Budget;
 use crate::error::Result;
 
@@ -22,11 +22,13 @@ impl Invocation {
         Budget::until(self.deadline)
     }
 
-    /// The Alibaba Cloud client for this invocation (credential chain resolved now: FC's
-    /// headers, then the environment, then `[aliyun]`), bounded by the deadline.
-    pub fn aliyun_client(&self, config: &AliyunConfig) -> Result<AliyunClient> {
+    /// The Alibaba Cloud client for this invocation, bounded by the deadline. The credential
+    /// chain (aliyun/credentials: FC's headers, the environment, `[aliyun]`, a role assumed
+    /// with one of them, OIDC, the CLI profile, the ECS instance role, a credentials URI) is
+    /// resolved now; temporary keys come from the process cache while fresh.
+    pub async fn aliyun_client(&self, config: &AliyunConfig) -> Result<AliyunClient> {
         let env: BTreeMap<String, String> = std::env::vars().collect();
-        let credentials = Credentials::resolve(self.fc_credentials.clone(), &env, config)?;
+        let credentials = credentials::resolve(self.fc_credentials.clone(), &env, config).await?;
         Ok(
             AliyunClient::new(credentials, &config.region, &config.endpoints)?
                 .with_retry((&config.retry).into())

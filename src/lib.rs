@@ -6,6 +6,7 @@
 //! aliyun, https, secret_ref → foundations (budget, invocation, ident, cert, error, …).
 pub mod acme;
 pub mod aliyun;
+pub mod backoff;
 pub mod budget;
 pub mod cert;
 pub mod config;
@@ -27,10 +28,13 @@ pub mod invocation;
 pub mod issue;
 pub mod lock;
 pub mod logging;
+pub mod metrics;
 pub mod naming;
 pub mod notify;
 pub mod pipeline;
 pub mod plan;
+pub mod policy;
+pub mod report;
 pub mod result;
 pub mod revoke;
 pub mod runtime;

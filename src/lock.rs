@@ -186,8 +186,8 @@ impl Locks {
     /// Refuse a versioned bucket: with versioning enabled or suspended, OSS does not honour
     /// `x-oss-forbid-overwrite` the way the locks rely on (OSS PutObject reference: the header
     /// "does not take effect" when versioning is enabled or suspended), so two runs could both
-    /// "create" the same lock.
-    async fn check_versioning(&self) -> Result<()> {
+    /// "create" the same lock. Once per run; the pipeline calls it ahead of the first lock too.
+    pub async fn check_versioning(&self) -> Result<()> {
         self.versioning_checked
             .get_or_try_init(|| async {
                 match self.client.oss_bucket_versioning(&self.bucket).await? {
@@ -323,6 +323,54 @@ impl Locks {
         }
         Ok(())
     }
+}
+
+/// The actions this file calls (tests/policy.rs checks them against the calls).
+pub(crate) const RAM: &[&str] = &[
+    "oss:GetBucketVersioning",
+    "oss:GetObject",
+    "oss:PutObject",
+    "oss:PutObjectAcl",
+    "oss:DeleteObject",
+];
+
+/// The lock objects under the lock prefix (create-only puts, reads, deletes of its own
+/// locks) and the once-per-run versioning check of the bucket.
+pub fn ram_statements(
+    location: &LockLocation,
+    scope: &crate::aliyun::ram::Scope,
+) -> Vec<crate::aliyun::ram::Statement> {
+    use crate::aliyun::ram::{pick, Statement};
+    use crate::secret_ref::{oss_bucket_arn, oss_object_arn};
+    let bucket = location.bucket.as_str();
+    vec![
+        Statement::new(
+            "LockObjects",
+            "[lock]: one run at a time per certificate: create, read and delete the lock \
+             objects under the lock prefix only (every put is private: PutObjectAcl).",
+            &pick(
+                RAM,
+                &[
+                    "oss:GetObject",
+                    "oss:PutObject",
+                    "oss:PutObjectAcl",
+                    "oss:DeleteObject",
+                ],
+            ),
+            vec![oss_object_arn(
+                scope,
+                bucket,
+                &format!("{}*", location.prefix),
+            )],
+        ),
+        Statement::new(
+            "LockBucketVersioning",
+            "[lock]: check once per run that the lock bucket never had versioning (create-only \
+             puts need it off).",
+            &pick(RAM, &["oss:GetBucketVersioning"]),
+            vec![oss_bucket_arn(scope, bucket)],
+        ),
+    ]
 }
 
 #[cfg(test)]

@@ -49,6 +49,9 @@ enum Command {
     },
     /// Report what is deployed and what is due, changing nothing.
     Status,
+    /// Print the least-privilege RAM policy this config needs (JSON on stdout; the purpose of
+    /// each statement on stderr). Reads the config only: no network call, no credentials.
+    Policy,
     /// ACME account operations.
     Account {
         #[command(subcommand)]
@@ -163,6 +166,13 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             let config = Config::load(cli.config.as_deref())?;
             let event = Event::Status(RenewOptions::default());
             print_result(handler::handle(&config, event, &invocation).await?)
+        }
+        Command::Policy => {
+            let config = Config::load(cli.config.as_deref())?;
+            let policy = alicert::policy::Policy::for_config(&config)?;
+            eprint!("{}", policy.purposes());
+            println!("{}", policy.to_json_text());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Account { op } => {
             let config = Config::load(cli.config.as_deref())?;

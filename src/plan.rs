@@ -6,9 +6,12 @@
 //! 2. it does not cover every configured domain → `domains changed`
 //! 3. the issuer's CRL lists it → `revoked`
 //! 4. expired → `expired N days ago`
-//! 5. the CA offers ARI and answered: due when its suggested window has started, or starts
-//!    before the next timer run (`ari_lookahead_hours`) → `ARI window …`; a certificate that
-//!    would expire before the next run is due whatever the window says.
+//! 5. the CA offers ARI and answered: due once its suggested window has started → `ARI window
+//!    started …`, so a timer renews inside the window (RFC 9773 §4.2 lets a client that wakes
+//!    periodically renew early; alicert does not, so short lifetimes keep the full window).
+//!    Only a window that closes before the next timer run (`ari_lookahead_hours`) is taken
+//!    early → `ARI window ends …, before the next run`; a certificate that would expire before
+//!    the next run is due whatever the window says.
 //! 6. no ARI: due when at most `renew_before_days` are left — capped at half the lifetime, so
 //!    that short-lived (e.g. 6-day) certificates are not renewed on every daily run →
 //!    `expires in N days`.
@@ -31,7 +34,8 @@ pub enum DueReason {
         days: i64,
     },
     AriWindowStarted(OffsetDateTime),
-    AriWindowStartsBeforeNextRun(OffsetDateTime),
+    /// The window opens and closes between this run and the next: renew now, before it.
+    AriWindowEndsBeforeNextRun(OffsetDateTime),
     /// `force`, or a replacement before a revocation.
     Forced,
 }
@@ -45,8 +49,8 @@ impl std::fmt::Display for DueReason {
             DueReason::Expired { days_ago } => write!(f, "expired {days_ago} days ago"),
             DueReason::ExpiresIn { days } => write!(f, "expires in {days} days"),
             DueReason::AriWindowStarted(t) => write!(f, "ARI window started {}", rfc3339(*t)),
-            DueReason::AriWindowStartsBeforeNextRun(t) => {
-                write!(f, "ARI window starts {}, before the next run", rfc3339(*t))
+            DueReason::AriWindowEndsBeforeNextRun(t) => {
+                write!(f, "ARI window ends {}, before the next run", rfc3339(*t))
             }
             DueReason::Forced => f.write_str("forced"),
         }
@@ -95,8 +99,8 @@ pub fn due(facts: &Facts<'_>, policy: &Policy, now: OffsetDateTime) -> Option<Du
         Some(w) => {
             if w.start <= now {
                 Some(DueReason::AriWindowStarted(w.start))
-            } else if w.start <= now + policy.lookahead {
-                Some(DueReason::AriWindowStartsBeforeNextRun(w.start))
+            } else if w.end <= now + policy.lookahead {
+                Some(DueReason::AriWindowEndsBeforeNextRun(w.end))
             } else if left <= policy.lookahead {
                 Some(expires())
             } else {
@@ -131,6 +135,41 @@ pub fn due_reason(
         },
         now,
     )
+}
+
+/// When the certificate `cert` is next expected to be renewed, and why (the report's "next
+/// renewal"): the start of the CA's ARI window when it gave one, else the date the
+/// `renew_before_days` rule (capped at half the lifetime) makes it due.
+pub fn next_renewal(cert: &CertInfo, ari: Option<&Window>, policy: &Policy) -> NextRenewal {
+    match ari {
+        Some(w) => NextRenewal {
+            at: w.start,
+            why: format!("ARI window {} to {}", rfc3339(w.start), rfc3339(w.end)),
+        },
+        None => {
+            let lifetime = cert.not_after - cert.not_before;
+            let threshold = Duration::days(policy.renew_before_days.into()).min(lifetime / 2);
+            let why = if threshold < Duration::days(policy.renew_before_days.into()) {
+                "half the certificate's lifetime (no ARI window)".to_string()
+            } else {
+                format!(
+                    "renew_before_days = {} (no ARI window)",
+                    policy.renew_before_days
+                )
+            };
+            NextRenewal {
+                at: cert.not_after - threshold.max(policy.lookahead),
+                why,
+            }
+        }
+    }
+}
+
+/// See [`next_renewal`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextRenewal {
+    pub at: OffsetDateTime,
+    pub why: String,
 }
 
 #[cfg(test)]
@@ -261,12 +300,16 @@ mod tests {
         let w = window(now - Duration::hours(1), now + Duration::days(1));
         f.ari = Some(&w);
         assert!(why(&f, now).unwrap().starts_with("ARI window started"));
-        // Starts within the lookahead (before the next daily run).
+        // Opens before the next daily run and stays open past it: renewed then, inside it.
         let w = window(now + Duration::hours(20), now + Duration::days(2));
+        f.ari = Some(&w);
+        assert_eq!(due(&f, &POLICY, now), None);
+        // Opens and closes before the next run: now, or never.
+        let w = window(now + Duration::hours(2), now + Duration::hours(10));
         f.ari = Some(&w);
         let r = why(&f, now).unwrap();
         assert!(
-            r.starts_with("ARI window starts") && r.ends_with("before the next run"),
+            r.starts_with("ARI window ends") && r.ends_with("before the next run"),
             "{r}"
         );
         // Starts after the next run: not due, even with 20 days left (ARI wins over days).
@@ -287,5 +330,62 @@ mod tests {
         let w = window(now + Duration::days(30), now + Duration::days(32));
         f.ari = Some(&w);
         assert_eq!(why(&f, now).as_deref(), Some("revoked"));
+    }
+
+    /// Issue 15's short-lifetime case: 6-day certificates, a timer every 12 hours
+    /// (`ari_lookahead_hours = 12`), 30 days. The CA's window is modelled as opening halfway
+    /// through the lifetime and lasting `width` (at least one timer period; Let's Encrypt's
+    /// exact numbers are its own), with the timer's phase shifted against issuance. Every
+    /// renewal must land inside the window of the certificate it replaces, and the served
+    /// certificate must never lapse.
+    #[test]
+    fn six_day_certificates_on_a_twice_daily_timer_renew_inside_every_window() {
+        let policy = Policy {
+            renew_before_days: 30,
+            lookahead: Duration::hours(12),
+        };
+        let d = vec!["example.com".to_string()];
+        let start = OffsetDateTime::now_utc();
+        for width_hours in [12, 18, 24, 36] {
+            for phase_hours in [0, 3, 7, 11] {
+                let mut cert = info(&["example.com"], 6, 6, start);
+                let mut renewals = 0;
+                for tick in 0..60 {
+                    let t = start + Duration::hours(12 * tick + phase_hours);
+                    let opens = cert.not_before + Duration::days(3);
+                    let w = window(opens, opens + Duration::hours(width_hours));
+                    let mut f = facts(Some(&cert), &d);
+                    f.ari = Some(&w);
+                    assert!(cert.not_after > t, "lapsed at tick {tick}");
+                    if due(&f, &policy, t).is_some() {
+                        assert!(
+                            w.start <= t && t <= w.end,
+                            "renewed outside the window at tick {tick} (width {width_hours} h, phase {phase_hours} h)"
+                        );
+                        renewals += 1;
+                        cert = info(&["example.com"], 6, 6, t);
+                    }
+                }
+                // One renewal every 3 to 3.5 days over 30 days.
+                assert!((8..=10).contains(&renewals), "{renewals} renewals");
+            }
+        }
+    }
+
+    #[test]
+    fn next_renewal_is_the_ari_start_or_the_threshold() {
+        let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let c = info(&["a.example"], 90, 60, now);
+        let w = window(now + Duration::days(20), now + Duration::days(22));
+        let n = next_renewal(&c, Some(&w), &POLICY);
+        assert_eq!(n.at, w.start);
+        assert!(n.why.starts_with("ARI window "), "{}", n.why);
+        let n = next_renewal(&c, None, &POLICY);
+        assert_eq!(n.at, c.not_after - Duration::days(30));
+        assert!(n.why.contains("renew_before_days = 30"), "{}", n.why);
+        let short = info(&["a.example"], 6, 5, now);
+        let n = next_renewal(&short, None, &POLICY);
+        assert_eq!(n.at, short.not_after - Duration::days(3));
+        assert!(n.why.contains("half"), "{}", n.why);
     }
 }

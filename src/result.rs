@@ -96,6 +96,17 @@ pub enum CertStatus {
     /// Due, but another run holds this certificate's lock and is renewing it now: not this
     /// run's failure (the `reason` names the lock's owner and expiry).
     Skipped,
+    /// Due, but inside its failure backoff (or a CA rate limit): no order before
+    /// `next_attempt`; the `reason` says what failed.
+    BackingOff,
+}
+
+impl CertStatus {
+    /// Still due and not renewed: `failed`, or `backing_off` after an earlier failure. The
+    /// run is not ok and the certificate's "last run ok" is false.
+    pub fn is_failing(self) -> bool {
+        matches!(self, CertStatus::Failed | CertStatus::BackingOff)
+    }
 }
 
 /// Error code of a certificate that was due but not started because the invocation's
@@ -154,12 +165,29 @@ pub struct CertResult {
     pub not_after: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// `backing_off`: when the next order may be placed (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt: Option<String>,
+    /// Issuer (distinguished name) of the certificate reported by `serial`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// When that certificate is next expected to renew, and why (src/report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_renewal: Option<NextRenewal>,
     pub targets: Vec<TargetResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorReport>,
     /// Things worth knowing that are not failures (a key not reusable, a chain not offered).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+/// The ARI window's start, or the `renew_before_days` date (see `plan::next_renewal`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NextRenewal {
+    /// RFC 3339 UTC.
+    pub at: String,
+    pub why: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -173,6 +201,10 @@ pub struct TargetResult {
     pub not_after: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorReport>,
+    /// What the deploy did besides installing that the user should know (e.g. ESA: a
+    /// superseded alicert certificate removed first to make room in the site's quota).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl TargetResult {
@@ -184,6 +216,7 @@ impl TargetResult {
             serial: cert.map(|c| c.serial.clone()),
             not_after: cert.map(CertInfo::not_after_rfc3339),
             error: None,
+            notes: Vec::new(),
         }
     }
 }

@@ -64,11 +64,10 @@ pub async fn run(
             config.source
         ))
     })?;
-    let targets: Vec<Configured> = cert
-        .targets
-        .iter()
-        .map(|t| deploy::build(t, &cert.name, client))
-        .collect::<Result<_>>()?;
+    let targets: Vec<Configured> =
+        deploy::build_all(&cert.targets, &cert.name, &cert.domains, client)
+            .await?
+            .targets;
 
     let deployed = served(&targets).await?;
     if deployed.is_empty() {
@@ -189,6 +188,7 @@ async fn replace(
         certificates: vec![cert.name.clone()],
         force: true,
         dry_run,
+        on_demand: false,
     };
     let run = crate::pipeline::run_certificates(config, &[cert], &opts, invocation, false).await?;
     let result = run

@@ -163,6 +163,80 @@ impl SecretLocation {
     }
 }
 
+/// The actions this file calls (tests/policy.rs checks them against the calls).
+pub(crate) const RAM: &[&str] = &["kms:GetSecretValue", "oss:GetObject"];
+
+impl SecretLocation {
+    /// The ARN of a KMS secret or an OSS object (`suffix` appended to the object key), `None`
+    /// for files and variables (no permission involved).
+    pub fn arn(&self, scope: &crate::aliyun::ram::Scope, suffix: &str) -> Option<String> {
+        match self {
+            // KMS resource type Secret: `acs:kms:${region}:${account}:secret/${secret-name}`
+            // (https://www.alibabacloud.com/help/en/kms/support/use-ram-to-control-access-to-kms-resources).
+            SecretLocation::Kms {
+                secret_name,
+                region,
+            } => Some(scope.arn(
+                "kms",
+                scope.region_or(region.as_ref().map(|r| r.as_str())),
+                &format!("secret/{secret_name}"),
+            )),
+            SecretLocation::Oss(l) => Some(oss_object_arn(
+                scope,
+                l.bucket.as_str(),
+                &format!("{}{suffix}", l.key.as_str()),
+            )),
+            SecretLocation::File { .. } | SecretLocation::Env { .. } => None,
+        }
+    }
+
+    /// What reading this location needs: GetSecretValue on the secret or GetObject on the
+    /// object (none for files and variables).
+    pub fn read_statement(
+        &self,
+        scope: &crate::aliyun::ram::Scope,
+    ) -> Option<crate::aliyun::ram::Statement> {
+        use crate::aliyun::ram::{pick, Statement};
+        let arn = self.arn(scope, "")?;
+        let (id, action) = match self {
+            SecretLocation::Kms { .. } => ("ReadKmsSecrets", "kms:GetSecretValue"),
+            _ => ("ReadOssSecrets", "oss:GetObject"),
+        };
+        Some(Statement::new(
+            id,
+            "Read the secrets the config names by reference (webhook URLs, signing secrets, \
+             the EAB key, PKCS#12 passwords); read only.",
+            &pick(RAM, &[action]),
+            vec![arn],
+        ))
+    }
+}
+
+/// Statements to read every value that is a `kms:`/`oss://` reference (URLs, literal values,
+/// files and variables need none).
+pub fn read_statements<'a>(
+    values: impl IntoIterator<Item = &'a str>,
+    scope: &crate::aliyun::ram::Scope,
+) -> Vec<crate::aliyun::ram::Statement> {
+    values
+        .into_iter()
+        .filter_map(SecretLocation::parse_if_reference)
+        .filter_map(|l| l.read_statement(scope))
+        .collect()
+}
+
+/// An OSS object or prefix (`key` may end in `*`): `acs:oss:*:<account>:<bucket>/<key>`
+/// (OSS "RAM policy", Resource: `acs:oss:{region}:{bucket_owner}:{bucket_name}/{object_name}`,
+/// https://www.alibabacloud.com/help/en/oss/user-guide/ram-policy-overview).
+pub fn oss_object_arn(scope: &crate::aliyun::ram::Scope, bucket: &str, key: &str) -> String {
+    scope.arn("oss", "*", &format!("{bucket}/{key}"))
+}
+
+/// An OSS bucket itself (bucket-level operations): `acs:oss:*:<account>:<bucket>`.
+pub fn oss_bucket_arn(scope: &crate::aliyun::ram::Scope, bucket: &str) -> String {
+    scope.arn("oss", "*", bucket)
+}
+
 impl std::str::FromStr for SecretLocation {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {

@@ -3,8 +3,9 @@
 //! stderr when it reaches that point and sleep `ALICERT_TEST_PAUSE_SECS` (default 300) before
 //! going on, so a test can SIGKILL it there or start a competing run. Points:
 //! `txt_created` (TXT records added and marked), `finalized` (order finalized, records not yet
-//! deleted), `deployed:<kind>` (after each target of that kind was deployed, e.g.
-//! `deployed:cas`). Unset, it costs one environment lookup per point and changes nothing.
+//! deleted), `cas_uploaded` (records deleted and the certificate in CAS, no target deployed
+//! yet), `deployed:<kind>` (after each target of that kind was deployed, e.g. `deployed:cdn`;
+//! the other targets deploy meanwhile). Unset, it costs one environment lookup per point and changes nothing.
 use std::time::Duration;
 
 pub async fn pause(point: &str) {

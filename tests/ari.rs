@@ -80,9 +80,10 @@ async fn ari_window_decides_renewal_and_profiles_are_checked() {
     assert!(c.notes.iter().any(|n| n.contains("replaces")), "{c:?}");
     assert_eq!(front.state().requests.len(), 2);
 
-    // Starts in 12 hours: before the next daily run (ari_lookahead_hours = 24) → due; with a
-    // 6-hour timer it is not due yet.
-    front.set_window(now + Duration::hours(12), now + Duration::days(2));
+    // Opens in 2 hours and closes in 12, before the next daily run (ari_lookahead_hours =
+    // 24) → due now; with a 6-hour timer the next run is inside it, so not due yet. (A window
+    // that stays open past the next run is left to that run: renewals land inside windows.)
+    front.set_window(now + Duration::hours(2), now + Duration::hours(12));
     let fourth = rig.invoke(r#"{"dry_run":true}"#).await;
     let c = fourth.ok().certificate("www");
     assert_eq!(c.status, "would_renew");

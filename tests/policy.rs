@@ -428,6 +428,8 @@ fn method_literals(t: &[T], name: &str) -> Vec<String> {
 struct Block {
     name: Option<String>,
     fields: BTreeMap<String, Vec<T>>,
+    /// The file it is in.
+    file: String,
 }
 
 impl Block {
@@ -437,7 +439,7 @@ impl Block {
 }
 
 /// Struct literals (`{ … }` blocks) with their depth-1 `field: value` pairs.
-fn struct_literals(t: &[T]) -> Vec<Block> {
+fn struct_literals(file: &str, t: &[T]) -> Vec<Block> {
     let mut out = Vec::new();
     for open in 0..t.len() {
         if !is(t, open, &p('{')) {
@@ -462,7 +464,11 @@ fn struct_literals(t: &[T]) -> Vec<Block> {
                 .checked_sub(1)
                 .and_then(|i| ident(t, i))
                 .map(str::to_string);
-            out.push(Block { name, fields });
+            out.push(Block {
+                name,
+                fields,
+                file: file.to_string(),
+            });
         }
     }
     out
@@ -490,6 +496,10 @@ struct Found {
     /// RAM action, e.g. `alidns:AddDomainRecord`.
     action: String,
     at: String,
+    /// The file whose `RAM` table must declare it: the call site's, or the file holding the
+    /// struct literal that names the action (dcdn.rs for cdn.rs's shared call), or the caller
+    /// passing the product to a function that forwards it.
+    file: String,
 }
 
 struct Source {
@@ -514,7 +524,7 @@ fn scan(files: &[(String, String)]) -> (Vec<Found>, Vec<String>) {
         .collect();
     let literals: Vec<(String, Vec<Block>)> = sources
         .iter()
-        .map(|s| (s.path.clone(), struct_literals(&s.toks)))
+        .map(|s| (s.path.clone(), struct_literals(&s.path, &s.toks)))
         .collect();
     let mut found = Vec::new();
     let mut unresolved = Vec::new();
@@ -524,10 +534,14 @@ fn scan(files: &[(String, String)]) -> (Vec<Found>, Vec<String>) {
         // `add(product, action, token index)`; `bad(message)`.
         macro_rules! add {
             ($product:expr, $action:expr, $i:expr) => {
+                add!($product, $action, $i, s.path.clone())
+            };
+            ($product:expr, $action:expr, $i:expr, $file:expr) => {
                 match ram_prefix($product) {
                     Some(prefix) => found.push(Found {
                         action: format!("{prefix}:{}", $action),
                         at: at($i),
+                        file: $file,
                     }),
                     None => unresolved.push(format!(
                         "{}: Product::{} has no RAM prefix in tests/policy.rs ram_prefix()",
@@ -545,8 +559,26 @@ fn scan(files: &[(String, String)]) -> (Vec<Found>, Vec<String>) {
                 && is(t, i + 4, &p('('))
             {
                 let first = args(t, i + 4).into_iter().next().unwrap_or_default();
+                let func = enclosing(&s.funcs, i);
+                // The client's own helpers (`oss_get`, …): their callers are the sites.
+                if s.path.starts_with("src/aliyun/client/")
+                    && func.is_some_and(|f| f.name.starts_with("oss_"))
+                {
+                    continue;
+                }
+                // A put that sets `x-oss-object-acl` also needs oss:PutObjectAcl.
+                let sets_acl = func.is_some_and(|f| {
+                    t[f.body.0..f.body.1]
+                        .iter()
+                        .any(|x| x.tok == Tok::Str("x-oss-object-acl".into()))
+                });
                 match lit(&first) {
-                    Some(a) => add!("Oss", &a, i),
+                    Some(a) => {
+                        add!("Oss", &a, i);
+                        if a == "PutObject" && sets_acl {
+                            add!("Oss", "PutObjectAcl", i);
+                        }
+                    }
                     // A constructor forwarding its own parameter: its callers are the sites.
                     None if matches!(
                         classify(t, &first, enclosing(&s.funcs, i)),
@@ -575,6 +607,9 @@ fn scan(files: &[(String, String)]) -> (Vec<Found>, Vec<String>) {
                     add!("Oss", "PutObjectAcl", i);
                 }
                 "oss_delete" => add!("Oss", "DeleteObject", i),
+                "oss_bucket_versioning" => add!("Oss", "GetBucketVersioning", i),
+                // A presigned link is a GetObject signed with alicert's credentials.
+                "oss_presigned_get" => add!("Oss", "GetObject", i),
                 "rpc" | "rpc_with_form" | "roa" => {
                     let a = args(t, i + 2);
                     if a.len() < 2 {
@@ -612,7 +647,7 @@ fn scan(files: &[(String, String)]) -> (Vec<Found>, Vec<String>) {
                                         b.get(pf).and_then(|v| product_of(v)),
                                         b.get(af).and_then(|v| lit(v)),
                                     ) {
-                                        add!(&x, &a, i);
+                                        add!(&x, &a, i, b.file.clone());
                                         any = true;
                                     }
                                 }
@@ -635,7 +670,35 @@ fn scan(files: &[(String, String)]) -> (Vec<Found>, Vec<String>) {
                 "roa_request" => {
                     let a = args(t, i + 2);
                     match a.first().map(|x| classify(t, x, func)) {
-                        Some(Expr::Param(_)) => {}
+                        Some(Expr::Param(k)) => {
+                            // The product is the function's parameter `k`: each caller passing
+                            // `Product::X` there calls the `action: "…"` of this function.
+                            let f = func.expect("a parameter implies a function");
+                            let actions: Vec<String> = (f.body.0..i)
+                                .filter(|&j| ident(t, j) == Some("action") && is(t, j + 1, &p(':')))
+                                .filter_map(|j| match t.get(j + 2).map(|x| &x.tok) {
+                                    Some(Tok::Str(a)) => Some(a.clone()),
+                                    _ => None,
+                                })
+                                .collect();
+                            if actions.is_empty() {
+                                // The generic client forwarding its own request.
+                                continue;
+                            }
+                            let callers = product_callers(&sources, &f.name, k);
+                            if callers.is_empty() {
+                                unresolved.push(format!(
+                                    "{}: {}() forwards its product and no caller passes `Product::…`",
+                                    at(i),
+                                    f.name
+                                ));
+                            }
+                            for (x, file) in callers {
+                                for a in &actions {
+                                    add!(&x, a, i, file.clone());
+                                }
+                            }
+                        }
                         Some(Expr::Product(x)) => {
                             // `RoaRequest { action: "…", … }` in the same function.
                             let f = func.expect("inside a function");
@@ -669,6 +732,52 @@ fn scan(files: &[(String, String)]) -> (Vec<Found>, Vec<String>) {
     found.sort();
     found.dedup();
     (found, unresolved)
+}
+
+/// Who calls `name(…)` with `Product::X` as argument `k`: (X, the caller's file).
+fn product_callers(sources: &[Source], name: &str, k: usize) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for s in sources {
+        let t = &s.toks;
+        for i in 0..t.len() {
+            if ident(t, i) != Some(name)
+                || !is(t, i + 1, &p('('))
+                || (i > 0 && ident(t, i - 1) == Some("fn"))
+            {
+                continue;
+            }
+            // A method call passes `self` implicitly; free functions count from 0 either way.
+            if let Some(x) = args(t, i + 1).get(k).and_then(|a| product_of(a)) {
+                out.push((x, s.path.clone()));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Each file's `RAM` table: the string literals of `const RAM: &[&str] = &[…];`.
+fn ram_tables(files: &[(String, String)]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out = BTreeMap::new();
+    for (path, src) in files {
+        let t = without_tests(tokenize(src));
+        for i in 0..t.len() {
+            if ident(&t, i) == Some("const") && ident(&t, i + 1) == Some("RAM") {
+                let set: &mut BTreeSet<String> = out.entry(path.clone()).or_default();
+                for x in t.iter().skip(i + 2) {
+                    match &x.tok {
+                        Tok::Punct(';') => break,
+                        Tok::Str(a) => {
+                            set.insert(a.clone());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The actions a wrapper `name` is called with (its non-self parameter `k`) in the same file:
@@ -741,9 +850,22 @@ fn ram_prefix(product: &str) -> Option<&'static str> {
         "Kms" => "kms",
         "Oss" => "oss",
         "Fc" => "fc",
+        "Fc2" => "fc",
         "Slb" => "slb",
         "Alb" => "alb",
+        "Esa" => "esa",
+        "Apig" => "apig",
+        "Nlb" => "nlb",
+        "Ga" => "ga",
         "Sts" => "sts",
+        // RAM codes from each product's "RAM authorization" page (WAF 3.0: `yundun-waf`,
+        // Anti-DDoS Pro/Premium: `yundun-ddoscoo`).
+        "Waf" => "yundun-waf",
+        "Live" => "live",
+        "Vod" => "vod",
+        "Ddoscoo" => "yundun-ddoscoo",
+        "Dm" => "dm",
+        "Cms" => "cms",
         _ => return None,
     })
 }
@@ -795,16 +917,17 @@ fn source_calls() -> Vec<Found> {
         .collect();
     let (mut found, unresolved) = scan(&files);
     for (call, needs) in DEPENDENT_ACTIONS {
-        let sites: Vec<String> = found
+        let sites: Vec<(String, String)> = found
             .iter()
             .filter(|f| f.action == *call)
-            .map(|f| f.at.clone())
+            .map(|f| (f.at.clone(), f.file.clone()))
             .collect();
-        for site in sites {
+        for (site, file) in sites {
             for need in *needs {
                 found.push(Found {
                     action: need.to_string(),
                     at: format!("{site} ({call} needs it)"),
+                    file: file.clone(),
                 });
             }
         }
@@ -819,119 +942,210 @@ fn source_calls() -> Vec<Found> {
     found
 }
 
-/// Every action in README's "## RAM policy" JSON block.
-fn readme_actions() -> BTreeSet<String> {
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let section = &readme[readme
-        .find("\n## RAM policy")
-        .expect("README has ## RAM policy")..];
-    let start = section
-        .find("```json")
-        .expect("a ```json block in ## RAM policy")
-        + 7;
-    let end = start + section[start..].find("```").unwrap();
-    let policy: serde_json::Value =
-        serde_json::from_str(&section[start..end]).expect("README's RAM policy is valid JSON");
-    let mut out = BTreeSet::new();
-    for st in policy["Statement"].as_array().expect("Statement list") {
-        match &st["Action"] {
-            serde_json::Value::String(a) => {
-                out.insert(a.clone());
-            }
-            serde_json::Value::Array(list) => {
-                out.extend(list.iter().filter_map(|a| a.as_str().map(str::to_string)))
-            }
-            other => panic!("Action {other}"),
-        }
-    }
-    out
-}
+// ---------------------------------------------------------------------------------------------
+// The call tables, and the documents generated from them
+// ---------------------------------------------------------------------------------------------
 
-/// Every action granted in template.yml (list items and `Action:` values of the role's
-/// policies; the trust policy, AssumeRolePolicyDocument, grants nothing and is skipped).
-fn template_actions() -> BTreeSet<String> {
-    let yml = std::fs::read_to_string(repo().join("template.yml")).unwrap();
-    let mut out = BTreeSet::new();
-    let mut skip_deeper_than: Option<usize> = None;
-    let is_action = |s: &str| {
-        s.split_once(':').is_some_and(|(svc, a)| {
-            !svc.is_empty()
-                && svc.chars().all(|c| c.is_ascii_lowercase() || c == '-')
-                && !a.is_empty()
-                && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '*')
+fn src_files() -> Vec<(String, String)> {
+    let mut paths = Vec::new();
+    rust_files(&repo().join("src"), &mut paths);
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| {
+            (
+                p.strip_prefix(repo()).unwrap().display().to_string(),
+                std::fs::read_to_string(p).unwrap(),
+            )
         })
-    };
-    for line in yml.lines() {
-        let indent = line.len() - line.trim_start().len();
-        let body = line.trim();
-        if body.is_empty() || body.starts_with('#') {
-            continue;
-        }
-        if let Some(d) = skip_deeper_than {
-            if indent > d {
-                continue;
-            }
-            skip_deeper_than = None;
-        }
-        if body.starts_with("AssumeRolePolicyDocument:") {
-            skip_deeper_than = Some(indent);
-            continue;
-        }
-        let value = body
-            .strip_prefix("- Action:")
-            .or_else(|| body.strip_prefix("Action:"))
-            .or_else(|| body.strip_prefix("- "))
-            .map(|v| v.trim().trim_matches('\'').trim_matches('"'));
-        if let Some(v) = value.filter(|v| is_action(v)) {
-            out.insert(v.to_string());
-        }
-    }
-    out
-}
-
-fn granted(policy: &BTreeSet<String>, action: &str) -> bool {
-    policy.iter().any(|g| match g.strip_suffix('*') {
-        Some(prefix) => action.starts_with(prefix),
-        None => g == action,
-    })
-}
-
-/// The missing actions, each with where the code calls it.
-fn missing(policy: &BTreeSet<String>, calls: &[Found]) -> BTreeMap<String, Vec<String>> {
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for c in calls.iter().filter(|c| !granted(policy, &c.action)) {
-        out.entry(c.action.clone()).or_default().push(c.at.clone());
-    }
-    out
-}
-
-fn report(what: &str, missing: &BTreeMap<String, Vec<String>>) -> String {
-    let mut s = format!(
-        "{what} lacks {} action(s) the code calls; add:\n",
-        missing.len()
-    );
-    for (a, at) in missing {
-        s.push_str(&format!("  {a}    (called at {})\n", at.join(", ")));
-    }
-    s
+        .collect()
 }
 
 #[test]
-fn documented_policies_grant_every_action_the_code_calls() {
+fn every_call_is_in_its_files_ram_table_and_every_entry_is_called() {
     let calls = source_calls();
     for c in &calls {
-        println!("{:<60} {}", c.action, c.at);
+        println!("{:<60} {:<40} {}", c.action, c.file, c.at);
     }
-    let readme = missing(&readme_actions(), &calls);
-    let template = missing(&template_actions(), &calls);
+    let tables = ram_tables(&src_files());
+    let mut failures = Vec::new();
+    for c in &calls {
+        if !tables.get(&c.file).is_some_and(|t| t.contains(&c.action)) {
+            failures.push(format!(
+                "{} calls {} but {}'s `const RAM: &[&str]` does not declare it; add it there \
+                 (and to the statement that needs it)",
+                c.at, c.action, c.file
+            ));
+        }
+    }
+    for (file, table) in &tables {
+        for a in table {
+            if !calls.iter().any(|c| &c.file == file && &c.action == a) {
+                failures.push(format!(
+                    "{file}: `RAM` declares {a}, which nothing in {file} calls; remove it"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A config using every kind and every optional part: its policy must grant every action of
+/// every table (but the credential chain's own AssumeRole, which the source identity needs,
+/// not the function's role), so no declared action is left out of all statements.
+const EVERYTHING: &str = r#"
+[acme]
+account_key = "kms:alicert/account"
+eab_kid = "kid"
+eab_hmac_key = "kms:alicert/eab"
+[notify]
+webhook = "kms:alicert/webhook"
+[notify.mail]
+account_name = "alerts@mail.example.com"
+to = ["ops@example.com"]
+[lock]
+bucket = "locks"
+[report]
+bucket = "reports"
+[metrics]
+[fanout]
+enabled = true
+function = "alicert"
+[[certificate]]
+name = "all"
+domains = ["example.com", "*.example.com"]
+caa = "manage"
+targets = [
+  { kind = "cas" },
+  { kind = "cdn", domains = "covered" },
+  { kind = "dcdn", domains = "covered" },
+  { kind = "apigateway", group_id = "523e8dc7bbe04613b5b1d726c2a7889d", domain = "api.example.com" },
+  { kind = "slb", load_balancer_id = "lb-1", listener_port = 443 },
+  { kind = "alb", listener_id = "lsn-1" },
+  { kind = "oss", bucket = "site", domain = "static.example.com" },
+  { kind = "fc", domains = "covered" },
+  { kind = "oss-bundle", bucket = "bundles", prefix = "certs", p12_password = "kms:p12" },
+  { kind = "esa", site_id = 1 },
+  { kind = "esa-saas", site_id = 1, domains = "covered" },
+  { kind = "waf", domains = "covered" },
+  { kind = "waf", mode = "cloud-resource", resource_product = "clb7", resource_instance_id = "lb-2", port = 443 },
+  { kind = "live", domains = "covered" },
+  { kind = "vod", domains = "covered" },
+  { kind = "ddos", domains = "covered" },
+  { kind = "apig", domains = "covered" },
+  { kind = "nlb", listener_id = "lsn-2" },
+  { kind = "ga", listener_id = "lsn-3" },
+  { kind = "cas-deploy", resource_ids = [1] },
+  { kind = "fc2", domains = "covered" },
+]
+"#;
+
+#[test]
+fn a_config_using_everything_grants_every_declared_action() {
+    let config = alicert::config::Config::parse(EVERYTHING, "everything.toml").unwrap();
+    let policy = alicert::policy::Policy::for_config(&config).unwrap();
+    let granted: BTreeSet<&str> = policy
+        .statements
+        .iter()
+        .flat_map(|s| s.actions.iter().copied())
+        .collect();
+    let tables = ram_tables(&src_files());
+    let missing: Vec<String> = tables
+        .iter()
+        .flat_map(|(f, t)| t.iter().map(move |a| (f, a)))
+        .filter(|(f, a)| !granted.contains(a.as_str()) && !f.starts_with("src/aliyun/credentials/"))
+        .map(|(f, a)| format!("{a} ({f})"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "declared but in no statement of `alicert policy` for a config using everything: {missing:?}"
+    );
+    // Every statement has a purpose and at least one action and resource.
+    for s in &policy.statements {
+        assert!(!s.purpose.is_empty() && !s.actions.is_empty() && !s.resources.is_empty());
+    }
+}
+
+const BEGIN: &str = "BEGIN generated policy";
+const END: &str = "END generated policy";
+const REGENERATE: &str =
+    "make policy  (= ALICERT_REGENERATE_POLICY=1 cargo test --test policy documented)";
+
+/// `text` with what lies between the lines holding the markers replaced by `block`.
+fn between_markers(text: &str, file: &str, block: &str) -> (String, String) {
+    let start = text
+        .find(BEGIN)
+        .and_then(|i| text[i..].find('\n').map(|j| i + j + 1))
+        .unwrap_or_else(|| panic!("{file} has no `{BEGIN}` marker line"));
+    let end = text[start..]
+        .find(END)
+        .map(|i| start + text[start..i + start].rfind('\n').map_or(0, |j| j + 1))
+        .unwrap_or_else(|| panic!("{file} has no `{END}` marker line"));
+    let now = text[start..end].to_string();
+    let updated = format!("{}{block}{}", &text[..start], &text[end..]);
+    (now, updated)
+}
+
+fn line_diff(want: &str, have: &str) -> String {
+    let (w, h): (Vec<&str>, Vec<&str>) = (want.lines().collect(), have.lines().collect());
+    let mut out = String::new();
+    for i in 0..w.len().max(h.len()) {
+        match (w.get(i), h.get(i)) {
+            (Some(a), Some(b)) if a == b => {}
+            (a, b) => {
+                out.push_str(&format!(
+                    "line {}:\n  - {}\n  + {}\n",
+                    i + 1,
+                    b.unwrap_or(&""),
+                    a.unwrap_or(&"")
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn documented_policies_are_alicert_policy_for_the_example_config() {
+    let config = alicert::config::Config::parse(
+        &std::fs::read_to_string(repo().join("alicert.example.toml")).unwrap(),
+        "alicert.example.toml",
+    )
+    .unwrap();
+    let policy = alicert::policy::Policy::for_config(&config).unwrap();
+    let readme_block = format!(
+        "```json\n{}\n```\n\nWhat each statement is for (RAM's policy grammar has no `Sid` element, so \
+         the purposes are listed here, in order; `alicert policy` prints them on stderr):\n\n{}",
+        policy.to_json_text(),
+        policy.purposes()
+    );
+    let template_block = policy.to_yaml_statements(14);
+    let regenerate = std::env::var_os("ALICERT_REGENERATE_POLICY").is_some();
     let mut failures = String::new();
-    if !readme.is_empty() {
-        failures.push_str(&report("README.md's \"RAM policy\" JSON block", &readme));
+    for (file, block) in [
+        ("README.md", &readme_block),
+        ("template.yml", &template_block),
+    ] {
+        let path = repo().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (now, updated) = between_markers(&text, file, block);
+        if &now == block {
+            continue;
+        }
+        if regenerate {
+            std::fs::write(&path, updated).unwrap();
+        } else {
+            failures.push_str(&format!(
+                "{file}'s generated policy differs from `alicert policy --config \
+                 alicert.example.toml` (- now, + generated):\n{}\n",
+                line_diff(block, &now)
+            ));
+        }
     }
-    if !template.is_empty() {
-        failures.push_str(&report("template.yml's role policies", &template));
-    }
-    assert!(failures.is_empty(), "{failures}");
+    assert!(
+        failures.is_empty(),
+        "{failures}Regenerate with: {REGENERATE}"
+    );
 }
 
 #[test]
@@ -1036,7 +1250,7 @@ fn the_scanner_understands_each_shape_and_reports_what_it_cannot() {
     );
 
     // What it cannot tell is reported with its place, never skipped.
-    let odd = "fn f(&self) { self.c.rpc(Product::Cdn, names[0], &[]); self.c.rpc(Product::Nlb, \"X\", &[]); }";
+    let odd = "fn f(&self) { self.c.rpc(Product::Cdn, names[0], &[]); self.c.rpc(Product::Vpc, \"X\", &[]); }";
     let (found, unresolved) = scan(&[("odd.rs".into(), odd.into())]);
     assert!(found.is_empty(), "{found:?}");
     assert_eq!(unresolved.len(), 2, "{unresolved:?}");

@@ -8,7 +8,7 @@
 //! its timer period is the polling interval, and a Retry-After shorter than that is honoured
 //! trivially, a longer one cannot be (documented in the README).
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use instant_acme::{Account, Key};
@@ -40,7 +40,9 @@ pub enum Answer {
 #[derive(Default)]
 pub struct Cache {
     view: OnceCell<std::result::Result<Account, String>>,
-    answers: Mutex<HashMap<String, Answer>>,
+    /// One cell per CertID, so that targets read concurrently that serve the same
+    /// certificate share one request instead of racing to ask twice.
+    answers: Mutex<HashMap<String, Arc<OnceCell<Answer>>>>,
 }
 
 impl Acme {
@@ -59,15 +61,14 @@ impl Acme {
             );
         };
         let key = id.to_string();
-        if let Some(hit) = self
-            .ari
-            .answers
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&key).cloned())
-        {
-            return hit;
-        }
+        let cell = match self.ari.answers.lock() {
+            Ok(mut m) => m.entry(key.clone()).or_default().clone(),
+            Err(_) => Arc::new(OnceCell::new()),
+        };
+        cell.get_or_init(|| self.ask(id, key)).await.clone()
+    }
+
+    async fn ask(&self, id: instant_acme::CertificateIdentifier<'static>, key: String) -> Answer {
         let view = self
             .ari
             .view
@@ -107,9 +108,6 @@ impl Acme {
         };
         if let Answer::Unavailable(why) = &answer {
             tracing::warn!(cert_id = %key, reason = %why, "no ARI answer; falling back to renew_before_days");
-        }
-        if let Ok(mut m) = self.ari.answers.lock() {
-            m.insert(key, answer.clone());
         }
         answer
     }

@@ -28,6 +28,8 @@ pub struct Meta {
     pub terms_of_service: Option<String>,
     /// Profile name → description (draft-aaron-acme-profiles, offered by Let's Encrypt).
     pub profiles: BTreeMap<String, String>,
+    /// The issuer domain names CAA records use for this CA (RFC 8555 §7.1.1).
+    pub caa_identities: Vec<String>,
 }
 
 impl Directory {

@@ -84,6 +84,21 @@ impl Tap {
         self.last.lock().ok()?.get(url).cloned()
     }
 
+    /// The sequence number the next response will get: responses after this call have a
+    /// `seq` at least this.
+    pub fn mark(&self) -> u64 {
+        self.seq.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The newest response since `mark` that refused for load or limits (429, 503).
+    pub fn refused_since(&self, mark: u64) -> Option<Captured> {
+        let map = self.last.lock().ok()?;
+        map.values()
+            .filter(|c| c.seq >= mark && matches!(c.status, 429 | 503))
+            .max_by_key(|c| c.seq)
+            .cloned()
+    }
+
     fn record(&self, url: String, mut captured: Captured) {
         captured.seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Ok(mut map) = self.last.lock() {

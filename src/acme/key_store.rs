@@ -321,6 +321,46 @@ fn write_atomic(path: &str, value: &Secret) -> Result<()> {
     Ok(())
 }
 
+/// The actions this file calls beyond reading (secret_ref.rs reads): creating the key on the
+/// first run and writing it on `account rollover`.
+pub(crate) const RAM: &[&str] = &[
+    "kms:CreateSecret",
+    "kms:PutSecretValue",
+    "oss:PutObject",
+    "oss:PutObjectAcl",
+];
+
+/// What the account key at `location` needs: read it, create it once, and (rollover) write
+/// the new key, plus `.previous` / `.next` beside an OSS key.
+pub(crate) fn ram_statements(
+    location: &SecretLocation,
+    scope: &crate::aliyun::ram::Scope,
+) -> Vec<crate::aliyun::ram::Statement> {
+    use crate::aliyun::ram::{pick, Statement};
+    let purpose = "The ACME account key: read it, create it on the first run (create-only), \
+                   and write the new key on `alicert account rollover`; this one location only.";
+    let read = crate::secret_ref::RAM;
+    match location {
+        SecretLocation::Kms { .. } => {
+            let mut actions = pick(read, &["kms:GetSecretValue"]);
+            actions.extend(pick(RAM, &["kms:CreateSecret", "kms:PutSecretValue"]));
+            let arn = location.arn(scope, "").into_iter().collect();
+            vec![Statement::new("AccountKey", purpose, &actions, arn)]
+        }
+        SecretLocation::Oss(_) => {
+            let mut actions = pick(read, &["oss:GetObject"]);
+            // Every put sets x-oss-object-acl: private, which needs PutObjectAcl (OSS "Object ACLs").
+            actions.extend(pick(RAM, &["oss:PutObject", "oss:PutObjectAcl"]));
+            let arns = ["", ".previous", ".next"]
+                .iter()
+                .filter_map(|s| location.arn(scope, s))
+                .collect();
+            vec![Statement::new("AccountKey", purpose, &actions, arns)]
+        }
+        SecretLocation::File { .. } | SecretLocation::Env { .. } => vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -112,6 +112,29 @@ impl Acme {
         &self.http
     }
 
+    /// `e`, as a [`Error::RateLimited`] with the time to retry when the CA refused for its
+    /// limits since `mark` (a `rateLimited` problem, or 429/503 with `Retry-After`): the
+    /// failure memory ([`crate::backoff`]) then waits that long.
+    pub fn rate_limited(&self, e: Error, mark: u64) -> Error {
+        let refused = self.http.tap().refused_since(mark);
+        let retry_at = refused.as_ref().and_then(|c| {
+            let value = c.headers.get(::http::header::RETRY_AFTER)?.to_str().ok()?;
+            let wait =
+                crate::aliyun::client::parse_retry_after(value, std::time::SystemTime::now())?;
+            let wait = i64::try_from(wait.as_secs()).ok()?;
+            Some(
+                time::OffsetDateTime::now_utc()
+                    .unix_timestamp()
+                    .saturating_add(wait),
+            )
+        });
+        match e {
+            Error::RateLimited { message, .. } => Error::RateLimited { message, retry_at },
+            Error::Acme(message) if retry_at.is_some() => Error::RateLimited { message, retry_at },
+            other => other,
+        }
+    }
+
     pub async fn directory(&self) -> Result<&Directory> {
         self.directory
             .get_or_try_init(|| Directory::fetch(&self.http, &self.url))
@@ -138,6 +161,22 @@ impl Acme {
             kms_create_params,
         }
     }
+}
+
+/// The RAM statements `[acme]` needs: the account key location, and reading an EAB HMAC key
+/// stored by reference.
+pub fn ram_statements(
+    config: &AcmeConfig,
+    scope: &crate::aliyun::ram::Scope,
+) -> Vec<crate::aliyun::ram::Statement> {
+    let mut out = match crate::secret_ref::SecretLocation::parse(&config.account_key) {
+        Ok(location) => key_store::ram_statements(&location, scope),
+        Err(_) => vec![],
+    };
+    if let Some(eab) = &config.eab_hmac_key {
+        out.extend(crate::secret_ref::read_statements([eab.expose()], scope));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -28,6 +28,13 @@ pub struct AcmeConfig {
     pub preferred_chain: Option<String>,
     /// Certificates processed (read, ordered, deployed) at once in one invocation.
     pub max_concurrent_orders: usize,
+    /// After a failed order, the next attempt first orders the same names from the CA's
+    /// staging directory (no deploy) and goes to production only when that succeeds
+    /// (certmagic's way of sparing production's limits).
+    pub rehearse_on_staging: bool,
+    /// The staging directory for `rehearse_on_staging`; default: Let's Encrypt's or Google's
+    /// staging for those CAs.
+    pub staging_directory: Option<String>,
 }
 
 fn default_directory() -> String {
@@ -63,11 +70,29 @@ impl Default for AcmeConfig {
             profile: None,
             preferred_chain: None,
             max_concurrent_orders: default_max_concurrent_orders(),
+            rehearse_on_staging: false,
+            staging_directory: None,
         }
     }
 }
 
 impl AcmeConfig {
+    /// The staging directory URL for rehearsals: `staging_directory`, else the known staging
+    /// twin of `directory` (Let's Encrypt, Google Trust Services).
+    pub fn staging_url(&self) -> Option<String> {
+        if let Some(d) = self.staging_directory.as_deref().filter(|d| !d.is_empty()) {
+            return super::directory_url(d).ok();
+        }
+        let production = super::directory_url(&self.directory).ok()?;
+        let twin = [
+            ("letsencrypt", "letsencrypt-staging"),
+            ("google", "google-staging"),
+        ]
+        .into_iter()
+        .find(|(p, _)| super::directory_url(p).ok().as_deref() == Some(production.as_str()))?;
+        super::directory_url(twin.1).ok()
+    }
+
     /// Everything checkable before a network call; errors name the key (`[acme] …`).
     pub fn validate(&self) -> Result<(), String> {
         if self.account_key.is_empty() {
@@ -78,6 +103,15 @@ impl AcmeConfig {
         super::directory_url(&self.directory).map_err(|e| format!("[acme] directory: {e}"))?;
         super::eab::check_config(self).map_err(|e| format!("[acme] {e}"))?;
         crate::settings::concurrency("[acme] max_concurrent_orders", self.max_concurrent_orders)?;
+        if let Some(d) = self.staging_directory.as_deref().filter(|d| !d.is_empty()) {
+            super::directory_url(d).map_err(|e| format!("[acme] staging_directory: {e}"))?;
+        }
+        if self.rehearse_on_staging && self.staging_url().is_none() {
+            return Err(format!(
+                "[acme] rehearse_on_staging: no staging directory is known for `{}`; set [acme] staging_directory",
+                self.directory
+            ));
+        }
         for (key, value) in [
             ("kms_instance_id", &self.kms_instance_id),
             ("kms_encryption_key_id", &self.kms_encryption_key_id),

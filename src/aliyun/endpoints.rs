@@ -9,9 +9,16 @@
 //! 3.1.0, alibabacloud-cloudapi20160714 4.9.0 (API Gateway, product code `cloudapi`),
 //! alibabacloud-kms20160120 3.3.1 (no map), alibabacloud-sts20150401 1.2.0,
 //! alibabacloud-slb20140515 3.3.31, alibabacloud-alb20200616 1.3.3, alibabacloud-fc20230330
-//! 4.8.3 (FC 3; its `ap-southeast-5` value carries a stray tab in the SDK, trimmed here).
+//! 4.8.3 (FC 3; its `ap-southeast-5` value carries a stray tab in the SDK, trimmed here),
+//! alibabacloud-waf-openapi20211001 7.8.7 (WAF 3.0, code `waf-openapi`), alibabacloud-live20161101
+//! 3.0.2, alibabacloud-vod20170321 3.12.1, alibabacloud-ddoscoo20200101 4.0.4 (no map).
+//! alibabacloud-apig20240327 11.6.0 and alibabacloud-nlb20220430 4.1.3 (rule `regional`, no map),
+//! alibabacloud-ga20191120 3.0.2 (rule `regional`, map: cn-hangzhou only).
+//! alibabacloud-fc-open20210406 2.0.12 (FC 2.0: every entry of its map is
+//! `account-id.<region>.fc.aliyuncs.com`, the account id to be filled in, see [`ACCOUNT_LABEL`]).
 //! OSS is not an OpenAPI SDK: `oss-<region>.aliyuncs.com` (oss2 and the OSS "Regions and
 //! endpoints" page), the bucket as a virtual host in front of it.
+use super::endpoint_maps::{LIVE_MAP, VOD_MAP, WAF_MAP};
 use super::Product;
 
 /// How a product's host is found for a region outside its map.
@@ -36,7 +43,20 @@ fn table(product: Product) -> (&'static str, Rule, &'static [(&'static str, &'st
         Product::Slb => ("slb", Rule::Regional, SLB_MAP),
         Product::Alb => ("alb", Rule::Regional, ALB_MAP),
         Product::Fc => ("fc", Rule::Regional, FC_MAP),
+        // alibabacloud-esa20240910 3.16.0 client.py: `_endpoint_rule = 'regional'`, no map
+        // (esa.cn-hangzhou.aliyuncs.com; international accounts esa.ap-southeast-1.aliyuncs.com).
+        Product::Esa => ("esa", Rule::Regional, &[]),
+        Product::Waf => ("waf-openapi", Rule::Regional, WAF_MAP),
+        Product::Live => ("live", Rule::Regional, LIVE_MAP),
+        Product::Vod => ("vod", Rule::Regional, VOD_MAP),
+        Product::Ddoscoo => ("ddoscoo", Rule::Regional, &[]),
+        Product::Apig => ("apig", Rule::Regional, &[]),
+        Product::Nlb => ("nlb", Rule::Regional, &[]),
+        Product::Ga => ("ga", Rule::Regional, GA_MAP),
+        Product::Dm => ("dm", Rule::Regional, DM_MAP),
+        Product::Cms => ("metrics", Rule::Regional, CMS_MAP),
         Product::Oss => ("oss", Rule::Regional, &[]),
+        Product::Fc2 => ("fc", Rule::Regional, &[]),
     }
 }
 
@@ -44,6 +64,9 @@ fn table(product: Product) -> (&'static str, Rule, &'static [(&'static str, &'st
 pub fn host(product: Product, region: &str) -> String {
     if product == Product::Oss {
         return format!("oss-{region}.aliyuncs.com");
+    }
+    if product == Product::Fc2 {
+        return format!("{ACCOUNT_LABEL}.{region}.fc.aliyuncs.com");
     }
     let (code, rule, map) = table(product);
     if let Some((_, host)) = map.iter().find(|(r, _)| *r == region) {
@@ -54,6 +77,11 @@ pub fn host(product: Product, region: &str) -> String {
         Rule::Central => format!("{code}.aliyuncs.com"),
     }
 }
+
+// ga (`_endpoint_rule = "regional"`)
+const GA_MAP: &[(&str, &str)] = &[("cn-hangzhou", "ga.cn-hangzhou.aliyuncs.com")];
+/// The first label of FC 2.0's hosts, replaced by the account id (`AliyunClient::for_account`).
+pub const ACCOUNT_LABEL: &str = "account-id";
 
 // alidns (`_endpoint_rule = "regional"`)
 const ALIDNS_MAP: &[(&str, &str)] = &[
@@ -268,6 +296,18 @@ const CLOUDAPI_MAP: &[(&str, &str)] = &[
     ("eu-west-1-oxs", "apigateway.aliyuncs.com"),
     ("rus-west-1-pop", "apigateway.aliyuncs.com"),
 ];
+// dm: alibabacloud-dm20151123 1.11.1 client.py (`_endpoint_rule = "regional"`).
+const DM_MAP: &[(&str, &str)] = &[
+    ("ap-southeast-1", "dm.ap-southeast-1.aliyuncs.com"),
+    ("ap-southeast-2", "dm.ap-southeast-2.aliyuncs.com"),
+    ("cn-hangzhou", "dm.aliyuncs.com"),
+    ("us-east-1", "dm.us-east-1.aliyuncs.com"),
+    ("eu-central-1", "dm.eu-central-1.aliyuncs.com"),
+];
+// cms: alibabacloud-cms20190101 4.0.10 client.py (`_endpoint_rule = "regional"`, product code
+// `metrics`; every mapped region is `metrics.<region>.aliyuncs.com`, which the rule also gives,
+// so only the exceptions are listed).
+const CMS_MAP: &[(&str, &str)] = &[];
 // kms (`_endpoint_rule = "regional"`)
 const KMS_MAP: &[(&str, &str)] = &[];
 // sts (`_endpoint_rule = "regional"`)
@@ -469,8 +509,60 @@ mod tests {
             "ap-southeast-5",
             "fcv3.ap-southeast-5.aliyuncs.com",
         ),
+        // esa20240910 3.16.0: regional, no map.
+        (Product::Esa, "cn-hangzhou", "esa.cn-hangzhou.aliyuncs.com"),
+        (
+            Product::Esa,
+            "ap-southeast-1",
+            "esa.ap-southeast-1.aliyuncs.com",
+        ),
+        // waf-openapi20211001 7.8.7: the Chinese mainland → cn-hangzhou, elsewhere ap-southeast-1.
+        (
+            Product::Waf,
+            "cn-shanghai",
+            "wafopenapi.cn-hangzhou.aliyuncs.com",
+        ),
+        (
+            Product::Waf,
+            "eu-central-1",
+            "wafopenapi.ap-southeast-1.aliyuncs.com",
+        ),
+        // live20161101 3.0.2: central for every mapped region.
+        (Product::Live, "ap-southeast-1", "live.aliyuncs.com"),
+        // vod20170321 3.12.1: cn-hangzhou is served from cn-shanghai.
+        (Product::Vod, "cn-hangzhou", "vod.cn-shanghai.aliyuncs.com"),
+        (
+            Product::Vod,
+            "ap-southeast-1",
+            "vod.ap-southeast-1.aliyuncs.com",
+        ),
+        // ddoscoo20200101 4.0.4: regional, no map.
+        (
+            Product::Ddoscoo,
+            "ap-southeast-1",
+            "ddoscoo.ap-southeast-1.aliyuncs.com",
+        ),
+        // apig20240327 11.6.0, nlb20220430 4.1.3: regional, no map; ga20191120 3.0.2: one entry.
+        (
+            Product::Apig,
+            "cn-shanghai",
+            "apig.cn-shanghai.aliyuncs.com",
+        ),
+        (Product::Nlb, "cn-beijing", "nlb.cn-beijing.aliyuncs.com"),
+        (Product::Ga, "cn-hangzhou", "ga.cn-hangzhou.aliyuncs.com"),
+        (
+            Product::Ga,
+            "ap-southeast-1",
+            "ga.ap-southeast-1.aliyuncs.com",
+        ),
         // OSS
         (Product::Oss, "cn-shanghai", "oss-cn-shanghai.aliyuncs.com"),
+        // fc-open20210406 2.0.12: account-id.<region>.fc.aliyuncs.com everywhere.
+        (
+            Product::Fc2,
+            "cn-hangzhou",
+            "account-id.cn-hangzhou.fc.aliyuncs.com",
+        ),
     ];
 
     #[test]

@@ -1,7 +1,9 @@
 //! Alibaba Cloud OpenAPI: signing, credentials and a small signed client.
 pub mod client;
 pub mod credentials;
+mod endpoint_maps;
 pub mod endpoints;
+pub mod ram;
 pub mod settings;
 pub mod signer;
 
@@ -24,10 +26,24 @@ pub enum Product {
     Fc,
     Slb,
     Alb,
+    Esa,
+    Waf,
+    Live,
+    Vod,
+    Ddoscoo,
+    Apig,
+    Nlb,
+    Ga,
+    /// FC 2.0 (fc-open 2021-04-06), whose endpoint carries the account id.
+    Fc2,
+    /// DirectMail (`[notify.mail]`).
+    Dm,
+    /// CloudMonitor (`[metrics]`).
+    Cms,
 }
 
 impl Product {
-    const ALL: [Product; 11] = [
+    const ALL: [Product; 22] = [
         Product::Alidns,
         Product::Cas,
         Product::Cdn,
@@ -39,6 +55,17 @@ impl Product {
         Product::Fc,
         Product::Slb,
         Product::Alb,
+        Product::Esa,
+        Product::Waf,
+        Product::Live,
+        Product::Vod,
+        Product::Ddoscoo,
+        Product::Apig,
+        Product::Nlb,
+        Product::Ga,
+        Product::Fc2,
+        Product::Dm,
+        Product::Cms,
     ];
 
     /// The key used in `[aliyun.endpoints]` and `ALICERT_ENDPOINT_<CODE>`.
@@ -55,6 +82,17 @@ impl Product {
             Product::Fc => "fc",
             Product::Slb => "slb",
             Product::Alb => "alb",
+            Product::Esa => "esa",
+            Product::Waf => "waf",
+            Product::Live => "live",
+            Product::Vod => "vod",
+            Product::Ddoscoo => "ddoscoo",
+            Product::Apig => "apig",
+            Product::Nlb => "nlb",
+            Product::Ga => "ga",
+            Product::Fc2 => "fc2",
+            Product::Dm => "dm",
+            Product::Cms => "cms",
         }
     }
 
@@ -78,7 +116,20 @@ impl Product {
             Product::Sts => "2015-04-01",
             Product::Slb => "2014-05-15",
             Product::Alb => "2020-06-16",
+            // alibabacloud-esa20240910 3.16.0 client.py: version = '2024-09-10'.
+            Product::Esa => "2024-09-10",
+            Product::Waf => "2021-10-01",
+            Product::Live => "2016-11-01",
+            Product::Vod => "2017-03-21",
+            Product::Ddoscoo => "2020-01-01",
+            // Cloud-native API Gateway (ROA; x-acs-version).
+            Product::Apig => "2024-03-27",
+            Product::Nlb => "2022-04-30",
+            Product::Ga => "2019-11-20",
             Product::Fc => "2023-03-30",
+            Product::Fc2 => "2021-04-06",
+            Product::Dm => "2015-11-23",
+            Product::Cms => "2019-01-01",
             Product::Oss => "",
         }
     }

@@ -17,6 +17,9 @@ pub struct AliyunConfig {
     pub access_key_secret: Option<Secret>,
     /// How Alibaba Cloud calls are retried on throttling and transient failures.
     pub retry: RetryConfig,
+    /// The account's id (digits), used only in the ARNs `alicert policy` prints; without it
+    /// they say `*` (the id is unknown offline).
+    pub account_id: Option<String>,
 }
 
 /// `[aliyun.retry]`: every transient failure (Throttling*, ServiceUnavailable, 5xx, network)
@@ -56,14 +59,32 @@ impl Default for AliyunConfig {
             access_key_id: None,
             access_key_secret: None,
             retry: RetryConfig::default(),
+            account_id: None,
         }
     }
 }
 
 impl AliyunConfig {
+    /// What `alicert policy`'s ARNs name: the account (`*` unless `account_id` is set) and
+    /// the default region.
+    pub fn ram_scope(&self) -> super::ram::Scope {
+        super::ram::Scope {
+            account: self.account_id.clone().unwrap_or_else(|| "*".into()),
+            region: self.region.clone(),
+        }
+    }
+
     /// Everything checkable before a network call; errors name the key (`[aliyun…] …`).
     pub fn validate(&self) -> Result<(), String> {
         crate::ident::RegionId::parse(&self.region).map_err(|e| format!("[aliyun] region: {e}"))?;
+        if let Some(id) = &self.account_id {
+            if id.is_empty() || id.len() > 20 || !id.chars().all(|c| c.is_ascii_digit()) {
+                return Err(format!(
+                    "[aliyun] account_id = \"{id}\": the account id is digits only (the console's \
+                     account center shows it); leave it out to get `*` in the policy's ARNs"
+                ));
+            }
+        }
         for (product, url) in &self.endpoints {
             super::Product::from_code(product).ok_or_else(|| {
                 format!(

@@ -16,42 +16,29 @@
 //! - after each write waits until `ListenerStatus` is `Running` and, for SNI, the certificate is
 //!   `Associated` (or gone, after a dissociation) — bounded in time and by the invocation deadline
 //!   (every call fails once the client's deadline has passed).
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
-
 use async_trait::async_trait;
 use serde::{Deserialize, Deserializer};
-use sha2::{Digest, Sha256};
 
 use super::kinds::{parsed, Kind};
+pub use super::listener_job::Certificate;
+use super::listener_job::{self, Progress};
 use super::{cas, CasConsumer, CasCopy, NewCert, Target, TargetId, TargetKind};
 use crate::aliyun::{AliyunClient, Product};
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
 use crate::ident::{RegionId, ResourceId};
-use crate::naming;
 
-/// Codes that mean "the listener is busy, try again" on the three write calls (Terraform
-/// alicloud provider, resource_alicloud_alb_listener*.go, retries exactly these; the API
-/// reference error tables spell the first one `IncorrectStatus.listener` in places, so the
-/// comparison ignores case).
-const BUSY_CODES: &[&str] = &[
-    "IncorrectStatus.Listener",
-    "ResourceInConfiguring.Listener",
-    "SystemBusy",
-    "IdempotenceProcessing",
-];
-/// How long a refused write keeps being retried.
-const WRITE_RETRY_FOR: Duration = Duration::from_secs(120);
-/// How long alicert waits for a job to finish (ALB documents no bound; jobs take seconds).
-const SETTLE_FOR: Duration = Duration::from_secs(300);
-const FIRST_POLL: Duration = Duration::from_millis(100);
-const MAX_POLL: Duration = Duration::from_secs(3);
-
-fn is_busy(code: &str) -> bool {
-    BUSY_CODES.iter().any(|c| c.eq_ignore_ascii_case(code))
-}
+/// ALB's listener writes. Busy codes: the ones Terraform's alicloud provider
+/// (resource_alicloud_alb_listener*.go) retries on these calls.
+const ALB: listener_job::Product = listener_job::Product {
+    name: "ALB",
+    busy: &[
+        "IncorrectStatus.Listener",
+        "ResourceInConfiguring.Listener",
+        "SystemBusy",
+        "IdempotenceProcessing",
+    ],
+};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -65,21 +52,33 @@ pub struct Params {
     pub region: Option<RegionId>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Certificate {
-    #[default]
-    Default,
-    Additional,
-}
-
 fn listener_id<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<ResourceId, D::Error> {
     let hint = "; use the listener id the ALB console shows (lsn-...)";
     parsed(d, ResourceId::parse, hint)
 }
 
+/// The actions this file calls (tests/policy.rs checks them against the calls).
+pub(crate) const RAM: &[&str] = &[
+    "alb:GetListenerAttribute",
+    "alb:UpdateListenerAttribute",
+    "alb:ListListenerCertificates",
+    "alb:AssociateAdditionalCertificatesWithListener",
+    "alb:DissociateAdditionalCertificatesFromListener",
+];
+
 impl Kind for Params {
     const KIND: TargetKind = TargetKind::Alb;
+
+    fn ram(&self, _ctx: &super::kinds::RamContext<'_>) -> Vec<crate::aliyun::ram::Statement> {
+        use crate::aliyun::ram::{pick, Statement};
+        let mut out = vec![Statement::any(
+            "DeployAlb",
+            "target kind alb: read the listener's certificates and set the default or an additional (SNI) one, removing the superseded additional copies alicert made (ALB has no resource-level permission for these).",
+            &pick(RAM, &["alb:GetListenerAttribute", "alb:UpdateListenerAttribute", "alb:ListListenerCertificates", "alb:AssociateAdditionalCertificatesWithListener", "alb:DissociateAdditionalCertificatesFromListener"]),
+        )];
+        out.extend(super::cas::hub_statements());
+        out
+    }
 
     fn build(self, cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
         Box::new(Alb {
@@ -116,32 +115,6 @@ struct ListenerCert {
     is_default: bool,
     /// `Associating`, `Associated` or `Diassociating` (sic, alb20200616 models).
     status: String,
-}
-
-/// The process-wide lock of one listener: certificates deploy concurrently, writes to one
-/// listener must not overlap.
-fn listener_lock(key: &str) -> Arc<tokio::sync::Mutex<()>> {
-    static LOCKS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
-        LazyLock::new(Default::default);
-    LOCKS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .entry(key.to_string())
-        .or_default()
-        .clone()
-}
-
-/// `ClientToken` of one logical write: the same for every retry of it in this process (so a
-/// retried write is idempotent), different across processes (so a later run's identical write
-/// is not mistaken for this one). 40 ASCII characters.
-fn client_token(write: Write, listener: &str, certificate: &str) -> String {
-    static RUN: LazyLock<String> = LazyLock::new(|| hex::encode(rand::random::<[u8; 12]>()));
-    let digest = Sha256::digest(format!(
-        "{}|{}|{listener}|{certificate}",
-        *RUN,
-        write.action()
-    ));
-    format!("alicert-{}", hex::encode(&digest[..16]))
 }
 
 pub struct Alb {
@@ -212,75 +185,38 @@ impl Alb {
 
     /// The additional certificates alicert associated for this name: (id, serial info).
     async fn our_additional(&self) -> Result<Vec<(String, Option<CertInfo>)>> {
-        let mut out = Vec::new();
-        for c in self.listener_certificates().await? {
-            if c.is_default {
-                continue;
-            }
-            let ours = cas::name_of(&self.client, &c.id)
-                .await?
-                .is_some_and(|n| naming::is_upload_of(&self.cert_name, &n));
-            if ours {
-                let info = cas::read_cert(&self.client, &c.id).await?;
-                out.push((c.id, info));
-            }
-        }
-        Ok(out)
+        let ids = self.listener_certificates().await?.into_iter();
+        let ids = ids.filter(|c| !c.is_default).map(|c| c.id);
+        listener_job::ours(&self.client, &self.cert_name, ids).await
     }
 
     /// One write to the listener: under the listener's lock, retried while the listener is
     /// busy, then waited for until the listener is done with it.
     async fn write(&self, write: Write, certificate: &str) -> Result<()> {
-        let lock = listener_lock(&format!("{}/{}", self.alb.region(), self.listener()));
+        let key = format!("alb/{}/{}", self.alb.region(), self.listener());
+        let lock = listener_job::listener_lock(&key);
         let _guard = lock.lock().await;
         let action = write.action();
-        let token = client_token(write, self.listener(), certificate);
-        let started = Instant::now();
-        let mut delay = FIRST_POLL;
-        let job = loop {
-            let rsp = self
-                .alb
-                .rpc(
-                    Product::Alb,
-                    action,
-                    &[
-                        ("ListenerId", self.listener()),
-                        ("Certificates.1.CertificateId", certificate),
-                        ("ClientToken", &token),
-                    ],
-                )
-                .await;
-            match rsp {
-                Ok(rsp) => {
-                    break super::answer::<Job>(action, rsp)?
-                        .job_id
-                        .unwrap_or_default()
-                }
-                Err(Error::Aliyun { code, .. })
-                    if is_busy(&code) && started.elapsed() + delay < WRITE_RETRY_FOR =>
-                {
-                    tracing::info!(
-                        listener = self.listener(),
-                        action,
-                        code,
-                        retry_in_ms = delay.as_millis() as u64,
-                        "ALB listener busy; retrying the write"
-                    );
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(MAX_POLL);
-                }
-                Err(e) => return Err(e),
-            }
-        };
+        let token = listener_job::client_token(action, self.listener(), certificate);
+        let params = [
+            ("ListenerId", self.listener()),
+            ("Certificates.1.CertificateId", certificate),
+            ("ClientToken", token.as_str()),
+        ];
+        let rsp = listener_job::send_while_busy(&ALB, self.listener(), action, || {
+            self.alb.rpc(Product::Alb, action, &params)
+        })
+        .await?;
+        let job = super::answer::<Job>(action, rsp)?
+            .job_id
+            .unwrap_or_default();
         self.settle(write, certificate, &job).await
     }
 
     /// Wait until the listener is `Running` (or `Stopped`: a stopped listener is not being
     /// configured and waiting will not start it) and `certificate` has the state `write` leads to.
     async fn settle(&self, write: Write, certificate: &str, job: &str) -> Result<()> {
-        let started = Instant::now();
-        let mut delay = FIRST_POLL;
-        for poll in 0u32.. {
+        listener_job::settle(&ALB, self.listener(), write.action(), job, || async {
             let status = self
                 .listener_attribute()
                 .await?
@@ -302,40 +238,16 @@ impl Alb {
                     Write::Associate => cert_state.as_deref() == Some("Associated"),
                     Write::Dissociate => cert_state.is_none(),
                 };
-            if done {
-                tracing::info!(
-                    listener = self.listener(),
-                    action = write.action(),
-                    job,
-                    waited_ms = started.elapsed().as_millis() as u64,
-                    "ALB job finished"
-                );
-                return Ok(());
-            }
-            if started.elapsed() + delay > SETTLE_FOR {
-                return Err(Error::Deploy(format!(
-                    "alb {}: {} (job {job}) did not finish within {}s: listener {status}, certificate {certificate} {}; \
-                     check the listener in the ALB console, the next run retries",
-                    self.listener(),
-                    write.action(),
-                    SETTLE_FOR.as_secs(),
-                    cert_state.as_deref().unwrap_or("not listed"),
-                )));
-            }
-            if poll % 10 == 9 {
-                tracing::info!(
-                    listener = self.listener(),
-                    action = write.action(),
-                    job,
-                    status,
-                    waited_ms = started.elapsed().as_millis() as u64,
-                    "waiting for the ALB job"
-                );
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 3 / 2).min(MAX_POLL);
-        }
-        unreachable!("the poll loop returns")
+            Ok(if done {
+                Progress::Done
+            } else {
+                Progress::Running(format!(
+                    "listener {status}, certificate {certificate} {}",
+                    cert_state.as_deref().unwrap_or("not listed")
+                ))
+            })
+        })
+        .await
     }
 }
 
@@ -385,16 +297,7 @@ impl Target for Alb {
 
     async fn current(&self) -> Result<Option<CertInfo>> {
         if self.additional() {
-            // The newest of alicert's additional certificates is the one that counts: latest
-            // validity, and among certificates issued within the same second the later CAS id.
-            let cas_number = |id: &str| cas::numeric_id(id).parse::<u64>().unwrap_or(0);
-            return Ok(self
-                .our_additional()
-                .await?
-                .into_iter()
-                .filter_map(|(id, info)| info.map(|i| (id, i)))
-                .max_by_key(|(id, i)| (i.not_after, i.not_before, cas_number(id)))
-                .map(|(_, info)| info));
+            return Ok(listener_job::newest(self.our_additional().await?));
         }
         let attribute = self.listener_attribute().await?;
         let default = attribute
@@ -491,23 +394,13 @@ mod tests {
     }
 
     #[test]
-    fn client_tokens_are_stable_per_write_and_fit() {
-        let a = client_token(Write::Associate, "lsn-1", "7-cn-hangzhou");
-        assert_eq!(a, client_token(Write::Associate, "lsn-1", "7-cn-hangzhou"));
-        assert_ne!(a, client_token(Write::Dissociate, "lsn-1", "7-cn-hangzhou"));
-        assert_ne!(a, client_token(Write::Associate, "lsn-2", "7-cn-hangzhou"));
-        assert_ne!(a, client_token(Write::Associate, "lsn-1", "8-cn-hangzhou"));
-        assert!(a.len() <= 64 && a.is_ascii(), "{a}");
-    }
-
-    #[test]
     fn busy_codes() {
-        assert!(is_busy("IncorrectStatus.Listener"));
-        assert!(is_busy("IncorrectStatus.listener"));
-        assert!(is_busy("ResourceInConfiguring.Listener"));
-        assert!(is_busy("SystemBusy"));
-        assert!(is_busy("IdempotenceProcessing"));
-        assert!(!is_busy("ResourceNotFound.Listener"));
-        assert!(!is_busy("InvalidParameter"));
+        assert!(ALB.is_busy("IncorrectStatus.Listener"));
+        assert!(ALB.is_busy("IncorrectStatus.listener"));
+        assert!(ALB.is_busy("ResourceInConfiguring.Listener"));
+        assert!(ALB.is_busy("SystemBusy"));
+        assert!(ALB.is_busy("IdempotenceProcessing"));
+        assert!(!ALB.is_busy("ResourceNotFound.Listener"));
+        assert!(!ALB.is_busy("InvalidParameter"));
     }
 }

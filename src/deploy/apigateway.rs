@@ -20,8 +20,25 @@ pub struct Params {
     pub region: Option<RegionId>,
 }
 
+/// The actions this file calls (tests/policy.rs checks them against the calls).
+pub(crate) const RAM: &[&str] = &[
+    "apigateway:DescribeDomain",
+    "apigateway:SetDomainCertificate",
+];
+
 impl Kind for Params {
     const KIND: TargetKind = TargetKind::ApiGateway;
+
+    fn ram(&self, _ctx: &super::kinds::RamContext<'_>) -> Vec<crate::aliyun::ram::Statement> {
+        use crate::aliyun::ram::{pick, Statement};
+        let out =
+            vec![Statement::any(
+            "DeployApiGateway",
+            "target kind apigateway: read the API group's custom domain and set its certificate.",
+            &pick(RAM, &["apigateway:DescribeDomain", "apigateway:SetDomainCertificate"]),
+        )];
+        out
+    }
 
     fn build(self, _cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
         Box::new(ApiGateway {

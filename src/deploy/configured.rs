@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::tls::{self, VerifyTls};
-use super::{CasConsumer, KeySource, NewCert, Target, TargetId};
+use super::{CasConsumer, KeySource, NewCert, Target, TargetId, TargetNotes};
 use crate::cert::CertInfo;
 use crate::error::{Error, Result};
 
@@ -50,6 +50,15 @@ impl Configured {
         self.target.capabilities().keys
     }
 
+    /// What the last deploy left for the result's `notes` (taken).
+    pub fn take_notes(&self) -> Vec<String> {
+        self.target
+            .capabilities()
+            .notes
+            .map(TargetNotes::take_notes)
+            .unwrap_or_default()
+    }
+
     /// What the target serves: what its API reports, or with `verify_tls` what it serves over
     /// TLS once the API reports a certificate.
     pub async fn current(&self) -> Result<Option<CertInfo>> {
@@ -63,13 +72,19 @@ impl Configured {
     }
 }
 
+/// Read-backs after a deploy: the first at once, then after 50 ms, doubling up to 5 s; ten
+/// reads wait about 16 s in all (most services report the new certificate at once, so the
+/// first interval is short and the long tail stays for the ones that lag).
+const READ_BACKS: usize = 10;
+const FIRST_READ_BACK_DELAY: Duration = Duration::from_millis(50);
+
 /// Deploy, then read back until the target reports the new serial (bounded wait). A read-back
 /// error counts as "not yet" (a service or its TLS edge may lag) until the last attempt.
 pub async fn deploy_and_verify(target: &Configured, cert: &NewCert<'_>) -> Result<()> {
     target.target.deploy(cert).await?;
-    let mut delay = Duration::from_millis(200);
+    let mut delay = FIRST_READ_BACK_DELAY;
     let mut seen = Ok(None);
-    for _ in 0..8 {
+    for _ in 0..READ_BACKS {
         match target.current().await {
             Ok(Some(info)) if info.serial == cert.info.serial => return Ok(()),
             Ok(other) => seen = Ok(other.map(|i| i.serial)),

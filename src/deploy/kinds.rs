@@ -4,7 +4,12 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::{alb, apigateway, cas, cdn, dcdn, fc, oss, oss_bundle, slb, Target};
+use super::discovery::{Discovery, ListDomains};
+use super::{
+    alb, apig, apigateway, cas, cas_deploy, cdn, dcdn, ddos, esa, esa_saas, fc, fc2, ga, live, nlb,
+    oss, oss_bundle, slb, vod, waf, Target,
+};
+use crate::aliyun::ram::{Scope, Statement};
 use crate::aliyun::AliyunClient;
 
 /// The `kind` of a target in the config and in results.
@@ -28,6 +33,28 @@ pub enum TargetKind {
     Fc,
     #[serde(rename = "oss-bundle")]
     OssBundle,
+    #[serde(rename = "esa")]
+    Esa,
+    #[serde(rename = "esa-saas")]
+    EsaSaas,
+    #[serde(rename = "waf")]
+    Waf,
+    #[serde(rename = "live")]
+    Live,
+    #[serde(rename = "vod")]
+    Vod,
+    #[serde(rename = "ddos")]
+    Ddos,
+    #[serde(rename = "apig")]
+    Apig,
+    #[serde(rename = "nlb")]
+    Nlb,
+    #[serde(rename = "ga")]
+    Ga,
+    #[serde(rename = "cas-deploy")]
+    CasDeploy,
+    #[serde(rename = "fc2")]
+    Fc2,
 }
 
 impl TargetKind {
@@ -42,6 +69,17 @@ impl TargetKind {
             TargetKind::Oss => "oss",
             TargetKind::Fc => "fc",
             TargetKind::OssBundle => "oss-bundle",
+            TargetKind::Esa => "esa",
+            TargetKind::EsaSaas => "esa-saas",
+            TargetKind::Waf => "waf",
+            TargetKind::Live => "live",
+            TargetKind::Vod => "vod",
+            TargetKind::Ddos => "ddos",
+            TargetKind::Apig => "apig",
+            TargetKind::Nlb => "nlb",
+            TargetKind::Ga => "ga",
+            TargetKind::CasDeploy => "cas-deploy",
+            TargetKind::Fc2 => "fc2",
         }
     }
 }
@@ -65,6 +103,10 @@ pub trait Kind: DeserializeOwned {
 
     fn build(self, cert_name: &str, client: &AliyunClient) -> Box<dyn Target>;
 
+    /// The RAM statements this target needs (its file's `RAM` table; the CAS hub's through
+    /// `cas::hub_statements` when it takes a CAS id). No default: each kind states its own.
+    fn ram(&self, ctx: &RamContext<'_>) -> Vec<Statement>;
+
     fn parse(table: &toml::Table) -> Result<Self, String> {
         let params: Self = from_table(table)?;
         params.check()?;
@@ -72,13 +114,57 @@ pub trait Kind: DeserializeOwned {
     }
 }
 
+/// What a kind's statements depend on beyond its table.
+pub struct RamContext<'a> {
+    pub scope: &'a Scope,
+    /// `domains = "covered"`: the certificate's names (the domains the kind lists and
+    /// matches at run time are among those they cover); `None` for a table naming its resource.
+    pub covered: Option<&'a [String]>,
+}
+
+impl RamContext<'_> {
+    /// The resource names to grant: the covered names (a `*.` wildcard is a RAM wildcard
+    /// too) or the table's own `name`.
+    pub fn names(&self, name: &str) -> Vec<String> {
+        match self.covered {
+            Some(names) => names.to_vec(),
+            None => vec![name.to_string()],
+        }
+    }
+}
+
 type Check = fn(&toml::Table) -> Result<(), String>;
+type Ram = fn(&toml::Table, &RamContext<'_>) -> Result<Vec<Statement>, String>;
 type Build = fn(&toml::Table, &str, &AliyunClient) -> Result<Box<dyn Target>, String>;
 
 pub struct Entry {
     pub kind: TargetKind,
     pub check: Check,
     pub build: Build,
+    pub ram: Ram,
+    /// Some when a table may say `domains = "covered"` (discovery.rs).
+    pub discovery: Option<Discovery>,
+    /// Some when the table's list under this key names several resources, each its own
+    /// target (built from a table holding just that one): `cas-deploy`'s `resource_ids`.
+    pub each: Option<&'static str>,
+}
+
+impl Entry {
+    /// The kind lists its domains with `list`, each put under `key`.
+    const fn discovers(self, key: &'static str, list: ListDomains) -> Entry {
+        Entry {
+            discovery: Some(Discovery { key, list }),
+            ..self
+        }
+    }
+
+    /// Every element of the list under `key` is its own target.
+    const fn one_per(self, key: &'static str) -> Entry {
+        Entry {
+            each: Some(key),
+            ..self
+        }
+    }
 }
 
 fn check_as<P: Kind>(table: &toml::Table) -> Result<(), String> {
@@ -93,25 +179,43 @@ fn build_as<P: Kind>(
     Ok(P::parse(table)?.build(cert_name, client))
 }
 
+fn ram_as<P: Kind>(table: &toml::Table, ctx: &RamContext<'_>) -> Result<Vec<Statement>, String> {
+    Ok(P::parse(table)?.ram(ctx))
+}
+
 const fn entry<P: Kind>() -> Entry {
     Entry {
         kind: P::KIND,
         check: check_as::<P>,
         build: build_as::<P>,
+        ram: ram_as::<P>,
+        discovery: None,
+        each: None,
     }
 }
 
 /// Every target kind, in the order error messages list them.
 pub const KINDS: &[Entry] = &[
     entry::<cas::store::Params>(),
-    entry::<cdn::Params>(),
-    entry::<dcdn::Params>(),
+    entry::<cdn::Params>().discovers("domain", cdn::list_domains),
+    entry::<dcdn::Params>().discovers("domain", dcdn::list_domains),
     entry::<apigateway::Params>(),
     entry::<slb::Params>(),
     entry::<alb::Params>(),
     entry::<oss::Params>(),
-    entry::<fc::Params>(),
+    entry::<fc::Params>().discovers("domain", fc::list_domains),
     entry::<oss_bundle::Params>(),
+    entry::<esa::Params>(),
+    entry::<esa_saas::Params>().discovers("hostname", esa_saas::list_domains),
+    entry::<waf::Params>().discovers("domain", waf::list_domains),
+    entry::<live::Params>().discovers("domain", live::list_domains),
+    entry::<vod::Params>().discovers("domain", vod::list_domains),
+    entry::<ddos::Params>().discovers("domain", ddos::list_domains),
+    entry::<apig::Params>().discovers("domain", apig::list_domains),
+    entry::<nlb::Params>(),
+    entry::<ga::Params>(),
+    entry::<cas_deploy::Params>().one_per("resource_ids"),
+    entry::<fc2::Params>().discovers("domain", fc2::list_domains),
 ];
 
 /// The table entry of `kind`, or an error listing the known kinds.
@@ -244,10 +348,10 @@ mod tests {
     #[test]
     fn every_kind_is_in_the_table_once() {
         let mut names: Vec<&str> = KINDS.iter().map(|e| e.kind.as_str()).collect();
-        assert_eq!(names.len(), 9);
+        assert_eq!(names.len(), 20);
         names.sort();
         names.dedup();
-        assert_eq!(names.len(), 9);
+        assert_eq!(names.len(), 20);
         for e in KINDS {
             assert_eq!(
                 serde_json::to_value(e.kind).unwrap(),
@@ -261,61 +365,107 @@ mod tests {
         );
     }
 
+    /// (kind, table, what its error must say): one case per rule, kinds may add theirs.
+    const KEY_AT_FAULT: &[(&str, &str, &str)] = &[
+        ("cas", "extra = \"1\"", "unknown key `extra` (known: )"),
+        ("dcdn", "x = \"1\"", "unknown key `x` (known: domain)"),
+        (
+            "cdn",
+            "domain = \"WWW.example.com\"",
+            "accelerated domain exactly",
+        ),
+        ("fc", "domain = \"1.2.3.4\"", "`domain`: "),
+        (
+            "fc2",
+            "domain = \"a.example.com\"\nregion = \"x/y\"",
+            "`region`: ",
+        ),
+        (
+            "cas-deploy",
+            "resource_ids = []",
+            "`resource_ids`: must list at least one",
+        ),
+        (
+            "apig",
+            "region = \"cn-hangzhou\"",
+            "missing required key `domain`",
+        ),
+        (
+            "apig",
+            "domain = \"api.example.com\"\ngroup_id = \"g\"",
+            "unknown key `group_id` (known: domain, region)",
+        ),
+        ("nlb", "listener_id = \"a#b\"", "`listener_id`: "),
+        (
+            "ga",
+            "listener_id = \"lsr-1\"\nregion = \"cn-shanghai\"",
+            "unknown key `region` (known: certificate, listener_id)",
+        ),
+        (
+            "nlb",
+            "listener_id = \"lsn-1\"\ncertificate = \"sni\"",
+            "`certificate`: unknown variant `sni`, expected `default` or `additional`",
+        ),
+        (
+            "apigateway",
+            "domain = \"a.example.com\"",
+            "missing required key `group_id`",
+        ),
+        (
+            "oss",
+            "bucket = \"web\"\ndomain = \"a.example.com\"\nregion = \"cn-hangzhou.evil.com\"",
+            "`region`: ",
+        ),
+        ("slb", "load_balancer_id = \"lb-1\"", "set `listener_port`"),
+        (
+            "slb",
+            "load_balancer_id = \"lb-1\"\nlistener_port = 0",
+            "`listener_port` must be a port number (1-65535)",
+        ),
+        (
+            "slb",
+            "load_balancer_id = \"lb 1\"\nlistener_port = 443",
+            "SLB console",
+        ),
+        ("alb", "listener_id = \"a#b\"", "`listener_id`: "),
+        (
+            "alb",
+            "listener_id = \"lsn-1\"\ncertificate = \"sni\"",
+            "`certificate`: unknown variant `sni`, expected `default` or `additional`",
+        ),
+        (
+            "oss-bundle",
+            "bucket = \"b-1\"\np12_encryption = \"3des\"",
+            "`p12_encryption` needs `p12_password`",
+        ),
+        (
+            "oss-bundle",
+            "bucket = \"b-1\"\nprefix = \"\"",
+            "`prefix` must be a non-empty string",
+        ),
+        (
+            "oss-bundle",
+            "bucket = \"b-1\"\nprefix = \"a/../b\"",
+            "`prefix`: ",
+        ),
+        ("waf", "mode = \"cname\"", "missing required key `domain`"),
+        (
+            "waf",
+            "mode = \"cloud-resource\"\nresource_product = \"ecs\"",
+            "needs `resource_instance_id`",
+        ),
+        ("live", "domain = \"WWW.example.com\"", "`domain`: "),
+        ("vod", "domain = \"1.2.3.4\"", "`domain`: "),
+        (
+            "ddos",
+            "domain = \"a.example.com\"\nregion = \"cn-shanghai\"",
+            "`region`: ",
+        ),
+    ];
+
     #[test]
     fn each_kind_names_the_key_at_fault() {
-        let cases = [
-            ("cas", "extra = \"1\"", "unknown key `extra` (known: )"),
-            ("dcdn", "x = \"1\"", "unknown key `x` (known: domain)"),
-            (
-                "cdn",
-                "domain = \"WWW.example.com\"",
-                "accelerated domain exactly",
-            ),
-            ("fc", "domain = \"1.2.3.4\"", "`domain`: "),
-            (
-                "apigateway",
-                "domain = \"a.example.com\"",
-                "missing required key `group_id`",
-            ),
-            (
-                "oss",
-                "bucket = \"web\"\ndomain = \"a.example.com\"\nregion = \"cn-hangzhou.evil.com\"",
-                "`region`: ",
-            ),
-            ("slb", "load_balancer_id = \"lb-1\"", "set `listener_port`"),
-            (
-                "slb",
-                "load_balancer_id = \"lb-1\"\nlistener_port = 0",
-                "`listener_port` must be a port number (1-65535)",
-            ),
-            (
-                "slb",
-                "load_balancer_id = \"lb 1\"\nlistener_port = 443",
-                "SLB console",
-            ),
-            ("alb", "listener_id = \"a#b\"", "`listener_id`: "),
-            (
-                "alb",
-                "listener_id = \"lsn-1\"\ncertificate = \"sni\"",
-                "`certificate`: unknown variant `sni`, expected `default` or `additional`",
-            ),
-            (
-                "oss-bundle",
-                "bucket = \"b-1\"\np12_encryption = \"3des\"",
-                "`p12_encryption` needs `p12_password`",
-            ),
-            (
-                "oss-bundle",
-                "bucket = \"b-1\"\nprefix = \"\"",
-                "`prefix` must be a non-empty string",
-            ),
-            (
-                "oss-bundle",
-                "bucket = \"b-1\"\nprefix = \"a/../b\"",
-                "`prefix`: ",
-            ),
-        ];
-        for (kind, text, want) in cases {
+        for &(kind, text, want) in KEY_AT_FAULT {
             let e = (find(kind).unwrap().check)(&toml::from_str(text).unwrap()).unwrap_err();
             assert!(e.contains(want), "{kind} {text}: {e}");
         }
@@ -331,6 +481,42 @@ mod tests {
             (
                 "oss-bundle",
                 "bucket = \"b-1\"\nprefix = \"/certs/\"\np12_password = \"env:P\"",
+            ),
+        ] {
+            (find(kind).unwrap().check)(&toml::from_str(text).unwrap()).unwrap();
+        }
+    }
+
+    /// The ESA kinds' cases (a second table: one function stays under 80 lines).
+    #[test]
+    fn esa_kinds_name_the_key_at_fault() {
+        let cases = [
+            (
+                "esa",
+                "site_id = \"abc\"",
+                "`site_id` must be the numeric site id",
+            ),
+            (
+                "esa",
+                "site_id = 1\ndomain = \"a.example.com\"",
+                "unknown key `domain` (known: region, site_id)",
+            ),
+            ("esa-saas", "site_id = 1", "missing required key `hostname`"),
+            (
+                "esa-saas",
+                "site_id = 1\nhostname = \"a b\"",
+                "`hostname`: ",
+            ),
+        ];
+        for (kind, text, want) in cases {
+            let e = (find(kind).unwrap().check)(&toml::from_str(text).unwrap()).unwrap_err();
+            assert!(e.contains(want), "{kind} {text}: {e}");
+        }
+        for (kind, text) in [
+            ("esa", "site_id = 1234567890123"),
+            (
+                "esa-saas",
+                "site_id = \"1\"\nhostname = \"shop.example.com\"\nregion = \"ap-southeast-1\"",
             ),
         ] {
             (find(kind).unwrap().check)(&toml::from_str(text).unwrap()).unwrap();

@@ -26,18 +26,31 @@ macro_rules! capabilities {
 }
 
 pub mod alb;
+pub mod apig;
 pub mod apigateway;
 pub mod cas;
+pub mod cas_deploy;
 pub mod cdn;
 mod configured;
 pub mod dcdn;
+pub mod ddos;
+pub mod discovery;
+pub mod esa;
+pub mod esa_saas;
 pub mod fc;
+pub mod fc2;
+pub mod ga;
 pub mod kinds;
+mod listener_job;
+pub mod live;
+pub mod nlb;
 pub mod oss;
 pub mod oss_bundle;
 mod settings;
 pub mod slb;
 pub mod tls;
+pub mod vod;
+pub mod waf;
 
 pub use settings::TargetConfig;
 
@@ -50,6 +63,7 @@ use crate::secret::Secret;
 
 pub use cas::CasCopy;
 pub use configured::{deploy_and_verify, Configured};
+pub use discovery::{build_all, Expanded};
 pub use kinds::TargetKind;
 
 /// Which target this is: its kind and what it is of that kind (a domain, a group/domain
@@ -117,6 +131,9 @@ pub struct Caps<'a> {
     pub cas: Option<&'a dyn CasConsumer>,
     /// Some when the service gives back the private key it serves (`reuse_key`).
     pub keys: Option<&'a dyn KeySource>,
+    /// Some when a deploy can have done something the result must say (ESA removing a
+    /// superseded certificate to make room in its quota).
+    pub notes: Option<&'a dyn TargetNotes>,
 }
 
 impl<'a> Caps<'a> {
@@ -124,6 +141,7 @@ impl<'a> Caps<'a> {
     pub const NONE: Caps<'static> = Caps {
         cas: None,
         keys: None,
+        notes: None,
     };
 
     /// Takes the hub's CAS copy.
@@ -131,6 +149,7 @@ impl<'a> Caps<'a> {
         Caps {
             cas: Some(consumer),
             keys: None,
+            notes: None,
         }
     }
 }
@@ -140,9 +159,21 @@ impl<'a> Caps<'a> {
 pub trait CasConsumer: Send + Sync {
     /// CAS certificate ids (numeric) this target references now; the hub never deletes these.
     async fn cas_references(&self) -> Result<Vec<String>>;
+    /// Whether the target holds exactly one certificate, by CAS id: once it reports the hub's
+    /// serial it references the hub's copy and nothing else, so the hub need not read it
+    /// again after the verifying read-back. False unless a kind says so.
+    fn sole_reference(&self) -> bool {
+        false
+    }
     /// Once every target of the certificate serves `current`: remove the superseded copies
     /// alicert made on this target's side (SLB server certificates, ALB additional certificates).
     async fn retire(&self, current: &CasCopy) -> Result<()>;
+}
+
+/// A target whose deploy may leave lines for its result's `notes`.
+pub trait TargetNotes: Send + Sync {
+    /// The notes of the last deploy, taken (a second call returns none).
+    fn take_notes(&self) -> Vec<String>;
 }
 
 /// A target whose service returns the private key of the certificate it serves.
@@ -153,11 +184,34 @@ pub trait KeySource: Send + Sync {
 
 /// Validate a target's config without building it (config load, before any network call).
 pub fn check(config: &TargetConfig) -> std::result::Result<(), String> {
-    let (params, _) = tls::split_verify_tls(&config.params)?;
-    (kinds::find(&config.kind)?.check)(&params)
+    let (params, verify_tls) = tls::split_verify_tls(&config.params)?;
+    let entry = kinds::find(&config.kind)?;
+    match discovery::requested(entry, &params, verify_tls.is_some())? {
+        Some((d, rest)) => (entry.check)(&discovery::placeholder(&d, &rest)),
+        None => (entry.check)(&params),
+    }
 }
 
-/// The target a `[[certificate]] targets` entry names, with its `verify_tls` step.
+/// The RAM statements a `[[certificate]] targets` entry needs (its kind's, from the kinds
+/// table); `domains` are the certificate's names, for `domains = "covered"` tables.
+pub fn ram_statements(
+    config: &TargetConfig,
+    domains: &[String],
+    scope: &crate::aliyun::ram::Scope,
+) -> std::result::Result<Vec<crate::aliyun::ram::Statement>, String> {
+    let fail = |e: String| format!("target kind = \"{}\": {e}", config.kind);
+    let (params, verify_tls) = tls::split_verify_tls(&config.params).map_err(fail)?;
+    let entry = kinds::find(&config.kind).map_err(fail)?;
+    let ctx = |covered| kinds::RamContext { scope, covered };
+    match discovery::requested(entry, &params, verify_tls.is_some()).map_err(fail)? {
+        Some((d, rest)) => (entry.ram)(&discovery::placeholder(&d, &rest), &ctx(Some(domains))),
+        None => (entry.ram)(&params, &ctx(None)),
+    }
+    .map_err(fail)
+}
+
+/// The target a `[[certificate]] targets` entry names, with its `verify_tls` step (a
+/// `domains = "covered"` entry names several: [`build_all`]).
 pub fn build(config: &TargetConfig, cert_name: &str, client: &AliyunClient) -> Result<Configured> {
     let fail = |e: String| Error::Config(format!("target kind = \"{}\": {e}", config.kind));
     let (params, verify_tls) = tls::split_verify_tls(&config.params).map_err(fail)?;

@@ -23,8 +23,49 @@ pub struct Params {
     pub region: Option<RegionId>,
 }
 
+/// The actions this file calls (tests/policy.rs checks them against the calls).
+pub(crate) const RAM: &[&str] = &[
+    "oss:ListCname",
+    "oss:PutCname",
+    "yundun-cert:DescribeSSLCertificatePrivateKey",
+    "yundun-cert:DescribeSSLCertificatePublicKeyDetail",
+    "yundun-cert:CreateSSLCertificate",
+];
+
 impl Kind for Params {
     const KIND: TargetKind = TargetKind::Oss;
+
+    fn ram(
+        &self,
+        ctx: &crate::deploy::kinds::RamContext<'_>,
+    ) -> Vec<crate::aliyun::ram::Statement> {
+        use crate::aliyun::ram::{pick, Statement};
+        let mut out = vec![
+            Statement::new(
+                "DeployOss",
+                "target kind oss: read the bucket's custom domains and attach the certificate to the configured one (this bucket only).",
+                &pick(RAM, &["oss:ListCname", "oss:PutCname"]),
+                vec![crate::secret_ref::oss_bucket_arn(ctx.scope, self.bucket.as_str())],
+            ),
+            // OSS API reference, PutCname, "Permissions": attaching a CAS certificate to a
+            // bucket's domain also needs these three
+            // (https://www.alibabacloud.com/help/en/oss/developer-reference/putcname).
+            Statement::any(
+                "DeployOssCasCertificate",
+                "target kind oss: what OSS's PutCname needs to attach a CAS certificate (OSS API reference, PutCname, Permissions).",
+                &pick(
+                    RAM,
+                    &[
+                        "yundun-cert:DescribeSSLCertificatePrivateKey",
+                        "yundun-cert:DescribeSSLCertificatePublicKeyDetail",
+                        "yundun-cert:CreateSSLCertificate",
+                    ],
+                ),
+            ),
+        ];
+        out.extend(super::cas::hub_statements());
+        out
+    }
 
     fn build(self, _cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
         Box::new(OssCname {

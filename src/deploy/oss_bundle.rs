@@ -59,8 +59,34 @@ fn p12_password<'de, D: Deserializer<'de>>(
     parsed(d, SecretRef::parse, "").map(Some)
 }
 
+/// The actions this file calls (tests/policy.rs checks them against the calls).
+pub(crate) const RAM: &[&str] = &["oss:GetObject", "oss:PutObject", "oss:PutObjectAcl"];
+
 impl Kind for Params {
     const KIND: TargetKind = TargetKind::OssBundle;
+
+    fn ram(
+        &self,
+        ctx: &crate::deploy::kinds::RamContext<'_>,
+    ) -> Vec<crate::aliyun::ram::Statement> {
+        use crate::aliyun::ram::{pick, Statement};
+        let prefix = self.prefix.trim_end_matches('/');
+        let key = if prefix.is_empty() {
+            "*".to_string()
+        } else {
+            format!("{prefix}/*")
+        };
+        let mut out = vec![Statement::new(
+            "DeployOssBundle",
+            "target kind oss-bundle: read meta.json and write the PEM files, certificate.p12 and meta.json (private) under the configured prefix only.",
+            &pick(RAM, &["oss:GetObject", "oss:PutObject", "oss:PutObjectAcl"]),
+            vec![crate::secret_ref::oss_object_arn(ctx.scope, self.bucket.as_str(), &key)],
+        )];
+        if let Some(p) = &self.p12_password {
+            out.extend(p.location().read_statement(ctx.scope));
+        }
+        out
+    }
 
     fn check(&self) -> std::result::Result<(), String> {
         if self.p12_encryption.is_some() && self.p12_password.is_none() {

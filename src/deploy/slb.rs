@@ -46,8 +46,30 @@ fn port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     }
 }
 
+/// The actions this file calls (tests/policy.rs checks them against the calls).
+pub(crate) const RAM: &[&str] = &[
+    "slb:DescribeLoadBalancerHTTPSListenerAttribute",
+    "slb:DescribeDomainExtensionAttribute",
+    "slb:DescribeServerCertificates",
+    "slb:UploadServerCertificate",
+    "slb:SetLoadBalancerHTTPSListenerAttribute",
+    "slb:SetDomainExtensionAttribute",
+    "slb:DeleteServerCertificate",
+];
+
 impl Kind for Params {
     const KIND: TargetKind = TargetKind::Slb;
+
+    fn ram(&self, _ctx: &super::kinds::RamContext<'_>) -> Vec<crate::aliyun::ram::Statement> {
+        use crate::aliyun::ram::{pick, Statement};
+        let mut out = vec![Statement::any(
+            "DeploySlb",
+            "target kind slb: upload the server certificate, set it on the HTTPS listener or SNI domain, and delete the superseded server certificates alicert uploaded (never one in use).",
+            &pick(RAM, &["slb:DescribeLoadBalancerHTTPSListenerAttribute", "slb:DescribeDomainExtensionAttribute", "slb:DescribeServerCertificates", "slb:UploadServerCertificate", "slb:SetLoadBalancerHTTPSListenerAttribute", "slb:SetDomainExtensionAttribute", "slb:DeleteServerCertificate"]),
+        )];
+        out.extend(super::cas::hub_statements());
+        out
+    }
 
     fn check(&self) -> Result<(), String> {
         if self.listener_port.is_none() && self.domain_extension_id.is_none() {
@@ -216,7 +238,12 @@ impl Target for Slb {
             Error::Deploy("slb: the certificate must be in CAS first (hub inactive)".into())
         })?;
         let region = self.region();
-        // A server certificate made from this CAS copy by an earlier (interrupted) run is reused.
+        // The targets of a certificate deploy side by side: two SLB targets in one region find
+        // or make the server certificate one after the other, so they share one.
+        let making = making_lock(&format!("{region}/{}", cas.id));
+        let making = making.lock().await;
+        // A server certificate made from this CAS copy by an earlier (interrupted) run, or by
+        // another target of this run, is reused.
         let existing = self
             .ours()
             .await?
@@ -249,6 +276,7 @@ impl Target for Slb {
                     })?
             }
         };
+        drop(making);
         match &self.params.domain_extension_id {
             Some(ext) => {
                 self.slb
@@ -323,4 +351,13 @@ impl CasConsumer for Slb {
         }
         Ok(())
     }
+}
+
+/// One lock per (region, CAS copy): a find-or-create of a server certificate at a time.
+fn making_lock(key: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let mut locks = LOCKS.lock().unwrap_or_else(|e| e.into_inner());
+    locks.entry(key.to_string()).or_default().clone()
 }

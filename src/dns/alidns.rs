@@ -1,11 +1,14 @@
 //! Alidns (Alibaba Cloud DNS) as a DNS-01 provider.
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
 use tokio::sync::{OnceCell, Semaphore};
 
-use super::{longest_suffix, relative_name, DnsProvider, TxtRecord, Zone};
+use super::caa::Caa;
+use super::persist::{self, Existing};
+use super::{longest_suffix, relative_name, CaaRecord, DnsProvider, TxtRecord, Zone};
 use crate::aliyun::{AliyunClient, Product};
 use crate::error::{Error, Result};
 
@@ -17,6 +20,8 @@ pub struct Alidns {
     ttl: u32,
     /// The account's zones, listed once per invocation.
     zones: Arc<OnceCell<Vec<Zone>>>,
+    /// Zone → its sweep of stale records, done once per invocation for all orders together.
+    swept: Arc<std::sync::Mutex<HashMap<String, Arc<OnceCell<usize>>>>>,
     /// The certificate the records are for, written into their remark.
     owner: String,
     /// Bounds the Alidns calls in flight when orders run concurrently (Alidns throttles per
@@ -33,6 +38,7 @@ impl Alidns {
             client,
             ttl,
             zones: Arc::new(OnceCell::new()),
+            swept: Arc::default(),
             owner: String::new(),
             calls: Arc::new(Semaphore::new(DEFAULT_CONCURRENT_CALLS)),
         }
@@ -94,6 +100,49 @@ impl Alidns {
             }
         }
         Ok(out)
+    }
+
+    /// Delete the `records` (a listing of `zone`) that `is_stale` picks, logging each.
+    async fn sweep(
+        &self,
+        zone: &Zone,
+        records: &[Value],
+        is_stale: impl Fn(&str, &str, Option<&str>) -> bool,
+    ) -> Result<usize> {
+        let mut stale = Vec::new();
+        for r in records {
+            let rr = r["RR"].as_str().unwrap_or_default();
+            let kind = r["Type"].as_str().unwrap_or_default();
+            let remark = r["Remark"].as_str();
+            if !is_stale(rr, kind, remark) {
+                continue;
+            }
+            if let Some(id) = record_id(&r["RecordId"]) {
+                let owner = remark
+                    .and_then(super::sweep::parse_remark)
+                    .map(|m| m.owner)
+                    .unwrap_or_default();
+                stale.push((
+                    owner,
+                    TxtRecord {
+                        id,
+                        fqdn: format!("{rr}.{}", zone.name),
+                        value: r["Value"].as_str().unwrap_or_default().to_string(),
+                        zone: zone.name.clone(),
+                    },
+                ));
+            }
+        }
+        let deletes = stale.iter().map(|(owner, record)| {
+            tracing::warn!(fqdn = %record.fqdn, record_id = %record.id, certificate = %owner, "sweeping a TXT record a crashed run left behind");
+            self.delete_txt(record)
+        });
+        // All at once (within the call bound); the first failure after all of them ended.
+        futures_util::future::join_all(deletes)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<()>>>()?;
+        Ok(stale.len())
     }
 
     async fn list_zones(&self) -> Result<Vec<Zone>> {
@@ -165,18 +214,41 @@ fn record_id(v: &Value) -> Option<String> {
 }
 
 impl Alidns {
-    /// The RecordId of the TXT record at `fqdn` with exactly `value`, if there is one.
-    async fn find_txt(&self, zone: &Zone, fqdn: &str, value: &str) -> Result<Option<String>> {
+    /// Delete the stale marked `_acme-challenge` TXT records of `zone` (see [`DnsProvider::sweep_stale`]).
+    async fn sweep_zone(&self, zone: &Zone, grace: std::time::Duration) -> Result<usize> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let records = self
             .list_all(
-                &SUB_DOMAIN_RECORDS,
+                &DOMAIN_RECORDS,
                 &[
-                    ("SubDomain", fqdn),
                     ("DomainName", &zone.name),
+                    ("RRKeyWord", "_acme-challenge"),
                     ("Type", "TXT"),
                 ],
             )
             .await?;
+        self.sweep(zone, &records, |rr, kind, remark| {
+            super::sweep::is_stale(rr, kind, remark, now, grace)
+        })
+        .await
+    }
+
+    /// The `kind` records at exactly `fqdn` in `zone` (DescribeSubDomainRecords, every page).
+    async fn records_at(&self, zone: &Zone, fqdn: &str, kind: &str) -> Result<Vec<Value>> {
+        self.list_all(
+            &SUB_DOMAIN_RECORDS,
+            &[
+                ("SubDomain", fqdn),
+                ("DomainName", &zone.name),
+                ("Type", kind),
+            ],
+        )
+        .await
+    }
+
+    /// The RecordId of the TXT record at `fqdn` with exactly `value`, if there is one.
+    async fn find_txt(&self, zone: &Zone, fqdn: &str, value: &str) -> Result<Option<String>> {
+        let records = self.records_at(zone, fqdn, "TXT").await?;
         Ok(records
             .iter()
             .find(|r| r["Value"].as_str() == Some(value))
@@ -186,24 +258,28 @@ impl Alidns {
 
 #[async_trait]
 impl DnsProvider for Alidns {
-    async fn zone_for(&self, fqdn: &str) -> Result<Zone> {
+    async fn hosted_zone(&self, fqdn: &str) -> Result<Option<Zone>> {
         let zones = self.zones.get_or_try_init(|| self.list_zones()).await?;
-        let best =
-            longest_suffix(fqdn, zones.iter().map(|z| z.name.as_str())).ok_or_else(|| {
-                Error::Dns(format!(
-                    "no Alidns zone in this account holds {fqdn} (the account has {} zone(s)); \
-                 add the domain to Alibaba Cloud DNS or fix `domains`",
-                    zones.len()
-                ))
-            })?;
-        Ok(zones
-            .iter()
-            .find(|z| z.name == best)
-            .cloned()
-            .expect("found above"))
+        let best = longest_suffix(fqdn, zones.iter().map(|z| z.name.as_str()));
+        Ok(best.and_then(|best| zones.iter().find(|z| z.name == best).cloned()))
     }
 
-    async fn add_txt(&self, zone: &Zone, fqdn: &str, value: &str) -> Result<TxtRecord> {
+    async fn zone_for(&self, fqdn: &str) -> Result<Zone> {
+        let zones = self
+            .zones
+            .get_or_try_init(|| self.list_zones())
+            .await?
+            .len();
+        self.hosted_zone(fqdn).await?.ok_or_else(|| {
+            Error::Dns(format!(
+                "no Alidns zone in this account holds {fqdn} (the account has {zones} zone(s)); \
+                 add the domain to Alibaba Cloud DNS, fix `domains`, or delegate the challenge \
+                 with a CNAME (`challenge_alias`)"
+            ))
+        })
+    }
+
+    async fn create_txt(&self, zone: &Zone, fqdn: &str, value: &str) -> Result<TxtRecord> {
         let rr = relative_name(fqdn, &zone.name)
             .ok_or_else(|| Error::Dns(format!("{fqdn} is not inside zone {}", zone.name)))?;
         let ttl = self.ttl.to_string();
@@ -234,19 +310,6 @@ impl DnsProvider for Alidns {
             }
             Err(e) => return Err(e),
         };
-        if let Err(e) = self.mark(&id).await {
-            // Unmarked, a leftover could never be swept: do not go on with it.
-            let record = TxtRecord {
-                id: id.clone(),
-                fqdn: fqdn.to_string(),
-                value: value.to_string(),
-                zone: zone.name.clone(),
-            };
-            if let Err(d) = self.delete_txt(&record).await {
-                tracing::error!(fqdn, record_id = %id, error = %d, "could not delete an unmarked TXT record");
-            }
-            return Err(e);
-        }
         tracing::info!(fqdn, record_id = %id, zone = %zone.name, "TXT record created");
         Ok(TxtRecord {
             id,
@@ -256,47 +319,174 @@ impl DnsProvider for Alidns {
         })
     }
 
+    async fn mark_txt(&self, record: &TxtRecord) -> Result<()> {
+        self.mark(&record.id).await
+    }
+
+    /// Once per zone and invocation: the orders after the first find it swept (0 returned).
     async fn sweep_stale(&self, zone: &Zone, grace: std::time::Duration) -> Result<usize> {
+        let cell = {
+            let mut swept = self.swept.lock().unwrap_or_else(|e| e.into_inner());
+            swept.entry(zone.name.clone()).or_default().clone()
+        };
+        let mut first = false;
+        let n = *cell
+            .get_or_try_init(|| {
+                first = true;
+                self.sweep_zone(zone, grace)
+            })
+            .await?;
+        Ok(if first { n } else { 0 })
+    }
+
+    async fn sweep_stale_at(
+        &self,
+        zone: &Zone,
+        fqdn: &str,
+        grace: std::time::Duration,
+    ) -> Result<usize> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let records = self.records_at(zone, fqdn, "TXT").await?;
+        self.sweep(zone, &records, |_, kind, remark| {
+            super::sweep::is_stale_mark(kind, remark, now, grace)
+        })
+        .await
+    }
+
+    async fn caa_records(&self, zone: &Zone, fqdn: &str) -> Result<Vec<CaaRecord>> {
+        let rr = relative_name(fqdn, &zone.name)
+            .ok_or_else(|| Error::Dns(format!("{fqdn} is not inside zone {}", zone.name)))?;
+        let records = self.records_at(zone, fqdn, "CAA").await?;
+        Ok(records
+            .iter()
+            .filter(|r| r["RR"].as_str() == Some(rr.as_str()))
+            .filter_map(|r| {
+                Some(CaaRecord {
+                    id: record_id(&r["RecordId"])?,
+                    caa: Caa::parse(r["Value"].as_str()?)?,
+                    ours: r["Remark"]
+                        .as_str()
+                        .is_some_and(|m| super::sweep::is_remark_of(&self.owner, m)),
+                })
+            })
+            .collect())
+    }
+
+    async fn put_caa(&self, zone: &Zone, fqdn: &str, id: Option<&str>, caa: &Caa) -> Result<()> {
+        let rr = relative_name(fqdn, &zone.name)
+            .ok_or_else(|| Error::Dns(format!("{fqdn} is not inside zone {}", zone.name)))?;
+        let value = caa.to_string();
+        let ttl = self.ttl.to_string();
+        if let Some(id) = id {
+            self.call(
+                "UpdateDomainRecord",
+                &[
+                    ("RecordId", id),
+                    ("RR", &rr),
+                    ("Type", "CAA"),
+                    ("Value", &value),
+                    ("TTL", &ttl),
+                ],
+            )
+            .await?;
+            tracing::info!(fqdn, record_id = id, value = %value, "CAA record updated");
+            return Ok(());
+        }
+        let added = self
+            .call(
+                "AddDomainRecord",
+                &[
+                    ("DomainName", &zone.name),
+                    ("RR", &rr),
+                    ("Type", "CAA"),
+                    ("Value", &value),
+                    ("TTL", &ttl),
+                ],
+            )
+            .await?;
+        let id = record_id(&added["RecordId"]).ok_or_else(|| {
+            Error::Dns(format!("AddDomainRecord for {fqdn} returned no RecordId"))
+        })?;
+        if let Err(e) = self.mark(&id).await {
+            // Unmarked, alicert would not know the record as its own: do not keep it.
+            if let Err(d) = self.call("DeleteDomainRecord", &[("RecordId", &id)]).await {
+                tracing::error!(fqdn, record_id = %id, error = %d, "could not delete an unmarked CAA record");
+            }
+            return Err(e);
+        }
+        tracing::info!(fqdn, record_id = %id, value = %value, "CAA record created");
+        Ok(())
+    }
+
+    async fn txt_records_at(&self, zone: &Zone, fqdn: &str) -> Result<Vec<Existing>> {
+        let rr = relative_name(fqdn, &zone.name)
+            .ok_or_else(|| Error::Dns(format!("{fqdn} is not inside zone {}", zone.name)))?;
+        let records = self.records_at(zone, fqdn, "TXT").await?;
+        Ok(records
+            .iter()
+            .filter(|r| r["RR"].as_str() == Some(rr.as_str()))
+            .filter_map(|r| {
+                let remark = r["Remark"].as_str().unwrap_or_default();
+                Some(Existing {
+                    id: record_id(&r["RecordId"])?,
+                    value: r["Value"].as_str()?.to_string(),
+                    ours: super::sweep::is_remark_of(&self.owner, remark),
+                    alicert: super::sweep::parse_remark(remark).is_some(),
+                })
+            })
+            .collect())
+    }
+
+    async fn update_txt(&self, zone: &Zone, fqdn: &str, id: &str, value: &str) -> Result<()> {
+        let rr = relative_name(fqdn, &zone.name)
+            .ok_or_else(|| Error::Dns(format!("{fqdn} is not inside zone {}", zone.name)))?;
+        let ttl = self.ttl.to_string();
+        self.call(
+            "UpdateDomainRecord",
+            &[
+                ("RecordId", id),
+                ("RR", &rr),
+                ("Type", "TXT"),
+                ("Value", value),
+                ("TTL", &ttl),
+            ],
+        )
+        .await?;
+        tracing::info!(fqdn, record_id = id, value, "TXT record updated");
+        Ok(())
+    }
+
+    async fn persist_records(&self, zone: &Zone) -> Result<Vec<(TxtRecord, Option<String>)>> {
+        // Without SearchMode and KeyWord, RRKeyWord is a fuzzy, case-insensitive match
+        // (SDK 4.6.1 models/_describe_domain_records_request.py); the exact name test follows.
         let records = self
             .list_all(
                 &DOMAIN_RECORDS,
                 &[
                     ("DomainName", &zone.name),
-                    ("RRKeyWord", "_acme-challenge"),
+                    ("RRKeyWord", persist::LABEL),
                     ("Type", "TXT"),
                 ],
             )
             .await?;
-        let mut stale = Vec::new();
-        for r in &records {
-            let rr = r["RR"].as_str().unwrap_or_default();
-            let kind = r["Type"].as_str().unwrap_or_default();
-            let remark = r["Remark"].as_str();
-            if !super::sweep::is_stale(rr, kind, remark, now, grace) {
-                continue;
-            }
-            if let Some(id) = record_id(&r["RecordId"]) {
-                let owner = remark
-                    .and_then(super::sweep::parse_remark)
-                    .map(|m| m.owner)
-                    .unwrap_or_default();
-                stale.push((
-                    owner,
-                    TxtRecord {
-                        id,
-                        fqdn: format!("{rr}.{}", zone.name),
-                        value: r["Value"].as_str().unwrap_or_default().to_string(),
-                        zone: zone.name.clone(),
-                    },
-                ));
-            }
-        }
-        for (owner, record) in &stale {
-            tracing::warn!(fqdn = %record.fqdn, record_id = %record.id, certificate = %owner, "sweeping a TXT record a crashed run left behind");
-            self.delete_txt(record).await?;
-        }
-        Ok(stale.len())
+        Ok(records
+            .iter()
+            .filter(|r| {
+                r["Type"]
+                    .as_str()
+                    .is_some_and(|t| t.eq_ignore_ascii_case("TXT"))
+            })
+            .filter_map(|r| {
+                let rr = r["RR"].as_str().filter(|rr| persist::is_persist_rr(rr))?;
+                let record = TxtRecord {
+                    id: record_id(&r["RecordId"])?,
+                    fqdn: format!("{rr}.{}", zone.name),
+                    value: r["Value"].as_str().unwrap_or_default().to_string(),
+                    zone: zone.name.clone(),
+                };
+                Some((record, r["Remark"].as_str().map(str::to_string)))
+            })
+            .collect())
     }
 
     async fn delete_txt(&self, record: &TxtRecord) -> Result<()> {
@@ -314,3 +504,14 @@ impl DnsProvider for Alidns {
         }
     }
 }
+
+/// The Alidns actions this file calls (tests/policy.rs checks them against the calls).
+pub(crate) const RAM: &[&str] = &[
+    "alidns:DescribeDomains",
+    "alidns:DescribeSubDomainRecords",
+    "alidns:DescribeDomainRecords",
+    "alidns:AddDomainRecord",
+    "alidns:UpdateDomainRecordRemark",
+    "alidns:DeleteDomainRecord",
+    "alidns:UpdateDomainRecord",
+];

@@ -6,9 +6,11 @@ use std::time::{Duration, Instant};
 
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::name_server::TokioConnectionProvider;
+use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::proto::xfer::Protocol;
 use hickory_resolver::Resolver;
 
+use super::caa::Caa;
 use crate::error::{Error, Result};
 
 /// Parse `host:port` or `ip` (port 53) into a socket address (numeric hosts only).
@@ -54,6 +56,49 @@ fn resolver_for(addr: SocketAddr) -> Resolver<TokioConnectionProvider> {
     Resolver::builder_with_config(config, TokioConnectionProvider::default())
         .with_options(opts)
         .build()
+}
+
+/// The CAA records at `fqdn` as `addr` answers now (empty when there are none); `Err` when it
+/// gives no answer (timeout, SERVFAIL), so a caller never mistakes silence for "no CAA".
+pub async fn caa_records(addr: SocketAddr, fqdn: &str) -> std::result::Result<Vec<Caa>, String> {
+    let resolver = resolver_for(addr);
+    let name = format!("{}.", fqdn.trim_end_matches('.'));
+    match resolver.lookup(name, RecordType::CAA).await {
+        Ok(lookup) => Ok(lookup
+            .iter()
+            .filter_map(|r| match r {
+                RData::CAA(c) => Some(Caa {
+                    flags: c.flags(),
+                    tag: c.tag().as_str().to_ascii_lowercase(),
+                    value: String::from_utf8_lossy(c.raw_value()).into_owned(),
+                }),
+                _ => None,
+            })
+            .collect()),
+        Err(e) if e.is_no_records_found() || e.is_nx_domain() => Ok(Vec::new()),
+        Err(e) => Err(format!("CAA lookup of {fqdn} at {addr}: {e}")),
+    }
+}
+
+/// The CNAME target of `fqdn` as `addr` answers now (`None` when it has none); `Err` when it
+/// gives no answer, so a caller never mistakes silence for "no CNAME".
+pub async fn cname_target(
+    addr: SocketAddr,
+    fqdn: &str,
+) -> std::result::Result<Option<String>, String> {
+    let resolver = resolver_for(addr);
+    let name = format!("{}.", fqdn.trim_end_matches('.'));
+    match resolver.lookup(name.as_str(), RecordType::CNAME).await {
+        // A server may chase the chain in one answer: take the record for `fqdn` itself.
+        Ok(lookup) => Ok(lookup.records().iter().find_map(|r| match r.data() {
+            RData::CNAME(c) if r.name().to_ascii().eq_ignore_ascii_case(&name) => {
+                Some(c.0.to_ascii().trim_end_matches('.').to_ascii_lowercase())
+            }
+            _ => None,
+        })),
+        Err(e) if e.is_no_records_found() || e.is_nx_domain() => Ok(None),
+        Err(e) => Err(format!("CNAME lookup of {fqdn} at {addr}: {e}")),
+    }
 }
 
 /// The TXT values at `fqdn` as `addr` answers now (empty when none or on error).

@@ -133,8 +133,13 @@ pub fn is_stale(
     now: i64,
     grace: Duration,
 ) -> bool {
+    is_challenge_rr(rr) && is_stale_mark(record_type, remark, now, grace)
+}
+
+/// A TXT record with alicert's remark older than `grace`, whatever its name: for the exact
+/// name a delegated challenge writes at (`_acme-challenge…` CNAMEd to any name).
+pub fn is_stale_mark(record_type: &str, remark: Option<&str>, now: i64, grace: Duration) -> bool {
     record_type.eq_ignore_ascii_case("TXT")
-        && is_challenge_rr(rr)
         && remark.and_then(remark_time).is_some_and(|t| {
             now.saturating_sub(t) > i64::try_from(grace.as_secs()).unwrap_or(i64::MAX)
         })
@@ -261,6 +266,8 @@ mod tests {
             assert!(!is_stale("www", "TXT", Some(r), NOW, g));
             assert!(!is_stale("_acme-challengex", "TXT", Some(r), NOW, g));
             assert!(!is_stale("_acme-challenge", "CNAME", Some(r), NOW, g));
+            // dns-persist-01 records are kept across renewals: never swept.
+            assert!(!is_stale("_validation-persist.www", "TXT", Some(r), NOW, g));
         }
         // Fresh, foreign and unmarked records are left alone.
         let fresh = remark("www", NOW - 10);

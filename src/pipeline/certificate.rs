@@ -4,19 +4,21 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
+mod steps;
+
 use super::record::TargetRecord;
 use super::run::Run;
 use super::services::OrderRequest;
 use crate::acme::order::Issued;
+use crate::backoff::{self, CertState, Gate};
 use crate::budget::RESERVE;
 use crate::cert::CertInfo;
 use crate::config::CertificateConfig;
 use crate::deploy::cas::{CasCopy, Hub};
-use crate::deploy::{self, Configured, NewCert};
+use crate::deploy::{Configured, NewCert};
 use crate::error::{Error, ErrorReport, Result};
 use crate::lock::{Acquire, Held};
-use crate::plan::DueReason;
-use crate::result::{CertResult, CertStatus, NOT_ATTEMPTED};
+use crate::result::{CertResult, CertStatus, NextRenewal, NOT_ATTEMPTED};
 
 /// What reading a certificate's targets is assumed to take.
 const READ_ESTIMATE: Duration = Duration::from_secs(2);
@@ -35,6 +37,11 @@ enum Finish {
     Rolled {
         first_issue: bool,
     },
+    /// Inside the failure backoff: no order before `until`.
+    BackingOff {
+        until: OffsetDateTime,
+        why: String,
+    },
 }
 
 impl From<Error> for Finish {
@@ -49,7 +56,14 @@ pub(super) struct CertificateRun<'r, 'a> {
     records: Vec<TargetRecord>,
     reason: Option<String>,
     notes: Vec<String>,
-    issued: Option<(String, String)>,
+    /// The failure state read before ordering (see [`crate::backoff`]), and what it says.
+    state: Option<CertState>,
+    gate: Gate,
+    /// The walk ended in the order itself (the CA or the DNS-01 proof), the failures the
+    /// backoff counts; a failed deploy is finished by the next run from the CAS copy.
+    order_failed: bool,
+    /// The certificate obtained in this run.
+    issued: Option<CertInfo>,
 }
 
 impl<'r, 'a> CertificateRun<'r, 'a> {
@@ -61,7 +75,16 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
             reason: None,
             notes: Vec::new(),
             issued: None,
+            state: None,
+            gate: Gate::Go,
+            order_failed: false,
         }
+    }
+
+    /// Notes the result carries whatever happens (what building the targets found).
+    pub(super) fn noting(mut self, notes: Vec<String>) -> Self {
+        self.notes.extend(notes);
+        self
     }
 
     pub(super) async fn run(mut self, targets: Result<Vec<Configured>>) -> CertResult {
@@ -82,10 +105,20 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
             ));
         }
         self.records = targets?.into_iter().map(TargetRecord::new).collect();
-        self.read().await?;
+        // The run's one-time lock check goes alongside the first reads (one call per run).
+        let locks = self.run.locks.as_ref();
+        let warm_lock = async move {
+            if let Some(locks) = locks {
+                // An error here is met again, and reported, when the lock is taken.
+                let _ = locks.check_versioning().await;
+            }
+        };
+        let (read, ()) = tokio::join!(self.read(), warm_lock);
+        read?;
         self.require_due(None)?;
         if self.run.settings.dry_run {
-            return Err(Finish::WouldRenew);
+            self.load_backoff().await;
+            return Err(self.backing_off().unwrap_or(Finish::WouldRenew));
         }
         let estimate = self.run.order_estimate();
         if self.run.budget.short_of(estimate) {
@@ -94,18 +127,93 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
                 (estimate + RESERVE).as_secs()
             )));
         }
-        let held = self.lock().await?;
+        let mut held = self.lock_and_prepare().await?;
         let rolled = match self.require_due(Some("renewed meanwhile by the run that held the lock"))
         {
-            Ok(()) => self.roll_out().await,
+            Ok(()) => self.roll_out(&mut held).await,
             Err(f) => Err(f),
         };
+        match &rolled {
+            // A rollout remembered its success and released the lock itself, beside retiring.
+            Err(Finish::Rolled { .. }) | Ok(_) => {}
+            Err(f) => self.remember(f).await,
+        }
         if let Some(h) = held {
             self.release(h).await;
         }
         match rolled {
             Ok(never) => match never {},
             Err(f) => Err(f),
+        }
+    }
+
+    /// Reads the failure state an earlier run left and decides whether a new order may be
+    /// placed now (it may when the config changed, a target is near expiry, or `force`).
+    async fn load_backoff(&mut self) {
+        let state = steps::load_state(self.run, &self.cert.name).await;
+        self.set_gate(state);
+    }
+
+    fn set_gate(&mut self, state: Option<CertState>) {
+        self.state = state;
+        let now = OffsetDateTime::now_utc();
+        let emergency = self
+            .records
+            .iter()
+            .filter_map(|r| r.current.as_ref())
+            .any(|c| backoff::near_expiry(c, now));
+        if emergency && self.state.is_some() {
+            tracing::warn!("a target's certificate is within 1/20 of its lifetime of expiry: ordering despite the failure backoff");
+        }
+        self.gate = backoff::gate(
+            self.state.as_ref(),
+            &self.fingerprint(),
+            now,
+            self.run.settings.force,
+            emergency,
+        );
+    }
+
+    /// The finish of a walk that must not order yet, if it must not.
+    fn backing_off(&self) -> Option<Finish> {
+        match &self.gate {
+            Gate::Go => None,
+            Gate::Wait { until, why } => Some(Finish::BackingOff {
+                until: *until,
+                why: why.clone(),
+            }),
+        }
+    }
+
+    fn fingerprint(&self) -> String {
+        backoff::fingerprint(&(&self.run.context, self.cert))
+    }
+
+    /// After an attempt: a failure is counted in the state object, a success clears it.
+    async fn remember(&self, finish: &Finish) {
+        let Some(states) = &self.run.states else {
+            return;
+        };
+        let written = match finish {
+            // A config error places no order (nothing to protect) and is fixed by a change
+            // the next run must see at once, perhaps made outside the config (`account create`).
+            Finish::Failed(e) if e.is_user_error() || !self.order_failed => Ok(()),
+            Finish::Failed(e) => {
+                let state = backoff::failed(
+                    self.state.as_ref(),
+                    &self.cert.name,
+                    &self.fingerprint(),
+                    e,
+                    OffsetDateTime::now_utc(),
+                );
+                tracing::info!(failures = state.failures, next_attempt = state.next_attempt, state = %states.url(&self.cert.name), "failure recorded; the next order waits");
+                states.store(&state).await
+            }
+            Finish::Rolled { .. } if self.state.is_some() => states.clear(&self.cert.name).await,
+            _ => Ok(()),
+        };
+        if let Err(e) = written {
+            tracing::warn!(error = %e, state = %states.url(&self.cert.name), "could not update the failure state");
         }
     }
 
@@ -127,51 +235,16 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
         Ok(())
     }
 
-    /// Step 1: read every target and decide; a failed read fails the certificate (after all
-    /// targets were read, so the result shows each).
-    async fn read(&mut self) -> std::result::Result<(), Finish> {
-        let now = OffsetDateTime::now_utc();
-        let mut first_error = None;
-        for record in &mut self.records {
-            match record.target.current().await {
-                Ok(current) => {
-                    let (due, window) = if self.run.settings.force {
-                        (Some(DueReason::Forced), None)
-                    } else {
-                        self.run
-                            .inspector
-                            .decide(self.cert, current.as_ref(), now)
-                            .await
-                    };
-                    tracing::info!(
-                        kind = record.target.kind(),
-                        id = %record.target.id(),
-                        serial = current.as_ref().map(|c| c.serial.as_str()).unwrap_or("-"),
-                        due = %due.map(|d| d.to_string()).unwrap_or_else(|| "no".into()),
-                        "read target"
-                    );
-                    record.read(current, due, window);
-                }
-                Err(e) => {
-                    record.read_failed(&e);
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        match first_error {
-            Some(e) => Err(Finish::Failed(e)),
-            None => Ok(()),
-        }
-    }
-
     /// Step 2: one run at a time. Take the certificate's lock, then read again: the run that
-    /// held it a moment ago may have just deployed.
+    /// held it a moment ago may have just deployed. (Not when forced: every target is due
+    /// whatever it serves, so a second read could not change the outcome.)
     async fn lock(&mut self) -> std::result::Result<Option<Held>, Finish> {
         let run = self.run;
         let Some(locks) = &run.locks else {
             return Ok(None);
         };
         match locks.acquire(&self.cert.name, run.lock_expiry()).await? {
+            Acquire::Held(h) if run.settings.force => Ok(Some(h)),
             Acquire::Held(h) => match self.read().await {
                 Ok(()) => Ok(Some(h)),
                 Err(f) => {
@@ -212,7 +285,10 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
     }
 
     /// Steps 3 to 5: obtain, deploy and verify, retire. Always ends the walk.
-    async fn roll_out(&mut self) -> std::result::Result<std::convert::Infallible, Finish> {
+    async fn roll_out(
+        &mut self,
+        held: &mut Option<Held>,
+    ) -> std::result::Result<std::convert::Infallible, Finish> {
         let first_issue = self
             .records
             .iter()
@@ -220,7 +296,10 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
         let targets = self.targets();
         let hub = Hub::new(self.run.client, &self.cert.name, &targets);
         let started = Instant::now();
-        let (issued, reused) = self.obtain(&hub).await?;
+        // The listing of the copies a rollout supersedes is taken while the certificate is
+        // obtained (the copy this run uploads is never among those retired).
+        let (obtained, ()) = tokio::join!(self.obtain(&hub), hub.prefetch_uploads());
+        let (mut issued, reused) = obtained?;
         if reused {
             let reason = self.reason.take().unwrap_or_default();
             self.reason = Some(format!(
@@ -230,7 +309,7 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
         }
         self.notes.extend(issued.notes.iter().cloned());
         self.run.order_took(started.elapsed());
-        self.issued = Some((issued.info.serial.clone(), issued.info.not_after_rfc3339()));
+        self.issued = Some(issued.info.clone());
         let mut new_cert = NewCert {
             name: &self.cert.name,
             fullchain: &issued.fullchain,
@@ -238,17 +317,33 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
             info: &issued.info,
             cas: None,
         };
-        let cas = hub.publish(&new_cert).await?;
+        // The order's TXT records are deleted while the certificate goes to CAS.
+        let cleanup = std::mem::take(&mut issued.cleanup);
+        let ((), cas) = tokio::join!(cleanup.run(), hub.publish(&new_cert, !reused));
+        crate::testhook::pause("cas_uploaded").await;
+        let cas = cas?;
         new_cert.cas = cas.as_ref();
         self.deploy_due(&new_cert).await?;
-        self.retire(&hub, cas.as_ref(), &issued.info).await;
-        Err(Finish::Rolled { first_issue })
+        // Done: the superseded copies go while the success is remembered and the lock released.
+        let rolled = Finish::Rolled { first_issue };
+        let held = held.take();
+        let release = async {
+            if let Some(h) = held {
+                self.release(h).await;
+            }
+        };
+        tokio::join!(
+            self.retire(&hub, cas.as_ref(), &issued.info),
+            self.remember(&rolled),
+            release
+        );
+        Err(rolled)
     }
 
     /// The certificate to deploy: the hub's current copy from an earlier, partial rollout when
     /// there is one that is itself not due (expiry, ARI, revocation) and the run is not forced;
     /// else a new order. `true` = reused.
-    async fn obtain(&mut self, hub: &Hub<'_>) -> Result<(Issued, bool)> {
+    async fn obtain(&mut self, hub: &Hub<'_>) -> std::result::Result<(Issued, bool), Finish> {
         if !self.run.settings.force {
             let now = OffsetDateTime::now_utc();
             let renew_before = self.run.settings.renew_before_days;
@@ -281,11 +376,29 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
         } else {
             None
         };
+        if let Some(wait) = self.backing_off() {
+            return Err(wait);
+        }
+        if self.state.is_some() {
+            let rehearsed = self.run.issuer.rehearse(self.cert).await.map_err(|e| {
+                self.order_failed = true;
+                Error::Acme(format!(
+                    "rehearsal on the staging CA failed, so production was not asked: {e}"
+                ))
+            })?;
+            if rehearsed {
+                self.notes.push(
+                    "after the last failure, the order was rehearsed on the staging CA first"
+                        .into(),
+                );
+            }
+        }
         let issued = self
             .run
             .issuer
             .issue(self.cert, OrderRequest { replaces, key })
-            .await?;
+            .await
+            .inspect_err(|_| self.order_failed = true)?;
         Ok((issued, false))
     }
 
@@ -295,43 +408,6 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
         let currents: Vec<Option<CertInfo>> =
             self.records.iter().map(|r| r.current.clone()).collect();
         crate::inspect::previous_key(self.cert, &targets, &currents, &mut self.notes).await
-    }
-
-    /// Step 4: deploy to each due target and verify it serves the new serial; each reports
-    /// on its own, the others proceed. The first error fails the certificate.
-    async fn deploy_due(&mut self, new_cert: &NewCert<'_>) -> Result<()> {
-        let budget = self.run.budget;
-        let mut first_error = None;
-        for record in self.records.iter_mut().filter(|r| r.due.is_some()) {
-            let target = &record.target;
-            let deployed = budget
-                .within(
-                    RESERVE / 2,
-                    deploy::deploy_and_verify(target, new_cert),
-                    || {
-                        Error::Deploy(format!(
-                            "{} {}: cut short by the invocation's deadline",
-                            target.kind(),
-                            target.id()
-                        ))
-                    },
-                )
-                .await;
-            match deployed {
-                Ok(()) => {
-                    tracing::info!(kind = target.kind(), id = %target.id(), serial = %new_cert.info.serial, "deployed and verified");
-                    let hook = format!("deployed:{}", target.kind());
-                    record.deployed(new_cert.info);
-                    crate::testhook::pause(&hook).await;
-                }
-                Err(e) => {
-                    tracing::error!(kind = target.kind(), id = %target.id(), error = %e, "deploy failed");
-                    record.deploy_failed(&e);
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        first_error.map_or(Ok(()), Err)
     }
 
     /// Step 5: once every target serves the new serial, drop the copies it superseded.
@@ -347,7 +423,33 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
         }
     }
 
+    /// Issuer and next renewal of the certificate the result reports: the one obtained in this
+    /// run, else the one the first target serves (with its ARI window).
+    fn outlook(&self) -> (Option<String>, Option<NextRenewal>) {
+        let (cert, window) = match &self.issued {
+            Some(info) => (Some(info), None),
+            None => self
+                .records
+                .first()
+                .map_or((None, None), |r| (r.current.as_ref(), r.window.as_ref())),
+        };
+        let Some(cert) = cert else {
+            return (None, None);
+        };
+        let policy = crate::plan::Policy {
+            renew_before_days: self.run.settings.renew_before_days,
+            lookahead: time::Duration::ZERO,
+        };
+        let next = crate::plan::next_renewal(cert, window, &policy);
+        let next = NextRenewal {
+            at: crate::cert::rfc3339(next.at),
+            why: next.why,
+        };
+        (Some(cert.issuer.clone()), Some(next))
+    }
+
     fn conclude(self, finish: Finish) -> CertResult {
+        let (issuer, next_renewal) = self.outlook();
         let mut result = CertResult {
             name: self.cert.name.clone(),
             status: CertStatus::UpToDate,
@@ -355,13 +457,16 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
             serial: None,
             not_after: None,
             reason: self.reason,
+            issuer,
+            next_renewal,
             targets: self.records.into_iter().map(|r| r.result).collect(),
+            next_attempt: None,
             error: None,
             notes: self.notes,
         };
-        if let Some((serial, not_after)) = self.issued {
-            result.serial = Some(serial);
-            result.not_after = Some(not_after);
+        if let Some(info) = &self.issued {
+            result.serial = Some(info.serial.clone());
+            result.not_after = Some(info.not_after_rfc3339());
         }
         match finish {
             Finish::UpToDate { note } => {
@@ -388,6 +493,13 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
                 tracing::error!(error = %e, "certificate failed");
                 result.status = CertStatus::Failed;
                 result.error = Some(e.report());
+            }
+            Finish::BackingOff { until, why } => {
+                let until = crate::cert::rfc3339(until);
+                tracing::info!(next_attempt = %until, reason = %why, "certificate backing off");
+                result.status = CertStatus::BackingOff;
+                result.reason = Some(format!("backing off after {why}; next attempt {until}"));
+                result.next_attempt = Some(until);
             }
             Finish::Rolled { first_issue, .. } => {
                 result.status = if first_issue {

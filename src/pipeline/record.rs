@@ -60,6 +60,7 @@ impl TargetRecord {
     /// It serves `info` now, verified.
     pub fn deployed(&mut self, info: &CertInfo) {
         self.report(TargetStatus::Deployed, Some(info));
+        self.result.notes = self.target.take_notes();
     }
 
     fn report(&mut self, status: TargetStatus, serving: Option<&CertInfo>) {
@@ -69,6 +70,8 @@ impl TargetRecord {
     pub fn deploy_failed(&mut self, e: &Error) {
         self.result.status = TargetStatus::Failed;
         self.result.error = Some(e.report());
+        // What the deploy did before failing (a certificate removed) is still worth saying.
+        self.result.notes = self.target.take_notes();
     }
 
     /// `kind id: reason`, for the certificate's `reason`.

@@ -10,13 +10,14 @@ use tracing::Instrument;
 use super::services::{AcmeIssuer, CaInspector, Inspector, Issuer};
 use crate::acme::Acme;
 use crate::aliyun::AliyunClient;
+use crate::backoff::States;
 use crate::budget::Budget;
 use crate::config::{CertificateConfig, Config};
 use crate::error::Result;
 use crate::event::RenewOptions;
 use crate::invocation::Invocation;
 use crate::lock::Locks;
-use crate::result::{CertResult, CertStatus, RunResult};
+use crate::result::{CertResult, RunResult};
 
 /// What an order is assumed to take before one has been timed in this run.
 const MIN_ORDER_ESTIMATE: Duration = Duration::from_secs(15);
@@ -42,6 +43,11 @@ pub struct Run<'a> {
     pub inspector: &'a dyn Inspector,
     /// Per-certificate locks in OSS (None: no lock bucket known, or nothing will change).
     pub locks: Option<Locks>,
+    /// Failure memory beside the locks (None without a lock bucket: no backoff).
+    pub states: Option<States>,
+    /// A digest of the run-wide settings an order depends on (`[acme]`, `[dns]`,
+    /// `[aliyun]`): changing any of them, like changing the certificate, ends its backoff.
+    pub context: String,
     pub budget: Budget,
     /// The longest order so far in this run: the estimate for the next one.
     slowest_order: Mutex<Duration>,
@@ -61,6 +67,8 @@ impl<'a> Run<'a> {
             issuer,
             inspector,
             locks: None,
+            states: None,
+            context: String::new(),
             budget,
             slowest_order: Mutex::new(Duration::ZERO),
         }
@@ -68,6 +76,12 @@ impl<'a> Run<'a> {
 
     pub fn with_locks(mut self, locks: Option<Locks>) -> Self {
         self.locks = locks;
+        self
+    }
+
+    pub fn with_states(mut self, states: Option<States>, context: String) -> Self {
+        self.states = states;
+        self.context = context;
         self
     }
 
@@ -93,14 +107,17 @@ impl<'a> Run<'a> {
         now.saturating_add(i64::try_from(life.as_secs()).unwrap_or(i64::MAX))
     }
 
-    /// One certificate through the pipeline: build its targets, then the steps.
+    /// One certificate through the pipeline: build its targets (listing the domains of each
+    /// `domains = "covered"` table), then the steps.
     pub async fn certificate(&self, cert: &CertificateConfig) -> CertResult {
-        let built = cert
-            .targets
-            .iter()
-            .map(|t| crate::deploy::build(t, &cert.name, self.client))
-            .collect::<Result<Vec<_>>>();
+        let built =
+            crate::deploy::build_all(&cert.targets, &cert.name, &cert.domains, self.client).await;
+        let (built, notes) = match built {
+            Ok(e) => (Ok(e.targets), e.notes),
+            Err(e) => (Err(e), Vec::new()),
+        };
         super::certificate::CertificateRun::new(self, cert)
+            .noting(notes)
             .run(built)
             .await
     }
@@ -140,7 +157,8 @@ pub async fn run_certificates(
     invocation: &Invocation,
     read_only: bool,
 ) -> Result<RunResult> {
-    let client = invocation.aliyun_client(&config.aliyun)?;
+    let client = invocation.aliyun_client(&config.aliyun).await?;
+    let started = (OffsetDateTime::now_utc(), std::time::Instant::now());
     let settings = RunSettings {
         dry_run: read_only || opts.dry_run,
         force: opts.force,
@@ -154,12 +172,20 @@ pub async fn run_certificates(
         acme: &acme,
         crl: crate::crl::Checker::default(),
     };
-    let run = Run::new(settings, &client, &issuer, &inspector, budget).with_locks(locks_for(
-        config,
-        &client,
-        settings.dry_run,
-        invocation,
-    ));
+    // Read even by dry runs (they report `backing_off`); written only after an attempt.
+    let states = match opts.on_demand {
+        true => None,
+        false => config
+            .lock
+            .location(&config.acme.account_key)
+            .map(|l| States::new(client.clone(), &l)),
+    };
+    let run = Run::new(settings, &client, &issuer, &inspector, budget)
+        .with_locks(locks_for(config, &client, settings.dry_run, invocation))
+        .with_states(
+            states,
+            crate::backoff::fingerprint(&(&config.acme, &config.dns, &config.aliyun)),
+        );
     // Orders spend most of their time waiting on DNS and the CA, so certificates run
     // concurrently; `buffered` keeps the results in config order. (The futures are built
     // first: a closure inside the stream trips rustc's Send inference.)
@@ -174,14 +200,31 @@ pub async fn run_certificates(
         .buffered(config.acme.max_concurrent_orders.max(1))
         .collect()
         .await;
+    if !settings.dry_run && !opts.on_demand {
+        issuer.remove_persist_orphans(&config.certificates).await;
+    }
     let result = RunResult {
-        ok: results.iter().all(|c| c.status != CertStatus::Failed),
+        // A certificate backing off is still broken: the run is not ok until it renews.
+        ok: results.iter().all(|c| !c.status.is_failing()),
         request_id: invocation.request_id.clone(),
         certificates: results,
         ..RunResult::default()
     };
+    crate::report::summary::log(&result);
     if !settings.dry_run {
-        crate::notify::send(&config.notify, &result, &client).await;
+        let facts = crate::report::RunFacts {
+            action: "renew",
+            started: started.0,
+            duration: started.1.elapsed(),
+            known: config.certificates.iter().map(|c| c.name.clone()).collect(),
+        };
+        // The report first, so that the messages can link to it.
+        let written = crate::report::after_run(&config.report, &client, &result, &facts).await;
+        let link = written
+            .then(|| crate::report::link(&config.report, &client))
+            .flatten();
+        crate::notify::send(&config.notify, &result, &client, link).await;
+        crate::metrics::send(&config.metrics, &client, &result).await;
     }
     Ok(result)
 }

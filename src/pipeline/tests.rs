@@ -87,7 +87,12 @@ impl Issuer for FakeIssuer {
             private_key: Secret::new("unused".to_string()),
             info,
             notes: Vec::new(),
+            cleanup: crate::acme::order::Cleanup::none(),
         })
+    }
+
+    async fn rehearse(&self, _: &CertificateConfig) -> Result<bool> {
+        Ok(false)
     }
 }
 

@@ -31,6 +31,13 @@ pub struct FrontState {
     /// CertIDs asked for, in order.
     pub requests: Vec<String>,
     pub profiles: BTreeMap<String, String>,
+    /// Some(Retry-After seconds): the directory's newOrder points here and every newOrder is
+    /// refused with a `rateLimited` problem (429) carrying that Retry-After.
+    pub order_limit: Option<u64>,
+    /// newOrder requests refused so far.
+    pub orders_refused: usize,
+    /// `meta.caaIdentities` of the directory (empty: left out, as Pebble does).
+    pub caa_identities: Vec<String>,
     files: HashMap<String, Vec<u8>>,
 }
 
@@ -81,6 +88,9 @@ pub async fn start(pebble: &Pebble) -> AriFront {
             ("classic".to_string(), "90-day certificates".to_string()),
             ("shortlived".to_string(), "6-day certificates".to_string()),
         ]),
+        order_limit: None,
+        orders_refused: 0,
+        caa_identities: Vec::new(),
         files: HashMap::new(),
     };
     let shared = Arc::new(Shared {
@@ -91,6 +101,7 @@ pub async fn start(pebble: &Pebble) -> AriFront {
         .route("/dir", get(directory_handler))
         .route("/renewal-info/{id}", get(renewal_info))
         .route("/files/{name}", get(file))
+        .route("/new-order", axum::routing::post(refused_order))
         .with_state(shared.clone());
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -112,6 +123,16 @@ impl AriFront {
     pub fn set_status(&self, status: u16) {
         self.shared.state.lock().unwrap().status = status;
     }
+    /// Refuse every newOrder as rate limited, asking to retry after `retry_after_secs`
+    /// (None: orders go to Pebble again).
+    pub fn limit_orders(&self, retry_after_secs: Option<u64>) {
+        self.shared.state.lock().unwrap().order_limit = retry_after_secs;
+    }
+    /// The issuer domain names the directory lists for CAA (RFC 8555 §7.1.1).
+    pub fn set_caa_identities(&self, identities: &[&str]) {
+        self.shared.state.lock().unwrap().caa_identities =
+            identities.iter().map(|s| s.to_string()).collect();
+    }
     /// Serves `body` at the returned URL.
     pub fn put_file(&self, name: &str, body: Vec<u8>) -> String {
         self.shared
@@ -130,9 +151,38 @@ impl AriFront {
 
 async fn directory_handler(State(shared): State<Arc<Shared>>) -> Json<Value> {
     let mut d = shared.directory.clone();
-    let profiles = shared.state.lock().unwrap().profiles.clone();
-    d["meta"]["profiles"] = json!(profiles);
+    let state = shared.state.lock().unwrap().clone();
+    d["meta"]["profiles"] = json!(state.profiles);
+    if !state.caa_identities.is_empty() {
+        d["meta"]["caaIdentities"] = json!(state.caa_identities);
+    }
+    if state.order_limit.is_some() {
+        let renewal = d["renewalInfo"].as_str().unwrap_or_default().to_string();
+        d["newOrder"] = json!(renewal.replace("/renewal-info", "/new-order"));
+    }
     Json(d)
+}
+
+/// Let's Encrypt's answer past a limit (RFC 8555 §6.7 `rateLimited`, 429, Retry-After). It
+/// needs no nonce check: the request is refused whatever it holds.
+async fn refused_order(State(shared): State<Arc<Shared>>) -> Response {
+    let mut s = shared.state.lock().unwrap();
+    s.orders_refused += 1;
+    let retry_after = s.order_limit.unwrap_or(3600).to_string();
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (header::CONTENT_TYPE, "application/problem+json".to_string()),
+            (header::RETRY_AFTER, retry_after),
+        ],
+        json!({
+            "type": "urn:ietf:params:acme:error:rateLimited",
+            "detail": "too many new orders recently",
+            "status": 429
+        })
+        .to_string(),
+    )
+        .into_response()
 }
 
 async fn renewal_info(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {

@@ -10,6 +10,7 @@ pub mod clients;
 pub mod edge;
 pub mod outcome;
 pub mod pebble;
+pub mod persist_front;
 #[allow(dead_code)]
 pub mod rig;
 #[allow(dead_code)]

@@ -136,10 +136,22 @@ pub struct CertView {
     pub serial: Option<String>,
     pub not_after: Option<String>,
     pub reason: Option<String>,
+    /// `backing_off`: the next attempt (RFC 3339).
+    pub next_attempt: Option<String>,
+    /// Issuer of the reported certificate, and when it renews next (src/report reads them).
+    pub issuer: Option<String>,
+    pub next_renewal: Option<NextRenewalView>,
     pub targets: Vec<TargetView>,
     pub error: Option<ErrorView>,
     #[serde(default)]
     pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NextRenewalView {
+    pub at: String,
+    pub why: String,
 }
 
 impl CertView {
@@ -184,6 +196,8 @@ pub struct TargetView {
     pub serial: Option<String>,
     pub not_after: Option<String>,
     pub error: Option<ErrorView>,
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 impl TargetView {

@@ -297,6 +297,12 @@ pub struct Options {
     pub alternate_roots: u32,
     /// Percentage of valid nonces Pebble rejects with `badNonce` (PEBBLE_WFE_NONCEREJECT).
     pub nonce_reject_percent: u8,
+    /// `PEBBLE_VA_ALWAYS_VALID=1`: Pebble's VA accepts every challenge without looking (the
+    /// dns-persist-01 front validates in its place, see persist_front.rs).
+    pub always_valid: bool,
+    /// Lifetime of issued certificates in seconds (Pebble's `certificateValidityPeriod`;
+    /// default: Pebble's own, about five years).
+    pub validity_secs: Option<u64>,
 }
 
 pub async fn start_with(options: Options) -> Pebble {
@@ -360,6 +366,10 @@ async fn start_once(options: &Options) -> Result<Pebble, String> {
                 .collect::<serde_json::Map<_, _>>(),
         }
     });
+    let mut config = config;
+    if let Some(secs) = options.validity_secs {
+        config["pebble"]["certificateValidityPeriod"] = secs.into();
+    }
     let config_path = dir.path().join("pebble-config.json");
     std::fs::write(
         &config_path,
@@ -396,6 +406,10 @@ async fn start_once(options: &Options) -> Result<Pebble, String> {
             options.nonce_reject_percent.min(100).to_string(),
         )
         .env("PEBBLE_AUTHZREUSE", "0")
+        .env(
+            "PEBBLE_VA_ALWAYS_VALID",
+            if options.always_valid { "1" } else { "0" },
+        )
         .env(
             "PEBBLE_ALTERNATE_ROOTS",
             options.alternate_roots.to_string(),

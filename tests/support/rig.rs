@@ -86,18 +86,9 @@ propagation_timeout_secs = 20
             ("ALICERT_LOG_FORMAT".to_string(), "text".to_string()),
             ("RUST_LOG".to_string(), "info".to_string()),
         ];
-        for product in [
-            "ALIDNS",
-            "CAS",
-            "CDN",
-            "DCDN",
-            "APIGATEWAY",
-            "KMS",
-            "OSS",
-            "SLB",
-            "ALB",
-            "FC",
-        ] {
+        // Every product alicert knows, so a new product cannot reach the real cloud's host.
+        for product in alicert::aliyun::Product::codes() {
+            let product = product.to_ascii_uppercase();
             env.push((format!("ALICERT_ENDPOINT_{product}"), base.clone()));
         }
         env
@@ -117,6 +108,30 @@ propagation_timeout_secs = 20
         }
         cmd.envs(self.env());
         cmd
+    }
+
+    /// `alicert policy` for this rig's config, as a user runs it: (the policy document, the
+    /// purposes it printed on stderr).
+    pub fn policy(&self) -> (serde_json::Value, String) {
+        let out = self
+            .command()
+            .arg("policy")
+            .output()
+            .expect("run alicert policy");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "alicert policy: {stderr}");
+        let doc = serde_json::from_slice(&out.stdout).expect("policy JSON on stdout");
+        (doc, stderr)
+    }
+
+    /// Restricts the rig's credentials to exactly `alicert policy`'s output (the emulator
+    /// enforces it on every later call); returns the document.
+    pub fn restrict_to_policy(&self) -> serde_json::Value {
+        let (doc, _) = self.policy();
+        self.emulator
+            .set_ram_policy(Some(&doc))
+            .expect("a valid policy");
+        doc
     }
 
     /// The private key (PEM) the emulator's CDN domain `domain` now serves.

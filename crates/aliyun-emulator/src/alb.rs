@@ -54,6 +54,88 @@ impl AlbListener {
             AlbChange::Dissociate(ids) => self.additional_certificates.retain(|c| !ids.contains(c)),
         }
     }
+    /// Whether a write may start now: `Some(job)` when it repeats the token of an accepted one
+    /// (not run again), `IdempotenceProcessing` while that job runs, `busy` while another job
+    /// runs, `None` to go ahead.
+    pub(crate) fn admit_write(
+        &mut self,
+        token: Option<&str>,
+        busy: ApiError,
+    ) -> Result<Option<String>, ApiError> {
+        if let Some(t) = token {
+            if self
+                .job
+                .as_ref()
+                .is_some_and(|j| j.client_token.as_deref() == Some(t))
+            {
+                return Err(err(
+                    400,
+                    "IdempotenceProcessing",
+                    "The request with this ClientToken is still being processed.",
+                ));
+            }
+            if let Some((_, job)) = self.tokens.iter().find(|(k, _)| k == t) {
+                return Ok(Some(job.clone()));
+            }
+        }
+        if self.job.is_some() {
+            self.refused_busy += 1;
+            return Err(busy);
+        }
+        Ok(None)
+    }
+    /// Start a job due at `due_ms` (already done when that is now); its JobId.
+    pub(crate) fn start_job(
+        &mut self,
+        token: Option<String>,
+        due_ms: i64,
+        change: AlbChange,
+    ) -> String {
+        let job_id = uuid_like();
+        if let Some(t) = &token {
+            self.tokens.push((t.clone(), job_id.clone()));
+        }
+        self.job = Some(AlbJob {
+            job_id: job_id.clone(),
+            client_token: token,
+            due_ms,
+            change,
+        });
+        self.settle(now_ms());
+        job_id
+    }
+    /// The server certificates as ListListenerCertificates shows them: the default, the
+    /// additional ones (`Diassociating` — sic, the SDKs' spelling — while a job removes them),
+    /// and those a job is adding (`Associating`).
+    pub(crate) fn server_certificates(&self) -> Vec<Value> {
+        let (adding, removing): (Vec<&String>, Vec<&String>) =
+            match self.job.as_ref().map(|j| &j.change) {
+                Some(AlbChange::Associate(ids)) => (ids.iter().collect(), vec![]),
+                Some(AlbChange::Dissociate(ids)) => (vec![], ids.iter().collect()),
+                _ => (vec![], vec![]),
+            };
+        let entry = |c: &String, default: bool, status: &str| json!({"CertificateId": c, "CertificateType": "Server", "IsDefault": default, "Status": status});
+        let mut list: Vec<Value> = self
+            .default_certificate
+            .iter()
+            .map(|c| entry(c, true, "Associated"))
+            .collect();
+        for c in &self.additional_certificates {
+            let status = if removing.contains(&c) {
+                "Diassociating"
+            } else {
+                "Associated"
+            };
+            list.push(entry(c, false, status));
+        }
+        for c in adding
+            .into_iter()
+            .filter(|c| !self.additional_certificates.contains(c))
+        {
+            list.push(entry(c, false, "Associating"));
+        }
+        list
+    }
     /// Certificate ids a running job is adding.
     pub(crate) fn pending(&self) -> Vec<&String> {
         match self.job.as_ref().map(|j| &j.change) {
@@ -198,45 +280,16 @@ pub(crate) fn alb(
         .expect("checked above");
     l.settle(now);
     if is_write {
-        if let Some(t) = &token {
-            if l.job
-                .as_ref()
-                .is_some_and(|j| j.client_token.as_ref() == Some(t))
-            {
-                return Err(err(
-                    400,
-                    "IdempotenceProcessing",
-                    "The request with this ClientToken is still being processed.",
-                ));
-            }
-            if let Some((_, job)) = l.tokens.iter().find(|(k, _)| k == t) {
-                return Ok(json!({"JobId": job}));
-            }
-        }
-        if l.job.is_some() {
-            l.refused_busy += 1;
-            return Err(err(
-                400,
-                "IncorrectStatus.Listener",
-                format!("The status of listener [{listener_id}] is incorrect."),
-            ));
+        let busy = err(
+            400,
+            "IncorrectStatus.Listener",
+            format!("The status of listener [{listener_id}] is incorrect."),
+        );
+        if let Some(job) = l.admit_write(token.as_deref(), busy)? {
+            return Ok(json!({"JobId": job}));
         }
     }
-    let start_job = |l: &mut AlbListener, change: AlbChange| {
-        let job_id = uuid_like();
-        if let Some(t) = &token {
-            l.tokens.push((t.clone(), job_id.clone()));
-        }
-        l.job = Some(AlbJob {
-            job_id: job_id.clone(),
-            client_token: token.clone(),
-            due_ms: now + job_ms,
-            change,
-        });
-        // A zero-length job is done at once.
-        l.settle(now);
-        json!({"JobId": job_id})
-    };
+    let start_job = |l: &mut AlbListener, change: AlbChange| json!({"JobId": l.start_job(token.clone(), now + job_ms, change)});
     Ok(match action {
         "GetListenerAttribute" => json!({
             "ListenerId": l.id,
@@ -273,44 +326,33 @@ pub(crate) fn alb(
             if !(1..=100).contains(&max) {
                 return Err(super::invalid("MaxResults", "must be 1-100"));
             }
-            let (adding, removing): (Vec<&String>, Vec<&String>) =
-                match l.job.as_ref().map(|j| &j.change) {
-                    Some(AlbChange::Associate(ids)) => (ids.iter().collect(), vec![]),
-                    Some(AlbChange::Dissociate(ids)) => (vec![], ids.iter().collect()),
-                    _ => (vec![], vec![]),
-                };
-            let mut list = Vec::new();
-            if want == "Server" {
-                if let Some(c) = &l.default_certificate {
-                    list.push(json!({"CertificateId": c, "CertificateType": "Server", "IsDefault": true, "Status": "Associated"}));
-                }
-                for c in &l.additional_certificates {
-                    let status = if removing.contains(&c) {
-                        "Diassociating"
-                    } else {
-                        "Associated"
-                    };
-                    list.push(json!({"CertificateId": c, "CertificateType": "Server", "IsDefault": false, "Status": status}));
-                }
-                for c in adding
-                    .into_iter()
-                    .filter(|c| !l.additional_certificates.contains(c))
-                {
-                    list.push(json!({"CertificateId": c, "CertificateType": "Server", "IsDefault": false, "Status": "Associating"}));
-                }
-            }
-            let total = list.len();
-            let start: usize = p.get("NextToken").and_then(|t| t.parse().ok()).unwrap_or(0);
-            let page: Vec<Value> = list.into_iter().skip(start).take(max as usize).collect();
-            let next = if start + page.len() < total {
-                (start + page.len()).to_string()
+            let list = if want == "Server" {
+                l.server_certificates()
             } else {
-                String::new()
+                vec![]
             };
+            let (page, total, next) = token_page(list, p.get("NextToken"), max);
             json!({"Certificates": page, "TotalCount": total, "MaxResults": max, "NextToken": next})
         }
         _ => return Err(super::unknown_action()),
     })
+}
+
+/// One `NextToken` page of `list` (the token is the offset): (page, total, next token).
+pub(crate) fn token_page(
+    list: Vec<Value>,
+    token: Option<&str>,
+    max: u64,
+) -> (Vec<Value>, usize, String) {
+    let total = list.len();
+    let start: usize = token.and_then(|t| t.parse().ok()).unwrap_or(0);
+    let page: Vec<Value> = list.into_iter().skip(start).take(max as usize).collect();
+    let next = if start + page.len() < total {
+        (start + page.len()).to_string()
+    } else {
+        String::new()
+    };
+    (page, total, next)
 }
 
 /// The seeded `alb_listeners`.

@@ -11,6 +11,8 @@ pub struct AccessKey {
     pub id: String,
     pub secret: String,
     pub security_token: Option<String>,
+    /// Unix seconds after which the key is refused (temporary STS keys, sts.rs).
+    pub expires: Option<i64>,
 }
 
 impl Seed {
@@ -19,6 +21,7 @@ impl Seed {
             id: id.into(),
             secret: secret.into(),
             security_token: None,
+            expires: None,
         });
         self
     }
@@ -27,6 +30,7 @@ impl Seed {
             id: id.into(),
             secret: secret.into(),
             security_token: Some(token.into()),
+            expires: None,
         });
         self
     }
@@ -41,6 +45,8 @@ pub(crate) enum Refusal {
     TokenMissing,
     /// An STS key with another SecurityToken.
     TokenMismatch,
+    /// A temporary key past its Expiration.
+    Expired,
 }
 
 /// The access key `ak`, if it is known and, for STS credentials, `token` is its SecurityToken.
@@ -50,6 +56,12 @@ pub(crate) fn credential(
     token: Option<&str>,
 ) -> Result<AccessKey, Refusal> {
     let key = inner.keys.get(ak).cloned().ok_or(Refusal::UnknownKey)?;
+    if key
+        .expires
+        .is_some_and(|e| OffsetDateTime::now_utc().unix_timestamp() >= e)
+    {
+        return Err(Refusal::Expired);
+    }
     match (&key.security_token, token) {
         (None, _) => Ok(key),
         (Some(_), None) => Err(Refusal::TokenMissing),
@@ -78,6 +90,15 @@ fn unknown_key() -> ApiError {
         404,
         "InvalidAccessKeyId.NotFound",
         "Specified access key is not found.",
+    )
+}
+
+/// Alibaba's answer to a temporary key used after its Expiration.
+fn token_expired() -> ApiError {
+    err(
+        400,
+        "InvalidSecurityToken.Expired",
+        "Specified SecurityToken is expired.",
     )
 }
 
@@ -179,6 +200,7 @@ pub(crate) fn verify_rpc(
             "InvalidSecurityToken.Mismatch",
             "Specified SecurityToken mismatch with the AccessKey.",
         ),
+        Refusal::Expired => token_expired(),
     })?;
     let expected = rpc_signature(&key.secret, method, params);
     if p.req("Signature")? != expected {
@@ -235,6 +257,7 @@ fn check_v3_headers(
     headers: &HeaderMap,
     signed: &[String],
     body: &[u8],
+    version: &str,
 ) -> Result<String, ApiError> {
     let h = |k: &str| header_str(headers, k);
     let is_signed = |n: &str| signed.iter().any(|s| s == n);
@@ -264,11 +287,11 @@ fn check_v3_headers(
             ));
         }
     }
-    if h("x-acs-version") != Some("2023-03-30") {
+    if h("x-acs-version") != Some(version) {
         return Err(err(
             400,
             "InvalidVersion",
-            "x-acs-version must be 2023-03-30.",
+            format!("x-acs-version must be {version}."),
         ));
     }
     let payload = sha256_hex(body);
@@ -282,7 +305,7 @@ fn check_v3_headers(
     Ok(payload)
 }
 
-/// Verify a V3 request; returns the AccessKeyId.
+/// Verify a V3 request to FC 3 (x-acs-version 2023-03-30); returns the AccessKeyId.
 pub(crate) fn verify_v3(
     shared: &Shared,
     method: &Method,
@@ -291,9 +314,28 @@ pub(crate) fn verify_v3(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<String, ApiError> {
+    // FC 2.0's routes (fc2.rs) are under its API version; every other FC route is FC 3's.
+    let version = if path.contains("/2021-04-06/") {
+        "2021-04-06"
+    } else {
+        "2023-03-30"
+    };
+    verify_v3_version(shared, version, method, path, query, headers, body)
+}
+
+/// Verify a V3 request to the product whose API version is `version`; returns the AccessKeyId.
+pub(crate) fn verify_v3_version(
+    shared: &Shared,
+    version: &str,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<String, ApiError> {
     let h = |k: &str| header_str(headers, k);
     let (ak, signed, signature) = parse_acs3(headers)?;
-    let payload = check_v3_headers(headers, &signed, body)?;
+    let payload = check_v3_headers(headers, &signed, body, version)?;
     let date = h("x-acs-date").unwrap_or_default();
     let when = acs_timestamp(date).ok_or_else(|| {
         err(
@@ -318,6 +360,7 @@ pub(crate) fn verify_v3(
             "InvalidSecurityToken.Mismatch",
             "x-acs-security-token is missing or does not match the AccessKey.",
         ),
+        Refusal::Expired => token_expired(),
     })?;
     let req = V3Input {
         method: method.as_str(),

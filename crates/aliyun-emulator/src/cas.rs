@@ -43,16 +43,33 @@ impl EmulatorState {
                 users.push(format!("slb {}", c.server_certificate_id));
             }
         }
-        for l in &self.services.alb_listeners {
-            if l.default_certificate
-                .iter()
-                .chain(&l.additional_certificates)
-                .chain(l.pending())
-                .any(|c| is(c))
-            {
-                users.push(format!("alb {}", l.id));
+        let listeners = [
+            ("alb", &self.services.alb_listeners),
+            ("nlb", &self.services.nlb_listeners),
+        ];
+        for (kind, list) in listeners {
+            for l in list {
+                if l.default_certificate
+                    .iter()
+                    .chain(&l.additional_certificates)
+                    .chain(l.pending())
+                    .any(|c| is(c))
+                {
+                    users.push(format!("{kind} {}", l.id));
+                }
             }
         }
+        for l in &self.services.ga_listeners {
+            if l.uses().into_iter().any(|c| is(c)) {
+                users.push(format!("ga {}", l.id));
+            }
+        }
+        for d in &self.services.apig_domains {
+            if d.cert_identifier.as_deref().is_some_and(is) {
+                users.push(format!("apig {}", d.domain_id));
+            }
+        }
+        users.extend(self.esa_cas_users(id));
         for c in &self.services.oss_cnames {
             if c.certificate
                 .as_ref()
@@ -61,6 +78,10 @@ impl EmulatorState {
                 users.push(format!("oss {}", c.domain));
             }
         }
+        users.extend(super::waf::cas_users(self, &is));
+        users.extend(super::video::cas_users(self, &id_s));
+        users.extend(super::ddos::cas_users(self, id));
+        users.extend(self.cloud_resource_users(id));
         users
     }
 }
@@ -156,6 +177,9 @@ pub(crate) fn cas(
     p: &Params,
     ctx: &Ctx,
 ) -> Result<Value, ApiError> {
+    if super::cas_deploy::handles(action, p) {
+        return super::cas_deploy::cas_deploy(inner, action, p);
+    }
     Ok(match action {
         "UploadUserCertificate" => {
             let name = p.req("Name")?.to_string();
@@ -262,6 +286,9 @@ pub(crate) fn cas(
                         "slb" => "SLB",
                         "alb" => "ALB",
                         "oss" => "OSS",
+                        "apig" => "APIG",
+                        "nlb" => "NLB",
+                        "ga" => "GA",
                         other => other,
                     };
                     let domain = matches!(kind, "cdn" | "dcdn" | "oss");

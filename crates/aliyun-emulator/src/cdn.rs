@@ -95,6 +95,19 @@ pub(crate) fn cdn(
         )
     };
     let no_domain = || err(400, "InvalidDomain.NotFound", "The domain does not exist.");
+    let list_action = if dcdn {
+        "DescribeDcdnUserDomains"
+    } else {
+        "DescribeUserDomains"
+    };
+    if action == list_action {
+        let map = if dcdn {
+            &inner.state.dcdn_domains
+        } else {
+            &inner.state.cdn_domains
+        };
+        return user_domains(map, p, dcdn);
+    }
     if action == set_action {
         let domain = p.req("DomainName")?.to_string();
         let map = if dcdn {
@@ -232,4 +245,77 @@ pub(crate) fn cdn_cert_info(domain: &str, c: Option<&DeployedCert>, dcdn: bool) 
         m.insert("DomainCnameStatus".into(), json!("online"));
     }
     v
+}
+
+// Paging of DescribeUserDomains (alibabacloud-cdn20180510 9.2.0
+// models/_describe_user_domains_request.py) and DescribeDcdnUserDomains
+// (alibabacloud-dcdn20180115 3.1.0 models/_describe_dcdn_user_domains_request.py), the same in
+// both: PageSize "Valid values: 1 to 500. Default value: 20", PageNumber "Valid values: 1 to
+// 100000".
+pub(crate) const USER_DOMAINS_MAX_PAGE_SIZE: u64 = 500;
+pub(crate) const USER_DOMAINS_MAX_PAGE_NUMBER: u64 = 100_000;
+
+/// The CDN pages name no code for an out-of-range paging value; Alibaba's gateway answers a value
+/// outside a documented range with 400 `InvalidParameter` (as the Alidns listings here do).
+/// Strictest plausible: refuse rather than clamp.
+fn paging_invalid(name: &str) -> ApiError {
+    err(
+        400,
+        "InvalidParameter",
+        format!("The specified parameter \"{name}\" is not valid."),
+    )
+}
+
+/// One page of the account's domains, in name order (response body
+/// DescribeUserDomainsResponseBody / DescribeDcdnUserDomainsResponseBody: Domains.PageData[],
+/// PageNumber, PageSize, TotalCount). Filters alicert does not send are refused, not ignored.
+fn user_domains(
+    map: &BTreeMap<String, Option<DeployedCert>>,
+    p: &Params,
+    dcdn: bool,
+) -> Result<Value, ApiError> {
+    for unsupported in [
+        "DomainName",
+        "DomainStatus",
+        "DomainSearchType",
+        "CheckDomainShow",
+    ] {
+        if p.get(unsupported).is_some() {
+            return Err(invalid(
+                unsupported,
+                "(the emulator lists every domain; filters are not modelled)",
+            ));
+        }
+    }
+    let page_number = p.u64_or("PageNumber", 1)?;
+    if !(1..=USER_DOMAINS_MAX_PAGE_NUMBER).contains(&page_number) {
+        return Err(paging_invalid("PageNumber"));
+    }
+    let page_size = p.u64_or("PageSize", 20)?;
+    if !(1..=USER_DOMAINS_MAX_PAGE_SIZE).contains(&page_size) {
+        return Err(paging_invalid("PageSize"));
+    }
+    let total = map.len();
+    let start = ((page_number - 1) * page_size).min(total as u64) as usize;
+    let end = (start + page_size as usize).min(total);
+    let ssl_field = if dcdn { "SSLProtocol" } else { "SslProtocol" };
+    let page: Vec<Value> = map
+        .iter()
+        .skip(start)
+        .take(end - start)
+        .map(|(name, cert)| {
+            json!({
+                "DomainName": name,
+                "DomainStatus": "online",
+                "Cname": format!("{name}.w.kunlunsl.com"),
+                ssl_field: if cert.is_some() { "on" } else { "off" },
+            })
+        })
+        .collect();
+    Ok(json!({
+        "Domains": {"PageData": page},
+        "PageNumber": page_number,
+        "PageSize": page_size,
+        "TotalCount": total,
+    }))
 }

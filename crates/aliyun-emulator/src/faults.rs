@@ -1,6 +1,12 @@
 //! Fault injection: seeded random throttling, unavailability, slow answers and dropped
-//! connections ([`Faults`]), drawn once per request by `dispatch` in mod.rs.
+//! connections ([`Faults`]), drawn once per request by `dispatch` in mod.rs; and a fixed
+//! latency on every call ([`Seed::latency_ms`]), with each logged call's start and end times.
 use super::*;
+
+tokio::task_local! {
+    /// When the request being handled arrived (set around each dispatched request).
+    pub(crate) static REQUEST_START: std::time::Instant;
+}
 
 /// Fault injection: each RPC/OSS request draws from one RNG seeded with `seed`, and is answered
 /// with `Throttling.User` (HTTP 400) with probability `throttling`, `ServiceUnavailable` (503)
@@ -55,7 +61,31 @@ impl Seed {
     }
 }
 
+impl Seed {
+    /// A fixed latency on every Alibaba Cloud call. Inside a region a real OpenAPI call takes
+    /// tens of milliseconds; the emulator otherwise answers in well under one.
+    pub fn latency_ms(mut self, ms: u64) -> Self {
+        self.latency_ms = ms;
+        self
+    }
+}
+
 impl Inner {
+    /// Logs `call` with its start (the request's arrival) and end (now) times.
+    pub(crate) fn record_call(&mut self, mut call: Call) {
+        let since =
+            |t: std::time::Instant| t.saturating_duration_since(self.epoch).as_micros() as u64;
+        let now = std::time::Instant::now();
+        call.started_us = since(REQUEST_START.try_with(|t| *t).unwrap_or(now));
+        call.ended_us = since(now);
+        self.state.calls.push(call);
+    }
+
+    /// The latency to add to the request now arriving.
+    pub(crate) fn latency(&self) -> Option<std::time::Duration> {
+        (self.latency_ms > 0).then(|| std::time::Duration::from_millis(self.latency_ms))
+    }
+
     /// The fault for the next request, if any (one draw per request, in arrival order).
     pub(crate) fn draw_fault(&mut self) -> Option<Fault> {
         if !self.faults.any() {
@@ -94,6 +124,29 @@ pub(crate) async fn faults_handler(
             let mut inner = shared.lock();
             inner.fault_rng = rand::SeedableRng::seed_from_u64(f.seed);
             inner.faults = f;
+            (StatusCode::OK, Json(json!({"ok": true}))).into_response()
+        }
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"ok": false, "error": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LatencyBody {
+    ms: u64,
+}
+
+/// `POST /__emulator/latency {"ms": 50}`: the latency of every call from now on.
+pub(crate) async fn latency_handler(
+    State(shared): State<Arc<Shared>>,
+    body: axum::body::Bytes,
+) -> Response {
+    match serde_json::from_slice::<LatencyBody>(&body) {
+        Ok(b) => {
+            shared.lock().latency_ms = b.ms;
             (StatusCode::OK, Json(json!({"ok": true}))).into_response()
         }
         Err(e) => (

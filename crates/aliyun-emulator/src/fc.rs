@@ -48,6 +48,11 @@ pub(crate) async fn handle(
             // The same V3 verification as the other FC routes (auth.rs).
             verify_v3(shared, method, &at.signed_path(path), query, headers, body).and_then(|ak| {
                 let mut inner = shared.lock();
+                // RAM (ram.rs): FC 3 InvokeFunction on `functions/<name>`.
+                let arn = format!("acs:fc:{}:{ACCOUNT_ID}:functions/{function}", at.region);
+                if let Some(d) = inner.ram_check("fc", &[("InvokeFunction", arn)]) {
+                    return Err(super::ram::roa_denied(&d, "fc"));
+                }
                 if !inner.fc_functions.contains(function) {
                     return Err(err(
                         404,
@@ -85,7 +90,7 @@ pub(crate) async fn handle(
         Ok((ak, _)) => (ak.clone(), 202, None),
         Err(e) => (String::new(), e.status, Some(e.code.clone())),
     };
-    shared.lock().state.calls.push(Call {
+    shared.lock().record_call(Call {
         product: "fc".into(),
         action: "InvokeFunction".into(),
         access_key_id: ak,
@@ -95,6 +100,8 @@ pub(crate) async fn handle(
         code,
         request_id: request_id.clone(),
         params: params.clone(),
+        started_us: 0,
+        ended_us: 0,
     });
     match outcome {
         Ok((_, forward)) => {
@@ -189,6 +196,22 @@ pub(crate) fn handle_fc(
     body: &[u8],
     at: &super::Addressed,
 ) -> Response {
+    custom_domains(shared, method, path, query, headers, body, at, "2023-03-30")
+}
+
+/// Get/UpdateCustomDomain under API `version`: FC 3 (2023-03-30) or FC 2.0 (2021-04-06,
+/// fc2.rs); both address the account's one set of custom domains.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn custom_domains(
+    shared: &Arc<Shared>,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+    at: &super::Addressed,
+    version: &str,
+) -> Response {
     let request_id = uuid_like();
     let action = headers
         .get("x-acs-action")
@@ -196,10 +219,10 @@ pub(crate) fn handle_fc(
         .unwrap_or_default()
         .to_string();
     let domain = path
-        .strip_prefix("/2023-03-30/custom-domains/")
+        .strip_prefix(&format!("/{version}/custom-domains/"))
         .map(|d| super::percent_decode(d).unwrap_or_default());
     let mut call = Call {
-        product: "fc".into(),
+        product: if version == "2023-03-30" { "fc" } else { "fc2" }.into(),
         action: action.clone(),
         access_key_id: String::new(),
         security_token: headers.contains_key("x-acs-security-token"),
@@ -208,13 +231,30 @@ pub(crate) fn handle_fc(
         code: None,
         request_id: request_id.clone(),
         params: BTreeMap::from([("domain".to_string(), domain.clone().unwrap_or_default())]),
+        started_us: 0,
+        ended_us: 0,
     };
     let outcome = (|| {
         let ak = verify_v3(shared, method, &at.signed_path(path), query, headers, body)?;
         call.access_key_id = ak.clone();
         let mut inner = shared.lock();
+        // RAM (ram.rs): FC custom-domain APIs have no resource-level permission ("All
+        // Resources"), so they are authorised on `*`; FC 2.0's are `fc:` actions too.
+        if let Some(d) = inner.ram_check("fc", &[(action.as_str(), "*".to_string())]) {
+            return Err(super::ram::roa_denied(&d, "fc"));
+        }
         if let Some((code, status)) = inner.take_failure(&action) {
             return Err(err(status, code, "Injected failure (emulator fail_next)."));
+        }
+        if path == format!("/{version}/custom-domains") {
+            call.params = super::fc2::query_params(query);
+            return super::fc2::list_custom_domains(
+                &inner,
+                method,
+                &action,
+                &call.params,
+                &at.region,
+            );
         }
         let domain = domain.ok_or_else(super::unknown_action)?;
         let expected = match *method {
@@ -281,7 +321,7 @@ pub(crate) fn handle_fc(
             "domainName": d.domain,
             "protocol": d.protocol,
             "accountId": ACCOUNT_ID,
-            "apiVersion": "2023-03-30",
+            "apiVersion": version,
             "lastModifiedTime": rfc3339(now_ms()),
         });
         if let Some(c) = &d.certificate {
@@ -298,7 +338,7 @@ pub(crate) fn handle_fc(
             fc_error(e.status, &e.code, &e.message, &request_id)
         }
     };
-    shared.lock().state.calls.push(call);
+    shared.lock().record_call(call);
     resp
 }
 

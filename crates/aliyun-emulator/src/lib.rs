@@ -25,6 +25,12 @@
 //!   Pebble's DNS-01 validation sees them.
 //! * slb 2014-05-15, alb 2020-06-16 (RPC), FC 3 custom domains (ROA, V3 signatures) and OSS
 //!   PutCname/ListCname: see slb.rs, alb.rs, fc.rs and oss.rs.
+//! * esa 2024-09-10 (RPC): site certificates under a per-site quota and SaaS custom hostnames,
+//!   see esa/.
+//! * waf-openapi 2021-10-01 (WAF 3.0), live 2016-11-01, vod 2017-03-21 and ddoscoo 2020-01-01
+//!   (RPC): see waf.rs, video.rs and ddos.rs.
+//! * nlb 2022-04-30 and ga 2019-11-20 (RPC, asynchronous listener jobs) and the cloud-native API
+//!   Gateway apig 2024-03-27 (ROA under `/v1/domains`, V3 signatures): see nlb.rs, ga.rs, apig.rs.
 //!
 //! Layout: this file holds the handle ([`Emulator`]), the [`Seed`] and [`EmulatorState`] types
 //! every product shares and [`start_on`]; routes.rs has the HTTP plumbing and the path-level
@@ -43,40 +49,70 @@
 //!   [`Emulator::fail_next`] and `POST /__emulator/fail_next` (`{"action","code","status"}`),
 //!   and random seeded faults ([`Faults`]: throttling, 503s, slow answers, dropped
 //!   connections) from [`Seed::faults`], [`Emulator::set_faults`] or `POST /__emulator/faults`.
+//! * RAM: a policy from `Seed::ram_policy`, [`Emulator::set_ram_policy`] or `POST
+//!   /__emulator/ram_policy` (`null` clears it) is enforced on every authenticated request,
+//!   action and resource, before its handler (ram.rs).
 #![allow(dead_code)]
 
 // One file per emulated product; the registry (`RPC_PRODUCTS`, `dispatch`) names them all.
 mod alb;
 mod alidns;
+mod apig;
 mod apigateway;
 mod auth;
 mod cas;
+mod cas_deploy;
 mod cdn;
 mod certs;
+mod cms;
+mod ddos;
+mod dm;
+mod esa;
 mod faults;
 mod fc;
+mod fc2;
+mod ga;
 mod kms;
+mod metadata;
+mod nlb;
 mod oss;
+mod ram;
 mod routes;
 mod rpc;
 pub mod signature;
 mod slb;
+mod sts;
 mod util;
+mod video;
+mod waf;
 pub use alb::*;
 pub use alidns::*;
+pub use apig::*;
 pub use apigateway::*;
 pub use auth::*;
 pub use cas::*;
+pub use cas_deploy::*;
 use cdn::*;
 pub use certs::*;
+pub use cms::*;
+pub use ddos::*;
+pub use dm::*;
+pub use esa::*;
 pub use faults::*;
 pub use fc::*;
+pub use ga::*;
 pub use kms::*;
+pub use metadata::*;
+pub use nlb::*;
 pub use oss::*;
+pub use ram::{evaluate, wildcard_match, Decision, OneOrMany, RamPolicy, RamStatement};
 use routes::*;
 use rpc::*;
 pub use slb::*;
+pub use sts::*;
 pub use util::*;
+pub use video::*;
+pub use waf::*;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -108,7 +144,7 @@ pub(crate) const REGION: &str = DEFAULT_REGION;
 pub(crate) const ACCOUNT_ID: &str = "1234567890123456";
 pub(crate) const RESOURCE_GROUP: &str = "rg-acfmemulator0001";
 pub(crate) const DEFAULT_DNS_SERVERS: [&str; 2] = ["dns1.hichina.com", "dns2.hichina.com"];
-pub(crate) const REDACTED_PARAMS: [&str; 9] = [
+pub(crate) const REDACTED_PARAMS: [&str; 10] = [
     "PrivateKey",
     "Signature",
     "SecurityToken",
@@ -118,6 +154,8 @@ pub(crate) const REDACTED_PARAMS: [&str; 9] = [
     "SecretData",
     "EncryptPrivateKey",
     "SignPrivateKey",
+    // AssumeRoleWithOIDC's bearer token (sts.rs).
+    "OIDCToken",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -154,6 +192,23 @@ pub struct Seed {
     pub fc_functions: Vec<String>,
     /// Random faults on every RPC and OSS call (none by default).
     pub faults: Faults,
+    /// Fixed latency added to every Alibaba Cloud call (faults.rs, [`Emulator::set_latency_ms`]).
+    pub latency_ms: u64,
+    /// WAF 3.0 instances, CNAME domains and cloud-native ports (waf.rs).
+    pub waf: WafSeed,
+    /// Live and VOD domains (video.rs).
+    pub video: VideoSeed,
+    /// Anti-DDoS website domains (ddos.rs).
+    pub ddos: DdosSeed,
+    /// CAS contacts and cloud resources for deployment jobs (cas_deploy.rs).
+    pub cas_contacts: Vec<u64>,
+    pub cloud_resources: Vec<SeedCloudResource>,
+    /// DirectMail sender addresses configured in the console (dm.rs).
+    pub dm_senders: Vec<String>,
+    /// STS roles and OIDC providers (sts.rs).
+    pub sts: StsSeed,
+    /// A RAM policy every request must be allowed by (ram.rs); none: no RAM checks.
+    pub ram_policy: Option<Value>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -187,6 +242,17 @@ pub struct EmulatorState {
     pub faults: FaultCounts,
     /// FC InvokeFunction calls accepted, in order.
     pub fc_invocations: Vec<FcInvocation>,
+    pub waf: WafState,
+    pub video: VideoState,
+    pub ddos: DdosState,
+    /// CAS deployment jobs, contacts and cloud resources (cas_deploy.rs).
+    pub cas_deploy: CasDeployState,
+    /// Mails DirectMail SingleSendMail accepted (dm.rs).
+    pub mails: Vec<SentMail>,
+    /// Data points CloudMonitor PutCustomMetric accepted (cms.rs).
+    pub custom_metrics: Vec<CustomMetric>,
+    /// STS roles, OIDC providers and the temporary credentials issued (sts.rs, metadata.rs).
+    pub sts: StsState,
 }
 
 impl EmulatorState {
@@ -213,6 +279,10 @@ pub struct Call {
     pub request_id: String,
     /// Request parameters (RPC) or `bucket`/`key` (OSS); secrets redacted.
     pub params: BTreeMap<String, String>,
+    /// When the request arrived and when it was answered, in microseconds since the emulator
+    /// started (set by [`Inner::record_call`]): overlapping calls were in flight together.
+    pub started_us: u64,
+    pub ended_us: u64,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,9 +302,16 @@ pub(crate) struct Inner {
     challtestsrv: Option<String>,
     faults: Faults,
     fault_rng: rand::rngs::StdRng,
+    /// Added to every Alibaba Cloud call before it is handled (faults.rs).
+    latency_ms: u64,
+    /// Time zero of [`Call::started_us`] / [`Call::ended_us`].
+    epoch: std::time::Instant,
     fc_functions: Vec<String>,
     /// Where accepted async invocations are POSTed (`<url>/invoke`).
     fc_forward: Option<String>,
+    seed_dm_senders: Vec<String>,
+    /// The RAM policy requests are checked against (ram.rs), if any.
+    ram_policy: Option<RamPolicy>,
 }
 
 /// A bucket: its region (its endpoint and V4 scope) and versioning status.
@@ -288,6 +365,8 @@ pub async fn start_on(seed: Seed, addr: SocketAddr) -> std::io::Result<Emulator>
         .route("/__emulator/state", get(state_handler))
         .route("/__emulator/fail_next", post(fail_next_handler))
         .route("/__emulator/faults", post(faults_handler))
+        .route("/__emulator/latency", post(latency_handler))
+        .route("/__emulator/ram_policy", post(ram::ram_policy_handler))
         .route("/__emulator/health", get(|| async { "ok" }))
         .fallback(dispatch)
         .with_state(shared.clone());
@@ -340,6 +419,19 @@ impl Emulator {
         inner.fault_rng = rand::SeedableRng::seed_from_u64(faults.seed);
         inner.faults = faults;
     }
+    /// Every Alibaba Cloud call from now on is answered `ms` milliseconds later (0: none).
+    pub fn set_latency_ms(&self, ms: u64) {
+        self.shared.lock().latency_ms = ms;
+    }
+
+    /// Checks every later request against `policy` (a RAM policy document), or stops checking
+    /// (`None`); an invalid document is refused with the reason.
+    pub fn set_ram_policy(&self, policy: Option<&Value>) -> Result<(), String> {
+        let parsed = policy.map(RamPolicy::parse).transpose()?;
+        self.shared.lock().set_ram_policy(parsed);
+        Ok(())
+    }
+
     /// Points TXT propagation at a (different) challtestsrv, or turns it off.
     pub fn set_challtestsrv(&self, url: Option<String>) {
         self.shared.lock().challtestsrv = url;
@@ -377,6 +469,8 @@ impl Inner {
             next_cert_id: 14_000_001,
             faults: seed.faults.clone(),
             fault_rng: rand::SeedableRng::seed_from_u64(seed.faults.seed),
+            latency_ms: seed.latency_ms,
+            epoch: std::time::Instant::now(),
             challtestsrv: seed
                 .challtestsrv
                 .as_ref()
@@ -384,12 +478,22 @@ impl Inner {
                 .filter(|u| !u.is_empty()),
             fc_functions: seed.fc_functions.clone(),
             fc_forward: None,
+            seed_dm_senders: seed.dm_senders.clone(),
+            ram_policy: seed
+                .ram_policy
+                .as_ref()
+                .map(|v| RamPolicy::parse(v).expect("emulator seed: ram_policy")),
         };
         alidns::seed_zones(&mut inner, seed);
         inner.state.services = ServicesState::from_seed(&seed.services);
         cdn::seed_cdn(&mut inner, seed);
         apigateway::seed_apigateway(&mut inner, seed);
         kms::seed_kms(&mut inner, seed);
+        waf::seed_waf(&mut inner, seed);
+        video::seed_video(&mut inner, seed);
+        ddos::seed_ddos(&mut inner, seed);
+        cas_deploy::seed_cas_deploy(&mut inner, seed);
+        sts::seed_sts(&mut inner, seed);
         inner
     }
 
@@ -437,6 +541,24 @@ pub struct ServicesSeed {
     pub fc_domain_regions: BTreeMap<String, String>,
     /// OSS bucket CNAMEs: (bucket, domain).
     pub oss_cnames: Vec<(String, String)>,
+    /// ESA sites with their quota and SaaS hostnames (esa.rs).
+    pub esa_sites: Vec<EsaSiteSeed>,
+    /// How long an ESA SaaS hostname stays `configuring` after an update (ms); `None`: 300.
+    pub esa_hostname_ms: Option<u64>,
+    /// Cloud-native API Gateway domains (apig.rs).
+    pub apig_domains: Vec<ApigDomain>,
+    /// NLB TCPSSL listener ids (nlb.rs).
+    pub nlb_listeners: Vec<String>,
+    /// NLB listener → region, for listeners outside cn-hangzhou.
+    pub nlb_listener_regions: BTreeMap<String, String>,
+    /// NLB TCP (not TCPSSL) listener ids, in cn-hangzhou.
+    pub nlb_tcp_listeners: Vec<String>,
+    /// How long an NLB listener stays `Configuring` after each write (ms); `None`: 300.
+    pub nlb_job_ms: Option<u64>,
+    /// Global Accelerator HTTPS listeners: (ListenerId, AcceleratorId) (ga.rs).
+    pub ga_listeners: Vec<(String, String)>,
+    /// How long a GA listener stays `configuring`/`updating` after each write (ms); `None`: 300.
+    pub ga_job_ms: Option<u64>,
 }
 
 /// Only a container (the element types live in the product files): it keeps the state JSON's
@@ -451,6 +573,19 @@ pub struct ServicesState {
     pub alb_job_ms: u64,
     pub fc_domains: Vec<FcDomain>,
     pub oss_cnames: Vec<OssCname>,
+    pub esa_sites: Vec<EsaSite>,
+    /// Duration of every ESA SaaS hostname update (ms).
+    pub esa_hostname_ms: u64,
+    pub apig_domains: Vec<ApigDomain>,
+    pub nlb_listeners: Vec<NlbListener>,
+    pub nlb_tcp_listeners: Vec<String>,
+    /// Duration of every NLB write job (ms).
+    pub nlb_job_ms: u64,
+    /// Every NLB JobId issued (GetJobStatus).
+    pub nlb_jobs: Vec<String>,
+    pub ga_listeners: Vec<GaListener>,
+    /// Duration of every GA write job (ms).
+    pub ga_job_ms: u64,
 }
 
 impl ServicesState {
@@ -463,6 +598,15 @@ impl ServicesState {
             alb_job_ms: seed.alb_job_ms.unwrap_or(300),
             fc_domains: fc::seed_fc_domains(seed),
             oss_cnames: oss::seed_oss_cnames(seed),
+            esa_sites: esa::seed_esa_sites(seed),
+            esa_hostname_ms: seed.esa_hostname_ms.unwrap_or(300),
+            apig_domains: seed.apig_domains.clone(),
+            nlb_listeners: nlb::seed_nlb_listeners(seed),
+            nlb_tcp_listeners: seed.nlb_tcp_listeners.clone(),
+            nlb_job_ms: seed.nlb_job_ms.unwrap_or(300),
+            nlb_jobs: vec![],
+            ga_listeners: ga::seed_ga_listeners(seed),
+            ga_job_ms: seed.ga_job_ms.unwrap_or(300),
         }
     }
 }

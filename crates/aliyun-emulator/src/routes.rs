@@ -81,6 +81,10 @@ pub(crate) enum Route {
     FcInvoke,
     /// FC 3 ROA routes: custom domains (fc.rs).
     FcRoa,
+    /// Cloud-native API Gateway ROA routes under `/v1/domains` (apig.rs).
+    ApigRoa,
+    /// FC 2.0 ROA routes: custom domains (fc2.rs).
+    Fc2Roa,
     /// Every RPC product (rpc.rs, then [`RPC_PRODUCTS`]).
     Rpc,
     /// OSS objects and bucket sub-resources (oss.rs).
@@ -93,6 +97,12 @@ impl Route {
             Route::FcInvoke
         } else if path.starts_with("/2023-03-30/") {
             Route::FcRoa
+        } else if path == "/v1/domains" || path.starts_with("/v1/domains/") {
+            Route::ApigRoa
+        } else if path == "/2021-04-06/custom-domains"
+            || path.starts_with("/2021-04-06/custom-domains/")
+        {
+            Route::Fc2Roa
         } else if path == "/" {
             Route::Rpc
         } else {
@@ -101,7 +111,22 @@ impl Route {
     }
 }
 
+/// A ROA product's handler (FC 3, cloud-native API Gateway, FC 2.0).
+type RoaHandler =
+    fn(&Arc<Shared>, &Method, &str, Option<&str>, &HeaderMap, &[u8], &Addressed) -> Response;
+
 pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    // Timed from arrival, so a logged call's span includes its latency.
+    REQUEST_START
+        .scope(std::time::Instant::now(), dispatch_timed(shared, req))
+        .await
+}
+
+async fn dispatch_timed(shared: Arc<Shared>, req: Request) -> Response {
+    let latency = shared.lock().latency();
+    if let Some(latency) = latency {
+        tokio::time::sleep(latency).await;
+    }
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, 64 << 20).await {
         Ok(b) => b,
@@ -146,15 +171,23 @@ pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) ->
             )
             .await
         }
-        Route::FcRoa => fc::handle_fc(
-            &shared,
-            &parts.method,
-            path,
-            parts.uri.query(),
-            &parts.headers,
-            &body,
-            &at,
-        ),
+        route @ (Route::FcRoa | Route::ApigRoa | Route::Fc2Roa) => {
+            // The ROA products take the same request parts; only the handler differs.
+            let handle: RoaHandler = match route {
+                Route::FcRoa => fc::handle_fc,
+                Route::ApigRoa => apig::handle_apig,
+                _ => fc2::handle_fc2,
+            };
+            handle(
+                &shared,
+                &parts.method,
+                path,
+                parts.uri.query(),
+                &parts.headers,
+                &body,
+                &at,
+            )
+        }
         Route::Rpc => {
             handle_rpc(
                 &shared,

@@ -114,6 +114,13 @@ pub(crate) const RPC_PRODUCTS: &[RpcProduct] = &[
         handler: |inner, action, p, ctx| no_txt(apigateway(inner, action, p, ctx)),
     },
     RpcProduct {
+        version: "2015-04-01",
+        name: "sts",
+        host: "sts.cn-hangzhou.aliyuncs.com",
+        serialise_dns: false,
+        handler: |inner, action, p, ctx| no_txt(sts::sts(inner, action, p, ctx)),
+    },
+    RpcProduct {
         version: "2016-01-20",
         name: "kms",
         host: "kms.cn-hangzhou.aliyuncs.com",
@@ -133,6 +140,69 @@ pub(crate) const RPC_PRODUCTS: &[RpcProduct] = &[
         host: "alb.cn-hangzhou.aliyuncs.com",
         serialise_dns: false,
         handler: |inner, action, p, ctx| no_txt(alb(inner, action, p, ctx.region)),
+    },
+    RpcProduct {
+        version: "2024-09-10",
+        name: "esa",
+        host: "esa.cn-hangzhou.aliyuncs.com",
+        serialise_dns: false,
+        handler: |inner, action, p, ctx| no_txt(esa(inner, action, p, ctx)),
+    },
+    RpcProduct {
+        version: "2021-10-01",
+        name: "waf-openapi",
+        host: "wafopenapi.cn-hangzhou.aliyuncs.com",
+        serialise_dns: false,
+        handler: |inner, action, p, ctx| no_txt(waf::waf(inner, action, p, ctx)),
+    },
+    RpcProduct {
+        version: "2016-11-01",
+        name: "live",
+        host: "live.aliyuncs.com",
+        serialise_dns: false,
+        handler: |inner, action, p, ctx| no_txt(video::live(inner, action, p, ctx)),
+    },
+    RpcProduct {
+        version: "2017-03-21",
+        name: "vod",
+        host: "vod.cn-shanghai.aliyuncs.com",
+        serialise_dns: false,
+        handler: |inner, action, p, ctx| no_txt(video::vod(inner, action, p, ctx)),
+    },
+    RpcProduct {
+        version: "2020-01-01",
+        name: "ddoscoo",
+        host: "ddoscoo.cn-hangzhou.aliyuncs.com",
+        serialise_dns: false,
+        handler: |inner, action, p, ctx| no_txt(ddos::ddos(inner, action, p, ctx)),
+    },
+    RpcProduct {
+        version: "2022-04-30",
+        name: "nlb",
+        host: "nlb.cn-hangzhou.aliyuncs.com",
+        serialise_dns: false,
+        handler: |inner, action, p, ctx| no_txt(nlb(inner, action, p, ctx.region)),
+    },
+    RpcProduct {
+        version: "2019-11-20",
+        name: "ga",
+        host: "ga.cn-hangzhou.aliyuncs.com",
+        serialise_dns: false,
+        handler: |inner, action, p, ctx| no_txt(ga(inner, action, p, ctx.region)),
+    },
+    RpcProduct {
+        version: "2015-11-23",
+        name: "dm",
+        host: "dm.aliyuncs.com",
+        serialise_dns: false,
+        handler: |inner, action, p, ctx| no_txt(dm(inner, action, p, ctx.region)),
+    },
+    RpcProduct {
+        version: "2019-01-01",
+        name: "cms",
+        host: "metrics.cn-hangzhou.aliyuncs.com",
+        serialise_dns: false,
+        handler: |inner, action, p, ctx| no_txt(cms(inner, action, p, ctx)),
     },
 ];
 
@@ -229,7 +299,7 @@ pub(crate) async fn handle_rpc(
     let (product_name, host) = product.map_or(("", "aliyuncs.com"), |p| (p.name, p.host));
 
     let log = |shared: &Arc<Shared>, status: u16, code: Option<&str>| {
-        shared.lock().state.calls.push(Call {
+        shared.lock().record_call(Call {
             product: product_name.to_string(),
             action: action.clone(),
             access_key_id: ak.clone(),
@@ -239,6 +309,8 @@ pub(crate) async fn handle_rpc(
             code: code.map(|c| c.to_string()),
             request_id: request_id.clone(),
             params: redacted(&params),
+            started_us: 0,
+            ended_us: 0,
         });
     };
 
@@ -248,6 +320,8 @@ pub(crate) async fn handle_rpc(
             "UnsupportedHTTPMethod",
             "RPC requests must use POST or GET.",
         ))
+    } else if sts::is_anonymous(&params) {
+        sts::check_anonymous(&params)
     } else {
         verify_rpc(shared, method.as_str(), &params)
     };
@@ -265,6 +339,21 @@ pub(crate) async fn handle_rpc(
         return rpc_error_response(&e, &request_id, host, product_name);
     };
 
+    // RAM, after authentication and before the handler (ram.rs).
+    let denied = {
+        let inner = shared.lock();
+        let resource = inner.rpc_resource(product.name, &action, &p, &at.region);
+        // Anonymous calls (AssumeRoleWithOIDC) carry no identity to authorise.
+        if sts::is_anonymous(&params) {
+            None
+        } else {
+            inner.ram_check(product.name, &[(action.as_str(), resource)])
+        }
+    };
+    if let Some(d) = denied {
+        log(shared, 403, Some("Forbidden.RAM"));
+        return ram::rpc_denied(&d, &request_id, host, &ak);
+    }
     let injected = shared.lock().take_failure(&action);
     if let Some((code, status)) = injected {
         let e = err(status, code, "Injected failure (emulator fail_next).");

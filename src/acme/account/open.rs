@@ -263,6 +263,39 @@ pub(in crate::acme) fn pkcs8_pem(der: &[u8]) -> Secret {
 }
 
 /// A fresh ACME account key, PKCS#8 PEM.
+impl Acme {
+    /// A new account under a fresh key that is never stored: for staging rehearsals, whose
+    /// accounts nothing else needs.
+    pub async fn throwaway_account(&self) -> Result<Account> {
+        let pem = generate_account_key()?;
+        let (account, _) = retry_bad_nonce!(
+            "create rehearsal account",
+            self.builder()
+                .create_from_key(
+                    parse_account_key(&pem, &self.key_location)?,
+                    self.url.clone()
+                )
+                .await
+        )?;
+        Ok(account)
+    }
+
+    /// The same CA settings against the staging directory.
+    pub fn staging(&self) -> Result<Acme> {
+        let url = self.config.staging_url().ok_or_else(|| {
+            Error::Config(
+                "[acme] rehearse_on_staging: no staging directory; set [acme] staging_directory"
+                    .into(),
+            )
+        })?;
+        let mut config = self.config.clone();
+        config.directory = url;
+        config.eab_kid = None;
+        config.eab_hmac_key = None;
+        Acme::new(&config)
+    }
+}
+
 pub fn generate_account_key() -> Result<Secret> {
     let (_, der) =
         Key::generate_pkcs8().map_err(|e| Error::Acme(format!("key generation: {e}")))?;

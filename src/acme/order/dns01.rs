@@ -3,7 +3,9 @@
 //! records this order created, whatever its outcome.
 // Whether another try may succeed (throttling, unavailability, the network): the client's.
 use crate::aliyun::client::is_transient;
-use crate::dns::{propagation, DnsProvider, TxtRecord};
+use futures_util::future::join_all;
+
+use crate::dns::{delegation, propagation, DnsProvider, TxtRecord, Zone};
 use crate::error::Result;
 
 use super::authz::Pending;
@@ -12,43 +14,133 @@ use super::DnsSettings;
 /// Rounds of (client-retried) delete calls per TXT record before giving it to the next run's sweep.
 const CLEANUP_ROUNDS: u32 = 3;
 
-/// Create the TXT records (each pushed to `created` as soon as it exists, so a failure later
-/// still deletes it). Returns the zones' name servers, for the propagation check.
+/// Where each record goes: at `challenge_alias` when the certificate names one (its
+/// `_acme-challenge` CNAMEs point there), else at the end of the challenge name's CNAME chain.
+pub(super) async fn locate(
+    pending: &mut [Pending],
+    alias: Option<&str>,
+    settings: &DnsSettings,
+) -> Result<()> {
+    for p in pending {
+        p.record = match alias {
+            Some(alias) => alias.to_string(),
+            None => delegation::follow(&p.fqdn, &settings.resolvers).await?,
+        };
+        if p.record != p.fqdn {
+            tracing::info!(fqdn = %p.fqdn, record = %p.record, "challenge delegated");
+        }
+    }
+    Ok(())
+}
+
+/// Ahead of the order (while the account is opened and the order created): find the zones of
+/// `domains` and sweep each one's stale records (the provider sweeps a zone once per run).
+/// Best effort: [`publish`] looks the zones up again (answered from the provider's cache) and
+/// reports any failure with the name the CA asked for.
+pub(crate) async fn prepare(dns: &dyn DnsProvider, domains: &[String], settings: &DnsSettings) {
+    let mut zones: Vec<Zone> = Vec::new();
+    for d in domains {
+        let fqdn = format!("_acme-challenge.{}", d.trim_start_matches("*."));
+        match dns.zone_for(&fqdn).await {
+            Ok(zone) if !zones.contains(&zone) => zones.push(zone),
+            Ok(_) => {}
+            Err(e) => tracing::debug!(fqdn, error = %e, "zone lookup ahead of the order failed"),
+        }
+    }
+    let sweeps = zones.iter().map(|zone| sweep(dns, zone, settings));
+    for (zone, swept) in zones.iter().zip(join_all(sweeps).await) {
+        if let Err(e) = swept {
+            tracing::debug!(zone = %zone.name, error = %e, "sweep ahead of the order failed");
+        }
+    }
+}
+
+async fn sweep(dns: &dyn DnsProvider, zone: &Zone, settings: &DnsSettings) -> Result<()> {
+    let n = dns.sweep_stale(zone, settings.sweep_grace).await?;
+    if n > 0 {
+        tracing::warn!(zone = %zone.name, deleted = n, "swept stale TXT records");
+    }
+    Ok(())
+}
+
+/// Create the TXT records, all at once (the provider bounds the calls in flight), not yet
+/// marked: [`mark`] them next. Every record that was created is pushed to `created`, even when
+/// a sibling failed, so that the cleanup deletes it; the first failure is returned after all
+/// creations ended. Returns the zones' name servers, for the propagation check.
 pub(super) async fn publish(
     dns: &dyn DnsProvider,
     pending: &[Pending],
     created: &mut Vec<TxtRecord>,
     settings: &DnsSettings,
 ) -> Result<Vec<String>> {
-    let mut name_servers = Vec::new();
-    let mut swept = Vec::new();
+    let mut zones = Vec::new();
     for p in pending {
-        let zone = dns.zone_for(&p.fqdn).await?;
-        if !swept.contains(&zone.name) {
-            let n = dns.sweep_stale(&zone, settings.sweep_grace).await?;
-            if n > 0 {
-                tracing::warn!(zone = %zone.name, deleted = n, "swept stale TXT records");
-            }
-            swept.push(zone.name.clone());
+        zones.push(dns.zone_for(&p.record).await?);
+    }
+    let mut distinct: Vec<&Zone> = Vec::new();
+    for zone in &zones {
+        if !distinct.contains(&zone) {
+            distinct.push(zone);
         }
-        tracing::debug!(identifier = %p.identifier, fqdn = %p.fqdn, zone = %zone.name, "creating TXT record");
-        created.push(dns.add_txt(&zone, &p.fqdn, &p.value).await?);
-        for ns in zone.name_servers {
-            if !name_servers.contains(&ns) {
-                name_servers.push(ns);
+    }
+    // Swept once per run by the provider: after `prepare`, no call.
+    for zone in &distinct {
+        sweep(dns, zone, settings).await?;
+    }
+    // A delegated name need not start with `_acme-challenge`: its leftovers are swept by
+    // exact name.
+    let mut delegated: Vec<&str> = Vec::new();
+    for (p, zone) in pending.iter().zip(&zones) {
+        if p.record != p.fqdn && !delegated.contains(&p.record.as_str()) {
+            let n = dns
+                .sweep_stale_at(zone, &p.record, settings.sweep_grace)
+                .await?;
+            if n > 0 {
+                tracing::warn!(fqdn = %p.record, deleted = n, "swept stale delegated TXT records");
             }
+            delegated.push(&p.record);
+        }
+    }
+    let adds = pending.iter().zip(&zones).map(|(p, zone)| {
+        tracing::debug!(identifier = %p.identifier, fqdn = %p.record, zone = %zone.name, "creating TXT record");
+        dns.create_txt(zone, &p.record, &p.value)
+    });
+    let mut first_error = None;
+    for added in join_all(adds).await {
+        match added {
+            Ok(record) => created.push(record),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    let mut name_servers = Vec::new();
+    for ns in distinct.iter().flat_map(|z| &z.name_servers) {
+        if !name_servers.contains(ns) {
+            name_servers.push(ns.clone());
         }
     }
     Ok(name_servers)
 }
 
-/// Wait once for every record: at `[dns] resolvers`, else at the zones' name servers.
+/// Mark every record as alicert's, all at once; the first failure after all of them ended.
+/// (The caller deletes the records whatever happens, marked or not.)
+pub(super) async fn mark(dns: &dyn DnsProvider, created: &[TxtRecord]) -> Result<()> {
+    let marks = join_all(created.iter().map(|r| dns.mark_txt(r))).await;
+    marks.into_iter().collect::<Result<Vec<()>>>().map(|_| ())
+}
+
+/// Wait once for every (name, value) record — at a delegated challenge's final name — at
+/// `[dns] resolvers`, else at the zones' name servers.
 pub(super) async fn wait_propagation(
-    pending: &[Pending],
+    expected: &[(String, String)],
     name_servers: &[String],
     settings: &DnsSettings,
 ) -> Result<()> {
-    if pending.is_empty() {
+    if expected.is_empty() {
         return Ok(());
     }
     let resolvers = if settings.resolvers.is_empty() {
@@ -56,32 +148,30 @@ pub(super) async fn wait_propagation(
     } else {
         settings.resolvers.clone()
     };
-    let expected: Vec<(String, String)> = pending
-        .iter()
-        .map(|p| (p.fqdn.clone(), p.value.clone()))
-        .collect();
-    propagation::wait_for_txt(&resolvers, &expected, settings.propagation_timeout).await
+    propagation::wait_for_txt(&resolvers, expected, settings.propagation_timeout).await
 }
 
-/// Delete every record this order created. A delete that still fails transiently after the
+/// Delete every record this order created, all at once (within the provider's bound). A delete that still fails transiently after the
 /// client's own retries gets up to two more rounds (each bounded by the retry policy and the
 /// deadline): leaving a record behind is worse than a slower cleanup. A delete that fails for
 /// good is logged loudly (the record carries alicert's remark, so the next run sweeps it) but
 /// does not hide the order's outcome.
-pub(super) async fn clean_up(dns: &dyn DnsProvider, created: &[TxtRecord]) {
-    for record in created {
-        let mut round = 1;
-        loop {
-            match dns.delete_txt(record).await {
-                Ok(()) => break,
-                Err(e) if round < CLEANUP_ROUNDS && is_transient(&e) => {
-                    tracing::warn!(fqdn = %record.fqdn, record_id = %record.id, round, error = %e, "TXT record delete failed; trying again");
-                    round += 1;
-                }
-                Err(e) => {
-                    tracing::error!(fqdn = %record.fqdn, record_id = %record.id, error = %e, "could not delete TXT record");
-                    break;
-                }
+pub(crate) async fn clean_up(dns: &dyn DnsProvider, created: &[TxtRecord]) {
+    join_all(created.iter().map(|record| delete(dns, record))).await;
+}
+
+async fn delete(dns: &dyn DnsProvider, record: &TxtRecord) {
+    let mut round = 1;
+    loop {
+        match dns.delete_txt(record).await {
+            Ok(()) => break,
+            Err(e) if round < CLEANUP_ROUNDS && is_transient(&e) => {
+                tracing::warn!(fqdn = %record.fqdn, record_id = %record.id, round, error = %e, "TXT record delete failed; trying again");
+                round += 1;
+            }
+            Err(e) => {
+                tracing::error!(fqdn = %record.fqdn, record_id = %record.id, error = %e, "could not delete TXT record");
+                break;
             }
         }
     }

@@ -27,6 +27,8 @@ pub struct AliyunClient {
     region: String,
     endpoints: HashMap<Product, String>,
     retry: RetryPolicy,
+    /// The account id for endpoints that carry it (FC 2.0), once known.
+    account: Option<String>,
 }
 
 impl AliyunClient {
@@ -50,6 +52,7 @@ impl AliyunClient {
             region: region.to_string(),
             endpoints,
             retry: RetryPolicy::default(),
+            account: None,
         })
     }
 
@@ -100,14 +103,49 @@ impl AliyunClient {
         }
     }
 
+    /// The same client for an account's own endpoints (FC 2.0's
+    /// `<account_id>.<region>.fc.aliyuncs.com`); `account_id` is digits only.
+    pub fn for_account(&self, account_id: &str) -> AliyunClient {
+        AliyunClient {
+            account: Some(account_id.to_string()),
+            ..self.clone()
+        }
+    }
+
     /// Base URL of `product`: the override if configured (`{region}` in it replaced by the
-    /// region addressed, e.g. `https://kms-vpc.{region}.aliyuncs.com`), else the SDK's
-    /// endpoint for the region (see endpoints.rs).
+    /// region addressed, e.g. `https://kms-vpc.{region}.aliyuncs.com`, and `{account_id}` by
+    /// the account's), else the SDK's endpoint for the region (see endpoints.rs; FC 2.0's
+    /// `account-id` label becomes the account id).
     pub fn endpoint(&self, product: Product) -> String {
+        let account = self
+            .account
+            .as_deref()
+            .unwrap_or(super::endpoints::ACCOUNT_LABEL);
         match self.endpoints.get(&product) {
-            Some(template) => template.replace("{region}", &self.region),
+            Some(template) => template
+                .replace("{region}", &self.region)
+                .replace("{account_id}", account),
+            None if product == Product::Fc2 => {
+                let host = super::endpoints::host(product, &self.region);
+                let rest = host
+                    .strip_prefix(super::endpoints::ACCOUNT_LABEL)
+                    .unwrap_or(&host);
+                format!("https://{account}{rest}")
+            }
             None => product.default_endpoint(&self.region),
         }
+    }
+}
+
+/// A refusal's message, with the RAM action that was denied when the answer names it
+/// (`AccessDeniedDetail.AuthAction`, RAM's diagnostic on Forbidden.RAM / NoPermission).
+pub(crate) fn ram_hint(message: String, body: &serde_json::Value) -> String {
+    match body["AccessDeniedDetail"]["AuthAction"].as_str() {
+        Some(a) if !a.is_empty() => format!(
+            "{message} (RAM denied {a}: grant it to these credentials; `alicert policy` prints \
+             what the config needs)"
+        ),
+        _ => message,
     }
 }
 

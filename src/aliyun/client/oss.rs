@@ -199,6 +199,42 @@ impl AliyunClient {
         })
     }
 
+    /// A V4 presigned GET URL of an object, valid `expires` seconds (at most 7 days, the V4
+    /// limit). With STS credentials it carries the security token (OSS requires it) and works
+    /// only while that token is valid.
+    pub fn oss_presigned_get(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        expires: u64,
+    ) -> Result<String> {
+        let date_time = OffsetDateTime::now_utc()
+            .format(time::macros::format_description!(
+                "[year][month][day]T[hour][minute][second]Z"
+            ))
+            .expect("formats any UTC time");
+        let query = signer::oss_v4_presign_query(
+            &self.credentials.access_key_id,
+            self.credentials.access_key_secret.expose(),
+            self.credentials.security_token.as_ref().map(|t| t.expose()),
+            expires,
+            &signer::OssV4Request {
+                verb: "GET",
+                bucket: bucket.as_str(),
+                key: key.as_str(),
+                query: Vec::new(),
+                headers: Vec::new(),
+                date_time: &date_time,
+                region: &self.region,
+            },
+        );
+        let pairs: Vec<(&str, &str)> = query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        Ok(self.oss_url(bucket, Some(key), &pairs)?.to_string())
+    }
+
     /// Any signed OSS request (object or bucket, with sub-resources such as `?cname&comp=add`),
     /// retried like the RPC calls. Returns the response body.
     pub async fn oss_request(&self, req: &OssRequest<'_>) -> Result<Vec<u8>> {
@@ -281,6 +317,13 @@ fn oss_refusal(rsp: &Response) -> Refusal {
     let mut message = field("Message");
     if let Some(endpoint) = fields.get("Endpoint") {
         message = format!("{message} (endpoint {endpoint}: set the bucket's region)");
+    }
+    // RAM refused (EC 0003-00000202, "no RAM permission"): name the action when OSS does.
+    if let Some(action) = fields.get("AuthAction") {
+        message = super::ram_hint(
+            message,
+            &serde_json::json!({"AccessDeniedDetail": {"AuthAction": action}}),
+        );
     }
     Refusal {
         code: field("Code"),

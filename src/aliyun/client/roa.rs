@@ -187,7 +187,7 @@ fn roa_refusal(rsp: &Response, header_request_id: String) -> Refusal {
     };
     Refusal {
         code: field("Code", "code"),
-        message: or_raw(field("Message", "message"), &text),
+        message: super::ram_hint(or_raw(field("Message", "message"), &text), &json),
         request_id: match field("RequestId", "requestId") {
             r if r.is_empty() => header_request_id,
             r => r,

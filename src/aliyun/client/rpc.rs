@@ -136,7 +136,7 @@ impl AliyunClient {
         };
         let refusal = Refusal {
             code: field("Code"),
-            message: or_raw(field("Message"), &text),
+            message: super::ram_hint(or_raw(field("Message"), &text), &body),
             request_id: field("RequestId"),
         };
         Err(self.refused(action, &rsp, refusal))

@@ -24,6 +24,8 @@ pub struct Hub<'a> {
     cert_name: String,
     /// Off when no target of the certificate takes a CAS id: then CAS is not touched at all.
     active: bool,
+    /// alicert's uploads for this name (valid and expired), listed once per rollout.
+    uploads: tokio::sync::OnceCell<Vec<Listed>>,
 }
 
 impl<'a> Hub<'a> {
@@ -32,6 +34,7 @@ impl<'a> Hub<'a> {
             client,
             cert_name: cert_name.to_string(),
             active: targets.iter().any(|t| t.cas().is_some()),
+            uploads: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -69,19 +72,25 @@ impl<'a> Hub<'a> {
             private_key: Secret::new(key),
             info,
             notes: Vec::new(),
+            cleanup: crate::acme::order::Cleanup::none(),
         }))
     }
 
-    /// Make sure `cert` is in CAS (looked up by fingerprint before uploading); `None` when the
-    /// hub is off.
-    pub async fn publish(&self, cert: &NewCert<'_>) -> Result<Option<CasCopy>> {
+    /// Make sure `cert` is in CAS (looked up by fingerprint before uploading, unless it was
+    /// `just_issued` by this run: then no copy can exist but one an interrupted upload of this
+    /// run made, which `NameRepeat` finds); `None` when the hub is off.
+    pub async fn publish(&self, cert: &NewCert<'_>, just_issued: bool) -> Result<Option<CasCopy>> {
         if !self.active {
             return Ok(None);
         }
-        if let Some(found) = self
-            .find_by_fingerprint(&cert.info.fingerprint_sha256)
-            .await?
-        {
+        let found = match just_issued {
+            true => None,
+            false => {
+                self.find_by_fingerprint(&cert.info.fingerprint_sha256)
+                    .await?
+            }
+        };
+        if let Some(found) = found {
             tracing::info!(cas_id = %found.id, name = %found.name, "certificate already in CAS");
             return super::copy_of(self.client, &found.id, &found.name)
                 .await
@@ -124,35 +133,44 @@ impl<'a> Hub<'a> {
             .iter()
             .filter_map(|t| t.cas().map(|c| (t, c)))
             .collect();
-        for (t, cas) in &consumers {
+        // Each consumer retires its copies, then says what it references; all consumers and
+        // the listing of alicert's uploads side by side.
+        let references = consumers.iter().map(|(t, cas)| async move {
             if let Err(e) = cas.retire(current).await {
                 tracing::warn!(kind = t.kind(), id = %t.id(), error = %e, "could not retire superseded copies");
             }
-        }
-        let mut referenced: HashSet<String> = HashSet::from([current.id.clone()]);
-        for (t, cas) in &consumers {
-            match cas.cas_references().await {
-                Ok(ids) => referenced.extend(ids),
-                Err(e) => {
-                    // Without knowing what is in use, delete nothing.
-                    tracing::warn!(kind = t.kind(), id = %t.id(), error = %e, "cannot read CAS references; keeping old certificates");
-                    return Vec::new();
-                }
+            if cas.sole_reference() {
+                return Ok(Vec::new()); // the hub's copy, referenced below anyway
             }
+            cas.cas_references().await.map_err(|e| {
+                tracing::warn!(kind = t.kind(), id = %t.id(), error = %e, "cannot read CAS references; keeping old certificates");
+            })
+        });
+        let (references, ours) =
+            tokio::join!(futures_util::future::join_all(references), self.uploads());
+        let mut referenced: HashSet<String> = HashSet::from([current.id.clone()]);
+        for ids in references {
+            // Without knowing what is in use, delete nothing.
+            let Ok(ids) = ids else {
+                return Vec::new();
+            };
+            referenced.extend(ids);
         }
-        let ours = match self.list_ours(Listing::ValidAndExpired).await {
+        let ours = match ours {
             Ok(o) => o,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot list CAS certificates; keeping old certificates");
                 return Vec::new();
             }
         };
-        let mut deleted = Vec::new();
-        for old in ours.iter().filter(|c| !referenced.contains(&c.id)) {
-            if self.delete_unused(old).await {
-                deleted.push(old.id.clone());
-            }
-        }
+        let unused = ours.iter().filter(|c| !referenced.contains(&c.id));
+        let deletes =
+            unused.map(|old| async move { self.delete_unused(old).await.then(|| old.id.clone()) });
+        let deleted = futures_util::future::join_all(deletes)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
         deleted
     }
 
@@ -180,6 +198,22 @@ impl<'a> Hub<'a> {
                 false
             }
         }
+    }
+
+    /// List alicert's uploads ahead of [`Hub::retire_superseded`], while the certificate is
+    /// obtained (best effort: a failed listing is tried again there).
+    pub async fn prefetch_uploads(&self) {
+        if self.active {
+            if let Err(e) = self.uploads().await {
+                tracing::debug!(error = %e, "listing CAS certificates ahead of the rollout failed");
+            }
+        }
+    }
+
+    async fn uploads(&self) -> Result<&Vec<Listed>> {
+        self.uploads
+            .get_or_try_init(|| self.list_ours(Listing::ValidAndExpired))
+            .await
     }
 
     async fn find_by_fingerprint(&self, sha256: &str) -> Result<Option<Listed>> {

@@ -254,6 +254,29 @@ pub(crate) async fn deployed_on(client: &AliyunClient, id: &str) -> Result<Vec<S
 mod list;
 pub(crate) use list::{list_uploads, Listed, Listing};
 
+/// The actions this file calls (tests/policy.rs checks them against the calls).
+pub(crate) const RAM: &[&str] = &[
+    "yundun-cert:GetUserCertificateDetail",
+    "yundun-cert:UploadUserCertificate",
+    "yundun-cert:DeleteUserCertificate",
+    "yundun-cert:ListCloudResources",
+];
+
+/// What the hub needs, for every target that takes a CAS id (and the `cas` kind): upload the
+/// certificate once, find alicert's copies, and delete superseded copies it uploaded that no
+/// cloud resource uses. CAS (RAM code yundun-cert) has no resource-level permission here.
+pub fn hub_statements() -> Vec<crate::aliyun::ram::Statement> {
+    use crate::aliyun::ram::{pick, Statement};
+    let mut actions = pick(list::RAM, &["yundun-cert:ListUserCertificateOrder"]);
+    actions.extend(pick(RAM, RAM));
+    vec![Statement::any(
+        "CasCertificates",
+        "CAS (Certificate Management Service): upload each new certificate once, list alicert's \
+         uploads, and delete only superseded ones alicert uploaded that no cloud resource uses.",
+        &actions,
+    )]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,14 @@ pub struct Params {}
 impl crate::deploy::kinds::Kind for Params {
     const KIND: TargetKind = TargetKind::Cas;
 
+    /// The `cas` kind is the hub's copy itself (its calls are in cas/mod.rs and list.rs).
+    fn ram(
+        &self,
+        _ctx: &crate::deploy::kinds::RamContext<'_>,
+    ) -> Vec<crate::aliyun::ram::Statement> {
+        super::hub_statements()
+    }
+
     fn build(self, cert_name: &str, client: &AliyunClient) -> Box<dyn Target> {
         Box::new(CasStore {
             cert_name: cert_name.to_string(),
@@ -92,8 +100,8 @@ impl Target for CasStore {
 impl crate::deploy::Capabilities for CasStore {
     fn capabilities(&self) -> crate::deploy::Caps<'_> {
         crate::deploy::Caps {
-            cas: Some(self),
             keys: Some(self),
+            ..crate::deploy::Caps::cas(self)
         }
     }
 }

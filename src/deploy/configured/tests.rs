@@ -31,8 +31,8 @@ impl Target for Fake {
 impl Capabilities for Fake {
     fn capabilities(&self) -> Caps<'_> {
         Caps {
-            cas: Some(self),
             keys: Some(self),
+            ..Caps::cas(self)
         }
     }
 }

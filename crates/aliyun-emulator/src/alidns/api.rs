@@ -107,6 +107,9 @@ pub(crate) fn alidns(
             } else {
                 None
             };
+            if t == "CAA" {
+                validate_caa_value(&value)?;
+            }
             check_new_record(inner, &zone, &rr, &t, &value, &line, None)?;
             // AddDomainRecord takes no Remark (alibabacloud-alidns20150109 4.6.1
             // models/_add_domain_record_request.py: DomainName, Lang, Line, Priority, RR, TTL,
@@ -129,6 +132,7 @@ pub(crate) fn alidns(
                 created_ms: now,
                 updated_ms: now,
             };
+            let caa_host = (t == "CAA").then(|| rec.fqdn());
             if t == "TXT" {
                 syncs.push(TxtSync::Add {
                     host: rec.fqdn(),
@@ -136,6 +140,9 @@ pub(crate) fn alidns(
                 });
             }
             inner.state.records.push(rec.clone());
+            if let Some(host) = caa_host {
+                syncs.push(inner.caa_sync(host));
+            }
             inner.state.records_added.push(rec);
             json!({ "RecordId": id })
         }
@@ -148,6 +155,9 @@ pub(crate) fn alidns(
                 .position(|r| r.record_id == id)
                 .ok_or_else(record_not_found)?;
             let rec = inner.state.records.remove(idx);
+            if rec.record_type == "CAA" {
+                syncs.push(inner.caa_sync(rec.fqdn()));
+            }
             if rec.record_type == "TXT" {
                 let host = rec.fqdn();
                 syncs.push(TxtSync::Resync {
@@ -182,6 +192,14 @@ pub(crate) fn alidns(
                     host,
                 });
             }
+            let caa_hosts: HashSet<String> = gone
+                .iter()
+                .filter(|r| r.record_type == "CAA")
+                .map(|r| r.fqdn())
+                .collect();
+            for host in caa_hosts {
+                syncs.push(inner.caa_sync(host));
+            }
             let n = gone.len();
             inner.state.records_deleted.extend(gone);
             json!({"RR": rr, "TotalCount": n})
@@ -191,6 +209,9 @@ pub(crate) fn alidns(
             let rr = validate_rr(p.req("RR")?)?;
             let t = validate_type(p.req("Type")?)?;
             let value = p.req("Value")?.to_string();
+            if t == "CAA" {
+                validate_caa_value(&value)?;
+            }
             let idx = inner
                 .state
                 .records
@@ -233,6 +254,9 @@ pub(crate) fn alidns(
                     values: inner.txt_values_at(&host),
                     host,
                 });
+            }
+            for r in [&old, &new].into_iter().filter(|r| r.record_type == "CAA") {
+                syncs.push(inner.caa_sync(r.fqdn()));
             }
             json!({ "RecordId": id })
         }

@@ -81,7 +81,7 @@ pub struct ZoneState {
     pub dns_servers: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DnsRecord {
     /// Decimal string, like Alidns.
     pub record_id: String,
@@ -146,6 +146,24 @@ impl Inner {
             .collect()
     }
 
+    /// The (tag, value) pairs of the enabled CAA records at `host`.
+    pub(crate) fn caa_policies_at(&self, host: &str) -> Vec<(String, String)> {
+        self.state
+            .records
+            .iter()
+            .filter(|r| r.record_type == "CAA" && r.status == "ENABLE" && r.fqdn() == host)
+            .filter_map(|r| rules::validate_caa_value(&r.value).ok())
+            .collect()
+    }
+
+    /// The push that makes challtestsrv serve `host`'s CAA records as Alidns holds them.
+    pub(crate) fn caa_sync(&self, host: String) -> TxtSync {
+        TxtSync::Caa {
+            policies: self.caa_policies_at(&host),
+            host,
+        }
+    }
+
     pub(crate) fn all_txt_resyncs(&self) -> Vec<TxtSync> {
         let hosts: HashSet<String> = self
             .state
@@ -154,12 +172,18 @@ impl Inner {
             .filter(|r| r.record_type == "TXT")
             .map(|r| r.fqdn())
             .collect();
-        hosts
-            .into_iter()
-            .map(|h| TxtSync::Resync {
-                values: self.txt_values_at(&h),
-                host: h,
-            })
+        let caa_hosts: HashSet<String> = self
+            .state
+            .records
+            .iter()
+            .filter(|r| r.record_type == "CAA")
+            .map(|r| r.fqdn())
+            .collect();
+        let txt = hosts.into_iter().map(|h| TxtSync::Resync {
+            values: self.txt_values_at(&h),
+            host: h,
+        });
+        txt.chain(caa_hosts.into_iter().map(|h| self.caa_sync(h)))
             .collect()
     }
 
@@ -236,6 +260,12 @@ pub(crate) enum TxtSync {
     Add { host: String, value: String },
     /// `clear-txt`, then `set-txt` each of `values`.
     Resync { host: String, values: Vec<String> },
+    /// `clear-caa`, then `add-caa` with every (tag, value) at the host (CAA records are served
+    /// too, so that alicert's CAA check and Pebble see what Alidns holds).
+    Caa {
+        host: String,
+        policies: Vec<(String, String)>,
+    },
 }
 
 pub(crate) async fn push_txt(shared: &Arc<Shared>, syncs: Vec<TxtSync>) {
@@ -268,6 +298,22 @@ pub(crate) async fn push_txt(shared: &Arc<Shared>, syncs: Vec<TxtSync>) {
                 .await
                 {
                     errors.push(e);
+                }
+            }
+            TxtSync::Caa { host, policies } => {
+                let h = format!("{host}.");
+                if let Err(e) = post("/clear-caa", json!({ "host": h })).await {
+                    errors.push(e);
+                }
+                let policies: Vec<Value> = policies
+                    .iter()
+                    .map(|(tag, value)| json!({"tag": tag, "value": value}))
+                    .collect();
+                if !policies.is_empty() {
+                    if let Err(e) = post("/add-caa", json!({"host": h, "policies": policies})).await
+                    {
+                        errors.push(e);
+                    }
                 }
             }
             TxtSync::Resync { host, values } => {

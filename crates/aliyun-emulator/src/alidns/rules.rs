@@ -174,6 +174,36 @@ pub(crate) fn records_page(
     }))
 }
 
+/// A CAA Value as Alidns takes it: `<flag> <tag> "<value>"`. Source: Alibaba Cloud DNS help
+/// "Configure CAA records to specify an authority to issue HTTPS security certificates"
+/// (alibabacloud.com/help/en/dns/pubz-configure-caa-records-…): "[flag] [tag] [value]",
+/// "flag: An unsigned integer from 0 to 255", the tags issue, issuewild and iodef, and every
+/// example value quoted (`0 issue "symantec.com"`). The page is silent on other tags (RFC 8659
+/// also has contactemail, …) and on unquoted values: both refused here, the strictest reading.
+pub(crate) fn validate_caa_value(value: &str) -> Result<(String, String), ApiError> {
+    let bad = || {
+        err(
+            400,
+            "InvalidParameter.Value",
+            "The CAA record value must be [flag] [tag] \"[value]\", e.g. 0 issue \"ca.com\".",
+        )
+    };
+    let mut parts = value.trim().splitn(3, ' ');
+    let flag = parts.next().ok_or_else(bad)?;
+    let tag = parts.next().ok_or_else(bad)?;
+    let quoted = parts.next().ok_or_else(bad)?;
+    flag.parse::<u8>().map_err(|_| bad())?;
+    if !matches!(tag, "issue" | "issuewild" | "iodef") {
+        return Err(bad());
+    }
+    let inner = quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .filter(|q| !q.contains('"'))
+        .ok_or_else(bad)?;
+    Ok((tag.to_string(), inner.to_string()))
+}
+
 pub(crate) fn validate_rr(rr: &str) -> Result<String, ApiError> {
     let rr = rr.trim().to_ascii_lowercase();
     let ok = !rr.is_empty()

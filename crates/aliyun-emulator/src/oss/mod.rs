@@ -243,6 +243,8 @@ pub(crate) async fn handle_oss(
             ("bucket".to_string(), bucket.clone()),
             ("key".to_string(), key.clone().unwrap_or_default()),
         ]),
+        started_us: 0,
+        ended_us: 0,
     };
     let result = oss_inner(
         shared,
@@ -269,7 +271,7 @@ pub(crate) async fn handle_oss(
             oss_error_response(&e, &request_id, &bucket, &at.region, head)
         }
     };
-    shared.lock().state.calls.push(call);
+    shared.lock().record_call(call);
     resp
 }
 
@@ -325,6 +327,40 @@ pub(crate) fn oss_inner(
     let ak = verify_oss_v4(&inner, method, bucket, key, query, headers, body, at)?;
     call.access_key_id = ak.clone();
 
+    // RAM (ram.rs): HeadObject is authorised as oss:GetObject (OSS API reference,
+    // HeadObject: "oss:GetObject"); a put that sets an ACL also needs oss:PutObjectAcl (OSS
+    // "Object ACLs"); PutCname attaching a certificate also needs the three CAS actions (OSS API
+    // reference, PutCname, "Permissions").
+    let resource = if bucket_op {
+        format!("acs:oss:*:{ACCOUNT_ID}:{bucket}")
+    } else {
+        format!("acs:oss:*:{ACCOUNT_ID}:{bucket}/{key}")
+    };
+    let mut checks = vec![(
+        if action == "HeadObject" {
+            "GetObject"
+        } else {
+            action
+        },
+        resource.clone(),
+    )];
+    if action == "PutObject" && headers.contains_key("x-oss-object-acl") {
+        checks.push(("PutObjectAcl", resource.clone()));
+    }
+    if let Some(d) = inner.ram_check("oss", &checks) {
+        return Err(super::ram::oss_denied(&d));
+    }
+    if action == "PutCname" && String::from_utf8_lossy(body).contains("<CertId>") {
+        let cas = [
+            "DescribeSSLCertificatePrivateKey",
+            "DescribeSSLCertificatePublicKeyDetail",
+            "CreateSSLCertificate",
+        ]
+        .map(|a| (a, "*".to_string()));
+        if let Some(d) = inner.ram_check("cas", &cas) {
+            return Err(super::ram::oss_denied(&d));
+        }
+    }
     if let Some((code, status)) = inner.take_failure(action) {
         return Err(oss_err(
             status,

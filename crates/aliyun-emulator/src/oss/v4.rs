@@ -190,6 +190,11 @@ fn oss_credential(inner: &Inner, ak: &str, headers: &HeaderMap) -> Result<Access
             "InvalidSecurityToken",
             "The security token you provided is invalid.",
         ),
+        Refusal::Expired => oss_err(
+            403,
+            "InvalidSecurityToken",
+            "The security token you provided has expired.",
+        ),
     })
 }
 

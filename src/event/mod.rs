@@ -24,6 +24,10 @@ pub enum Event {
         /// only; src/revoke.rs).
         replace: bool,
     },
+    /// Read like `status`, then write the report (src/report).
+    Report(RenewOptions),
+    /// A test message to every `[notify]` channel.
+    TestNotify,
     Account {
         op: OpKind,
         email: Option<String>,
@@ -48,6 +52,9 @@ pub struct RenewOptions {
     pub certificates: Vec<String>,
     pub force: bool,
     pub dry_run: bool,
+    /// An on-demand certificate (`issue`): transient, so no failure state is kept for it (the
+    /// HTTP trigger's rate limit bounds its retries instead).
+    pub on_demand: bool,
 }
 
 /// The fields of every action (`action` itself is read first; which fields an action takes
@@ -96,6 +103,8 @@ fn fields_of(action: &str) -> Option<&'static [&'static str]> {
         "issue" => &["domains", "targets", "target_set", "dry_run"],
         "revoke" => &["certificate", "reason", "replace", "dry_run"],
         "account" => &["op", "email", "confirm", "dry_run"],
+        "report" => &["certificates"],
+        "test-notify" => &[],
         _ => return None,
     })
 }
@@ -165,10 +174,13 @@ impl Event {
             certificates: raw.certificates.clone().unwrap_or_default(),
             force: raw.force.unwrap_or(false),
             dry_run: raw.dry_run.unwrap_or(false),
+            on_demand: false,
         };
         match action {
             "renew" => Ok(Event::Renew(options)),
             "status" => Ok(Event::Status(options)),
+            "report" => Ok(Event::Report(options)),
+            "test-notify" => Ok(Event::TestNotify),
             "issue" => Ok(Event::Issue {
                 domains: raw
                     .domains
@@ -205,7 +217,8 @@ impl Event {
     /// and reports only (`status` is dry by nature).
     pub fn set_dry_run(&mut self) {
         match self {
-            Event::Renew(o) | Event::Status(o) => o.dry_run = true,
+            Event::Renew(o) | Event::Status(o) | Event::Report(o) => o.dry_run = true,
+            Event::TestNotify => {}
             Event::Issue { dry_run, .. }
             | Event::Revoke { dry_run, .. }
             | Event::Account { dry_run, .. } => *dry_run = true,
@@ -367,221 +380,4 @@ impl RevokeReason {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_events_and_timer_wrapper() {
-        assert_eq!(
-            Event::parse(b"").unwrap(),
-            Event::Renew(RenewOptions::default())
-        );
-        assert_eq!(
-            Event::parse(b"{}").unwrap(),
-            Event::Renew(RenewOptions::default())
-        );
-        assert_eq!(
-            Event::parse(
-                br#"{"action":"renew","certificates":["www"],"force":true,"dry_run":true}"#
-            )
-            .unwrap(),
-            Event::Renew(RenewOptions {
-                certificates: vec!["www".into()],
-                force: true,
-                dry_run: true
-            })
-        );
-        assert_eq!(
-            Event::parse(br#"{"triggerTime":"2026-01-01T00:00:00Z","triggerName":"t","payload":"{\"action\":\"status\"}"}"#).unwrap(),
-            Event::Status(RenewOptions::default())
-        );
-        assert_eq!(
-            Event::parse(br#"{"triggerTime":"x","triggerName":"t","payload":""}"#).unwrap(),
-            Event::Renew(RenewOptions::default())
-        );
-        assert_eq!(
-            Event::parse(br#"{"action":"account","op":"deactivate","confirm":true}"#).unwrap(),
-            Event::Account {
-                op: OpKind::Deactivate,
-                email: None,
-                confirm: true,
-                dry_run: false
-            }
-        );
-        assert_eq!(
-            Event::parse(br#"{"action":"revoke","certificate":"www","reason":4}"#).unwrap(),
-            Event::Revoke {
-                certificate: "www".into(),
-                reason: Some(RevokeReason::Superseded),
-                dry_run: false,
-                replace: true
-            }
-        );
-        assert_eq!(
-            Event::parse(br#"{"action":"revoke","certificate":"www","replace":false}"#).unwrap(),
-            Event::Revoke {
-                certificate: "www".into(),
-                reason: None,
-                dry_run: false,
-                replace: false
-            }
-        );
-    }
-
-    #[test]
-    fn issue_names_a_target_set() {
-        let named = |body: &[u8]| match Event::parse(body).unwrap() {
-            Event::Issue {
-                targets, dry_run, ..
-            } => (targets, dry_run),
-            e => panic!("{e:?}"),
-        };
-        assert_eq!(
-            named(br#"{"action":"issue","domains":["a.example.com"],"target_set":"web"}"#),
-            (IssueTargets::Named("web".into()), false)
-        );
-        assert_eq!(
-            named(
-                br#"{"action":"issue","domains":["a.example.com"],"targets":"web","dry_run":true}"#
-            ),
-            (IssueTargets::Named("web".into()), true)
-        );
-        let list = serde_json::json!([{"kind": "cdn", "domain": "a.example.com"}]);
-        assert_eq!(
-            named(
-                serde_json::json!({"action": "issue", "domains": ["a.example.com"], "targets": list})
-                    .to_string()
-                    .as_bytes()
-            ),
-            (IssueTargets::Listed(list.as_array().unwrap().clone()), false)
-        );
-    }
-
-    #[test]
-    fn bad_events_name_the_problem() {
-        for (body, needle) in [
-            (&br#"[1]"#[..], "JSON object"),
-            (br#"{"action":"nope"}"#, "unknown action"),
-            (br#"{"action":5}"#, "`action`"),
-            (br#"{"forse":true}"#, "forse"),
-            (br#"{"force":"yes"}"#, "force"),
-            (br#"{"#, "not valid JSON"),
-            (
-                br#"{"triggerTime":"x","triggerName":"t","payload":"{oops"}"#,
-                "timer payload",
-            ),
-            (br#"{"action":"revoke"}"#, "certificate"),
-            (
-                br#"{"action":"revoke","certificate":"www","reason":-1}"#,
-                "reason",
-            ),
-            (
-                br#"{"action":"revoke","certificate":"www","reason":7}"#,
-                "event field `reason`: reason 7",
-            ),
-            (
-                br#"{"action":"revoke","certificate":"www","reason":256}"#,
-                "reason",
-            ),
-            (br#"{"action":"account","confirm":"yes"}"#, "confirm"),
-            (
-                br#"{"action":"account","op":"delete"}"#,
-                "event field `op`: unknown variant `delete`",
-            ),
-            (
-                br#"{"action":"revoke","certificate":"www","replace":"no"}"#,
-                "replace",
-            ),
-            // A field of another action is never silently dropped.
-            (
-                br#"{"action":"status","force":true}"#,
-                "`force`: not a field of action `status`",
-            ),
-            (
-                br#"{"action":"revoke","certificate":"www","domains":["a"]}"#,
-                "`domains`",
-            ),
-            (
-                br#"{"action":"issue","domains":["a.example.com"]}"#,
-                "target_set",
-            ),
-            (
-                br#"{"action":"issue","domains":["a.example.com"],"target_set":"a","targets":"b"}"#,
-                "not both",
-            ),
-            (
-                br#"{"action":"issue","domains":["a.example.com"],"targets":5}"#,
-                "target set name or a list",
-            ),
-        ] {
-            let e = Event::parse(body).unwrap_err();
-            assert!(e.is_user_error());
-            assert!(e.to_string().contains(needle), "{e} lacks {needle}");
-        }
-    }
-
-    #[test]
-    fn only_the_exact_timer_shape_is_unwrapped() {
-        for (body, needle) in [
-            // No payload: once a renew that dropped the action; now an error.
-            (
-                &br#"{"triggerTime":"x","triggerName":"t","action":"status"}"#[..],
-                "timer event field `action`",
-            ),
-            (
-                br#"{"triggerTime":"x","triggerName":"t"}"#,
-                "`payload` is missing",
-            ),
-            (
-                br#"{"triggerName":"t","payload":""}"#,
-                "`triggerTime` is missing",
-            ),
-            (
-                br#"{"triggerTime":"x","triggerName":"t","payload":{"action":"status"}}"#,
-                "`payload` must be a string",
-            ),
-            (
-                br#"{"triggerTime":"x","triggerName":"t","payload":null}"#,
-                "`payload` must be a string",
-            ),
-            (
-                br#"{"triggerTime":1,"triggerName":"t","payload":""}"#,
-                "`triggerTime` must be a string",
-            ),
-            (br#"{"payload":"{}"}"#, "`triggerTime` is missing"),
-            (
-                br#"{"triggerTime":"x","triggerName":"t","payload":"{\"payload\":\"\"}"}"#,
-                "inside a timer payload",
-            ),
-            (
-                br#"{"triggerTime":"x","triggerName":"t","payload":"awesome-fc"}"#,
-                "timer payload: event is not valid JSON",
-            ),
-        ] {
-            let e = Event::parse(body).unwrap_err();
-            assert!(e.is_user_error());
-            assert!(e.to_string().contains(needle), "{e} lacks {needle}");
-        }
-    }
-
-    #[test]
-    fn dry_run_reaches_every_kind() {
-        for body in [
-            &br#"{}"#[..],
-            br#"{"action":"status"}"#,
-            br#"{"action":"issue","domains":["a.example.com"],"target_set":"w"}"#,
-            br#"{"action":"revoke","certificate":"www"}"#,
-            br#"{"action":"account","op":"rollover"}"#,
-        ] {
-            let mut e = Event::parse(body).unwrap();
-            e.set_dry_run();
-            let dry = match e {
-                Event::Renew(o) | Event::Status(o) => o.dry_run,
-                Event::Issue { dry_run, .. }
-                | Event::Revoke { dry_run, .. }
-                | Event::Account { dry_run, .. } => dry_run,
-            };
-            assert!(dry, "{}", String::from_utf8_lossy(body));
-        }
-    }
-}
+mod tests;
