@@ -39,6 +39,26 @@ pub enum Error {
     Other(String),
 }
 
+/// Where a refusal's message names the denied action (the Alibaba Cloud client writes it,
+/// [`Error::denied_action`] reads it).
+pub const DENIED_MARK: &str = "(RAM denied ";
+
+/// `ram-code:Action`: a lower-case code (letters, digits, `-`), `:`, a CamelCase action.
+fn is_ram_action(w: &str) -> bool {
+    let Some((code, action)) = w.split_once(':') else {
+        return false;
+    };
+    !code.is_empty()
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && action
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_uppercase())
+        && action.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
 /// The `error` object of the result JSON.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ErrorReport {
@@ -52,6 +72,32 @@ impl Error {
     /// Bad input or config: exit 2, HTTP 400, nothing changed.
     pub fn is_user_error(&self) -> bool {
         matches!(self, Error::Config(_) | Error::Input(_))
+    }
+
+    /// The RAM action a refusal names (`AccessDeniedDetail.AuthAction`, which the client puts
+    /// in the message, see `aliyun::client::ram_hint`).
+    /// ROA products without that detail name the action in the message of their denial
+    /// (FC: `AccessDenied`, "… not authorized to do fc:GetCustomDomain on resource …"): the
+    /// first `ram-code:Action` word of it.
+    pub fn denied_action(&self) -> Option<String> {
+        let Error::Aliyun { message, code, .. } = self else {
+            return None;
+        };
+        let mark = DENIED_MARK;
+        if let Some(at) = message.find(mark) {
+            let mut parts = message[at + mark.len()..].split(':');
+            if let (Some(code), Some(action)) = (parts.next(), parts.next()) {
+                return Some(format!("{code}:{action}"));
+            }
+        }
+        let denial = ["Forbidden.RAM", "NoPermission", "AccessDenied", "Forbidden"];
+        if !denial.contains(&code.as_str()) {
+            return None;
+        }
+        message
+            .split(|c: char| c.is_whitespace() || "'\"`,;()".contains(c))
+            .find(|w| is_ram_action(w))
+            .map(String::from)
     }
 
     pub fn report(&self) -> ErrorReport {
@@ -144,3 +190,45 @@ impl From<instant_acme::Error> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(code: &str, message: &str) -> Error {
+        Error::Aliyun {
+            action: "X".into(),
+            code: code.into(),
+            message: message.into(),
+            request_id: "R".into(),
+            http_status: 403,
+        }
+    }
+
+    #[test]
+    fn a_refusal_names_its_ram_action() {
+        let rpc = refused(
+            "Forbidden.RAM",
+            &format!("User not authorized. {DENIED_MARK}alidns:AddDomainRecord: grant it …)"),
+        );
+        assert_eq!(
+            rpc.denied_action().as_deref(),
+            Some("alidns:AddDomainRecord")
+        );
+        let roa = refused(
+            "AccessDenied",
+            "You are not authorized to do fc:GetCustomDomain on resource * (RAM ImplicitDeny).",
+        );
+        assert_eq!(roa.denied_action().as_deref(), Some("fc:GetCustomDomain"));
+        // Not a denial, or no action named: nothing.
+        assert_eq!(
+            refused("InvalidDomain.NotFound", "cdn:X is odd").denied_action(),
+            None
+        );
+        assert_eq!(
+            refused("AccessDenied", "no action here").denied_action(),
+            None
+        );
+        assert_eq!(Error::Config("x".into()).denied_action(), None);
+    }
+}

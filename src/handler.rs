@@ -14,15 +14,8 @@ pub async fn handle(config: &Config, event: Event, invocation: &Invocation) -> R
         Event::Renew(opts) => renew(config, &opts, invocation, false).await,
         Event::Status(opts) => renew(config, &opts, invocation, true).await,
         Event::Report(opts) => report(config, &opts, invocation).await,
-        Event::TestNotify => {
-            let client = invocation.aliyun_client(&config.aliyun).await?;
-            crate::notify::send_test(&config.notify, &config.report, &client).await?;
-            Ok(RunResult {
-                ok: true,
-                request_id: invocation.request_id.clone(),
-                ..RunResult::default()
-            })
-        }
+        Event::Doctor => Ok(doctor(config, invocation).await),
+        Event::TestNotify => test_notify(config, invocation).await,
         Event::Issue {
             domains,
             targets,
@@ -147,4 +140,24 @@ async fn report(
         crate::report::publish(&config.report, &client, &result, &facts).await?;
     }
     Ok(result)
+}
+
+async fn test_notify(config: &Config, invocation: &Invocation) -> Result<RunResult> {
+    let client = invocation.aliyun_client(&config.aliyun).await?;
+    crate::notify::send_test(&config.notify, &config.report, &client).await?;
+    Ok(RunResult {
+        ok: true,
+        request_id: invocation.request_id.clone(),
+        ..RunResult::default()
+    })
+}
+
+async fn doctor(config: &Config, invocation: &Invocation) -> RunResult {
+    let report = crate::doctor::run(config, invocation).await;
+    RunResult {
+        ok: report.ok,
+        request_id: invocation.request_id.clone(),
+        doctor: Some(report),
+        ..RunResult::default()
+    }
 }

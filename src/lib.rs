@@ -13,6 +13,7 @@ pub mod config;
 pub mod crl;
 pub mod deploy;
 pub mod dns;
+pub mod doctor;
 pub mod domain;
 pub mod error;
 pub mod event;

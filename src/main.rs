@@ -52,6 +52,14 @@ enum Command {
     /// Print the least-privilege RAM policy this config needs (JSON on stdout; the purpose of
     /// each statement on stderr). Reads the config only: no network call, no credentials.
     Policy,
+    /// Read-only preflight with the real credentials: credentials, permissions (the policies
+    /// attached to them against `alicert policy`), zones and their delegation, targets, the
+    /// account key, the lock bucket, secrets, the CA and CAA. Exit 0 only when all are ok.
+    Doctor {
+        /// The report as JSON (the run result's `doctor` object) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// ACME account operations.
     Account {
         #[command(subcommand)]
@@ -174,21 +182,13 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             println!("{}", policy.to_json_text());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Doctor { json } => {
+            let config = Config::load(cli.config.as_deref())?;
+            doctor(&config, &invocation, json).await
+        }
         Command::Account { op } => {
             let config = Config::load(cli.config.as_deref())?;
-            let (op, email, confirm) = match op {
-                AccountOp::Show => (OpKind::Show, None, false),
-                AccountOp::Create => (OpKind::Create, None, false),
-                AccountOp::Update { email } => (OpKind::Update, Some(email.join(",")), false),
-                AccountOp::Rollover => (OpKind::Rollover, None, false),
-                AccountOp::Deactivate { yes } => (OpKind::Deactivate, None, yes),
-            };
-            let event = Event::Account {
-                op,
-                email,
-                confirm,
-                dry_run: cli.dry_run,
-            };
+            let event = account_event(op, cli.dry_run);
             print_result(handler::handle(&config, event, &invocation).await?)
         }
         Command::Revoke {
@@ -210,6 +210,38 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             print_result(handler::handle(&config, event, &invocation).await?)
         }
     }
+}
+
+fn account_event(op: AccountOp, dry_run: bool) -> Event {
+    let (op, email, confirm) = match op {
+        AccountOp::Show => (OpKind::Show, None, false),
+        AccountOp::Create => (OpKind::Create, None, false),
+        AccountOp::Update { email } => (OpKind::Update, Some(email.join(",")), false),
+        AccountOp::Rollover => (OpKind::Rollover, None, false),
+        AccountOp::Deactivate { yes } => (OpKind::Deactivate, None, yes),
+    };
+    Event::Account {
+        op,
+        email,
+        confirm,
+        dry_run,
+    }
+}
+
+/// `alicert doctor`: the table on stdout (JSON with `--json`); exit 1 unless all is ok.
+async fn doctor(config: &Config, invocation: &Invocation, json: bool) -> Result<ExitCode, Error> {
+    let result = handler::handle(config, Event::Doctor, invocation).await?;
+    if json {
+        return print_result(result);
+    }
+    if let Some(report) = &result.doctor {
+        print!("{}", alicert::doctor::human_table(report));
+    }
+    Ok(if result.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn print_result(result: alicert::result::RunResult) -> Result<ExitCode, Error> {

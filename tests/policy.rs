@@ -866,6 +866,7 @@ fn ram_prefix(product: &str) -> Option<&'static str> {
         "Ddoscoo" => "yundun-ddoscoo",
         "Dm" => "dm",
         "Cms" => "cms",
+        "Ram" => "ram",
         _ => return None,
     })
 }

@@ -99,6 +99,11 @@ async fn the_generated_policy_is_enough_and_each_statement_is_needed() {
     // and fails, except for the failure memory, which is best effort by design (a read error is
     // logged and the order goes on: pipeline/certificate.rs `load_backoff`).
     for (i, id) in ids.iter().enumerate() {
+        // What only `alicert doctor` calls (no fc2 target here: GetCallerIdentity is doctor's
+        // alone): tests/doctor.rs removes each of those and checks doctor names it.
+        if id.starts_with("Doctor") || id == "CallerIdentity" {
+            continue;
+        }
         let mut reduced = policy.clone();
         reduced["Statement"].as_array_mut().unwrap().remove(i);
         rig.emulator.set_ram_policy(Some(&reduced)).unwrap();

@@ -55,6 +55,7 @@ fn table(product: Product) -> (&'static str, Rule, &'static [(&'static str, &'st
         Product::Ga => ("ga", Rule::Regional, GA_MAP),
         Product::Dm => ("dm", Rule::Regional, DM_MAP),
         Product::Cms => ("metrics", Rule::Regional, CMS_MAP),
+        Product::Ram => ("ram", Rule::Regional, RAM_MAP),
         Product::Oss => ("oss", Rule::Regional, &[]),
         Product::Fc2 => ("fc", Rule::Regional, &[]),
     }
@@ -310,6 +311,31 @@ const DM_MAP: &[(&str, &str)] = &[
 const CMS_MAP: &[(&str, &str)] = &[];
 // kms (`_endpoint_rule = "regional"`)
 const KMS_MAP: &[(&str, &str)] = &[];
+// ram (alibabacloud-ram20150501 1.3.0, `_endpoint_rule = "regional"`)
+const RAM_MAP: &[(&str, &str)] = &[
+    ("cn-beijing", "ram.aliyuncs.com"),
+    ("cn-qingdao", "ram.aliyuncs.com"),
+    ("cn-shanghai", "ram.aliyuncs.com"),
+    ("cn-hongkong", "ram.aliyuncs.com"),
+    ("cn-zhangjiakou", "ram.aliyuncs.com"),
+    ("cn-shenzhen", "ram.aliyuncs.com"),
+    ("ap-northeast-1", "ram.aliyuncs.com"),
+    ("cn-chengdu", "ram.aliyuncs.com"),
+    ("ap-southeast-1", "ram.aliyuncs.com"),
+    ("ap-southeast-3", "ram.aliyuncs.com"),
+    ("cn-huhehaote", "ram.aliyuncs.com"),
+    ("ap-southeast-5", "ram.aliyuncs.com"),
+    ("cn-hangzhou", "ram.aliyuncs.com"),
+    ("us-east-1", "ram.aliyuncs.com"),
+    ("eu-west-1", "ram.aliyuncs.com"),
+    ("us-west-1", "ram.aliyuncs.com"),
+    ("eu-central-1", "ram.aliyuncs.com"),
+    ("me-east-1", "ram.aliyuncs.com"),
+    ("cn-shenzhen-finance-1", "ram.aliyuncs.com"),
+    ("cn-shanghai-finance-1", "ram.aliyuncs.com"),
+    ("cn-beijing-finance-1", "ram.aliyuncs.com"),
+    ("cn-hangzhou-finance", "ram.aliyuncs.com"),
+];
 // sts (`_endpoint_rule = "regional"`)
 const STS_MAP: &[(&str, &str)] = &[
     ("ap-northeast-2-pop", "sts.aliyuncs.com"),

@@ -3,6 +3,7 @@ pub mod client;
 pub mod credentials;
 mod endpoint_maps;
 pub mod endpoints;
+pub mod identity;
 pub mod ram;
 pub mod settings;
 pub mod signer;
@@ -40,10 +41,12 @@ pub enum Product {
     Dm,
     /// CloudMonitor (`[metrics]`).
     Cms,
+    /// RAM: `alicert doctor` reads the caller's attached policies.
+    Ram,
 }
 
 impl Product {
-    const ALL: [Product; 22] = [
+    const ALL: [Product; 23] = [
         Product::Alidns,
         Product::Cas,
         Product::Cdn,
@@ -66,6 +69,7 @@ impl Product {
         Product::Fc2,
         Product::Dm,
         Product::Cms,
+        Product::Ram,
     ];
 
     /// The key used in `[aliyun.endpoints]` and `ALICERT_ENDPOINT_<CODE>`.
@@ -93,6 +97,7 @@ impl Product {
             Product::Fc2 => "fc2",
             Product::Dm => "dm",
             Product::Cms => "cms",
+            Product::Ram => "ram",
         }
     }
 
@@ -130,6 +135,8 @@ impl Product {
             Product::Fc2 => "2021-04-06",
             Product::Dm => "2015-11-23",
             Product::Cms => "2019-01-01",
+            // alibabacloud-ram20150501 1.3.0 client.py: version = '2015-05-01'.
+            Product::Ram => "2015-05-01",
             Product::Oss => "",
         }
     }

@@ -213,7 +213,33 @@ fn record_id(v: &Value) -> Option<String> {
     }
 }
 
+/// Whether a zone is delegated to Alidns: DescribeDomainNs (alibabacloud-alidns20150109
+/// DescribeDomainNsResponseBody: AllAliDns, DnsServers.DnsServer[] as the registry delegates,
+/// ExpectDnsServers.ExpectDnsServer[] as Alidns expects).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delegation {
+    pub all_alidns: bool,
+    pub serving: Vec<String>,
+    pub expected: Vec<String>,
+}
+
 impl Alidns {
+    /// `alicert doctor`: how `zone` is delegated (read only).
+    pub async fn delegation(&self, zone: &str) -> Result<Delegation> {
+        let rsp = self
+            .call("DescribeDomainNs", &[("DomainName", zone)])
+            .await?;
+        let list = |v: &Value| -> Vec<String> {
+            let items = v.as_array().into_iter().flatten();
+            items.filter_map(|s| s.as_str().map(String::from)).collect()
+        };
+        Ok(Delegation {
+            all_alidns: rsp["AllAliDns"].as_bool() == Some(true),
+            serving: list(&rsp["DnsServers"]["DnsServer"]),
+            expected: list(&rsp["ExpectDnsServers"]["ExpectDnsServer"]),
+        })
+    }
+
     /// Delete the stale marked `_acme-challenge` TXT records of `zone` (see [`DnsProvider::sweep_stale`]).
     async fn sweep_zone(&self, zone: &Zone, grace: std::time::Duration) -> Result<usize> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -514,4 +540,5 @@ pub(crate) const RAM: &[&str] = &[
     "alidns:UpdateDomainRecordRemark",
     "alidns:DeleteDomainRecord",
     "alidns:UpdateDomainRecord",
+    "alidns:DescribeDomainNs",
 ];

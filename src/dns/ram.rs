@@ -42,6 +42,7 @@ pub fn ram_statements(certs: &[DnsNeeds<'_>], scope: &Scope) -> Vec<Statement> {
         "DNS-01: find the Alidns zone of each name (DescribeDomains lists the account's zones).",
         &pick(RAM, &["alidns:DescribeDomains"]),
     )];
+    out.extend(certs.iter().map(|c| doctor_zones(c, &arns)));
     for cert in certs {
         let zones = arns(&mut cert.names.iter().map(String::as_str));
         let record_zones = match cert.alias {
@@ -104,4 +105,23 @@ pub fn ram_statements(certs: &[DnsNeeds<'_>], scope: &Scope) -> Vec<Statement> {
         }
     }
     out
+}
+
+/// What `alicert doctor` reads of one certificate's zones (as it checks them: a
+/// `challenge_alias`'s zone instead of the names' own).
+fn doctor_zones(
+    cert: &DnsNeeds<'_>,
+    arns: &dyn Fn(&mut dyn Iterator<Item = &str>) -> Vec<String>,
+) -> Statement {
+    let names: Vec<&str> = match cert.alias {
+        Some(alias) => vec![alias],
+        None => cert.names.iter().map(String::as_str).collect(),
+    };
+    Statement::new(
+        "DoctorZones",
+        "alicert doctor only: whether each zone is delegated to Alidns name servers \
+         (DescribeDomainNs), in the zones that can hold the certificates' names; read only.",
+        &pick(RAM, &["alidns:DescribeDomainNs"]),
+        arns(&mut names.into_iter()),
+    )
 }

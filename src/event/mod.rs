@@ -28,6 +28,8 @@ pub enum Event {
     Report(RenewOptions),
     /// A test message to every `[notify]` channel.
     TestNotify,
+    /// The read-only preflight (src/doctor); changes nothing, so it has no dry run.
+    Doctor,
     Account {
         op: OpKind,
         email: Option<String>,
@@ -105,6 +107,7 @@ fn fields_of(action: &str) -> Option<&'static [&'static str]> {
         "account" => &["op", "email", "confirm", "dry_run"],
         "report" => &["certificates"],
         "test-notify" => &[],
+        "doctor" => &[],
         _ => return None,
     })
 }
@@ -181,6 +184,7 @@ impl Event {
             "status" => Ok(Event::Status(options)),
             "report" => Ok(Event::Report(options)),
             "test-notify" => Ok(Event::TestNotify),
+            "doctor" => Ok(Event::Doctor),
             "issue" => Ok(Event::Issue {
                 domains: raw
                     .domains
@@ -218,7 +222,7 @@ impl Event {
     pub fn set_dry_run(&mut self) {
         match self {
             Event::Renew(o) | Event::Status(o) | Event::Report(o) => o.dry_run = true,
-            Event::TestNotify => {}
+            Event::TestNotify | Event::Doctor => {}
             Event::Issue { dry_run, .. }
             | Event::Revoke { dry_run, .. }
             | Event::Account { dry_run, .. } => *dry_run = true,

@@ -208,7 +208,7 @@ fn dry_run_reaches_every_kind() {
         e.set_dry_run();
         let dry = match e {
             Event::Renew(o) | Event::Status(o) | Event::Report(o) => o.dry_run,
-            Event::TestNotify => true,
+            Event::TestNotify | Event::Doctor => true,
             Event::Issue { dry_run, .. }
             | Event::Revoke { dry_run, .. }
             | Event::Account { dry_run, .. } => dry_run,

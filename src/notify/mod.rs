@@ -67,22 +67,47 @@ pub(crate) fn check_reference(key: &str, v: &str) -> std::result::Result<(), Str
 }
 
 impl NotifyConfig {
+    /// The configured webhook URLs and signing secrets with their keys (each a literal value
+    /// or a `kms:`/`oss://`/`file:`/`env:` reference).
+    pub fn secret_values(&self) -> Vec<(&'static str, &str)> {
+        let values = [
+            ("[notify] webhook", self.webhook.as_deref()),
+            (
+                "[notify] dingtalk_webhook",
+                self.dingtalk_webhook.as_deref(),
+            ),
+            ("[notify] dingtalk_secret", self.dingtalk_secret.as_deref()),
+            (
+                "[notify.lark] webhook",
+                self.lark.as_ref().map(|l| l.webhook.as_str()),
+            ),
+            (
+                "[notify.lark] secret",
+                self.lark.as_ref().and_then(|l| l.secret.as_deref()),
+            ),
+            (
+                "[notify.wecom] webhook",
+                self.wecom.as_ref().map(|w| w.webhook.as_str()),
+            ),
+            (
+                "[notify.slack] webhook",
+                self.slack.as_ref().map(|w| w.webhook.as_str()),
+            ),
+        ];
+        values
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect()
+    }
+
     /// `[notify]`: reading the webhook URLs and signing secrets stored by reference, and
     /// DirectMail with `[notify.mail]`.
     pub fn ram_statements(
         &self,
         scope: &crate::aliyun::ram::Scope,
     ) -> Vec<crate::aliyun::ram::Statement> {
-        let refs = [
-            self.webhook.as_deref(),
-            self.dingtalk_webhook.as_deref(),
-            self.dingtalk_secret.as_deref(),
-            self.lark.as_ref().map(|l| l.webhook.as_str()),
-            self.lark.as_ref().and_then(|l| l.secret.as_deref()),
-            self.wecom.as_ref().map(|w| w.webhook.as_str()),
-            self.slack.as_ref().map(|w| w.webhook.as_str()),
-        ];
-        let mut out = crate::secret_ref::read_statements(refs.into_iter().flatten(), scope);
+        let refs = self.secret_values().into_iter().map(|(_, v)| v);
+        let mut out = crate::secret_ref::read_statements(refs, scope);
         if self.mail.is_some() {
             out.extend(mail::ram_statements());
         }

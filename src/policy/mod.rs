@@ -19,7 +19,12 @@ impl Policy {
     /// Every statement the configured certificates, targets, account key, lock, report,
     /// notifications, metrics and fan-out need.
     pub fn for_config(config: &Config) -> Result<Policy> {
-        let scope = config.aliyun.ram_scope();
+        Policy::for_scope(config, &config.aliyun.ram_scope())
+    }
+
+    /// As [`Policy::for_config`], with ARNs naming `scope`'s account (doctor knows it online).
+    pub fn for_scope(config: &Config, scope: &crate::aliyun::ram::Scope) -> Result<Policy> {
+        let scope = scope.clone();
         let mut all = Vec::new();
         all.extend(crate::acme::ram_statements(&config.acme, &scope));
         let needs: Vec<crate::dns::DnsNeeds> = config
@@ -50,6 +55,7 @@ impl Policy {
             all.extend(crate::metrics::ram_statements());
         }
         all.extend(config.fanout.ram_statements(&scope));
+        all.extend(crate::aliyun::identity::ram_statements(&scope));
         Ok(Policy::merged(all))
     }
 

@@ -34,11 +34,20 @@ fn a_cdn_certificate_with_a_kms_key_gets_exactly_its_statements() {
         [
             "AccountKey",
             "Dns01ListZones",
+            "DoctorZones",
             "Dns01Records",
             "DeployCdn",
-            "CasCertificates"
+            "CasCertificates",
+            "CallerIdentity",
+            "DoctorPolicies"
         ]
     );
+    // alicert doctor reads the zones' delegation where the records go, and nothing else.
+    assert_eq!(
+        statement(&p, "DoctorZones").resources,
+        statement(&p, "Dns01Records").resources
+    );
+    assert_eq!(statement(&p, "DoctorPolicies").resources, ["*"]);
     assert_eq!(
         statement(&p, "AccountKey").resources,
         ["acs:kms:cn-hangzhou:1234567890:secret/alicert/account"]

@@ -92,6 +92,8 @@ pub struct RunResultView {
     pub account: Option<AccountView>,
     pub revocation: Option<RevocationView>,
     pub fanout: Option<Vec<FanoutView>>,
+    /// `alicert doctor`'s report (tests/doctor.rs reads it untyped, through `json`).
+    pub doctor: Option<Value>,
 }
 
 impl RunResultView {

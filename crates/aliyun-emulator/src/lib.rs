@@ -77,6 +77,7 @@ mod metadata;
 mod nlb;
 mod oss;
 mod ram;
+mod ram_api;
 mod routes;
 mod rpc;
 pub mod signature;
@@ -175,6 +176,8 @@ pub struct Seed {
     pub buckets: Vec<String>,
     /// Bucket → region, for buckets outside cn-hangzhou.
     pub bucket_regions: BTreeMap<String, String>,
+    /// Zone → the name servers its registry delegates it to, where not Alidns's.
+    pub zone_delegations: BTreeMap<String, Vec<String>>,
     /// Bucket → versioning status (`Enabled` / `Suspended`); others never had versioning.
     pub bucket_versioning: BTreeMap<String, String>,
     /// KMS secrets: name → value (version `v1`, stage ACSCurrent).

@@ -204,6 +204,13 @@ pub(crate) const RPC_PRODUCTS: &[RpcProduct] = &[
         serialise_dns: false,
         handler: |inner, action, p, ctx| no_txt(cms(inner, action, p, ctx)),
     },
+    RpcProduct {
+        version: "2015-05-01",
+        name: "ram",
+        host: "ram.aliyuncs.com",
+        serialise_dns: false,
+        handler: |inner, action, p, _| no_txt(super::ram_api::ram(inner, action, p)),
+    },
 ];
 
 fn no_txt(r: Result<Value, ApiError>) -> RpcResult {

@@ -7,8 +7,6 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use instant_acme::Account;
-
 use super::DnsSettings;
 use crate::acme::Acme;
 use crate::dns::caa::{self, Caa, Requester};
@@ -51,7 +49,7 @@ fn bases(domains: &[String]) -> Vec<Base> {
 
 pub(super) async fn preflight(
     acme: &Acme,
-    account: &Account,
+    account_url: &str,
     domains: &[String],
     manage: bool,
     challenge: super::Challenge,
@@ -71,7 +69,7 @@ pub(super) async fn preflight(
     }
     let requester = Requester {
         identities: &identities,
-        account_url: account.id(),
+        account_url,
         method: match challenge {
             super::Challenge::Dns01 => "dns-01",
             super::Challenge::DnsPersist01 => "dns-persist-01,dns-01",

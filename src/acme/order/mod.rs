@@ -98,6 +98,20 @@ pub struct OrderOptions<'a> {
     pub challenge_alias: Option<&'a str>,
 }
 
+/// The CAA check alone, read-only (`alicert doctor`): whether the CAA records in force at
+/// each name let this CA and account (`account_url`; empty before the account exists) issue
+/// with `challenge`.
+pub async fn check_caa(
+    acme: &Acme,
+    account_url: &str,
+    domains: &[String],
+    challenge: Challenge,
+    dns: &dyn DnsProvider,
+    settings: &DnsSettings,
+) -> Result<()> {
+    caa::preflight(acme, account_url, domains, false, challenge, dns, settings).await
+}
+
 pub struct DnsSettings {
     /// Where to check propagation; empty = the zones' authoritative name servers.
     pub resolvers: Vec<SocketAddr>,
@@ -206,7 +220,7 @@ async fn place(
     let manage = options.manage_caa;
     caa::preflight(
         acme,
-        account,
+        account.id(),
         domains,
         manage,
         options.challenge,

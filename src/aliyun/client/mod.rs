@@ -142,8 +142,9 @@ impl AliyunClient {
 pub(crate) fn ram_hint(message: String, body: &serde_json::Value) -> String {
     match body["AccessDeniedDetail"]["AuthAction"].as_str() {
         Some(a) if !a.is_empty() => format!(
-            "{message} (RAM denied {a}: grant it to these credentials; `alicert policy` prints \
-             what the config needs)"
+            "{message} {}{a}: grant it to these credentials; `alicert policy` prints \
+             what the config needs)",
+            crate::error::DENIED_MARK
         ),
         _ => message,
     }

@@ -53,12 +53,20 @@ pub(crate) fn alidns(
             m.insert("SlaveDns".into(), json!(false));
             v
         }
+        // alibabacloud-alidns20150109 DescribeDomainNsResponseBody: DnsServers (what the
+        // registry delegates to), ExpectDnsServers (Alidns's for the zone), AllAliDns (all of
+        // them Alidns's), IncludeAliDns (some).
         "DescribeDomainNs" => {
             let z = inner.zone(p.req("DomainName")?).ok_or_else(no_such_zone)?;
+            let serving = match z.delegated_to.is_empty() {
+                true => z.dns_servers.clone(),
+                false => z.delegated_to.clone(),
+            };
+            let ours = |s: &String| z.dns_servers.contains(s);
             json!({
-                "AllAliDns": true,
-                "IncludeAliDns": true,
-                "DnsServers": {"DnsServer": z.dns_servers},
+                "AllAliDns": serving.iter().all(ours),
+                "IncludeAliDns": serving.iter().any(ours),
+                "DnsServers": {"DnsServer": serving},
                 "ExpectDnsServers": {"ExpectDnsServer": z.dns_servers},
             })
         }

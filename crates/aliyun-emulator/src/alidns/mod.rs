@@ -68,6 +68,13 @@ impl Seed {
         });
         self
     }
+    /// The registry delegates `zone` to `name_servers` instead of Alidns's (DescribeDomainNs
+    /// then reports AllAliDns false).
+    pub fn zone_delegated_to(mut self, zone: &str, name_servers: &[&str]) -> Self {
+        let servers = name_servers.iter().map(|s| s.to_string()).collect();
+        self.zone_delegations.insert(normalize_name(zone), servers);
+        self
+    }
     pub fn challtestsrv(mut self, url: &str) -> Self {
         self.challtestsrv = Some(url.into());
         self
@@ -79,6 +86,9 @@ pub struct ZoneState {
     pub name: String,
     pub domain_id: String,
     pub dns_servers: Vec<String>,
+    /// The name servers the registry delegates the zone to, when they are not Alidns's
+    /// (`Seed::zone_delegated_to`); empty: delegated to `dns_servers`.
+    pub delegated_to: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -224,6 +234,11 @@ pub(crate) fn seed_zones(inner: &mut Inner, seed: &Seed) {
             domain_id: uuid_like(),
             name: name.clone(),
             dns_servers,
+            delegated_to: seed
+                .zone_delegations
+                .get(&name)
+                .cloned()
+                .unwrap_or_default(),
         });
         for r in &z.records {
             let id = inner.next_record_id();

@@ -1,4 +1,5 @@
 //! The result JSON (SPEC: Result JSON).
+pub mod doctor;
 use serde::Serialize;
 
 use crate::cert::CertInfo;
@@ -18,6 +19,9 @@ pub struct RunResult {
     /// Set when this run handed its certificates to asynchronous invocations (src/fanout.rs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fanout: Option<Vec<FanoutGroup>>,
+    /// `{"action":"doctor"}` / `alicert doctor`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doctor: Option<doctor::DoctorReport>,
 }
 
 /// The ACME account as the CA reports it (owned by `acme::account`, whose op vocabulary it
