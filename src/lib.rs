@@ -14,6 +14,7 @@ pub mod crl;
 pub mod deploy;
 pub mod dns;
 pub mod domain;
+pub mod drift;
 pub mod error;
 pub mod event;
 pub mod fanout;
