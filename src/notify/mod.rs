@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use crate::aliyun::AliyunClient;
 use crate::error::{Error, Result};
 use crate::https::{Https, Limits};
-use crate::result::{CertResult, CertStatus, RunResult};
+use crate::result::{CertResult, CertStatus, Drift, DriftAction, RunResult};
 use crate::secret::Secret;
 use crate::secret_ref::SecretRef;
 
@@ -219,7 +219,8 @@ async fn send_all(
 /// What is worth telling about a run.
 #[derive(Debug, Clone)]
 pub struct Message {
-    /// `failed` if anything failed, `renewed`, or `test`.
+    /// `failed` if anything failed, `renewed`, `drift` (only drifted targets to tell), or
+    /// `test`.
     pub event: &'static str,
     pub text: String,
     pub json: Value,
@@ -251,21 +252,27 @@ impl Message {
                 matches!(
                     c.status,
                     CertStatus::Renewed | CertStatus::Issued | CertStatus::Failed
-                )
+                ) || c.targets.iter().any(|t| t.drift.is_some())
             })
             .collect();
         if notable.is_empty() {
             return None;
         }
         let failed = notable.iter().any(|c| c.status == CertStatus::Failed);
-        let event = if failed { "failed" } else { "renewed" };
+        let renewed = notable
+            .iter()
+            .any(|c| matches!(c.status, CertStatus::Renewed | CertStatus::Issued));
+        // A drift alone is worth telling too: someone changed an endpoint alicert manages.
+        let (event, headline) = match (failed, renewed) {
+            (true, _) => ("failed", "some certificates FAILED"),
+            (false, true) => ("renewed", "certificates renewed"),
+            (false, false) => (
+                "drift",
+                "endpoints serve certificates alicert did not deploy",
+            ),
+        };
         let mut lines = vec![format!(
-            "alicert: {} (request {})",
-            if failed {
-                "some certificates FAILED"
-            } else {
-                "certificates renewed"
-            },
+            "alicert: {headline} (request {})",
             result.request_id
         )];
         let mut certs = Vec::new();
@@ -294,6 +301,10 @@ impl Message {
                     ));
                     tj["error"] = error_json(&e.code, &e.message, e.request_id.as_deref());
                 }
+                if let Some(d) = &t.drift {
+                    lines.push(drift_line(&t.kind, &t.id, d));
+                    tj["drift"] = serde_json::to_value(d).unwrap_or(Value::Null);
+                }
                 targets.push(tj);
             }
             let mut cj = json!({
@@ -320,6 +331,22 @@ impl Message {
             text,
         })
     }
+}
+
+/// `  - cdn www.example.com: DRIFT serial …, issuer …, until …: reason; what was done`.
+fn drift_line(kind: &str, id: &str, d: &Drift) -> String {
+    let done = match d.action {
+        DriftAction::Skipped => "left in place until it is due (force replaces it)",
+        DriftAction::WouldReplace => "due: replaced by the next renew run",
+        DriftAction::Replaced => "replaced",
+    };
+    format!(
+        "  - {kind} {id}: DRIFT, serves serial {} (issuer {}, valid until {}) not deployed by alicert: {}; {done}",
+        d.serial,
+        d.issuer,
+        d.not_after,
+        safe_message(&d.reason)
+    )
 }
 
 fn error_json(code: &str, message: &str, request_id: Option<&str>) -> Value {

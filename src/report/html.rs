@@ -4,7 +4,7 @@
 //! comes with a text label. Everything from config or services is escaped.
 use std::fmt::Write;
 
-use super::status::{CertEntry, ErrorEntry, StatusDoc, TargetEntry};
+use super::status::{CertEntry, DriftEntry, ErrorEntry, StatusDoc, TargetEntry};
 
 /// HTML text and attribute escaping (the five characters that matter in both).
 pub fn esc(s: &str) -> String {
@@ -215,6 +215,26 @@ fn error_text(e: &ErrorEntry) -> String {
     s
 }
 
+/// A drifted target: what it serves instead of alicert's certificate, and what the run did.
+fn drift_text(d: &DriftEntry) -> String {
+    let action = match d.action.as_str() {
+        "skipped" => "left in place until it is due (force replaces it)",
+        "would_replace" => "due: a renew run replaces it",
+        "replaced" => "replaced in this run",
+        other => other,
+    };
+    format!(
+        r#"<div class="drift" data-action="{}"><span class="badge warn">DRIFT</span> not deployed by alicert: {}; serial <code>{}</code>, issuer {}, names {}, valid until {} — {}</div>"#,
+        esc(&d.action),
+        esc(&d.reason),
+        esc(&d.serial),
+        esc(&d.issuer),
+        esc(&d.names.join(", ")),
+        esc(&d.not_after),
+        esc(action)
+    )
+}
+
 fn targets(h: &mut String, targets: &[TargetEntry]) {
     h.push_str(r#"<div class="scroll"><table class="targets"><thead><tr><th>Target</th><th>Serves now</th><th>This run</th><th>Last result</th></tr></thead><tbody>"#);
     for t in targets {
@@ -223,6 +243,10 @@ fn targets(h: &mut String, targets: &[TargetEntry]) {
             .as_deref()
             .map(|s| format!(r#"<code class="serving">{}</code>"#, esc(s)))
             .unwrap_or_else(|| r#"<span class="serving mute">nothing read</span>"#.into());
+        let serving = match &t.drift {
+            Some(d) => format!("{serving}{}", drift_text(d)),
+            None => serving,
+        };
         let last = match &t.last_result {
             None => r#"<span class="mute">none recorded</span>"#.to_string(),
             Some(l) => {
@@ -290,6 +314,15 @@ mod tests {
                     state: "failed".into(),
                     serving: None,
                     not_after: None,
+                    drift: Some(DriftEntry {
+                        serial: "5e".into(),
+                        issuer: hostile.into(),
+                        not_after: "2027-03-01T00:00:00Z".into(),
+                        names: vec![hostile.into()],
+                        deployed_as: Some(hostile.into()),
+                        reason: hostile.into(),
+                        action: "skipped".into(),
+                    }),
                     last_result: Some(LastResult {
                         status: "failed".into(),
                         at: "2027-01-01T00:00:00Z".into(),
@@ -317,6 +350,7 @@ mod tests {
         assert!(page.contains("Forbidden.RAM") && page.contains("RID-1"));
         assert!(page.contains("4 days left") && page.contains("critical"));
         assert!(page.contains("prefers-color-scheme:dark"));
+        assert!(page.contains(r#"<div class="drift" data-action="skipped">"#));
     }
 
     #[test]
