@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use crate::aliyun::AliyunClient;
 use crate::error::{Error, Result};
 use crate::https::{Https, Limits};
-use crate::result::{CertResult, CertStatus, Drift, DriftAction, RunResult};
+use crate::result::{CertResult, CertStatus, Drift, DriftAction, RunResult, TargetResult};
 use crate::secret::Secret;
 use crate::secret_ref::SecretRef;
 
@@ -286,27 +286,11 @@ impl Message {
                 line.push_str(&format!(", valid until {t}"));
             }
             lines.push(line);
-            let mut targets = Vec::new();
-            for t in &c.targets {
-                let status = serde_json::to_value(t.status).unwrap_or(Value::Null);
-                let mut tj =
-                    json!({"kind": t.kind, "id": t.id, "status": status, "serial": t.serial});
-                if let Some(e) = &t.error {
-                    lines.push(format!(
-                        "  - {} {}: {} (RequestId {})",
-                        t.kind,
-                        t.id,
-                        e.code,
-                        e.request_id.as_deref().unwrap_or("-")
-                    ));
-                    tj["error"] = error_json(&e.code, &e.message, e.request_id.as_deref());
-                }
-                if let Some(d) = &t.drift {
-                    lines.push(drift_line(&t.kind, &t.id, d));
-                    tj["drift"] = serde_json::to_value(d).unwrap_or(Value::Null);
-                }
-                targets.push(tj);
-            }
+            let targets: Vec<Value> = c
+                .targets
+                .iter()
+                .map(|t| target_json(t, &mut lines))
+                .collect();
             let mut cj = json!({
                 "name": c.name, "status": status, "domains": c.domains, "serial": c.serial,
                 "not_after": c.not_after, "reason": c.reason, "targets": targets,
@@ -331,6 +315,27 @@ impl Message {
             text,
         })
     }
+}
+
+/// A target of the message's JSON; its error and drift also as text lines.
+fn target_json(t: &TargetResult, lines: &mut Vec<String>) -> Value {
+    let status = serde_json::to_value(t.status).unwrap_or(Value::Null);
+    let mut tj = json!({"kind": t.kind, "id": t.id, "status": status, "serial": t.serial});
+    if let Some(e) = &t.error {
+        lines.push(format!(
+            "  - {} {}: {} (RequestId {})",
+            t.kind,
+            t.id,
+            e.code,
+            e.request_id.as_deref().unwrap_or("-")
+        ));
+        tj["error"] = error_json(&e.code, &e.message, e.request_id.as_deref());
+    }
+    if let Some(d) = &t.drift {
+        lines.push(drift_line(&t.kind, &t.id, d));
+        tj["drift"] = serde_json::to_value(d).unwrap_or(Value::Null);
+    }
+    tj
 }
 
 /// `  - cdn www.example.com: DRIFT serial …, issuer …, until …: reason; what was done`.
