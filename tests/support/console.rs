@@ -1,6 +1,5 @@
 //! What a console user (or another tool) puts on an endpoint: a certificate alicert did not
 //! issue, for the drift tests and any test that needs someone else's certificate.
-#![allow(dead_code)]
 
 use time::{Duration, OffsetDateTime};
 

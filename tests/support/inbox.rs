@@ -1,6 +1,5 @@
 //! A local receiver for notification webhooks: every request whose path `route` accepts is kept
 //! (channel, JSON body, query) and answered as `route` says; anything else is 404.
-#![allow(dead_code)]
 
 use std::sync::{Arc, Mutex};
 

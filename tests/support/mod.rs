@@ -10,6 +10,7 @@ pub mod clients;
 pub mod console;
 #[allow(dead_code)]
 pub mod edge;
+#[allow(dead_code)]
 pub mod inbox;
 pub mod outcome;
 pub mod pebble;
