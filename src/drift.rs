@@ -3,8 +3,8 @@
 //!
 //! 1. **By name**, where the service reports the name it keeps the certificate under beside
 //!    the PEM ([`CertInfo::deployed_as`]): the CAS certificate name for every kind that binds a
-//!    CAS id (slb, alb, nlb, ga, waf, apig, oss, ddos, cas-deploy), `CertName` for cdn and
-//!    dcdn. alicert names each upload `alicert-<certificate name>-<first 16 hex digits of the
+//!    CAS id (slb, alb, nlb, ga, waf, apig, oss, ddos, cas-deploy), `CertName` for cdn, dcdn,
+//!    vod and live, `certConfig.certName` for fc and fc2, `CertificateName` for apigateway. alicert names each upload `alicert-<certificate name>-<first 16 hex digits of the
 //!    serial>` ([`naming::upload_name`]); any other name, or alicert's name for another
 //!    certificate or another serial, is drift.
 //! 2. **By names served**, where the service reports no such name (the other kinds): drift
