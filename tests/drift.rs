@@ -215,6 +215,14 @@ async fn the_report_and_the_notification_carry_the_drift() {
 
     let run = rig.invoke("{}").await;
     run.certificate_with("www", "up_to_date");
+    // The SLS line counts it.
+    let line = run
+        .stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["log"] == "alicert.certificate")
+        .unwrap_or_else(|| panic!("no summary line: {}", run.stderr));
+    assert_eq!(line["targets_drifted"], 1, "{line}");
     let object = |key: &str| {
         rig.emulator
             .state()
