@@ -42,6 +42,14 @@ impl CertificateRun<'_, '_> {
                         drift = drift.as_ref().map(|f| f.reason.as_str()).unwrap_or("no"),
                         "read target"
                     );
+                    if let Some(f) = &drift {
+                        tracing::warn!(
+                            kind = record.target.kind(),
+                            id = %record.target.id(),
+                            drift = %f.reason,
+                            "the target serves a certificate alicert did not deploy"
+                        );
+                    }
                     record.read(current, due, window, drift.map(|f| f.reason));
                     None
                 }
