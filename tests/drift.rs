@@ -206,7 +206,7 @@ async fn a_drifted_alb_listener_is_kept_while_the_other_targets_deploy_and_verif
 async fn the_report_and_the_notification_carry_the_drift() {
     let (base, inbox) = support::inbox::start(support::inbox::webhook_only).await;
     let rig = cdn_rig(&format!(
-        "[report]\nbucket = \"{BUCKET}\"\nprefix = \"reports/\"\n[notify]\nwebhook = \"{base}/hook\"\n"
+        "[report]\nbucket = \"{BUCKET}\"\nprefix = \"reports/\"\n[notify]\nwebhook = \"{base}/hook\"\n[metrics]\n"
     ))
     .await;
     let (pem, key) = console_cert(&["legacy.example.com"], 90, 80);
@@ -223,6 +223,14 @@ async fn the_report_and_the_notification_carry_the_drift() {
         .find(|v| v["log"] == "alicert.certificate")
         .unwrap_or_else(|| panic!("no summary line: {}", run.stderr));
     assert_eq!(line["targets_drifted"], 1, "{line}");
+    // So does CloudMonitor, for an alarm on it.
+    let state = rig.emulator.state();
+    let drifted = state
+        .custom_metrics
+        .iter()
+        .find(|m| m.metric_name == "alicert_targets_drifted")
+        .unwrap_or_else(|| panic!("no drift metric: {:?}", state.custom_metrics));
+    assert_eq!(drifted.values["value"], 1);
     let object = |key: &str| {
         rig.emulator
             .state()
