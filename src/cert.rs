@@ -22,6 +22,10 @@ pub struct CertInfo {
     pub der: Vec<u8>,
     /// The certificates that followed it in the PEM it was read from (intermediates), DER.
     pub chain: Vec<Vec<u8>>,
+    /// The name the service keeps it under, when the service reports one beside the PEM (the
+    /// CAS certificate name, CDN's `CertName`): not part of the certificate, it is how drift
+    /// tells alicert's uploads from others' (src/drift.rs).
+    pub deployed_as: Option<String>,
 }
 
 impl CertInfo {
@@ -67,6 +71,7 @@ impl CertInfo {
             fingerprint_sha256: hex::encode(sha2::Sha256::digest(der)),
             der: der.to_vec(),
             chain: Vec::new(),
+            deployed_as: None,
         })
     }
 

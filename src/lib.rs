@@ -15,6 +15,7 @@ pub mod deploy;
 pub mod dns;
 pub mod doctor;
 pub mod domain;
+pub mod drift;
 pub mod error;
 pub mod event;
 pub mod fanout;

@@ -8,8 +8,10 @@
 //! * `alicert_days_to_expiry` — whole days until the certificate's not-after (negative when
 //!   expired); only for a certificate that has one;
 //! * `alicert_last_run_ok` — 1 when the run did not fail the certificate, else 0;
+//! * `alicert_targets_drifted` — how many of its targets serve a certificate alicert did not
+//!   deploy there (README "Drift");
 //!
-//! both with the dimension `{"certificate": "<name>"}` (names over 64 characters fitted with
+//! all with the dimension `{"certificate": "<name>"}` (names over 64 characters fitted with
 //! `naming::fit`) in group `0` (no application group). Best effort: a failure is logged.
 use serde::Deserialize;
 use serde_json::json;
@@ -22,6 +24,7 @@ use crate::result::RunResult;
 
 pub const DAYS_TO_EXPIRY: &str = "alicert_days_to_expiry";
 pub const LAST_RUN_OK: &str = "alicert_last_run_ok";
+pub const TARGETS_DRIFTED: &str = "alicert_targets_drifted";
 /// PutCustomMetric takes 1 to 21 entries.
 const PER_CALL: usize = 21;
 /// CloudMonitor keeps the first 64 characters of a dimension value.
@@ -63,7 +66,9 @@ pub fn points(result: &RunResult, now: OffsetDateTime) -> Vec<Point> {
         {
             out.push((DAYS_TO_EXPIRY, name.clone(), days));
         }
-        out.push((LAST_RUN_OK, name, i64::from(!c.status.is_failing())));
+        out.push((LAST_RUN_OK, name.clone(), i64::from(!c.status.is_failing())));
+        let drifted = c.targets.iter().filter(|t| t.drift.is_some()).count();
+        out.push((TARGETS_DRIFTED, name, drifted as i64));
     }
     out
 }

@@ -187,6 +187,7 @@ mod tests {
             fingerprint_sha256: String::new(),
             der: Vec::new(),
             chain: Vec::new(),
+            deployed_as: None,
         }
     }
 

@@ -141,14 +141,15 @@ async fn one_certificate_reaches_every_kind_in_one_run_and_each_reads_back() {
         "the deployment job ran"
     );
 
-    // A status run reads every target back: each serves the new serial, none is due.
+    // A status run reads every target back: each serves the new serial, none is due, and
+    // every kind knows what alicert deployed as alicert's (no drift; src/drift.rs).
     let status = rig.invoke(r#"{"action":"status"}"#).await;
     let s = status.certificate_with("www", "up_to_date");
     assert_eq!(s.targets.len(), 25);
     for t in &s.targets {
         assert_eq!(
-            (t.status(), t.serial()),
-            ("up_to_date", serial.as_str()),
+            (t.status(), t.serial(), &t.drift),
+            ("up_to_date", serial.as_str(), &None),
             "{} {}: {}",
             t.kind,
             t.id,

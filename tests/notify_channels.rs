@@ -3,13 +3,8 @@
 //! and 2048-byte limit, Slack's `{"text"}` and `ok` answer) and answers as the platform does;
 //! e-mail through the emulated DirectMail. Through the real binary and the emulator.
 mod support;
-use std::sync::{Arc, Mutex};
-
-use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -23,8 +18,7 @@ const DING_SECRET: &str = "SECding0123456789+/=";
 const WECOM_KEY: &str = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa";
 const SENDER: &str = "alerts@mail.example.com";
 
-/// What a receiver accepted: (channel, body, query).
-type Inbox = Arc<Mutex<Vec<(String, Value, String)>>>;
+use support::inbox::Inbox;
 
 fn hmac_b64(key: &[u8], message: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
@@ -106,39 +100,24 @@ fn slack(body: &Value) -> Response {
     }
 }
 
-async fn receive(State(inbox): State<Inbox>, uri: Uri, body: Bytes) -> Response {
-    let Ok(json) = serde_json::from_slice::<Value>(&body) else {
-        return (StatusCode::BAD_REQUEST, "invalid_payload").into_response();
-    };
-    let path = uri.path().to_string();
-    let (channel, rsp) = if path.starts_with("/open-apis/bot/v2/hook/") {
-        ("lark", lark(&json))
+/// The channel of a request by its path, answered as that platform does.
+fn route(uri: &Uri, json: &Value) -> Option<(&'static str, Response)> {
+    let path = uri.path();
+    Some(if path.starts_with("/open-apis/bot/v2/hook/") {
+        ("lark", lark(json))
     } else if path == "/robot/send" {
-        ("dingtalk", dingtalk(&uri, &json))
+        ("dingtalk", dingtalk(uri, json))
     } else if path == "/cgi-bin/webhook/send" {
-        ("wecom", wecom(&uri, &json))
+        ("wecom", wecom(uri, json))
     } else if path.starts_with("/services/") {
-        ("slack", slack(&json))
-    } else if path == "/hook" {
-        ("webhook", StatusCode::NO_CONTENT.into_response())
+        ("slack", slack(json))
     } else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    inbox.lock().unwrap().push((
-        channel.to_string(),
-        json,
-        uri.query().unwrap_or_default().to_string(),
-    ));
-    rsp
+        return support::inbox::webhook_only(uri, json);
+    })
 }
 
 async fn receivers() -> (String, Inbox) {
-    let inbox: Inbox = Arc::default();
-    let app = Router::new().fallback(receive).with_state(inbox.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (base, inbox)
+    support::inbox::start(route).await
 }
 
 /// `[notify]` with every channel, secrets as `env:` references, and `[report]`.

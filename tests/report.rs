@@ -422,6 +422,7 @@ async fn one_summary_line_per_certificate_per_run() {
     assert_eq!(s["targets"], 1);
     assert_eq!(s["targets_deployed"], 1);
     assert_eq!(s["targets_failed"], 0);
+    assert_eq!(s["targets_drifted"], 0);
     assert_eq!(s["run"], out.json["request_id"]);
     assert!(s["days_left"].as_i64().unwrap() > 0);
     for key in [

@@ -37,6 +37,7 @@ async fn metrics_per_certificate_after_each_run() {
     let got = days.values["value"].as_i64().unwrap();
     assert!((got - expected).abs() <= 1, "{got} vs {expected}");
     assert_eq!(metric("alicert_last_run_ok").values["value"], 1);
+    assert_eq!(metric("alicert_targets_drifted").values["value"], 0);
 
     // A failed certificate reports 0.
     rig.emulator

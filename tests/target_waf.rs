@@ -111,8 +111,8 @@ async fn cloud_resource_port_gets_the_default_and_keeps_its_extensions() {
         ))
         .start()
         .await;
-    // Someone's default certificate (for a name the certificate lacks, so the port is due) and
-    // an extension certificate for another site.
+    // Someone's default certificate (for a name the certificate lacks) and an extension
+    // certificate for another site.
     let (a, a_key) = self_signed("legacy.example.com");
     let (b, b_key) = self_signed("shop.example.org");
     let theirs = rig.emulator.put_cas_certificate("console-www", &a, &a_key);
@@ -127,10 +127,25 @@ async fn cloud_resource_port_gets_the_default_and_keeps_its_extensions() {
         ],
     );
 
+    // Not alicert's (by its CAS name) and not due by its own dates: drift, left in place
+    // (README "Drift"), however different its names.
     let first = rig.invoke("{}").await;
-    // "renewed": the port served a certificate already (someone else's, for other names).
+    let kept = first.certificate_with("www", "up_to_date");
+    assert_eq!(kept.target(0).drift().action, "skipped", "{kept:?}");
+    let default = format!("{theirs}-cn-hangzhou");
+    let port = rig
+        .emulator
+        .state()
+        .waf_port("lb-intl", 443)
+        .unwrap()
+        .clone();
+    assert_eq!(port.certificates[0], ("default".to_string(), default));
+
+    // `force` hands the port to alicert. "renewed": the port served a certificate already.
+    let first = rig.invoke(r#"{"force":true}"#).await;
     let c = first.certificate_with("www", "renewed");
     assert_eq!(c.target(0).label(), "waf clb7/lb-intl:443");
+    assert_eq!(c.target(0).drift().action, "replaced");
     let state = rig.emulator.state();
     let port = state.waf_port("lb-intl", 443).unwrap();
     assert_eq!(port.certificates.len(), 2, "{:?}", port.certificates);

@@ -76,11 +76,13 @@ impl Target for ApiGateway {
                 ],
             )
             .await?;
-        Ok(parse_deployed(
+        let info = parse_deployed(
             "apigateway",
             &self.id().resource,
             rsp["CertificateBody"].as_str(),
-        ))
+        );
+        // `CertificateName`: what alicert (or whoever set it) named it (src/drift.rs).
+        Ok(super::named(info, rsp["CertificateName"].as_str()))
     }
 
     async fn deploy(&self, cert: &NewCert<'_>) -> Result<()> {

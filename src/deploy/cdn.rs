@@ -191,11 +191,13 @@ impl Target for Cdn {
             if i[self.api.https_status_field].as_str() == Some("off") {
                 return None;
             }
-            parse_deployed(
+            let info = parse_deployed(
                 self.api.kind.as_str(),
                 &self.params.domain,
                 i[self.api.certificate_field].as_str(),
-            )
+            );
+            // `CertName`: alicert's upload name, or whatever the console or another tool named it.
+            super::named(info, i["CertName"].as_str())
         }))
     }
 

@@ -291,7 +291,10 @@ impl Target for Esa {
         let number = |s: Option<&str>| s.map(cas::numeric_id).and_then(|n| n.parse::<u64>().ok());
         let mut newest: Option<((_, _, Option<u64>, Option<u64>), CertInfo)> = None;
         for c in self.ours().await? {
-            if let Some(info) = self.read(&c.id).await? {
+            if let Some(mut info) = self.read(&c.id).await? {
+                // Only alicert's uploads are read (a site holds others' beside them, which
+                // replace nothing): the name says whose it is (src/drift.rs).
+                info.deployed_as = Some(c.name.clone());
                 let key = (
                     info.not_after,
                     info.not_before,

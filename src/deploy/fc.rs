@@ -195,11 +195,13 @@ impl Target for Fc {
 
     async fn current(&self) -> Result<Option<CertInfo>> {
         let rsp = self.get().await?;
-        Ok(parse_deployed(
+        let info = parse_deployed(
             "fc",
             &self.params.domain,
             rsp["certConfig"]["certificate"].as_str(),
-        ))
+        );
+        // `certName`: what alicert (or whoever set it) named it (src/drift.rs).
+        Ok(super::named(info, rsp["certConfig"]["certName"].as_str()))
     }
 
     async fn deploy(&self, cert: &NewCert<'_>) -> Result<()> {

@@ -113,6 +113,9 @@ struct CustomDomain {
 struct CertConfig {
     #[serde(default)]
     certificate: Option<String>,
+    /// What alicert (or whoever set it) named it (src/drift.rs).
+    #[serde(default)]
+    cert_name: Option<String>,
 }
 
 /// Every FC 2.0 custom domain in the table's region, for `domains = "covered"`
@@ -173,13 +176,15 @@ impl Target for Fc2 {
 
     async fn current(&self) -> Result<Option<CertInfo>> {
         let domain = self.get().await?;
-        Ok(parse_deployed(
+        let config = domain.cert_config.as_ref();
+        let info = parse_deployed(
             "fc2",
             &self.params.domain,
-            domain
-                .cert_config
-                .as_ref()
-                .and_then(|c| c.certificate.as_deref()),
+            config.and_then(|c| c.certificate.as_deref()),
+        );
+        Ok(super::named(
+            info,
+            config.and_then(|c| c.cert_name.as_deref()),
         ))
     }
 

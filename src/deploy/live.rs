@@ -86,6 +86,9 @@ struct LiveCert {
     ssl_protocol: String,
     #[serde(rename = "SSLPub")]
     ssl_pub: String,
+    /// What alicert (or whoever set it) named it (src/drift.rs).
+    #[serde(rename = "CertName")]
+    cert_name: String,
 }
 
 #[async_trait]
@@ -111,7 +114,10 @@ impl Target for Live {
             .into_iter()
             .find(|c| c.domain_name.eq_ignore_ascii_case(&self.domain))
             .filter(|c| c.ssl_protocol == "on")
-            .and_then(|c| parse_deployed("live", &self.domain, Some(&c.ssl_pub))))
+            .and_then(|c| {
+                let info = parse_deployed("live", &self.domain, Some(&c.ssl_pub));
+                super::named(info, Some(&c.cert_name))
+            }))
     }
 
     async fn deploy(&self, cert: &NewCert<'_>) -> Result<()> {

@@ -244,6 +244,15 @@ pub(crate) fn answer<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// `info` with the name the service keeps it under (empty: none), which tells alicert's
+/// uploads from others' (src/drift.rs).
+pub(crate) fn named(info: Option<CertInfo>, name: Option<&str>) -> Option<CertInfo> {
+    info.map(|mut info| {
+        info.deployed_as = name.filter(|n| !n.is_empty()).map(String::from);
+        info
+    })
+}
+
 /// Parse the PEM a service reports; unparsable or empty means "nothing usable deployed".
 pub(crate) fn parse_deployed(kind: &str, id: &str, pem: Option<&str>) -> Option<CertInfo> {
     let pem = pem.filter(|p| p.contains("BEGIN CERTIFICATE"))?;

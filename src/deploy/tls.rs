@@ -258,8 +258,11 @@ pub(super) async fn served_instead(
             verify.host, verify.port, reported.serial, verify.host
         )));
     }
-    let served = served(verify).await?;
-    if served.serial != reported.serial {
+    let mut served = served(verify).await?;
+    if served.serial == reported.serial {
+        // The same certificate: the service's name for it still says whose it is (drift).
+        served.deployed_as = reported.deployed_as;
+    } else {
         tracing::info!(
             kind = id.kind.as_str(),
             id = %id.resource,

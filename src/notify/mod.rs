@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use crate::aliyun::AliyunClient;
 use crate::error::{Error, Result};
 use crate::https::{Https, Limits};
-use crate::result::{CertResult, CertStatus, RunResult};
+use crate::result::{CertResult, CertStatus, Drift, DriftAction, RunResult, TargetResult};
 use crate::secret::Secret;
 use crate::secret_ref::SecretRef;
 
@@ -244,7 +244,8 @@ async fn send_all(
 /// What is worth telling about a run.
 #[derive(Debug, Clone)]
 pub struct Message {
-    /// `failed` if anything failed, `renewed`, or `test`.
+    /// `failed` if anything failed, `renewed`, `drift` (only drifted targets to tell), or
+    /// `test`.
     pub event: &'static str,
     pub text: String,
     pub json: Value,
@@ -276,21 +277,27 @@ impl Message {
                 matches!(
                     c.status,
                     CertStatus::Renewed | CertStatus::Issued | CertStatus::Failed
-                )
+                ) || c.targets.iter().any(|t| t.drift.is_some())
             })
             .collect();
         if notable.is_empty() {
             return None;
         }
         let failed = notable.iter().any(|c| c.status == CertStatus::Failed);
-        let event = if failed { "failed" } else { "renewed" };
+        let renewed = notable
+            .iter()
+            .any(|c| matches!(c.status, CertStatus::Renewed | CertStatus::Issued));
+        // A drift alone is worth telling too: someone changed an endpoint alicert manages.
+        let (event, headline) = match (failed, renewed) {
+            (true, _) => ("failed", "some certificates FAILED"),
+            (false, true) => ("renewed", "certificates renewed"),
+            (false, false) => (
+                "drift",
+                "endpoints serve certificates alicert did not deploy",
+            ),
+        };
         let mut lines = vec![format!(
-            "alicert: {} (request {})",
-            if failed {
-                "some certificates FAILED"
-            } else {
-                "certificates renewed"
-            },
+            "alicert: {headline} (request {})",
             result.request_id
         )];
         let mut certs = Vec::new();
@@ -304,23 +311,11 @@ impl Message {
                 line.push_str(&format!(", valid until {t}"));
             }
             lines.push(line);
-            let mut targets = Vec::new();
-            for t in &c.targets {
-                let status = serde_json::to_value(t.status).unwrap_or(Value::Null);
-                let mut tj =
-                    json!({"kind": t.kind, "id": t.id, "status": status, "serial": t.serial});
-                if let Some(e) = &t.error {
-                    lines.push(format!(
-                        "  - {} {}: {} (RequestId {})",
-                        t.kind,
-                        t.id,
-                        e.code,
-                        e.request_id.as_deref().unwrap_or("-")
-                    ));
-                    tj["error"] = error_json(&e.code, &e.message, e.request_id.as_deref());
-                }
-                targets.push(tj);
-            }
+            let targets: Vec<Value> = c
+                .targets
+                .iter()
+                .map(|t| target_json(t, &mut lines))
+                .collect();
             let mut cj = json!({
                 "name": c.name, "status": status, "domains": c.domains, "serial": c.serial,
                 "not_after": c.not_after, "reason": c.reason, "targets": targets,
@@ -345,6 +340,43 @@ impl Message {
             text,
         })
     }
+}
+
+/// A target of the message's JSON; its error and drift also as text lines.
+fn target_json(t: &TargetResult, lines: &mut Vec<String>) -> Value {
+    let status = serde_json::to_value(t.status).unwrap_or(Value::Null);
+    let mut tj = json!({"kind": t.kind, "id": t.id, "status": status, "serial": t.serial});
+    if let Some(e) = &t.error {
+        lines.push(format!(
+            "  - {} {}: {} (RequestId {})",
+            t.kind,
+            t.id,
+            e.code,
+            e.request_id.as_deref().unwrap_or("-")
+        ));
+        tj["error"] = error_json(&e.code, &e.message, e.request_id.as_deref());
+    }
+    if let Some(d) = &t.drift {
+        lines.push(drift_line(&t.kind, &t.id, d));
+        tj["drift"] = serde_json::to_value(d).unwrap_or(Value::Null);
+    }
+    tj
+}
+
+/// `  - cdn www.example.com: DRIFT serial …, issuer …, until …: reason; what was done`.
+fn drift_line(kind: &str, id: &str, d: &Drift) -> String {
+    let done = match d.action {
+        DriftAction::Skipped => "left in place until it is due (force replaces it)",
+        DriftAction::WouldReplace => "due: replaced by the next renew run",
+        DriftAction::Replaced => "replaced",
+    };
+    format!(
+        "  - {kind} {id}: DRIFT, serves serial {} (issuer {}, valid until {}) not deployed by alicert: {}; {done}",
+        d.serial,
+        d.issuer,
+        d.not_after,
+        safe_message(&d.reason)
+    )
 }
 
 fn error_json(code: &str, message: &str, request_id: Option<&str>) -> Value {

@@ -5,7 +5,7 @@ use crate::cert::CertInfo;
 use crate::deploy::Configured;
 use crate::error::Error;
 use crate::plan::DueReason;
-use crate::result::{TargetResult, TargetStatus};
+use crate::result::{Drift, DriftAction, TargetResult, TargetStatus};
 
 pub struct TargetRecord {
     pub target: Configured,
@@ -15,6 +15,8 @@ pub struct TargetRecord {
     pub window: Option<Window>,
     /// Why the target needs the new certificate (None: up to date, or not read yet).
     pub due: Option<DueReason>,
+    /// `current` is not alicert's (src/drift.rs); carried into every result of this target.
+    pub drift: Option<Drift>,
     pub result: TargetResult,
 }
 
@@ -26,22 +28,31 @@ impl TargetRecord {
             current: None,
             window: None,
             due: None,
+            drift: None,
             result,
         }
     }
 
-    /// What a read found.
+    /// What a read found; `drift` says why `current` is not alicert's, when it is not.
     pub fn read(
         &mut self,
         current: Option<CertInfo>,
         due: Option<DueReason>,
         window: Option<Window>,
+        drift: Option<String>,
     ) {
         let status = if due.is_some() {
             TargetStatus::WouldDeploy
         } else {
             TargetStatus::UpToDate
         };
+        self.drift = current.as_ref().zip(drift).map(|(c, why)| {
+            let action = match due {
+                Some(_) => DriftAction::WouldReplace,
+                None => DriftAction::Skipped,
+            };
+            crate::drift::report(c, why, action)
+        });
         self.report(status, current.as_ref());
         self.current = current;
         self.window = window;
@@ -50,6 +61,7 @@ impl TargetRecord {
 
     /// The target could not be read.
     pub fn read_failed(&mut self, e: &Error) {
+        self.drift = None;
         self.report(TargetStatus::Failed, None);
         self.result.error = Some(e.report());
         self.current = None;
@@ -59,12 +71,16 @@ impl TargetRecord {
 
     /// It serves `info` now, verified.
     pub fn deployed(&mut self, info: &CertInfo) {
+        if let Some(d) = &mut self.drift {
+            d.action = DriftAction::Replaced;
+        }
         self.report(TargetStatus::Deployed, Some(info));
         self.result.notes = self.target.take_notes();
     }
 
     fn report(&mut self, status: TargetStatus, serving: Option<&CertInfo>) {
         self.result = TargetResult::new(self.target.kind(), self.target.id(), status, serving);
+        self.result.drift = self.drift.clone();
     }
 
     pub fn deploy_failed(&mut self, e: &Error) {

@@ -326,3 +326,34 @@ async fn a_near_deadline_starts_nothing_and_says_so() {
     );
     assert_eq!(bench.orders(), 0);
 }
+
+#[tokio::test]
+async fn drift_by_name_waits_for_its_own_dates_and_drift_by_names_renews_as_usual() {
+    use crate::result::DriftAction;
+    let bench = Bench::new(&[Some(80), Some(80)]);
+    // Both serve someone's certificate for other names (so "domains changed" by the usual
+    // rule); the first under a name its service reports, the second with none.
+    let mut named = certificate(&["legacy.example.com"], 80).1;
+    named.deployed_as = Some("console-upload".into());
+    *bench.serving[0].lock().unwrap() = Some(named.clone());
+    *bench.serving[1].lock().unwrap() = Some(certificate(&["legacy.example.com"], 80).1);
+    let r = bench.run(renew(), Budget::unlimited(), &[]).await;
+    assert_eq!(r.status, CertStatus::Renewed, "{:?}", r.error);
+    let (kept, renewed) = (&r.targets[0], &r.targets[1]);
+    assert_eq!(kept.status, TargetStatus::UpToDate);
+    assert_eq!(kept.serial.as_deref(), Some(named.serial.as_str()));
+    let d = kept.drift.as_ref().expect("drift on the named target");
+    assert_eq!(d.action, DriftAction::Skipped);
+    assert_eq!(d.deployed_as.as_deref(), Some("console-upload"));
+    assert_eq!(renewed.status, TargetStatus::Deployed);
+    assert_eq!(
+        renewed.drift.as_ref().map(|d| d.action),
+        Some(DriftAction::Replaced)
+    );
+    assert_eq!(bench.deploys.load(Ordering::SeqCst), 1);
+    let reason = r.reason.unwrap();
+    assert!(
+        reason.contains("b.example.com: domains changed") && !reason.contains("a.example.com"),
+        "{reason}"
+    );
+}

@@ -4,7 +4,7 @@
 //! comes with a text label. Everything from config or services is escaped.
 use std::fmt::Write;
 
-use super::status::{CertEntry, ErrorEntry, StatusDoc, TargetEntry};
+use super::status::{CertEntry, DriftEntry, ErrorEntry, StatusDoc, TargetEntry};
 
 /// HTML text and attribute escaping (the five characters that matter in both).
 pub fn esc(s: &str) -> String {
@@ -140,9 +140,18 @@ fn header(h: &mut String, doc: &StatusDoc) {
 
 fn certificate(h: &mut String, i: usize, c: &CertEntry, generated_at: &str, scale: i64) {
     let (class, label) = band(c.days_left);
+    let drifted = c.targets.iter().filter(|t| t.drift.is_some()).count();
+    // Beside the status, which stays what it is: someone changed an endpoint.
+    let drift = match drifted {
+        0 => String::new(),
+        n => format!(
+            r#" <span class="badge warn drifted">{n} TARGET{} DRIFTED</span>"#,
+            if n == 1 { "" } else { "S" }
+        ),
+    };
     let _ = write!(
         h,
-        r#"<article class="cert" id="cert-{i}" data-name="{}" data-serial="{}" data-days-left="{}" data-status="{}"><h2><span class="name">{}</span> {}</h2><dl>"#,
+        r#"<article class="cert" id="cert-{i}" data-name="{}" data-serial="{}" data-days-left="{}" data-status="{}"><h2><span class="name">{}</span> {}{drift}</h2><dl>"#,
         esc(&c.name),
         esc(c.serial.as_deref().unwrap_or("")),
         c.days_left.map(|d| d.to_string()).unwrap_or_default(),
@@ -215,6 +224,30 @@ fn error_text(e: &ErrorEntry) -> String {
     s
 }
 
+/// A drifted target: what it served instead of alicert's certificate (its serial when that is
+/// not what the target serves now: replaced), and what the run did.
+fn drift_text(d: &DriftEntry, serving: Option<&str>) -> String {
+    let action = match d.action.as_str() {
+        "skipped" => "left in place until it is due (force replaces it)",
+        "would_replace" => "due: a renew run replaces it",
+        "replaced" => "replaced in this run",
+        other => other,
+    };
+    let serial = match serving {
+        Some(s) if s == d.serial => String::new(),
+        _ => format!(r#"serial <code>{}</code>, "#, esc(&d.serial)),
+    };
+    format!(
+        r#"<div class="drift" data-action="{}"><span class="badge warn">DRIFT</span> not deployed by alicert: {}; {serial}issuer {}, names {}, valid until {} — {}</div>"#,
+        esc(&d.action),
+        esc(&d.reason),
+        esc(&d.issuer),
+        esc(&d.names.join(", ")),
+        esc(&d.not_after),
+        esc(action)
+    )
+}
+
 fn targets(h: &mut String, targets: &[TargetEntry]) {
     h.push_str(r#"<div class="scroll"><table class="targets"><thead><tr><th>Target</th><th>Serves now</th><th>This run</th><th>Last result</th></tr></thead><tbody>"#);
     for t in targets {
@@ -223,6 +256,10 @@ fn targets(h: &mut String, targets: &[TargetEntry]) {
             .as_deref()
             .map(|s| format!(r#"<code class="serving">{}</code>"#, esc(s)))
             .unwrap_or_else(|| r#"<span class="serving mute">nothing read</span>"#.into());
+        let serving = match &t.drift {
+            Some(d) => format!("{serving}{}", drift_text(d, t.serving.as_deref())),
+            None => serving,
+        };
         let last = match &t.last_result {
             None => r#"<span class="mute">none recorded</span>"#.to_string(),
             Some(l) => {
@@ -290,6 +327,15 @@ mod tests {
                     state: "failed".into(),
                     serving: None,
                     not_after: None,
+                    drift: Some(DriftEntry {
+                        serial: "5e".into(),
+                        issuer: hostile.into(),
+                        not_after: "2027-03-01T00:00:00Z".into(),
+                        names: vec![hostile.into()],
+                        deployed_as: Some(hostile.into()),
+                        reason: hostile.into(),
+                        action: "skipped".into(),
+                    }),
                     last_result: Some(LastResult {
                         status: "failed".into(),
                         at: "2027-01-01T00:00:00Z".into(),
@@ -317,6 +363,10 @@ mod tests {
         assert!(page.contains("Forbidden.RAM") && page.contains("RID-1"));
         assert!(page.contains("4 days left") && page.contains("critical"));
         assert!(page.contains("prefers-color-scheme:dark"));
+        assert!(page.contains(r#"<div class="drift" data-action="skipped">"#));
+        assert!(page.contains("1 TARGET DRIFTED"));
+        // The drifted serial is shown when the target serves another one (here: none read).
+        assert!(page.contains("serial <code>5e</code>"));
     }
 
     #[test]

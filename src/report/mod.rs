@@ -1,6 +1,6 @@
 //! The report: one self-contained `report.html` and the same data as `status.json` (schema in
 //! README "Monitoring"), written to `[report] bucket` after every run that changed or failed
-//! something and on demand (`{"action":"report"}`); the HTTP trigger renders it live at
+//! something or found a drifted target, and on demand (`{"action":"report"}`); the HTTP trigger renders it live at
 //! `GET /report`. The previous `status.json` is read first: targets this run did not touch
 //! keep their last result from it.
 pub mod chart;
@@ -124,8 +124,8 @@ async fn put(
     client.oss_request(&req).await.map(|_| ())
 }
 
-/// After a run: write the report when the run changed or failed something and a bucket is
-/// set. Best effort: a failure is logged, never fails the run. True when it was written.
+/// After a run: write the report when the run changed or failed something (or a target
+/// drifted) and a bucket is set. Best effort: a failure is logged, never fails the run. True when it was written.
 pub async fn after_run(
     config: &ReportConfig,
     client: &AliyunClient,

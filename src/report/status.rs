@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use crate::cert::rfc3339;
 use crate::error::ErrorReport;
-use crate::result::{CertResult, CertStatus, RunResult, TargetResult, TargetStatus};
+use crate::result::{CertResult, CertStatus, Drift, RunResult, TargetResult, TargetStatus};
 
 /// Bump when a field changes meaning or goes away (adding one does not).
 pub const SCHEMA: u32 = 1;
@@ -69,6 +69,37 @@ pub struct TargetEntry {
     /// The last deployment or failure: this run's when it deployed or failed here, else the
     /// one the previous `status.json` recorded.
     pub last_result: Option<LastResult>,
+    /// This run found a certificate alicert did not deploy here (the result's `drift`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<DriftEntry>,
+}
+
+/// The result's `drift` object, as `status.json` keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DriftEntry {
+    pub serial: String,
+    pub issuer: String,
+    pub not_after: String,
+    pub names: Vec<String>,
+    #[serde(default)]
+    pub deployed_as: Option<String>,
+    pub reason: String,
+    /// `skipped` | `would_replace` | `replaced`.
+    pub action: String,
+}
+
+impl From<&Drift> for DriftEntry {
+    fn from(d: &Drift) -> Self {
+        DriftEntry {
+            serial: d.serial.clone(),
+            issuer: d.issuer.clone(),
+            not_after: d.not_after.clone(),
+            names: d.names.clone(),
+            deployed_as: d.deployed_as.clone(),
+            reason: d.reason.clone(),
+            action: word(d.action),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -128,16 +159,15 @@ fn word<T: Serialize>(v: T) -> String {
         .unwrap_or_default()
 }
 
-/// Whether a run is worth a new report: something changed or failed.
+/// Whether a run is worth a new report: something changed or failed, or a target drifted.
 pub fn notable(result: &RunResult) -> bool {
     result.certificates.iter().any(|c| {
         matches!(
             c.status,
             CertStatus::Renewed | CertStatus::Issued | CertStatus::Failed
-        ) || c
-            .targets
-            .iter()
-            .any(|t| matches!(t.status, TargetStatus::Deployed | TargetStatus::Failed))
+        ) || c.targets.iter().any(|t| {
+            matches!(t.status, TargetStatus::Deployed | TargetStatus::Failed) || t.drift.is_some()
+        })
     })
 }
 
@@ -245,6 +275,7 @@ fn target_entry(
         serving: t.serial.clone(),
         not_after: t.not_after.clone(),
         last_result,
+        drift: t.drift.as_ref().map(DriftEntry::from),
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Summary<'a> {
     pub targets: usize,
     pub targets_deployed: usize,
     pub targets_failed: usize,
+    /// Targets serving a certificate alicert did not deploy there (README "Drift").
+    pub targets_drifted: usize,
     /// The certificate's error, else the first failed target's.
     pub error_code: Option<&'a str>,
     /// Alibaba Cloud RequestId of that error.
@@ -65,6 +67,7 @@ pub fn summaries(result: &RunResult, now: OffsetDateTime) -> Vec<Summary<'_>> {
                 targets: c.targets.len(),
                 targets_deployed: count(TargetStatus::Deployed),
                 targets_failed: count(TargetStatus::Failed),
+                targets_drifted: c.targets.iter().filter(|t| t.drift.is_some()).count(),
                 error_code: error.map(|e| e.code.as_str()),
                 error_request_id: error.and_then(|e| e.request_id.as_deref()),
             }

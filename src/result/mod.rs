@@ -209,6 +209,38 @@ pub struct TargetResult {
     /// superseded alicert certificate removed first to make room in the site's quota).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Present when the target served a certificate alicert did not deploy there (src/drift.rs
+    /// says how that is told): what it was, why it is not alicert's, what the run did about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Drift>,
+}
+
+/// A certificate found on a target that alicert did not deploy there (README "Drift").
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Drift {
+    /// The found certificate's serial (lowercase hex), issuer DN, expiry (RFC 3339) and names.
+    pub serial: String,
+    pub issuer: String,
+    pub not_after: String,
+    pub names: Vec<String>,
+    /// The name the service keeps it under, when it reports one (CAS name, CDN `CertName`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployed_as: Option<String>,
+    /// Why it is not alicert's.
+    pub reason: String,
+    pub action: DriftAction,
+}
+
+/// What the run did about a drifted target.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftAction {
+    /// Left in place: the certificate it serves is not due (`force` replaces it).
+    Skipped,
+    /// Due (or forced): a renew run deploys over it; a status or dry run would.
+    WouldReplace,
+    /// Replaced by alicert's certificate in this run.
+    Replaced,
 }
 
 impl TargetResult {
@@ -221,6 +253,7 @@ impl TargetResult {
             not_after: cert.map(CertInfo::not_after_rfc3339),
             error: None,
             notes: Vec::new(),
+            drift: None,
         }
     }
 }

@@ -7,7 +7,11 @@ pub mod ari_front;
 #[allow(dead_code)]
 pub mod clients;
 #[allow(dead_code)]
+pub mod console;
+#[allow(dead_code)]
 pub mod edge;
+#[allow(dead_code)]
+pub mod inbox;
 pub mod outcome;
 pub mod pebble;
 pub mod persist_front;

@@ -200,9 +200,29 @@ pub struct TargetView {
     pub error: Option<ErrorView>,
     #[serde(default)]
     pub notes: Vec<String>,
+    pub drift: Option<DriftView>,
+}
+
+/// A target's `drift`: a certificate alicert did not deploy there (src/drift.rs).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DriftView {
+    pub serial: String,
+    pub issuer: String,
+    pub not_after: String,
+    pub names: Vec<String>,
+    pub deployed_as: Option<String>,
+    pub reason: String,
+    /// `skipped` | `would_replace` | `replaced`.
+    pub action: String,
 }
 
 impl TargetView {
+    /// The drift (panics when the target has none).
+    #[track_caller]
+    pub fn drift(&self) -> &DriftView {
+        present(self.drift.as_ref(), "drift", self)
+    }
     pub fn status(&self) -> &str {
         &self.status
     }

@@ -165,6 +165,27 @@ impl Seed {
     }
 }
 
+impl Emulator {
+    /// Makes CAS certificate `cas_id` the listener's default certificate at once, as a console
+    /// edit (or another tool's UpdateListenerAttribute, its job finished) would leave it: no
+    /// call is recorded. The id is kept as `<CAS id>-<region>`, the form the finished jobs leave.
+    pub fn set_alb_default_certificate(&self, listener_id: &str, cas_id: u64) {
+        let mut inner = self.shared.lock();
+        assert!(
+            inner.state.cas_certs.iter().any(|c| c.cert_id == cas_id),
+            "no CAS certificate {cas_id}"
+        );
+        let listener = inner
+            .state
+            .services
+            .alb_listeners
+            .iter_mut()
+            .find(|l| l.id == listener_id)
+            .unwrap_or_else(|| panic!("ALB listener {listener_id} is not seeded"));
+        listener.default_certificate = Some(format!("{cas_id}-{REGION}"));
+    }
+}
+
 impl EmulatorState {
     pub fn alb_listener(&self, id: &str) -> Option<&AlbListener> {
         self.services.alb_listeners.iter().find(|l| l.id == id)

@@ -132,9 +132,12 @@ async fn detail_if_known(
 
 /// What CAS certificate `id` (`123` or `123-cn-hangzhou`) is; `None` when CAS does not know it.
 pub(crate) async fn read_cert(client: &AliyunClient, id: &str) -> Result<Option<CertInfo>> {
-    Ok(detail_if_known(client, id, true)
-        .await?
-        .and_then(|d| super::parse_deployed("cas", id, d.cert.as_deref())))
+    Ok(detail_if_known(client, id, true).await?.and_then(|d| {
+        let mut info = super::parse_deployed("cas", id, d.cert.as_deref())?;
+        // The CAS name tells alicert's uploads from others' (src/drift.rs).
+        info.deployed_as = d.name.filter(|n| !n.is_empty());
+        Some(info)
+    }))
 }
 
 /// [`read_cert`] of the id a service reports bound, if any.

@@ -59,7 +59,9 @@ impl CasStore {
         .await?;
         for id in uploads.into_iter().take(3).map(|c| c.id) {
             let detail = super::detail(&self.client, &id, true).await?;
-            if let Some(info) = parse_deployed("cas", &id, detail.cert.as_deref()) {
+            let info = parse_deployed("cas", &id, detail.cert.as_deref());
+            // Only alicert's uploads are read: their names say so (src/drift.rs).
+            if let Some(info) = crate::deploy::named(info, detail.name.as_deref()) {
                 let later =
                     |b: &CertInfo| (info.not_after, info.not_before) > (b.not_after, b.not_before);
                 if best.as_ref().is_none_or(|(b, _)| later(b)) {

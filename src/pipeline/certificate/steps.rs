@@ -4,9 +4,13 @@ use futures_util::future::join_all;
 use time::OffsetDateTime;
 
 use super::{CertificateRun, Finish};
+use crate::acme::ari::Window;
 use crate::backoff::{self, CertState, Gate};
 use crate::budget::RESERVE;
+use crate::cert::CertInfo;
+use crate::config::CertificateConfig;
 use crate::deploy::{self, NewCert};
+use crate::drift::{Basis, Finding};
 use crate::error::{Error, Result};
 use crate::lock::Held;
 use crate::pipeline::run::Run;
@@ -22,19 +26,31 @@ impl CertificateRun<'_, '_> {
         let reads = self.records.iter_mut().map(|record| async move {
             match record.target.current().await {
                 Ok(current) => {
+                    let drift = current
+                        .as_ref()
+                        .and_then(|c| crate::drift::judge(&cert.name, &cert.domains, c));
                     let (due, window) = if run.settings.force {
                         (Some(DueReason::Forced), None)
                     } else {
-                        run.inspector.decide(cert, current.as_ref(), now).await
+                        decide(run, cert, current.as_ref(), drift.as_ref(), now).await
                     };
                     tracing::info!(
                         kind = record.target.kind(),
                         id = %record.target.id(),
                         serial = current.as_ref().map(|c| c.serial.as_str()).unwrap_or("-"),
                         due = %due.map(|d| d.to_string()).unwrap_or_else(|| "no".into()),
+                        drift = drift.as_ref().map(|f| f.reason.as_str()).unwrap_or("no"),
                         "read target"
                     );
-                    record.read(current, due, window);
+                    if let Some(f) = &drift {
+                        tracing::warn!(
+                            kind = record.target.kind(),
+                            id = %record.target.id(),
+                            drift = %f.reason,
+                            "the target serves a certificate alicert did not deploy"
+                        );
+                    }
+                    record.read(current, due, window, drift.map(|f| f.reason));
                     None
                 }
                 Err(e) => {
@@ -131,6 +147,29 @@ impl CertificateRun<'_, '_> {
             .flatten()
             .next()
             .map_or(Ok(()), Err)
+    }
+}
+
+/// Whether `current` is due. A certificate that is not alicert's by name (src/drift.rs) is
+/// judged by its own dates: someone chose it, so not covering the configured names does not
+/// make it due, and it stays until it expires, its ARI window opens or it is revoked.
+async fn decide(
+    run: &Run<'_>,
+    cert: &CertificateConfig,
+    current: Option<&CertInfo>,
+    drift: Option<&Finding>,
+    now: OffsetDateTime,
+) -> (Option<DueReason>, Option<Window>) {
+    let decided = run.inspector.decide(cert, current, now).await;
+    match (current, drift, decided.0) {
+        (Some(c), Some(f), Some(DueReason::DomainsChanged)) if f.basis == Basis::Name => {
+            let own = CertificateConfig {
+                domains: c.names.clone(),
+                ..cert.clone()
+            };
+            run.inspector.decide(&own, Some(c), now).await
+        }
+        _ => decided,
     }
 }
 
