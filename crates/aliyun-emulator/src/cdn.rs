@@ -106,7 +106,13 @@ pub(crate) fn cdn(
         } else {
             &inner.state.cdn_domains
         };
-        return user_domains(map, p, dcdn);
+        // Only the caller's account's domains (accounts.rs).
+        let own: BTreeMap<String, Option<DeployedCert>> = map
+            .iter()
+            .filter(|(d, _)| inner.cdn_owner(d, dcdn) == ctx.account)
+            .map(|(d, c)| (d.clone(), c.clone()))
+            .collect();
+        return user_domains(&own, p, dcdn);
     }
     if action == set_action {
         let domain = p.req("DomainName")?.to_string();
