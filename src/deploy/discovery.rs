@@ -131,8 +131,14 @@ pub async fn build_all(
             continue;
         }
         let mut built = Vec::new();
+        let reach = super::through::client_for(config, cert_name, client).await;
         for one in split(config)? {
-            let target = super::build(&one, cert_name, client)?;
+            let target = match &reach {
+                Ok(c) => {
+                    super::build(&one, cert_name, c)?.in_other_account(config.role_arn.is_some())
+                }
+                Err(e) => unreachable(&one, cert_name, client, e)?,
+            };
             seen.insert(target.target_id().to_string());
             built.push(target);
         }
@@ -148,6 +154,16 @@ pub async fn build_all(
             continue;
         }
         let (entry, discovery, rest) = discovering(config)?.expect("a discovering table");
+        let foreign = config.role_arn.is_some();
+        let client = &match super::through::client_for(config, cert_name, client).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(kind = %entry.kind, error = %e, "assuming the target's role failed");
+                out.targets
+                    .push(Configured::new(Box::new(Unlisted::new(entry, e)), None));
+                continue;
+            }
+        };
         let listed = (discovery.list)(&rest, client).await;
         let mut domains = match listed {
             Ok(d) => d,
@@ -173,7 +189,8 @@ pub async fn build_all(
                 ))
             })?;
             if seen.insert(target.id().to_string()) {
-                out.targets.push(Configured::new(target, None));
+                out.targets
+                    .push(Configured::new(target, None).in_other_account(foreign));
                 added += 1;
             }
         }
@@ -187,6 +204,20 @@ pub async fn build_all(
         }
     }
     Ok(out)
+}
+
+/// The target `one` names, failing with `error` (its role could not be assumed): built with
+/// `client` only for its id, it makes no call.
+fn unreachable(
+    one: &TargetConfig,
+    cert_name: &str,
+    client: &AliyunClient,
+    error: &Error,
+) -> Result<Configured> {
+    let id = super::build(one, cert_name, client)?.target_id().clone();
+    tracing::error!(target = %id, error = %error, "assuming the target's role failed");
+    let failing = super::through::Unreachable::new(id, error.again());
+    Ok(Configured::new(Box::new(failing), None))
 }
 
 /// `config` as one table per element of its kind's `each` list (itself for other kinds).

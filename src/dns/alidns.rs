@@ -9,7 +9,7 @@ use tokio::sync::{OnceCell, Semaphore};
 use super::caa::Caa;
 use super::persist::{self, Existing};
 use super::{longest_suffix, relative_name, CaaRecord, DnsProvider, TxtRecord, Zone};
-use crate::aliyun::{AliyunClient, Product};
+use crate::aliyun::{AliyunClient, Product, RoleArn};
 use crate::error::{Error, Result};
 
 /// Cheap to clone: the zone list and the call bound are shared by every clone, so all orders
@@ -27,6 +27,9 @@ pub struct Alidns {
     /// Bounds the Alidns calls in flight when orders run concurrently (Alidns throttles per
     /// account; throttled calls are retried by the client, this keeps them rare).
     calls: Arc<Semaphore>,
+    /// `[[zone]]` mappings with `role_arn`: these zones are in another account, and every
+    /// call on them is signed with the role's credentials (aliyun/role.rs).
+    roles: Arc<Vec<(String, RoleArn)>>,
 }
 
 /// Alidns calls in flight at once unless [`Alidns::with_max_concurrent_calls`] says otherwise.
@@ -41,6 +44,33 @@ impl Alidns {
             swept: Arc::default(),
             owner: String::new(),
             calls: Arc::new(Semaphore::new(DEFAULT_CONCURRENT_CALLS)),
+            roles: Arc::default(),
+        }
+    }
+
+    /// The zones `[[zone]]` maps to a role (others stay in the function's account).
+    pub fn with_zone_roles(mut self, zones: &[super::ZoneConfig]) -> Alidns {
+        let roles = zones
+            .iter()
+            .filter_map(|z| Some((z.name.to_ascii_lowercase(), z.role().ok()??)))
+            .collect();
+        self.roles = Arc::new(roles);
+        self
+    }
+
+    fn role_of(&self, zone: &str) -> Option<&RoleArn> {
+        self.roles.iter().find(|(z, _)| z == zone).map(|(_, r)| r)
+    }
+
+    /// The client for calls on `zone`: its role's when `[[zone]]` maps it to one.
+    async fn client_for(&self, zone: &str) -> Result<AliyunClient> {
+        match self.role_of(zone) {
+            Some(role) => self
+                .client
+                .assuming(role, &self.owner)
+                .await
+                .map_err(|e| Error::Dns(format!("[[zone]] name = \"{zone}\": {e}"))),
+            None => Ok(self.client.clone()),
         }
     }
 
@@ -54,11 +84,12 @@ impl Alidns {
     }
 
     /// Mark a record as alicert's (so a crashed run's leftovers can be swept).
-    async fn mark(&self, record_id: &str) -> Result<()> {
+    async fn mark(&self, zone: &str, record_id: &str) -> Result<()> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let remark = super::sweep::remark(&self.owner, now);
         debug_assert!(super::sweep::is_valid_remark(&remark), "{remark}");
         self.call(
+            zone,
             "UpdateDomainRecordRemark",
             &[("RecordId", record_id), ("Remark", &remark)],
         )
@@ -71,21 +102,27 @@ impl Alidns {
         self
     }
 
-    async fn call(&self, action: &str, params: &[(&str, &str)]) -> Result<Value> {
+    async fn call(&self, zone: &str, action: &str, params: &[(&str, &str)]) -> Result<Value> {
+        let client = self.client_for(zone).await?;
         let _permit = self.calls.acquire().await.expect("semaphore never closed");
-        self.client.rpc(Product::Alidns, action, params).await
+        client.rpc(Product::Alidns, action, params).await
     }
 
     /// Every item of a listing, page after page until `TotalCount` items are in (an empty
     /// page also ends it: the list shrank meanwhile).
-    async fn list_all(&self, listing: &Listing, params: &[(&str, &str)]) -> Result<Vec<Value>> {
+    async fn list_all(
+        &self,
+        zone: &str,
+        listing: &Listing,
+        params: &[(&str, &str)],
+    ) -> Result<Vec<Value>> {
         let size = listing.page_size.to_string();
         let mut out = Vec::new();
         for page in 1u64.. {
             let page_s = page.to_string();
             let mut p = params.to_vec();
             p.extend([("PageNumber", page_s.as_str()), ("PageSize", size.as_str())]);
-            let rsp = self.call(listing.action, &p).await?;
+            let rsp = self.call(zone, listing.action, &p).await?;
             let items = rsp[listing.list][listing.item]
                 .as_array()
                 .cloned()
@@ -145,9 +182,34 @@ impl Alidns {
         Ok(stale.len())
     }
 
+    /// The function's account's zones, with each `[[zone]]` mapped to a role found in its
+    /// role's account instead (DescribeDomains `KeyWord` with `SearchMode` EXACT there, both
+    /// in the SDK 4.6.1 request model, models/_describe_domains_request.py).
     async fn list_zones(&self) -> Result<Vec<Zone>> {
-        let domains = self.list_all(&DOMAINS, &[]).await?;
-        Ok(domains
+        let mut zones: Vec<Zone> = parse_zones(&self.list_all("", &DOMAINS, &[]).await?)
+            .into_iter()
+            .filter(|z| self.role_of(&z.name).is_none())
+            .collect();
+        for (name, role) in self.roles.iter() {
+            let exact = [("KeyWord", name.as_str()), ("SearchMode", "EXACT")];
+            let found = parse_zones(&self.list_all(name, &DOMAINS, &exact).await?);
+            let zone = found.into_iter().find(|z| &z.name == name).ok_or_else(|| {
+                Error::Dns(format!(
+                    "[[zone]] name = \"{name}\": role_arn {role} reaches account {}, which \
+                     hosts no Alidns zone {name}",
+                    role.account()
+                ))
+            })?;
+            zones.push(zone);
+        }
+        Ok(zones)
+    }
+}
+
+/// DescribeDomains items as zones.
+fn parse_zones(domains: &[Value]) -> Vec<Zone> {
+    {
+        domains
             .iter()
             .map(|d| {
                 // PunyCode is the ASCII form for IDN zones; DomainName may be Unicode.
@@ -169,7 +231,7 @@ impl Alidns {
                     .unwrap_or_default();
                 Zone { name, name_servers }
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -219,6 +281,7 @@ impl Alidns {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let records = self
             .list_all(
+                &zone.name,
                 &DOMAIN_RECORDS,
                 &[
                     ("DomainName", &zone.name),
@@ -236,6 +299,7 @@ impl Alidns {
     /// The `kind` records at exactly `fqdn` in `zone` (DescribeSubDomainRecords, every page).
     async fn records_at(&self, zone: &Zone, fqdn: &str, kind: &str) -> Result<Vec<Value>> {
         self.list_all(
+            &zone.name,
             &SUB_DOMAIN_RECORDS,
             &[
                 ("SubDomain", fqdn),
@@ -285,6 +349,7 @@ impl DnsProvider for Alidns {
         let ttl = self.ttl.to_string();
         let added = self
             .call(
+                &zone.name,
                 "AddDomainRecord",
                 &[
                     ("DomainName", &zone.name),
@@ -320,7 +385,7 @@ impl DnsProvider for Alidns {
     }
 
     async fn mark_txt(&self, record: &TxtRecord) -> Result<()> {
-        self.mark(&record.id).await
+        self.mark(&record.zone, &record.id).await
     }
 
     /// Once per zone and invocation: the orders after the first find it swept (0 returned).
@@ -379,6 +444,7 @@ impl DnsProvider for Alidns {
         let ttl = self.ttl.to_string();
         if let Some(id) = id {
             self.call(
+                &zone.name,
                 "UpdateDomainRecord",
                 &[
                     ("RecordId", id),
@@ -394,6 +460,7 @@ impl DnsProvider for Alidns {
         }
         let added = self
             .call(
+                &zone.name,
                 "AddDomainRecord",
                 &[
                     ("DomainName", &zone.name),
@@ -407,9 +474,12 @@ impl DnsProvider for Alidns {
         let id = record_id(&added["RecordId"]).ok_or_else(|| {
             Error::Dns(format!("AddDomainRecord for {fqdn} returned no RecordId"))
         })?;
-        if let Err(e) = self.mark(&id).await {
+        if let Err(e) = self.mark(&zone.name, &id).await {
             // Unmarked, alicert would not know the record as its own: do not keep it.
-            if let Err(d) = self.call("DeleteDomainRecord", &[("RecordId", &id)]).await {
+            if let Err(d) = self
+                .call(&zone.name, "DeleteDomainRecord", &[("RecordId", &id)])
+                .await
+            {
                 tracing::error!(fqdn, record_id = %id, error = %d, "could not delete an unmarked CAA record");
             }
             return Err(e);
@@ -442,6 +512,7 @@ impl DnsProvider for Alidns {
             .ok_or_else(|| Error::Dns(format!("{fqdn} is not inside zone {}", zone.name)))?;
         let ttl = self.ttl.to_string();
         self.call(
+            &zone.name,
             "UpdateDomainRecord",
             &[
                 ("RecordId", id),
@@ -461,6 +532,7 @@ impl DnsProvider for Alidns {
         // (SDK 4.6.1 models/_describe_domain_records_request.py); the exact name test follows.
         let records = self
             .list_all(
+                &zone.name,
                 &DOMAIN_RECORDS,
                 &[
                     ("DomainName", &zone.name),
@@ -491,7 +563,11 @@ impl DnsProvider for Alidns {
 
     async fn delete_txt(&self, record: &TxtRecord) -> Result<()> {
         match self
-            .call("DeleteDomainRecord", &[("RecordId", &record.id)])
+            .call(
+                &record.zone,
+                "DeleteDomainRecord",
+                &[("RecordId", &record.id)],
+            )
             .await
         {
             Ok(_) => {

@@ -221,6 +221,9 @@ impl Inner {
                 }
                 _ => "*".into(),
             },
+            // sts:AssumeRole on the role's ARN `acs:ram::{#accountId}:role/{#RoleName}` (STS
+            // RAM authorization, https://help.aliyun.com/document_detail/371860.html).
+            "sts" if action == "AssumeRole" => p.get("RoleArn").unwrap_or("*").to_string(),
             "kms" => match p.get("SecretName") {
                 Some(n) => arn(account, "kms", region, &format!("secret/{n}")),
                 None => "*".into(),

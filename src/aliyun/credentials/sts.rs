@@ -142,6 +142,11 @@ pub async fn assume_role(
     let overrides = BTreeMap::from([(Product::Sts.code().to_string(), endpoint(env, config))]);
     let client = AliyunClient::new(source.clone(), &config.region, &overrides)?
         .with_retry((&config.retry).into());
+    assume_role_with(&client, role).await
+}
+
+/// AssumeRole signed by `client`'s credentials, at its STS endpoint (`role_arn`, role.rs).
+pub async fn assume_role_with(client: &AliyunClient, role: &RoleRequest) -> Result<Temporary> {
     let duration = role.duration_secs.to_string();
     let mut params = vec![
         ("RoleArn", role.role_arn.as_str()),
