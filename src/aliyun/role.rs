@@ -27,9 +27,6 @@ use super::credentials::Temporary;
 use super::AliyunClient;
 use crate::error::{Error, Result};
 
-/// The actions this file calls (with the invocation's own credentials).
-pub(crate) const RAM: &[&str] = &["sts:AssumeRole"];
-
 /// A role to reach another account through.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RoleArn(String);
@@ -163,7 +160,7 @@ pub fn ram_statement(roles: &[RoleArn]) -> Option<crate::aliyun::ram::Statement>
             "AssumeRoles",
             "role_arn: assume exactly these roles (zones and targets in other accounts); what \
              they reach is granted by the roles' own policies (`alicert policy --role <ARN>`).",
-            &pick(RAM, &["sts:AssumeRole"]),
+            &pick(sts::RAM, &["sts:AssumeRole"]),
             roles.iter().map(|r| r.as_str().to_string()).collect(),
         )
     })

@@ -235,8 +235,9 @@ pub async fn assume_role_with_oidc(
     parsed.credentials.into_temporary("AssumeRoleWithOIDC")
 }
 
-/// The actions this file calls, with the credentials *before* the role (the credential
-/// chain's source identity, not the function's role: `alicert policy` does not list them).
+/// The actions this file calls. For `ALIBABA_CLOUD_ROLE_ARN` with the credentials *before*
+/// the role (the chain's source identity: `alicert policy` does not list that); for a
+/// `role_arn` (aliyun/role.rs) with the function's own, and `alicert policy` grants it there.
 pub const RAM: &[&str] = &["sts:AssumeRole"];
 
 #[cfg(test)]
