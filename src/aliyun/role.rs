@@ -114,12 +114,39 @@ impl Sessions {
         let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
         cells.entry(key.to_string()).or_default().clone()
     }
+
+    /// A fresh session of `role` any certificate opened, for work of the whole invocation.
+    async fn any_fresh(&self, role: &RoleArn, now: i64) -> Option<Temporary> {
+        let prefix = format!("{role}|");
+        let cells: Vec<_> = {
+            let cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+            cells
+                .iter()
+                .filter(|(k, _)| k.starts_with(&prefix))
+                .map(|(_, c)| c.clone())
+                .collect()
+        };
+        for cell in cells {
+            if let Some(t) = cell.lock().await.as_ref().filter(|t| t.fresh(now)) {
+                return Some(t.clone());
+            }
+        }
+        None
+    }
 }
 
 impl AliyunClient {
     /// This client with `role`'s credentials, for the calls on what the role reaches on behalf
-    /// of `certificate`. The error names the role and STS's answer.
+    /// of `certificate`; for work of the whole invocation (`certificate` empty: the sweep of
+    /// records of certificates no longer configured) any certificate's session of the role,
+    /// else one named `alicert`. The error names the role and STS's answer.
     pub async fn assuming(&self, role: &RoleArn, certificate: &str) -> Result<AliyunClient> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        if certificate.is_empty() {
+            if let Some(t) = self.roles.any_fresh(role, now).await {
+                return Ok(self.with_credentials(t.credentials));
+            }
+        }
         let request = RoleRequest {
             role_arn: role.0.clone(),
             session_name: session_name(certificate),
@@ -130,7 +157,6 @@ impl AliyunClient {
             .roles
             .cell(&format!("{}|{}", request.role_arn, request.session_name));
         let mut held = cell.lock().await;
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let credentials = match held.as_ref().filter(|t| t.fresh(now)) {
             Some(t) => t.credentials.clone(),
             None => {

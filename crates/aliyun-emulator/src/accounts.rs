@@ -207,3 +207,19 @@ pub(crate) fn untrusted(arn: &str) -> ApiError {
         ),
     )
 }
+
+impl Emulator {
+    /// Sets the RAM policy the sessions of role `arn` are checked against (as
+    /// [`Seed::role_policy`], once the emulator runs).
+    pub fn set_role_policy(&self, arn: &str, policy: &Value) -> Result<(), String> {
+        let parsed = RamPolicy::parse(policy)?;
+        let mut inner = self.shared.lock();
+        inner
+            .accounts
+            .seed
+            .role_policies
+            .insert(arn.into(), policy.clone());
+        inner.accounts.role_policies.insert(arn.into(), parsed);
+        Ok(())
+    }
+}
