@@ -79,3 +79,34 @@ impl Target for Unreachable {
 }
 
 capabilities!(Unreachable: none);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(toml: &str) -> TargetConfig {
+        toml::from_str(toml).unwrap()
+    }
+
+    #[test]
+    fn role_arn_is_checked_at_load_and_names_the_key() {
+        let ok = "acs:ram::2222222222222222:role/alicert-cdn";
+        for kind in [
+            format!("kind = \"cdn\"\ndomain = \"www.example.com\"\nrole_arn = \"{ok}\""),
+            format!("kind = \"fc\"\ndomain = \"www.example.com\"\nrole_arn = \"{ok}\""),
+        ] {
+            crate::deploy::check(&target(&kind)).unwrap();
+        }
+        let bad = target(
+            "kind = \"cdn\"\ndomain = \"www.example.com\"\nrole_arn = \"acs:ram::2:user/x\"",
+        );
+        let e = crate::deploy::check(&bad).unwrap_err();
+        assert!(e.starts_with("role_arn: "), "{e}");
+        // A kind that installs only a CAS id cannot take the function's CAS copy elsewhere.
+        let alb = target(&format!(
+            "kind = \"alb\"\nlistener_id = \"lsn-1\"\nrole_arn = \"{ok}\""
+        ));
+        let e = crate::deploy::check(&alb).unwrap_err();
+        assert!(e.contains("role_arn") && e.contains("alb"), "{e}");
+    }
+}

@@ -114,3 +114,35 @@ pub fn validate_zones(zones: &[ZoneConfig]) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone(name: &str, role: Option<&str>) -> ZoneConfig {
+        ZoneConfig {
+            name: name.into(),
+            role_arn: role.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn zone_mappings_are_checked_and_errors_name_the_key() {
+        let role = Some("acs:ram::2222222222222222:role/alicert-dns");
+        validate_zones(&[zone("example.com", role), zone("other.org", None)]).unwrap();
+        for (zones, says) in [
+            (
+                vec![zone("example.com", Some("acs:ram::2:role/a_b"))],
+                "role_arn",
+            ),
+            (vec![zone("*.example.com", role)], "name"),
+            (
+                vec![zone("example.com", role), zone("Example.com", None)],
+                "twice",
+            ),
+        ] {
+            let e = validate_zones(&zones).unwrap_err();
+            assert!(e.starts_with("[[zone]] #") && e.contains(says), "{e}");
+        }
+    }
+}
