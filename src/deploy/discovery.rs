@@ -130,18 +130,8 @@ pub async fn build_all(
             slots.push(None);
             continue;
         }
-        let mut built = Vec::new();
-        let reach = super::through::client_for(config, cert_name, client).await;
-        for one in split(config)? {
-            let target = match &reach {
-                Ok(c) => {
-                    super::build(&one, cert_name, c)?.in_other_account(config.role_arn.is_some())
-                }
-                Err(e) => unreachable(&one, cert_name, client, e)?,
-            };
-            seen.insert(target.target_id().to_string());
-            built.push(target);
-        }
+        let built = explicit(config, cert_name, client).await?;
+        seen.extend(built.iter().map(|t| t.target_id().to_string()));
         slots.push(Some(built));
     }
     let mut out = Expanded {
@@ -204,6 +194,25 @@ pub async fn build_all(
         }
     }
     Ok(out)
+}
+
+/// The targets an explicit table names (one, or one per element of its `each` list), with its
+/// role's client when it has `role_arn`.
+async fn explicit(
+    config: &TargetConfig,
+    cert_name: &str,
+    client: &AliyunClient,
+) -> Result<Vec<Configured>> {
+    let reach = super::through::client_for(config, cert_name, client).await;
+    split(config)?
+        .iter()
+        .map(|one| match &reach {
+            Ok(c) => {
+                Ok(super::build(one, cert_name, c)?.in_other_account(config.role_arn.is_some()))
+            }
+            Err(e) => unreachable(one, cert_name, client, e),
+        })
+        .collect()
 }
 
 /// The target `one` names, failing with `error` (its role could not be assumed): built with
