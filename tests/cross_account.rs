@@ -25,16 +25,25 @@ fn dns_role() -> String {
     role_arn(B, "alicert-dns")
 }
 
-/// Certificate `www` for two CDN domains of account B, both through `role`.
-fn cdn_in_b(role: &str) -> String {
+/// Certificate `www` for two CDN domains of account B, both through `role`, and (`own`) one
+/// of the function's account, which takes the CAS hub's copy.
+fn cdn_in_b(role: &str, own: bool) -> String {
+    let (name, target) = match own {
+        true => (
+            r#", "own.example.com""#,
+            r#"{ kind = "cdn", domain = "own.example.com" },"#,
+        ),
+        false => ("", ""),
+    };
     format!(
         r#"
 [[certificate]]
 name = "www"
-domains = ["www.example.com", "static.example.com"]
+domains = ["www.example.com", "static.example.com"{name}]
 targets = [
   {{ kind = "cdn", domain = "www.example.com", role_arn = "{role}" }},
   {{ kind = "cdn", domain = "static.example.com", role_arn = "{role}" }},
+  {target}
 ]
 "#
     )
@@ -45,6 +54,7 @@ fn seed_cdn_in_b(trusted: &[&str]) -> Seed {
         .zone("example.com")
         .cdn_domain_in(B, "www.example.com")
         .cdn_domain_in(B, "static.example.com")
+        .cdn_domain("own.example.com")
         .role_in(B, "alicert-cdn", trusted)
 }
 
@@ -99,31 +109,34 @@ fn refused_calls(state: &EmulatorState) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_in_one_account_cdn_in_another_through_the_role() {
     let role = cdn_role();
-    let rig = Scenario::from_toml(seed_cdn_in_b(&[A]), &cdn_in_b(&role))
+    let rig = Scenario::from_toml(seed_cdn_in_b(&[A]), &cdn_in_b(&role, true))
         .start()
         .await;
     let (own, theirs) = restrict(&rig, &role);
+    let in_b = ["www.example.com", "static.example.com"];
 
-    // The function may assume exactly the role, and reaches no CDN domain itself.
+    // The function may assume exactly the role, and reaches no CDN domain of B itself.
     let (actions, resources) = actions_and_resources(&own);
     assert!(actions.iter().any(|a| a == "sts:AssumeRole"), "{own}");
     assert!(resources.contains(&role), "{own}");
-    assert!(!actions.iter().any(|a| a.starts_with("cdn:")), "{own}");
+    let cdn_of_b = |r: &String| r.starts_with("acs:cdn:") && in_b.iter().any(|d| r.ends_with(d));
+    assert!(!resources.iter().any(cdn_of_b), "{own}");
     // The role's policy: the CDN domains in its own account, no CAS (no hub copy there).
     let (actions, resources) = actions_and_resources(&theirs);
     assert!(actions.iter().all(|a| a.starts_with("cdn:")), "{theirs}");
-    for d in ["www.example.com", "static.example.com"] {
+    for d in in_b {
         assert!(
             resources.contains(&format!("acs:cdn:*:{B}:domain/{d}")),
             "{theirs}"
         );
     }
+    assert!(!theirs.to_string().contains("own.example.com"), "{theirs}");
 
     let run = rig.invoke("{}").await;
     let c = run.certificate_with("www", "issued");
     assert_eq!(
         c.target_statuses(),
-        ["deployed", "deployed"],
+        ["deployed", "deployed", "deployed"],
         "{}",
         run.stdout
     );
@@ -131,25 +144,27 @@ async fn dns_in_one_account_cdn_in_another_through_the_role() {
     let state = rig.emulator.state();
     assert_eq!(refused_calls(&state), Vec::<String>::new());
     let session = one_session(&state, &role);
-    // The role's key made exactly the CDN calls, and nothing else made any.
+    // The role's key made exactly the calls on B's CDN domains, and nothing else made any.
     for call in &state.calls {
-        let by_role = call.access_key_id == session;
-        assert_eq!(by_role, call.product == "cdn", "{call:?}");
+        let domain = call.params.get("DomainName").map_or("", |d| d.as_str());
+        let on_b = call.product == "cdn" && in_b.contains(&domain);
+        assert_eq!(call.access_key_id == session, on_b, "{call:?}");
     }
-    for d in ["www.example.com", "static.example.com"] {
+    for d in in_b {
         let served = state.cdn_cert(d).expect("deployed");
         // The PEM itself: the CAS hub's copy is in the function's account.
         assert_eq!(served.cert_type, "upload", "{served:?}");
-        assert!(
-            c.serial().eq_ignore_ascii_case(&served.info.serial_no),
-            "{served:?}"
-        );
+        let serial = &served.info.serial_no;
+        assert!(c.serial().eq_ignore_ascii_case(serial), "{served:?}");
     }
+    // The function's own CDN domain takes the hub's copy, as ever.
+    let own_cdn = state.cdn_cert("own.example.com").expect("deployed");
+    assert_eq!(own_cdn.cert_type, "cas", "{own_cdn:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_role_arn_the_other_accounts_domain_does_not_exist() {
-    let toml = cdn_in_b("").replace(r#", role_arn = """#, "");
+    let toml = cdn_in_b("", false).replace(r#", role_arn = """#, "");
     let rig = Scenario::from_toml(seed_cdn_in_b(&[A]), &toml)
         .start()
         .await;
@@ -168,9 +183,12 @@ async fn without_role_arn_the_other_accounts_domain_does_not_exist() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_that_does_not_trust_the_account_fails_naming_target_and_role() {
     let role = cdn_role();
-    let rig = Scenario::from_toml(seed_cdn_in_b(&["3333333333333333"]), &cdn_in_b(&role))
-        .start()
-        .await;
+    let rig = Scenario::from_toml(
+        seed_cdn_in_b(&["3333333333333333"]),
+        &cdn_in_b(&role, false),
+    )
+    .start()
+    .await;
     let run = rig.invoke("{}").await;
     let c = run.certificate("www");
     assert_eq!(c.status(), "failed", "{}", run.stdout);
