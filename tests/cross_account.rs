@@ -349,6 +349,37 @@ async fn another_accounts_resources_do_not_exist_without_the_role() {
         .map(|d| d["DomainName"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["www.a.example"]);
+
+    // A's CAS upload is not there for B's CDN domain (CertType=cas), B's own is.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["www.b.example".to_string()]).unwrap();
+    let (cert, key) = (params.self_signed(&key).unwrap().pem(), key.serialize_pem());
+    let upload = |c: &AliyunClient, name: &'static str| {
+        let form = [("Cert", cert.clone()), ("Key", key.clone())];
+        let c = c.clone();
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let query = [("Name", name)];
+            let up = c.rpc_with_form(Product::Cas, "UploadUserCertificate", &query, &form);
+            up.await.unwrap()["CertId"].as_u64().unwrap().to_string()
+        }
+    };
+    for (uploader, name, ok) in [(&a, "from-a", false), (&b, "from-b", true)] {
+        let id = upload(uploader, name).await;
+        let set = [
+            ("DomainName", "www.b.example"),
+            ("SSLProtocol", "on"),
+            ("CertType", "cas"),
+            ("CertId", id.as_str()),
+        ];
+        let r = b
+            .rpc(Product::Cdn, "SetCdnDomainSSLCertificate", &set)
+            .await;
+        match ok {
+            true => drop(r.unwrap()),
+            false => assert_eq!(code(r), "Certificate.NotFound"),
+        }
+    }
 }
 
 #[tokio::test]
@@ -400,4 +431,22 @@ async fn assume_role_acts_in_the_roles_account_and_needs_its_trust() {
         "NoPermission"
     );
     assert!(emu2.state().sts.sessions.is_empty());
+}
+
+#[tokio::test]
+async fn concurrent_users_of_a_role_share_one_assume_role() {
+    let emu = two_accounts().await;
+    let a = emu.client(AK_A, "secret-a", None);
+    let arn = alicert::aliyun::RoleArn::parse(&role_arn(B, "reader")).unwrap();
+    let many = (0..8).map(|_| a.assuming(&arn, "www"));
+    let clients = futures_util::future::join_all(many).await;
+    assert!(clients.iter().all(|c| c.is_ok()));
+    let sessions = |emu: &Emulator| emu.state().sts.sessions.clone();
+    assert_eq!(sessions(&emu).len(), 1, "{:?}", sessions(&emu));
+    // Another certificate has its own session name, so its own session; invocation-wide work
+    // (no certificate) reuses one.
+    a.assuming(&arn, "shop").await.unwrap();
+    a.assuming(&arn, "").await.unwrap();
+    let names: Vec<String> = sessions(&emu).into_iter().map(|s| s.session_name).collect();
+    assert_eq!(names, ["alicert-www", "alicert-shop"]);
 }

@@ -14,7 +14,8 @@
 //!   you access OSS by using STS", https://www.alibabacloud.com/help/doc-detail/42775.htm; the
 //!   page's message goes on with a hint cut off in the copy read, so the emulator's ends with
 //!   its own hint). HTTP 403: the docs give no status; a refusal is the strictest reading.
-//! * Alidns zones and CDN/DCDN domains have an owner account. A caller of another account sees
+//! * Alidns zones and CDN/DCDN domains have an owner account (a CAS certificate: its uploader's
+//!   account, for CDN/DCDN `CertType=cas`). A caller of another account sees
 //!   them as absent: listings leave them out and a request naming one gets the product's
 //!   "does not exist" answer (`InvalidDomainName.NoExist`, `DomainRecordNotBelongToUser` for a
 //!   record id, `InvalidDomain.NotFound`), the strictest plausible behaviour — the docs do not

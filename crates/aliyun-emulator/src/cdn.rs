@@ -161,7 +161,11 @@ pub(crate) fn cdn(
                             .state
                             .cas_certs
                             .iter()
-                            .find(|c| c.cert_id == id)
+                            // Another account's CAS certificate does not exist for this
+                            // caller (accounts.rs): its uploader's account must be the caller's.
+                            .find(|c| {
+                                c.cert_id == id && inner.account_of(&c.created_by) == ctx.account
+                            })
                             .ok_or_else(|| {
                                 err(
                                     400,
