@@ -264,6 +264,43 @@ targets = [{{ kind = "cdn", domain = "www.example.com" }}]
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_zone_mapping_fails_only_the_names_under_it() {
+    let closed = role_arn(B, "closed");
+    let seed = Seed::default()
+        .zone("example.com")
+        .zone_in(B, "shop.example")
+        .cdn_domain("www.example.com")
+        .cdn_domain("www.shop.example")
+        .role_in(B, "closed", &[]);
+    let toml = format!(
+        r#"
+[[zone]]
+name = "shop.example"
+role_arn = "{closed}"
+
+[[certificate]]
+name = "www"
+domains = ["www.example.com"]
+targets = [{{ kind = "cdn", domain = "www.example.com" }}]
+
+[[certificate]]
+name = "shop"
+domains = ["www.shop.example"]
+targets = [{{ kind = "cdn", domain = "www.shop.example" }}]
+"#
+    );
+    let rig = Scenario::from_toml(seed, &toml).start().await;
+    let run = rig.invoke("{}").await;
+    assert_eq!(run.certificate("www").status(), "issued", "{}", run.stdout);
+    let shop = run.certificate("shop");
+    assert_eq!(shop.status(), "failed", "{}", run.stdout);
+    let message = &shop.error().message;
+    for part in ["shop.example", closed.as_str(), "NoPermission"] {
+        assert!(message.contains(part), "{part} missing: {message}");
+    }
+}
+
 // ---- the emulator's accounts, directly ----
 
 const AK_A: &str = "LTAI5tAccountA01";

@@ -10,6 +10,8 @@ use super::caa::Caa;
 use super::persist::{self, Existing};
 use super::{longest_suffix, relative_name, CaaRecord, DnsProvider, TxtRecord, Zone};
 use crate::aliyun::{AliyunClient, Product, RoleArn};
+
+mod zones;
 use crate::error::{Error, Result};
 
 /// Cheap to clone: the zone list and the call bound are shared by every clone, so all orders
@@ -30,6 +32,9 @@ pub struct Alidns {
     /// `[[zone]]` mappings with `role_arn`: these zones are in another account, and every
     /// call on them is signed with the role's credentials (aliyun/role.rs).
     roles: Arc<Vec<(String, RoleArn)>>,
+    /// Mapped zones that could not be found through their role (this invocation), with why:
+    /// names under them fail with it, other zones go on.
+    unreachable: Arc<std::sync::Mutex<Vec<(String, String)>>>,
 }
 
 /// Alidns calls in flight at once unless [`Alidns::with_max_concurrent_calls`] says otherwise.
@@ -45,32 +50,7 @@ impl Alidns {
             owner: String::new(),
             calls: Arc::new(Semaphore::new(DEFAULT_CONCURRENT_CALLS)),
             roles: Arc::default(),
-        }
-    }
-
-    /// The zones `[[zone]]` maps to a role (others stay in the function's account).
-    pub fn with_zone_roles(mut self, zones: &[super::ZoneConfig]) -> Alidns {
-        let roles = zones
-            .iter()
-            .filter_map(|z| Some((z.name.to_ascii_lowercase(), z.role().ok()??)))
-            .collect();
-        self.roles = Arc::new(roles);
-        self
-    }
-
-    fn role_of(&self, zone: &str) -> Option<&RoleArn> {
-        self.roles.iter().find(|(z, _)| z == zone).map(|(_, r)| r)
-    }
-
-    /// The client for calls on `zone`: its role's when `[[zone]]` maps it to one.
-    async fn client_for(&self, zone: &str) -> Result<AliyunClient> {
-        match self.role_of(zone) {
-            Some(role) => self
-                .client
-                .assuming(role, &self.owner)
-                .await
-                .map_err(|e| Error::Dns(format!("[[zone]] name = \"{zone}\": {e}"))),
-            None => Ok(self.client.clone()),
+            unreachable: Arc::default(),
         }
     }
 
@@ -181,58 +161,6 @@ impl Alidns {
             .collect::<Result<Vec<()>>>()?;
         Ok(stale.len())
     }
-
-    /// The function's account's zones, with each `[[zone]]` mapped to a role found in its
-    /// role's account instead (DescribeDomains `KeyWord` with `SearchMode` EXACT there, both
-    /// in the SDK 4.6.1 request model, models/_describe_domains_request.py).
-    async fn list_zones(&self) -> Result<Vec<Zone>> {
-        let mut zones: Vec<Zone> = parse_zones(&self.list_all("", &DOMAINS, &[]).await?)
-            .into_iter()
-            .filter(|z| self.role_of(&z.name).is_none())
-            .collect();
-        for (name, role) in self.roles.iter() {
-            let exact = [("KeyWord", name.as_str()), ("SearchMode", "EXACT")];
-            let found = parse_zones(&self.list_all(name, &DOMAINS, &exact).await?);
-            let zone = found.into_iter().find(|z| &z.name == name).ok_or_else(|| {
-                Error::Dns(format!(
-                    "[[zone]] name = \"{name}\": role_arn {role} reaches account {}, which \
-                     hosts no Alidns zone {name}",
-                    role.account()
-                ))
-            })?;
-            zones.push(zone);
-        }
-        Ok(zones)
-    }
-}
-
-/// DescribeDomains items as zones.
-fn parse_zones(domains: &[Value]) -> Vec<Zone> {
-    {
-        domains
-            .iter()
-            .map(|d| {
-                // PunyCode is the ASCII form for IDN zones; DomainName may be Unicode.
-                let name = d["PunyCode"]
-                    .as_str()
-                    .filter(|s| !s.is_empty())
-                    .or(d["DomainName"].as_str())
-                    .unwrap_or_default()
-                    .trim_end_matches('.')
-                    .to_ascii_lowercase();
-                let name_servers = d["DnsServers"]["DnsServer"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                Zone { name, name_servers }
-            })
-            .collect()
-    }
 }
 
 /// A paged Alidns listing: the action, its largest `PageSize` and where the items are.
@@ -324,6 +252,9 @@ impl Alidns {
 impl DnsProvider for Alidns {
     async fn hosted_zone(&self, fqdn: &str) -> Result<Option<Zone>> {
         let zones = self.zones.get_or_try_init(|| self.list_zones()).await?;
+        if let Some(e) = self.unreachable_for(fqdn) {
+            return Err(e);
+        }
         let best = longest_suffix(fqdn, zones.iter().map(|z| z.name.as_str()));
         Ok(best.and_then(|best| zones.iter().find(|z| z.name == best).cloned()))
     }
