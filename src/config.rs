@@ -48,6 +48,9 @@ pub struct Config {
     pub metrics: Option<crate::metrics::MetricsConfig>,
     #[serde(default, rename = "certificate")]
     pub certificates: Vec<CertificateConfig>,
+    /// `[[zone]]`: Alidns zones in other accounts, each with the role that reaches it.
+    #[serde(default, rename = "zone")]
+    pub zones: Vec<crate::dns::ZoneConfig>,
     /// Where the config came from, for error messages.
     #[serde(skip)]
     pub source: String,
@@ -269,6 +272,7 @@ impl Config {
             self.metrics.as_ref().map_or(Ok(()), |m| m.validate()),
             self.lock.validate().map_err(|e| format!("[lock] {e}")),
             self.http.validate(),
+            crate::dns::settings::validate_zones(&self.zones),
         ];
         for checked in sections {
             checked.map_err(|e| Error::Config(format!("{}: {e}", self.source)))?;

@@ -51,7 +51,12 @@ enum Command {
     Status,
     /// Print the least-privilege RAM policy this config needs (JSON on stdout; the purpose of
     /// each statement on stderr). Reads the config only: no network call, no credentials.
-    Policy,
+    Policy {
+        /// Print instead the policy of this role (a `role_arn` of a `[[zone]]` or target): what
+        /// the config reaches through it, to attach to the role in its own account.
+        #[arg(long, value_name = "ARN")]
+        role: Option<String>,
+    },
     /// Read-only preflight with the real credentials: credentials, permissions (the policies
     /// attached to them against `alicert policy`), zones and their delegation, targets, the
     /// account key, the lock bucket, secrets, the CA and CAA. Exit 0 only when all are ok.
@@ -175,9 +180,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             let event = Event::Status(RenewOptions::default());
             print_result(handler::handle(&config, event, &invocation).await?)
         }
-        Command::Policy => {
+        Command::Policy { role } => {
             let config = Config::load(cli.config.as_deref())?;
-            let policy = alicert::policy::Policy::for_config(&config)?;
+            let policy = match role {
+                Some(arn) => alicert::policy::Policy::for_role(&config, &arn)?,
+                None => alicert::policy::Policy::for_config(&config)?,
+            };
             eprint!("{}", policy.purposes());
             println!("{}", policy.to_json_text());
             Ok(ExitCode::SUCCESS)

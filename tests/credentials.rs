@@ -631,6 +631,7 @@ async fn emulated_keys_expire_and_metadata_needs_its_token() {
         secret: "s".into(),
         security_token: Some("t".into()),
         expires: Some(past),
+        ..AccessKey::default()
     });
     let emu = emulator::start(seed).await;
     let err = emu

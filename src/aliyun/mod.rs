@@ -5,11 +5,13 @@ mod endpoint_maps;
 pub mod endpoints;
 pub mod identity;
 pub mod ram;
+pub mod role;
 pub mod settings;
 pub mod signer;
 
 pub use client::AliyunClient;
 pub use credentials::Credentials;
+pub use role::RoleArn;
 pub use settings::{AliyunConfig, RetryConfig};
 
 /// The products alicert calls, with their RPC API versions and default endpoints

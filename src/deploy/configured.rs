@@ -13,6 +13,9 @@ pub struct Configured {
     id: TargetId,
     /// Read what is served over TLS too (tls.rs).
     verify_tls: Option<VerifyTls>,
+    /// Reached through `role_arn` (through.rs): in another account, so it never takes the
+    /// hub's CAS copy.
+    foreign: bool,
 }
 
 impl Configured {
@@ -21,7 +24,14 @@ impl Configured {
             id: target.id(),
             target,
             verify_tls,
+            foreign: false,
         }
+    }
+
+    /// The target is in another account (`role_arn`): the hub's copy is not for it.
+    pub fn in_other_account(mut self, foreign: bool) -> Configured {
+        self.foreign = foreign;
+        self
     }
 
     pub fn target_id(&self) -> &TargetId {
@@ -43,7 +53,10 @@ impl Configured {
     }
 
     pub fn cas(&self) -> Option<&dyn CasConsumer> {
-        self.target.capabilities().cas
+        match self.foreign {
+            true => None,
+            false => self.target.capabilities().cas,
+        }
     }
 
     pub fn keys(&self) -> Option<&dyn KeySource> {
@@ -81,7 +94,15 @@ const FIRST_READ_BACK_DELAY: Duration = Duration::from_millis(50);
 /// Deploy, then read back until the target reports the new serial (bounded wait). A read-back
 /// error counts as "not yet" (a service or its TLS edge may lag) until the last attempt.
 pub async fn deploy_and_verify(target: &Configured, cert: &NewCert<'_>) -> Result<()> {
-    target.target.deploy(cert).await?;
+    // In another account the hub's CAS id names nothing: the target takes the PEM.
+    let own = NewCert {
+        name: cert.name,
+        fullchain: cert.fullchain,
+        private_key: cert.private_key,
+        info: cert.info,
+        cas: cert.cas.filter(|_| !target.foreign),
+    };
+    target.target.deploy(&own).await?;
     let mut delay = FIRST_READ_BACK_DELAY;
     let mut seen = Ok(None);
     for _ in 0..READ_BACKS {

@@ -130,12 +130,8 @@ pub async fn build_all(
             slots.push(None);
             continue;
         }
-        let mut built = Vec::new();
-        for one in split(config)? {
-            let target = super::build(&one, cert_name, client)?;
-            seen.insert(target.target_id().to_string());
-            built.push(target);
-        }
+        let built = explicit(config, cert_name, client).await?;
+        seen.extend(built.iter().map(|t| t.target_id().to_string()));
         slots.push(Some(built));
     }
     let mut out = Expanded {
@@ -148,6 +144,16 @@ pub async fn build_all(
             continue;
         }
         let (entry, discovery, rest) = discovering(config)?.expect("a discovering table");
+        let foreign = config.role_arn.is_some();
+        let client = &match super::through::client_for(config, cert_name, client).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(kind = %entry.kind, error = %e, "assuming the target's role failed");
+                out.targets
+                    .push(Configured::new(Box::new(Unlisted::new(entry, e)), None));
+                continue;
+            }
+        };
         let listed = (discovery.list)(&rest, client).await;
         let mut domains = match listed {
             Ok(d) => d,
@@ -173,7 +179,8 @@ pub async fn build_all(
                 ))
             })?;
             if seen.insert(target.id().to_string()) {
-                out.targets.push(Configured::new(target, None));
+                out.targets
+                    .push(Configured::new(target, None).in_other_account(foreign));
                 added += 1;
             }
         }
@@ -187,6 +194,39 @@ pub async fn build_all(
         }
     }
     Ok(out)
+}
+
+/// The targets an explicit table names (one, or one per element of its `each` list), with its
+/// role's client when it has `role_arn`.
+async fn explicit(
+    config: &TargetConfig,
+    cert_name: &str,
+    client: &AliyunClient,
+) -> Result<Vec<Configured>> {
+    let reach = super::through::client_for(config, cert_name, client).await;
+    split(config)?
+        .iter()
+        .map(|one| match &reach {
+            Ok(c) => {
+                Ok(super::build(one, cert_name, c)?.in_other_account(config.role_arn.is_some()))
+            }
+            Err(e) => unreachable(one, cert_name, client, e),
+        })
+        .collect()
+}
+
+/// The target `one` names, failing with `error` (its role could not be assumed): built with
+/// `client` only for its id, it makes no call.
+fn unreachable(
+    one: &TargetConfig,
+    cert_name: &str,
+    client: &AliyunClient,
+    error: &Error,
+) -> Result<Configured> {
+    let id = super::build(one, cert_name, client)?.target_id().clone();
+    tracing::error!(target = %id, error = %error, "assuming the target's role failed");
+    let failing = super::through::Unreachable::new(id, error.again());
+    Ok(Configured::new(Box::new(failing), None))
 }
 
 /// `config` as one table per element of its kind's `each` list (itself for other kinds).

@@ -48,6 +48,7 @@ pub mod oss;
 pub mod oss_bundle;
 mod settings;
 pub mod slb;
+pub mod through;
 pub mod tls;
 pub mod vod;
 pub mod waf;
@@ -189,7 +190,8 @@ pub fn check(config: &TargetConfig) -> std::result::Result<(), String> {
     match discovery::requested(entry, &params, verify_tls.is_some())? {
         Some((d, rest)) => (entry.check)(&discovery::placeholder(&d, &rest)),
         None => (entry.check)(&params),
-    }
+    }?;
+    through::check(config)
 }
 
 /// The RAM statements a `[[certificate]] targets` entry needs (its kind's, from the kinds

@@ -331,6 +331,7 @@ mod tests {
     fn verify_tls_host_must_be_covered_by_the_certificate() {
         let target = |v: &str| crate::deploy::TargetConfig {
             kind: "cdn".into(),
+            role_arn: None,
             params: table(&format!(
                 "domain = \"www.example.com\"\nverify_tls = \"{v}\""
             )),

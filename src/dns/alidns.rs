@@ -9,7 +9,9 @@ use tokio::sync::{OnceCell, Semaphore};
 use super::caa::Caa;
 use super::persist::{self, Existing};
 use super::{longest_suffix, relative_name, CaaRecord, DnsProvider, TxtRecord, Zone};
-use crate::aliyun::{AliyunClient, Product};
+use crate::aliyun::{AliyunClient, Product, RoleArn};
+
+mod zones;
 use crate::error::{Error, Result};
 
 /// Cheap to clone: the zone list and the call bound are shared by every clone, so all orders
@@ -27,6 +29,12 @@ pub struct Alidns {
     /// Bounds the Alidns calls in flight when orders run concurrently (Alidns throttles per
     /// account; throttled calls are retried by the client, this keeps them rare).
     calls: Arc<Semaphore>,
+    /// `[[zone]]` mappings with `role_arn`: these zones are in another account, and every
+    /// call on them is signed with the role's credentials (aliyun/role.rs).
+    roles: Arc<Vec<(String, RoleArn)>>,
+    /// Mapped zones that could not be found through their role (this invocation), with why:
+    /// names under them fail with it, other zones go on.
+    unreachable: Arc<std::sync::Mutex<Vec<(String, String)>>>,
 }
 
 /// Alidns calls in flight at once unless [`Alidns::with_max_concurrent_calls`] says otherwise.
@@ -41,6 +49,8 @@ impl Alidns {
             swept: Arc::default(),
             owner: String::new(),
             calls: Arc::new(Semaphore::new(DEFAULT_CONCURRENT_CALLS)),
+            roles: Arc::default(),
+            unreachable: Arc::default(),
         }
     }
 
@@ -54,11 +64,12 @@ impl Alidns {
     }
 
     /// Mark a record as alicert's (so a crashed run's leftovers can be swept).
-    async fn mark(&self, record_id: &str) -> Result<()> {
+    async fn mark(&self, zone: &str, record_id: &str) -> Result<()> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let remark = super::sweep::remark(&self.owner, now);
         debug_assert!(super::sweep::is_valid_remark(&remark), "{remark}");
         self.call(
+            zone,
             "UpdateDomainRecordRemark",
             &[("RecordId", record_id), ("Remark", &remark)],
         )
@@ -71,21 +82,27 @@ impl Alidns {
         self
     }
 
-    async fn call(&self, action: &str, params: &[(&str, &str)]) -> Result<Value> {
+    async fn call(&self, zone: &str, action: &str, params: &[(&str, &str)]) -> Result<Value> {
+        let client = self.client_for(zone).await?;
         let _permit = self.calls.acquire().await.expect("semaphore never closed");
-        self.client.rpc(Product::Alidns, action, params).await
+        client.rpc(Product::Alidns, action, params).await
     }
 
     /// Every item of a listing, page after page until `TotalCount` items are in (an empty
     /// page also ends it: the list shrank meanwhile).
-    async fn list_all(&self, listing: &Listing, params: &[(&str, &str)]) -> Result<Vec<Value>> {
+    async fn list_all(
+        &self,
+        zone: &str,
+        listing: &Listing,
+        params: &[(&str, &str)],
+    ) -> Result<Vec<Value>> {
         let size = listing.page_size.to_string();
         let mut out = Vec::new();
         for page in 1u64.. {
             let page_s = page.to_string();
             let mut p = params.to_vec();
             p.extend([("PageNumber", page_s.as_str()), ("PageSize", size.as_str())]);
-            let rsp = self.call(listing.action, &p).await?;
+            let rsp = self.call(zone, listing.action, &p).await?;
             let items = rsp[listing.list][listing.item]
                 .as_array()
                 .cloned()
@@ -144,33 +161,6 @@ impl Alidns {
             .collect::<Result<Vec<()>>>()?;
         Ok(stale.len())
     }
-
-    async fn list_zones(&self) -> Result<Vec<Zone>> {
-        let domains = self.list_all(&DOMAINS, &[]).await?;
-        Ok(domains
-            .iter()
-            .map(|d| {
-                // PunyCode is the ASCII form for IDN zones; DomainName may be Unicode.
-                let name = d["PunyCode"]
-                    .as_str()
-                    .filter(|s| !s.is_empty())
-                    .or(d["DomainName"].as_str())
-                    .unwrap_or_default()
-                    .trim_end_matches('.')
-                    .to_ascii_lowercase();
-                let name_servers = d["DnsServers"]["DnsServer"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                Zone { name, name_servers }
-            })
-            .collect())
-    }
 }
 
 /// A paged Alidns listing: the action, its largest `PageSize` and where the items are.
@@ -227,7 +217,7 @@ impl Alidns {
     /// `alicert doctor`: how `zone` is delegated (read only).
     pub async fn delegation(&self, zone: &str) -> Result<Delegation> {
         let rsp = self
-            .call("DescribeDomainNs", &[("DomainName", zone)])
+            .call(zone, "DescribeDomainNs", &[("DomainName", zone)])
             .await?;
         let list = |v: &Value| -> Vec<String> {
             let items = v.as_array().into_iter().flatten();
@@ -245,6 +235,7 @@ impl Alidns {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let records = self
             .list_all(
+                &zone.name,
                 &DOMAIN_RECORDS,
                 &[
                     ("DomainName", &zone.name),
@@ -262,6 +253,7 @@ impl Alidns {
     /// The `kind` records at exactly `fqdn` in `zone` (DescribeSubDomainRecords, every page).
     async fn records_at(&self, zone: &Zone, fqdn: &str, kind: &str) -> Result<Vec<Value>> {
         self.list_all(
+            &zone.name,
             &SUB_DOMAIN_RECORDS,
             &[
                 ("SubDomain", fqdn),
@@ -286,6 +278,9 @@ impl Alidns {
 impl DnsProvider for Alidns {
     async fn hosted_zone(&self, fqdn: &str) -> Result<Option<Zone>> {
         let zones = self.zones.get_or_try_init(|| self.list_zones()).await?;
+        if let Some(e) = self.unreachable_for(fqdn) {
+            return Err(e);
+        }
         let best = longest_suffix(fqdn, zones.iter().map(|z| z.name.as_str()));
         Ok(best.and_then(|best| zones.iter().find(|z| z.name == best).cloned()))
     }
@@ -311,6 +306,7 @@ impl DnsProvider for Alidns {
         let ttl = self.ttl.to_string();
         let added = self
             .call(
+                &zone.name,
                 "AddDomainRecord",
                 &[
                     ("DomainName", &zone.name),
@@ -346,7 +342,7 @@ impl DnsProvider for Alidns {
     }
 
     async fn mark_txt(&self, record: &TxtRecord) -> Result<()> {
-        self.mark(&record.id).await
+        self.mark(&record.zone, &record.id).await
     }
 
     /// Once per zone and invocation: the orders after the first find it swept (0 returned).
@@ -405,6 +401,7 @@ impl DnsProvider for Alidns {
         let ttl = self.ttl.to_string();
         if let Some(id) = id {
             self.call(
+                &zone.name,
                 "UpdateDomainRecord",
                 &[
                     ("RecordId", id),
@@ -420,6 +417,7 @@ impl DnsProvider for Alidns {
         }
         let added = self
             .call(
+                &zone.name,
                 "AddDomainRecord",
                 &[
                     ("DomainName", &zone.name),
@@ -433,9 +431,12 @@ impl DnsProvider for Alidns {
         let id = record_id(&added["RecordId"]).ok_or_else(|| {
             Error::Dns(format!("AddDomainRecord for {fqdn} returned no RecordId"))
         })?;
-        if let Err(e) = self.mark(&id).await {
+        if let Err(e) = self.mark(&zone.name, &id).await {
             // Unmarked, alicert would not know the record as its own: do not keep it.
-            if let Err(d) = self.call("DeleteDomainRecord", &[("RecordId", &id)]).await {
+            if let Err(d) = self
+                .call(&zone.name, "DeleteDomainRecord", &[("RecordId", &id)])
+                .await
+            {
                 tracing::error!(fqdn, record_id = %id, error = %d, "could not delete an unmarked CAA record");
             }
             return Err(e);
@@ -468,6 +469,7 @@ impl DnsProvider for Alidns {
             .ok_or_else(|| Error::Dns(format!("{fqdn} is not inside zone {}", zone.name)))?;
         let ttl = self.ttl.to_string();
         self.call(
+            &zone.name,
             "UpdateDomainRecord",
             &[
                 ("RecordId", id),
@@ -487,6 +489,7 @@ impl DnsProvider for Alidns {
         // (SDK 4.6.1 models/_describe_domain_records_request.py); the exact name test follows.
         let records = self
             .list_all(
+                &zone.name,
                 &DOMAIN_RECORDS,
                 &[
                     ("DomainName", &zone.name),
@@ -517,7 +520,11 @@ impl DnsProvider for Alidns {
 
     async fn delete_txt(&self, record: &TxtRecord) -> Result<()> {
         match self
-            .call("DeleteDomainRecord", &[("RecordId", &record.id)])
+            .call(
+                &record.zone,
+                "DeleteDomainRecord",
+                &[("RecordId", &record.id)],
+            )
             .await
         {
             Ok(_) => {

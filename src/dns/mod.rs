@@ -9,7 +9,7 @@ pub mod settings;
 pub mod sweep;
 
 pub use ram::{ram_statements, DnsNeeds};
-pub use settings::DnsConfig;
+pub use settings::{DnsConfig, ZoneConfig};
 
 use async_trait::async_trait;
 

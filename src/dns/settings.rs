@@ -74,3 +74,75 @@ impl DnsConfig {
             .collect()
     }
 }
+
+/// A `[[zone]]` mapping: the Alidns zone `name` is in another account, reached through
+/// `role_arn` (aliyun/role.rs). Zones without a mapping are found in the function's account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneConfig {
+    pub name: String,
+    #[serde(default)]
+    pub role_arn: Option<String>,
+}
+
+impl ZoneConfig {
+    /// `role_arn`, checked; the error names the key.
+    pub fn role(&self) -> Result<Option<crate::aliyun::RoleArn>, String> {
+        self.role_arn
+            .as_deref()
+            .map(|s| crate::aliyun::RoleArn::parse(s).map_err(|e| format!("role_arn: {e}")))
+            .transpose()
+    }
+}
+
+/// Every `[[zone]]`: a DNS name, at most once, with a well-formed `role_arn`.
+pub fn validate_zones(zones: &[ZoneConfig]) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    for (i, z) in zones.iter().enumerate() {
+        let at = format!("[[zone]] #{} (name = \"{}\")", i + 1, z.name);
+        let name = z.name.to_ascii_lowercase();
+        if name.starts_with("*.") {
+            return Err(format!("{at}: name is a zone, not a wildcard"));
+        }
+        crate::domain::validate(&name).map_err(|e| format!("{at}: name: {e}"))?;
+        if !seen.insert(name) {
+            return Err(format!(
+                "{at}: the zone is mapped twice; keep one [[zone]] per zone"
+            ));
+        }
+        z.role().map_err(|e| format!("{at}: {e}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone(name: &str, role: Option<&str>) -> ZoneConfig {
+        ZoneConfig {
+            name: name.into(),
+            role_arn: role.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn zone_mappings_are_checked_and_errors_name_the_key() {
+        let role = Some("acs:ram::2222222222222222:role/alicert-dns");
+        validate_zones(&[zone("example.com", role), zone("other.org", None)]).unwrap();
+        for (zones, says) in [
+            (
+                vec![zone("example.com", Some("acs:ram::2:role/a_b"))],
+                "role_arn",
+            ),
+            (vec![zone("*.example.com", role)], "name"),
+            (
+                vec![zone("example.com", role), zone("Example.com", None)],
+                "twice",
+            ),
+        ] {
+            let e = validate_zones(&zones).unwrap_err();
+            assert!(e.starts_with("[[zone]] #") && e.contains(says), "{e}");
+        }
+    }
+}

@@ -167,7 +167,7 @@ pub async fn run_certificates(
     };
     let budget = invocation.budget();
     let acme = Acme::new(&config.acme)?;
-    let issuer = AcmeIssuer::new(&acme, &client, &config.dns, budget);
+    let issuer = AcmeIssuer::new(&acme, &client, &config.dns, &config.zones, budget);
     let inspector = CaInspector {
         acme: &acme,
         crl: crate::crl::Checker::default(),

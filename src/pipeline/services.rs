@@ -77,13 +77,15 @@ impl<'a> AcmeIssuer<'a> {
         acme: &'a Acme,
         client: &'a AliyunClient,
         dns_config: &'a DnsConfig,
+        zones: &[crate::dns::ZoneConfig],
         budget: Budget,
     ) -> Self {
         AcmeIssuer {
             acme,
             client,
             dns: Alidns::new(client.clone(), dns_config.ttl)
-                .with_max_concurrent_calls(dns_config.max_concurrent_calls),
+                .with_max_concurrent_calls(dns_config.max_concurrent_calls)
+                .with_zone_roles(zones),
             dns_config,
             budget,
             account: OnceCell::new(),

@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 
 use crate::aliyun::ram::Statement;
+use crate::aliyun::RoleArn;
 use crate::config::Config;
 use crate::error::{Error, Result};
 
@@ -18,6 +19,9 @@ pub struct Policy {
 impl Policy {
     /// Every statement the configured certificates, targets, account key, lock, report,
     /// notifications, metrics and fan-out need.
+    /// Statements for what is reached through a `role_arn` are not among them: they belong to
+    /// the role's own policy ([`Policy::for_role`]); the function gets `sts:AssumeRole` on
+    /// exactly those roles instead.
     pub fn for_config(config: &Config) -> Result<Policy> {
         Policy::for_scope(config, &config.aliyun.ram_scope())
     }
@@ -27,24 +31,10 @@ impl Policy {
         let scope = scope.clone();
         let mut all = Vec::new();
         all.extend(crate::acme::ram_statements(&config.acme, &scope));
-        let needs: Vec<crate::dns::DnsNeeds> = config
-            .certificates
-            .iter()
-            .map(|cert| crate::dns::DnsNeeds {
-                names: &cert.domains,
-                manage_caa: cert.caa.is_some(),
-                persist: cert.challenge == crate::acme::order::Challenge::DnsPersist01,
-                alias: cert.challenge_alias.as_deref(),
-            })
-            .collect();
-        all.extend(crate::dns::ram_statements(&needs, &scope));
-        for cert in &config.certificates {
-            for t in &cert.targets {
-                let st = crate::deploy::ram_statements(t, &cert.domains, &scope)
-                    .map_err(|e| Error::Config(format!("certificate {}: {e}", cert.name)))?;
-                all.extend(st);
-            }
-        }
+        let mut reached = roles::reached(config, &scope)?;
+        all.extend(reached.remove(&None).unwrap_or_default());
+        let arns: Vec<RoleArn> = reached.into_keys().flatten().collect();
+        all.extend(crate::aliyun::role::ram_statement(&arns));
         if let Some(lock) = config.lock.location(&config.acme.account_key) {
             all.extend(crate::lock::ram_statements(&lock, &scope));
             all.extend(crate::backoff::ram_statements(&lock, &scope));
@@ -57,6 +47,19 @@ impl Policy {
         all.extend(config.fanout.ram_statements(&scope));
         all.extend(crate::aliyun::identity::ram_statements(&scope));
         Ok(Policy::merged(all))
+    }
+
+    /// The policy of role `role` (in its own account): the statements for the zones and
+    /// targets the config reaches through it, with ARNs in the role's account.
+    pub fn for_role(config: &Config, role: &str) -> Result<Policy> {
+        let arn = RoleArn::parse(role).map_err(|e| Error::Config(format!("--role: {e}")))?;
+        let mut reached = roles::reached(config, &config.aliyun.ram_scope())?;
+        match reached.remove(&Some(arn)) {
+            Some(statements) => Ok(Policy::merged(statements)),
+            None => Err(Error::Config(format!(
+                "--role {role}: no [[zone]] or target in the config names this role_arn"
+            ))),
+        }
     }
 
     /// Statements of one id folded into the first of them.
@@ -132,5 +135,6 @@ impl Policy {
     }
 }
 
+mod roles;
 #[cfg(test)]
 mod tests;

@@ -205,3 +205,83 @@ fn the_text_is_the_document() {
         "{text}"
     );
 }
+
+const CROSS: &str = r#"
+    [acme]
+    account_key = "kms:alicert/account"
+    [aliyun]
+    account_id = "1111111111111111"
+    [[zone]]
+    name = "shop.example"
+    role_arn = "acs:ram::3333333333333333:role/alicert-dns"
+    [[certificate]]
+    name = "www"
+    domains = ["www.example.com", "www.shop.example"]
+    targets = [
+      { kind = "cdn", domain = "www.example.com", role_arn = "acs:ram::2222222222222222:role/alicert-cdn" },
+      { kind = "fc", domain = "www.example.com" },
+    ]
+    "#;
+
+#[test]
+fn what_a_role_reaches_is_in_the_roles_policy_not_the_functions() {
+    let c = config(CROSS);
+    let p = Policy::for_config(&c).unwrap();
+    let text = p.to_json_text();
+    assert!(p.statements.iter().all(|s| s.id != "DeployCdn"), "{text}");
+    let assume = statement(&p, "AssumeRoles");
+    assert_eq!(assume.actions, ["sts:AssumeRole"]);
+    assert_eq!(
+        assume.resources,
+        [
+            "acs:ram::2222222222222222:role/alicert-cdn",
+            "acs:ram::3333333333333333:role/alicert-dns"
+        ]
+    );
+    // The function's own zone only; the mapped one is the DNS role's.
+    let records = statement(&p, "Dns01Records");
+    assert!(records
+        .resources
+        .contains(&"acs:alidns:*:1111111111111111:domain/example.com".to_string()));
+    assert!(!text.contains("shop.example"), "{text}");
+    // No target of the function takes a CAS id (the CDN is in the other account).
+    assert!(
+        p.statements.iter().all(|s| s.id != "CasCertificates"),
+        "{text}"
+    );
+
+    let cdn = Policy::for_role(&c, "acs:ram::2222222222222222:role/alicert-cdn").unwrap();
+    let ids: Vec<&str> = cdn.statements.iter().map(|s| s.id).collect();
+    assert_eq!(ids, ["DeployCdn"], "{}", cdn.to_json_text());
+    assert_eq!(
+        cdn.statements[0].resources,
+        ["acs:cdn:*:2222222222222222:domain/www.example.com"]
+    );
+
+    let dns = Policy::for_role(&c, "acs:ram::3333333333333333:role/alicert-dns").unwrap();
+    let records = statement(&dns, "Dns01Records");
+    assert_eq!(
+        records.resources,
+        [
+            "acs:alidns:*:3333333333333333:domain/www.shop.example",
+            "acs:alidns:*:3333333333333333:domain/shop.example"
+        ]
+    );
+    statement(&dns, "Dns01ListZones");
+    assert!(!dns.to_json_text().contains("example.com"));
+}
+
+#[test]
+fn a_role_the_config_does_not_name_has_no_policy() {
+    let c = config(CROSS);
+    for (role, says) in [
+        (
+            "acs:ram::4444444444444444:role/other",
+            "no [[zone]] or target",
+        ),
+        ("acs:ram::x:role/other", "--role"),
+    ] {
+        let e = Policy::for_role(&c, role).unwrap_err().to_string();
+        assert!(e.contains(says), "{e}");
+    }
+}

@@ -113,9 +113,19 @@ propagation_timeout_secs = 20
     /// `alicert policy` for this rig's config, as a user runs it: (the policy document, the
     /// purposes it printed on stderr).
     pub fn policy(&self) -> (serde_json::Value, String) {
+        self.policy_with(&[])
+    }
+
+    /// `alicert policy --role <arn>`: the policy of a role the config reaches things through.
+    pub fn role_policy(&self, arn: &str) -> serde_json::Value {
+        self.policy_with(&["--role", arn]).0
+    }
+
+    fn policy_with(&self, args: &[&str]) -> (serde_json::Value, String) {
         let out = self
             .command()
             .arg("policy")
+            .args(args)
             .output()
             .expect("run alicert policy");
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();

@@ -13,6 +13,10 @@ pub struct AccessKey {
     pub security_token: Option<String>,
     /// Unix seconds after which the key is refused (temporary STS keys, sts.rs).
     pub expires: Option<i64>,
+    /// The account the key belongs to; unset: the default account (accounts.rs).
+    pub account: Option<String>,
+    /// The role an STS key is a session of (accounts.rs: its policy, if seeded, applies).
+    pub role: Option<String>,
 }
 
 impl Seed {
@@ -21,7 +25,7 @@ impl Seed {
             id: id.into(),
             secret: secret.into(),
             security_token: None,
-            expires: None,
+            ..AccessKey::default()
         });
         self
     }
@@ -30,7 +34,7 @@ impl Seed {
             id: id.into(),
             secret: secret.into(),
             security_token: Some(token.into()),
-            expires: None,
+            ..AccessKey::default()
         });
         self
     }

@@ -106,7 +106,13 @@ pub(crate) fn cdn(
         } else {
             &inner.state.cdn_domains
         };
-        return user_domains(map, p, dcdn);
+        // Only the caller's account's domains (accounts.rs).
+        let own: BTreeMap<String, Option<DeployedCert>> = map
+            .iter()
+            .filter(|(d, _)| inner.cdn_owner(d, dcdn) == ctx.account)
+            .map(|(d, c)| (d.clone(), c.clone()))
+            .collect();
+        return user_domains(&own, p, dcdn);
     }
     if action == set_action {
         let domain = p.req("DomainName")?.to_string();
@@ -155,7 +161,11 @@ pub(crate) fn cdn(
                             .state
                             .cas_certs
                             .iter()
-                            .find(|c| c.cert_id == id)
+                            // Another account's CAS certificate does not exist for this
+                            // caller (accounts.rs): its uploader's account must be the caller's.
+                            .find(|c| {
+                                c.cert_id == id && inner.account_of(&c.created_by) == ctx.account
+                            })
                             .ok_or_else(|| {
                                 err(
                                     400,

@@ -22,9 +22,10 @@ pub(crate) fn handle_fc2(
 
 pub(crate) fn sts(action: &str, ctx: &Ctx) -> Result<Value, ApiError> {
     match action {
+        // The signing key's account (accounts.rs: a role session is in the role's).
         "GetCallerIdentity" => Ok(json!({
-            "AccountId": ACCOUNT_ID,
-            "Arn": format!("acs:ram::{ACCOUNT_ID}:user/{}", ctx.ak),
+            "AccountId": ctx.account,
+            "Arn": format!("acs:ram::{}:user/{}", ctx.account, ctx.ak),
             "IdentityType": "RAMUser",
             "PrincipalId": ctx.ak,
             "UserId": ctx.ak,

@@ -55,6 +55,7 @@
 #![allow(dead_code)]
 
 // One file per emulated product; the registry (`RPC_PRODUCTS`, `dispatch`) names them all.
+mod accounts;
 mod alb;
 mod alidns;
 mod apig;
@@ -86,6 +87,7 @@ mod sts;
 mod util;
 mod video;
 mod waf;
+pub use accounts::{role_arn, AccountsSeed};
 pub use alb::*;
 pub use alidns::*;
 pub use apig::*;
@@ -212,6 +214,8 @@ pub struct Seed {
     pub sts: StsSeed,
     /// A RAM policy every request must be allowed by (ram.rs); none: no RAM checks.
     pub ram_policy: Option<Value>,
+    /// Resources and roles of accounts other than the default one (accounts.rs).
+    pub accounts: AccountsSeed,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -315,6 +319,8 @@ pub(crate) struct Inner {
     seed_dm_senders: Vec<String>,
     /// The RAM policy requests are checked against (ram.rs), if any.
     ram_policy: Option<RamPolicy>,
+    /// Who owns what beyond the default account, role trust and role policies (accounts.rs).
+    accounts: accounts::Accounts,
 }
 
 /// A bucket: its region (its endpoint and V4 scope) and versioning status.
@@ -486,6 +492,7 @@ impl Inner {
                 .ram_policy
                 .as_ref()
                 .map(|v| RamPolicy::parse(v).expect("emulator seed: ram_policy")),
+            accounts: accounts::Accounts::from_seed(&seed.accounts),
         };
         alidns::seed_zones(&mut inner, seed);
         inner.state.services = ServicesState::from_seed(&seed.services);

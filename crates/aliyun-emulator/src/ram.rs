@@ -11,8 +11,8 @@
 //!   a Deny that matches wins over any Allow; no matching Allow is an implicit deny. `*` and `?`
 //!   are wildcards in Action and Resource; action names compare case-insensitively ("In most
 //!   cases, the value of the Action element is not case-sensitive"), resources exactly.
-//! * Resources: `acs:<service>:<region>:<account>:<relative id>` with the emulated account
-//!   [`ACCOUNT_ID`]. Alidns record calls name their zone (`DomainName`; the record's zone for
+//! * Resources: `acs:<service>:<region>:<account>:<relative id>` with the account of the
+//!   signing key (accounts.rs; [`ACCOUNT_ID`] by default). Alidns record calls name their zone (`DomainName`; the record's zone for
 //!   calls that carry only `RecordId`); CDN/DCDN calls their `DomainName`; KMS secret calls
 //!   `secret/<SecretName>` in the endpoint's region; OSS `<bucket>` or `<bucket>/<key>`; FC 3
 //!   InvokeFunction `functions/<name>`. Every other action is authorised on `*` (products or
@@ -144,8 +144,10 @@ pub(crate) struct Denial {
     pub decision: Decision,
 }
 
-fn arn(service: &str, region: &str, relative: &str) -> String {
-    format!("acs:{service}:{region}:{ACCOUNT_ID}:{relative}")
+/// A resource as the caller's account names it (accounts.rs: another account's resource is
+/// addressed in the caller's namespace, where it does not exist).
+fn arn(account: &str, service: &str, region: &str, relative: &str) -> String {
+    format!("acs:{service}:{region}:{account}:{relative}")
 }
 
 /// The RAM code of an emulated product (its `Call::product` name).
@@ -167,18 +169,18 @@ impl Inner {
     /// The first of `checks` (action without RAM code, resource) the policy refuses, if a
     /// policy is set.
     pub(crate) fn ram_check(&self, product: &str, checks: &[(&str, String)]) -> Option<Denial> {
-        let policy = self.ram_policy.as_ref()?;
-        checks.iter().find_map(|(action, resource)| {
-            let action = format!("{}:{action}", ram_code(product));
-            match evaluate(policy, &action, resource) {
-                Decision::Allow => None,
-                decision => Some(Denial {
-                    action,
-                    resource: resource.clone(),
-                    decision,
-                }),
-            }
-        })
+        check_with(self.ram_policy.as_ref(), product, checks)
+    }
+
+    /// As [`Inner::ram_check`] for a call signed by `ak`: a role session is checked against
+    /// its role's policy when one is seeded (accounts.rs).
+    pub(crate) fn ram_check_as(
+        &self,
+        ak: &str,
+        product: &str,
+        checks: &[(&str, String)],
+    ) -> Option<Denial> {
+        check_with(self.policy_for(ak), product, checks)
     }
 
     /// The resource an RPC request is authorised on (see the module comment).
@@ -188,6 +190,7 @@ impl Inner {
         action: &str,
         p: &Params,
         region: &str,
+        account: &str,
     ) -> String {
         match product {
             "alidns" => {
@@ -209,22 +212,45 @@ impl Inner {
                 };
                 match (action, zone) {
                     ("DescribeDomains", _) | (_, None) => "*".into(),
-                    (_, Some(z)) => arn("alidns", "*", &format!("domain/{z}")),
+                    (_, Some(z)) => arn(account, "alidns", "*", &format!("domain/{z}")),
                 }
             }
             "cdn" | "dcdn" => match p.get("DomainName") {
                 Some(d) if !action.contains("UserDomains") => {
-                    arn(product, "*", &format!("domain/{d}"))
+                    arn(account, product, "*", &format!("domain/{d}"))
                 }
                 _ => "*".into(),
             },
+            // sts:AssumeRole on the role's ARN `acs:ram::{#accountId}:role/{#RoleName}` (STS
+            // RAM authorization, https://help.aliyun.com/document_detail/371860.html).
+            "sts" if action == "AssumeRole" => p.get("RoleArn").unwrap_or("*").to_string(),
             "kms" => match p.get("SecretName") {
-                Some(n) => arn("kms", region, &format!("secret/{n}")),
+                Some(n) => arn(account, "kms", region, &format!("secret/{n}")),
                 None => "*".into(),
             },
             _ => "*".into(),
         }
     }
+}
+
+/// The first of `checks` `policy` refuses (none without a policy).
+fn check_with(
+    policy: Option<&RamPolicy>,
+    product: &str,
+    checks: &[(&str, String)],
+) -> Option<Denial> {
+    let policy = policy?;
+    checks.iter().find_map(|(action, resource)| {
+        let action = format!("{}:{action}", ram_code(product));
+        match evaluate(policy, &action, resource) {
+            Decision::Allow => None,
+            decision => Some(Denial {
+                action,
+                resource: resource.clone(),
+                decision,
+            }),
+        }
+    })
 }
 
 /// The RPC denial body: Forbidden.RAM with AccessDeniedDetail.

@@ -349,17 +349,27 @@ pub(crate) async fn handle_rpc(
     // RAM, after authentication and before the handler (ram.rs).
     let denied = {
         let inner = shared.lock();
-        let resource = inner.rpc_resource(product.name, &action, &p, &at.region);
+        let account = inner.account_of(&ak);
+        let resource = inner.rpc_resource(product.name, &action, &p, &at.region, &account);
         // Anonymous calls (AssumeRoleWithOIDC) carry no identity to authorise.
         if sts::is_anonymous(&params) {
             None
         } else {
-            inner.ram_check(product.name, &[(action.as_str(), resource)])
+            inner.ram_check_as(&ak, product.name, &[(action.as_str(), resource)])
         }
     };
     if let Some(d) = denied {
         log(shared, 403, Some("Forbidden.RAM"));
         return ram::rpc_denied(&d, &request_id, host, &ak);
+    }
+    // Another account's resource does not exist for this caller (accounts.rs).
+    let foreign = {
+        let inner = shared.lock();
+        inner.foreign(product.name, &p, &inner.account_of(&ak))
+    };
+    if let Some(e) = foreign {
+        log(shared, e.status, Some(&e.code));
+        return rpc_error_response(&e, &request_id, host, product_name);
     }
     let injected = shared.lock().take_failure(&action);
     if let Some((code, status)) = injected {
@@ -375,9 +385,11 @@ pub(crate) async fn handle_rpc(
     };
     let result = {
         let mut inner = shared.lock();
+        let account = inner.account_of(&ak);
         let ctx = Ctx {
             ak: &ak,
             region: &at.region,
+            account: &account,
         };
         (product.handler)(&mut inner, &action, &p, &ctx)
     };
@@ -409,4 +421,6 @@ pub(crate) struct Ctx<'a> {
     pub(crate) ak: &'a str,
     /// The region of the endpoint the request was sent to.
     pub(crate) region: &'a str,
+    /// The account of the signing key (accounts.rs): listings show only its resources.
+    pub(crate) account: &'a str,
 }

@@ -192,6 +192,10 @@ fn assume_role(inner: &mut Inner, p: &Params, ctx: &Ctx) -> Result<Value, ApiErr
     let role = p.req("RoleArn")?;
     let name = p.req("RoleSessionName")?;
     check_role_arn(inner, role)?;
+    // The role's trust policy must name the caller's account (accounts.rs).
+    if !inner.trusts(role, &inner.account_of(ctx.ak)) {
+        return Err(accounts::untrusted(role));
+    }
     check_session_name(name)?;
     check_external_id(p)?;
     let secs = duration(p)?;
@@ -246,6 +250,11 @@ pub(crate) fn issue(
     secs: i64,
 ) -> Value {
     let (key, expires) = mint(inner, secs);
+    // A role session acts in the role's account (accounts.rs).
+    if let Some(k) = inner.keys.get_mut(&key.id) {
+        k.account = accounts::role_account(role).map(str::to_string);
+        k.role = Some(role.to_string());
+    }
     inner.state.sts.sessions.push(StsSession {
         via: via.into(),
         role: role.into(),
@@ -273,6 +282,7 @@ pub(crate) fn mint(inner: &mut Inner, secs: i64) -> (AccessKey, i64) {
         secret: util::random_hex(20),
         security_token: Some(format!("CAIS{}", util::random_hex(40))),
         expires: Some(expires),
+        ..AccessKey::default()
     };
     inner.keys.insert(key.id.clone(), key.clone());
     (key, expires)

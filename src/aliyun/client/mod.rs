@@ -23,12 +23,14 @@ pub use transport::scrub_message;
 #[derive(Clone)]
 pub struct AliyunClient {
     http: Https,
-    credentials: Credentials,
+    pub(in crate::aliyun) credentials: Credentials,
     region: String,
     endpoints: HashMap<Product, String>,
     retry: RetryPolicy,
     /// The account id for endpoints that carry it (FC 2.0), once known.
     account: Option<String>,
+    /// The invocation's role sessions (`role_arn`, role.rs), shared by every clone.
+    pub(in crate::aliyun) roles: std::sync::Arc<super::role::Sessions>,
 }
 
 impl AliyunClient {
@@ -53,6 +55,7 @@ impl AliyunClient {
             endpoints,
             retry: RetryPolicy::default(),
             account: None,
+            roles: Default::default(),
         })
     }
 
@@ -88,6 +91,14 @@ impl AliyunClient {
             }
         }
         out
+    }
+
+    /// The same client signing with `credentials` (role.rs; the role cache stays shared).
+    pub(crate) fn with_credentials(&self, credentials: Credentials) -> AliyunClient {
+        AliyunClient {
+            credentials,
+            ..self.clone()
+        }
     }
 
     pub fn region(&self) -> &str {

@@ -24,7 +24,7 @@ pub struct Temporary {
 }
 
 impl Temporary {
-    fn fresh(&self, now: i64) -> bool {
+    pub(crate) fn fresh(&self, now: i64) -> bool {
         now < self.expiration - REFRESH_BEFORE_SECS
     }
 }

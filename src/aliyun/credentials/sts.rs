@@ -142,6 +142,11 @@ pub async fn assume_role(
     let overrides = BTreeMap::from([(Product::Sts.code().to_string(), endpoint(env, config))]);
     let client = AliyunClient::new(source.clone(), &config.region, &overrides)?
         .with_retry((&config.retry).into());
+    assume_role_with(&client, role).await
+}
+
+/// AssumeRole signed by `client`'s credentials, at its STS endpoint (`role_arn`, role.rs).
+pub async fn assume_role_with(client: &AliyunClient, role: &RoleRequest) -> Result<Temporary> {
     let duration = role.duration_secs.to_string();
     let mut params = vec![
         ("RoleArn", role.role_arn.as_str()),
@@ -230,8 +235,9 @@ pub async fn assume_role_with_oidc(
     parsed.credentials.into_temporary("AssumeRoleWithOIDC")
 }
 
-/// The actions this file calls, with the credentials *before* the role (the credential
-/// chain's source identity, not the function's role: `alicert policy` does not list them).
+/// The actions this file calls. For `ALIBABA_CLOUD_ROLE_ARN` with the credentials *before*
+/// the role (the chain's source identity: `alicert policy` does not list that); for a
+/// `role_arn` (aliyun/role.rs) with the function's own, and `alicert policy` grants it there.
 pub const RAM: &[&str] = &["sts:AssumeRole"];
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub(crate) fn alidns(
                 .state
                 .zones
                 .iter()
+                .filter(|z| inner.zone_owner(&z.name) == ctx.account)
                 .filter(|z| match &kw {
                     None => true,
                     Some(k) if exact => &z.name == k,
