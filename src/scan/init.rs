@@ -183,12 +183,12 @@ fn quote(s: &str) -> String {
 /// What the endpoint serves now, for the comment beside its target.
 fn served(e: &Endpoint) -> String {
     let mut out = format!(
-        "serves {} ({}), {} until {} ({} days)",
+        "serves {} ({}), not after {}: {} days left ({})",
         e.names.join(", "),
         e.issuer.as_deref().unwrap_or("?"),
-        e.health.as_str(),
         e.not_after.as_deref().unwrap_or("?"),
-        e.days_left.unwrap_or_default()
+        e.days_left.unwrap_or_default(),
+        e.health.as_str()
     );
     if let Some(c) = &e.certificate {
         out.push_str(&format!(

@@ -209,6 +209,31 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_lists_exactly_the_reads_scan_makes() {
+        assert_eq!(
+            crate::deploy::cas::RAM[0],
+            "yundun-cert:GetUserCertificateDetail"
+        );
+        assert_eq!(
+            crate::deploy::waf::target::RAM[0],
+            "yundun-waf:DescribeDomainDetail"
+        );
+        let readme = include_str!("../../README.md");
+        let from = readme
+            .find("The actions, from the kinds' RAM tables:")
+            .unwrap();
+        let to = from + readme[from..].find("An account without").unwrap();
+        let mut listed: Vec<&str> = readme[from..to]
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|a| a.contains(':'))
+            .collect();
+        listed.sort();
+        assert_eq!(listed, read_actions());
+    }
+
+    #[test]
     fn regions_default_to_the_configured_one_and_are_deduplicated() {
         let config = Config::default();
         let r = |s: &str| RegionId::parse(s).unwrap();
