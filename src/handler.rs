@@ -15,6 +15,7 @@ pub async fn handle(config: &Config, event: Event, invocation: &Invocation) -> R
         Event::Status(opts) => renew(config, &opts, invocation, true).await,
         Event::Report(opts) => report(config, &opts, invocation).await,
         Event::Doctor => Ok(doctor(config, invocation).await),
+        Event::Scan { regions } => Ok(scan(config, invocation, regions).await),
         Event::TestNotify => test_notify(config, invocation).await,
         Event::Issue {
             domains,
@@ -158,6 +159,26 @@ async fn doctor(config: &Config, invocation: &Invocation) -> RunResult {
         ok: report.ok,
         request_id: invocation.request_id.clone(),
         doctor: Some(report),
+        ..RunResult::default()
+    }
+}
+
+async fn scan(
+    config: &Config,
+    invocation: &Invocation,
+    regions: Vec<crate::ident::RegionId>,
+) -> RunResult {
+    let options = crate::scan::Options { regions };
+    // Boxed as Send here: the scan's listings are closures over borrowed jobs, and the
+    // server's handler future must be Send for every lifetime.
+    let work: futures_util::future::BoxFuture<'_, crate::scan::ScanReport> =
+        Box::pin(crate::scan::run(config, invocation, &options));
+    let report = work.await;
+    RunResult {
+        // A scan that could not read everything still returned what it read.
+        ok: report.complete,
+        request_id: invocation.request_id.clone(),
+        scan: Some(report),
         ..RunResult::default()
     }
 }

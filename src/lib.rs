@@ -40,6 +40,7 @@ pub mod report;
 pub mod result;
 pub mod revoke;
 pub mod runtime;
+pub mod scan;
 pub mod secret;
 pub mod secret_ref;
 pub mod settings;

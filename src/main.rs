@@ -65,6 +65,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Read-only inventory of the account's certificate-bearing endpoints: what each serves,
+    /// until when, where it came from, and whether this config manages it (soonest to expire
+    /// first). Exit 0 only when every kind could be listed and every endpoint read.
+    Scan {
+        /// The report as JSON (the run result's `scan` object) instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// A region to list the regional kinds in (repeat for several; default [aliyun] region).
+        #[arg(long, value_name = "R")]
+        region: Vec<String>,
+        /// Stop listing after SECS seconds (what is not listed by then is reported).
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+    },
+    /// Write a commented alicert.toml: one certificate per --domain, and/or the certificates a
+    /// scan proposes (--from-scan). Never overwrites a file unless --force.
+    Init(InitArgs),
     /// ACME account operations.
     Account {
         #[command(subcommand)]
@@ -85,6 +102,34 @@ enum Command {
         #[arg(long)]
         reason: Option<u8>,
     },
+}
+
+#[derive(clap::Args)]
+struct InitArgs {
+    /// Scan the account and propose certificates for the endpoints found.
+    #[arg(long)]
+    from_scan: bool,
+    /// A certificate for this name, stored in CAS (repeat for several).
+    #[arg(long, value_name = "D")]
+    domain: Vec<String>,
+    /// [acme] account_key (default kms:alicert/account).
+    #[arg(long, value_name = "L")]
+    account_key: Option<String>,
+    /// [acme] directory: letsencrypt (default), letsencrypt-staging, zerossl, google, a URL.
+    #[arg(long, value_name = "C")]
+    ca: Option<String>,
+    /// [acme] email.
+    #[arg(long)]
+    email: Option<String>,
+    /// A region to scan (repeat; default [aliyun] region); the first is [aliyun] region.
+    #[arg(long, value_name = "R")]
+    region: Vec<String>,
+    /// Where to write (default alicert.toml).
+    #[arg(long, value_name = "PATH", default_value = "alicert.toml")]
+    output: PathBuf,
+    /// Overwrite the file if it exists.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Subcommand)]
@@ -194,6 +239,17 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             let config = Config::load(cli.config.as_deref())?;
             doctor(&config, &invocation, json).await
         }
+        Command::Scan {
+            json,
+            region,
+            timeout,
+        } => {
+            invocation.deadline = timeout
+                .map(|s| alicert::runtime::deadline_after(s, "--timeout"))
+                .transpose()?;
+            scan(cli.config.as_deref(), &invocation, &region, json).await
+        }
+        Command::Init(args) => init_command(cli.config.as_deref(), args, &invocation).await,
         Command::Account { op } => {
             let config = Config::load(cli.config.as_deref())?;
             let event = account_event(op, cli.dry_run);
@@ -250,6 +306,114 @@ async fn doctor(config: &Config, invocation: &Invocation, json: bool) -> Result<
     } else {
         ExitCode::from(1)
     })
+}
+
+fn regions(given: &[String]) -> Result<Vec<alicert::ident::RegionId>, Error> {
+    given
+        .iter()
+        .map(|r| {
+            alicert::ident::RegionId::parse(r)
+                .map_err(|e| Error::Input(format!("--region {r}: {e}")))
+        })
+        .collect()
+}
+
+/// `alicert scan`: the table on stdout (JSON with `--json`); exit 1 unless all was read.
+async fn scan(
+    path: Option<&std::path::Path>,
+    invocation: &Invocation,
+    region: &[String],
+    json: bool,
+) -> Result<ExitCode, Error> {
+    let config = &alicert::scan::config_for_scan(path)?;
+    let regions = regions(region)?;
+    let result = handler::handle(config, Event::Scan { regions }, invocation).await?;
+    if json {
+        return print_result(result);
+    }
+    if let Some(report) = &result.scan {
+        print!("{}", alicert::scan::human_table(report));
+    }
+    Ok(if result.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+struct Init {
+    from_scan: bool,
+    output: PathBuf,
+    force: bool,
+}
+
+/// `alicert init`: the config to scan with (the current one, if any), then [`init_config`].
+async fn init_command(
+    path: Option<&std::path::Path>,
+    args: InitArgs,
+    invocation: &Invocation,
+) -> Result<ExitCode, Error> {
+    let mut config = alicert::scan::config_for_scan(path)?;
+    let regions = regions(&args.region)?;
+    if let Some(first) = regions.first() {
+        config.aliyun.region = first.as_str().to_string();
+    }
+    let options = alicert::scan::InitOptions {
+        domains: args.domain,
+        account_key: args.account_key,
+        ca: args.ca,
+        email: args.email,
+        region: config.aliyun.region.clone(),
+    };
+    let init = Init {
+        from_scan: args.from_scan,
+        output: args.output,
+        force: args.force,
+    };
+    init_config(&config, invocation, regions, &options, init).await
+}
+
+/// `alicert init`: refuses an existing file without --force, scans if asked, writes the text.
+async fn init_config(
+    config: &Config,
+    invocation: &Invocation,
+    regions: Vec<alicert::ident::RegionId>,
+    options: &alicert::scan::InitOptions,
+    init: Init,
+) -> Result<ExitCode, Error> {
+    if !init.from_scan && options.domains.is_empty() {
+        return Err(Error::Input(
+            "alicert init needs --from-scan or --domain D (there is no interactive mode: give the flags)".into(),
+        ));
+    }
+    let path = &init.output;
+    if path.exists() && !init.force {
+        return Err(Error::Input(format!(
+            "{} exists; alicert init does not overwrite it (use --force, or --output another path)",
+            path.display()
+        )));
+    }
+    let report = if init.from_scan {
+        let options = alicert::scan::Options { regions };
+        Some(alicert::scan::run(config, invocation, &options).await)
+    } else {
+        None
+    };
+    let text = alicert::scan::from_scan(report.as_ref(), options)?;
+    std::fs::write(path, &text)
+        .map_err(|e| Error::Input(format!("writing {}: {e}", path.display())))?;
+    let certificates = text.matches("\n[[certificate]]").count();
+    eprintln!(
+        "alicert: wrote {} ({certificates} certificates); next: alicert --config {} policy",
+        path.display(),
+        path.display()
+    );
+    if let Some(r) = &report {
+        if !r.complete {
+            eprintln!("alicert: the scan could not read everything; see the comments at the end");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_result(result: alicert::result::RunResult) -> Result<ExitCode, Error> {

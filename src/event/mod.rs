@@ -30,6 +30,11 @@ pub enum Event {
     TestNotify,
     /// The read-only preflight (src/doctor); changes nothing, so it has no dry run.
     Doctor,
+    /// The read-only inventory of the account's endpoints (src/scan), in these regions
+    /// (default `[aliyun] region`).
+    Scan {
+        regions: Vec<crate::ident::RegionId>,
+    },
     Account {
         op: OpKind,
         email: Option<String>,
@@ -87,6 +92,8 @@ struct RawEvent {
     email: Option<String>,
     #[serde(default)]
     confirm: Option<bool>,
+    #[serde(default)]
+    regions: Option<Vec<crate::ident::RegionId>>,
 }
 
 #[derive(Deserialize)]
@@ -108,6 +115,7 @@ fn fields_of(action: &str) -> Option<&'static [&'static str]> {
         "report" => &["certificates"],
         "test-notify" => &[],
         "doctor" => &[],
+        "scan" => &["regions"],
         _ => return None,
     })
 }
@@ -185,6 +193,9 @@ impl Event {
             "report" => Ok(Event::Report(options)),
             "test-notify" => Ok(Event::TestNotify),
             "doctor" => Ok(Event::Doctor),
+            "scan" => Ok(Event::Scan {
+                regions: raw.regions.unwrap_or_default(),
+            }),
             "issue" => Ok(Event::Issue {
                 domains: raw
                     .domains
@@ -222,7 +233,7 @@ impl Event {
     pub fn set_dry_run(&mut self) {
         match self {
             Event::Renew(o) | Event::Status(o) | Event::Report(o) => o.dry_run = true,
-            Event::TestNotify | Event::Doctor => {}
+            Event::TestNotify | Event::Doctor | Event::Scan { .. } => {}
             Event::Issue { dry_run, .. }
             | Event::Revoke { dry_run, .. }
             | Event::Account { dry_run, .. } => *dry_run = true,
@@ -231,7 +242,7 @@ impl Event {
 }
 
 impl RawEvent {
-    const FIELDS: [&'static str; 11] = [
+    const FIELDS: [&'static str; 12] = [
         "certificates",
         "force",
         "dry_run",
@@ -243,6 +254,7 @@ impl RawEvent {
         "op",
         "email",
         "confirm",
+        "regions",
     ];
 }
 
@@ -280,7 +292,7 @@ fn timer_payload(obj: &Map<String, Value>) -> Result<&str> {
 fn check_fields(obj: &serde_json::Map<String, Value>, action: &str) -> Result<()> {
     let Some(fields) = fields_of(action) else {
         return Err(Error::Input(format!(
-            "unknown action `{action}` (renew, status, issue, revoke, account)"
+            "unknown action `{action}` (renew, status, issue, revoke, account, report, test-notify, doctor, scan)"
         )));
     };
     let Some(k) = obj

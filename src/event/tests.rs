@@ -208,11 +208,33 @@ fn dry_run_reaches_every_kind() {
         e.set_dry_run();
         let dry = match e {
             Event::Renew(o) | Event::Status(o) | Event::Report(o) => o.dry_run,
-            Event::TestNotify | Event::Doctor => true,
+            Event::TestNotify | Event::Doctor | Event::Scan { .. } => true,
             Event::Issue { dry_run, .. }
             | Event::Revoke { dry_run, .. }
             | Event::Account { dry_run, .. } => dry_run,
         };
         assert!(dry, "{}", String::from_utf8_lossy(body));
+    }
+}
+
+#[test]
+fn scan_takes_regions_only() {
+    let e = Event::parse(br#"{"action":"scan","regions":["cn-shanghai","cn-beijing"]}"#).unwrap();
+    let want: Vec<crate::ident::RegionId> = ["cn-shanghai", "cn-beijing"]
+        .iter()
+        .map(|r| crate::ident::RegionId::parse(r).unwrap())
+        .collect();
+    assert_eq!(e, Event::Scan { regions: want });
+    assert_eq!(
+        Event::parse(br#"{"action":"scan"}"#).unwrap(),
+        Event::Scan { regions: vec![] }
+    );
+    for (body, needle) in [
+        (&br#"{"action":"scan","regions":["cn/x"]}"#[..], "regions"),
+        (br#"{"action":"scan","regions":"cn-shanghai"}"#, "regions"),
+        (br#"{"action":"scan","force":true}"#, "it takes: regions"),
+    ] {
+        let e = Event::parse(body).unwrap_err();
+        assert!(e.to_string().contains(needle), "{e} lacks {needle}");
     }
 }

@@ -1,5 +1,6 @@
 //! The result JSON (SPEC: Result JSON).
 pub mod doctor;
+pub mod scan;
 use serde::Serialize;
 
 use crate::cert::CertInfo;
@@ -22,6 +23,9 @@ pub struct RunResult {
     /// `{"action":"doctor"}` / `alicert doctor`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub doctor: Option<doctor::DoctorReport>,
+    /// `{"action":"scan"}` / `alicert scan`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan: Option<scan::ScanReport>,
 }
 
 /// The ACME account as the CA reports it (owned by `acme::account`, whose op vocabulary it

@@ -94,6 +94,8 @@ pub struct RunResultView {
     pub fanout: Option<Vec<FanoutView>>,
     /// `alicert doctor`'s report (tests/doctor.rs reads it untyped, through `json`).
     pub doctor: Option<Value>,
+    /// `alicert scan`'s report (tests/scan.rs reads it untyped, through `json`).
+    pub scan: Option<Value>,
 }
 
 impl RunResultView {

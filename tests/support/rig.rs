@@ -395,3 +395,16 @@ pub fn www_seed() -> Seed {
         .zone("example.com")
         .cdn_domain("www.example.com")
 }
+
+/// A certificate + key for `names`, self-signed (someone else's), valid until `days` from now
+/// (negative: expired that many days ago).
+pub fn self_signed_for(names: &[&str], days: i64) -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let mut params = rcgen::CertificateParams::new(names).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(90);
+    params.not_after = now + time::Duration::days(days);
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), key.serialize_pem())
+}

@@ -254,7 +254,7 @@ pub(crate) async fn deployed_on(client: &AliyunClient, id: &str) -> Result<Vec<S
     Ok(users)
 }
 
-mod list;
+pub(crate) mod list;
 pub(crate) use list::{list_uploads, Listed, Listing};
 
 /// The actions this file calls (tests/policy.rs checks them against the calls).

@@ -19,7 +19,7 @@
 //! _describe_domain_detail_*, _modify_domain_request.py, _describe_domains_*,
 //! _describe_cloud_resource_access_port_details_*, _modify_cloud_resource_cert_request.py;
 //! client.py: ModifyDomain sends Listen/Redirect as JSON strings, Certificates flattened.
-mod target;
+pub(crate) mod target;
 
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Deserializer};

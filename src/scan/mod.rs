@@ -1,0 +1,250 @@
+//! `alicert scan` (and `{"action":"scan"}`): a read-only inventory of the account's
+//! certificate-bearing endpoints. For every kind that can list its domains (the listings
+//! `domains = "covered"` uses, deploy/discovery.rs) it lists every page, reads what each
+//! endpoint serves with the kind's own `Target::current`, looks the certificate up among CAS's
+//! uploads to tell where it came from, and marks the endpoints the current config has a target
+//! for. A listing or read that fails is a problem row (a missing permission names its RAM
+//! action, as doctor does); the scan itself never fails. Kinds without a listing are reported
+//! in `not_scanned` with the reason.
+//!
+//! Bounded: every call follows the client's retry rules, and each listing stops at the
+//! invocation's deadline (FC's timeout, `--timeout` locally).
+mod claims;
+pub mod init;
+mod list;
+mod table;
+
+use std::collections::HashMap;
+
+use crate::config::Config;
+use crate::deploy::kinds::TargetKind;
+use crate::ident::RegionId;
+use crate::invocation::Invocation;
+use crate::result::doctor::{Area, Check};
+
+pub use crate::result::scan::{Endpoint, Health, NotScanned, ScanReport, Source};
+pub use init::{from_scan, InitOptions};
+pub use table::human_table;
+
+/// What to scan: the regions the regional kinds are listed in (default `[aliyun] region`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Options {
+    pub regions: Vec<RegionId>,
+}
+
+/// Where a kind's endpoints live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// One listing for the account (CDN, DCDN, Live, VOD).
+    Global,
+    /// One listing per scanned region (FC, cloud-native API gateway).
+    Regional,
+    /// The product has its own fixed regions; listed once at the one `[aliyun] region` maps to
+    /// (WAF: cn-hangzhou or ap-southeast-1; Anti-DDoS Pro: cn-hangzhou).
+    Own,
+}
+
+/// The kinds scan lists, each with a `domains = "covered"` listing in deploy/kinds.rs.
+const SCANNED: &[(TargetKind, Reach)] = &[
+    (TargetKind::Cdn, Reach::Global),
+    (TargetKind::Dcdn, Reach::Global),
+    (TargetKind::Live, Reach::Global),
+    (TargetKind::Vod, Reach::Global),
+    (TargetKind::Fc, Reach::Regional),
+    (TargetKind::Apig, Reach::Regional),
+    (TargetKind::Waf, Reach::Own),
+    (TargetKind::Ddos, Reach::Own),
+];
+
+/// The kinds scan does not list, and why (checked against the kinds table in the tests).
+const NOT_SCANNED: &[(TargetKind, &str)] = &[
+    (TargetKind::Cas, "CAS holds certificates, it serves none: its uploads are the `source` of the endpoints listed"),
+    (TargetKind::Slb, "not listed yet: needs DescribeLoadBalancers and each HTTPS listener's attributes (name the listener in a target)"),
+    (TargetKind::Alb, "not listed yet: needs ListLoadBalancers and ListListeners (name the listener in a target)"),
+    (TargetKind::Nlb, "not listed yet: needs ListLoadBalancers and ListListeners (name the listener in a target)"),
+    (TargetKind::Ga, "not listed yet: needs ListAccelerators and ListListeners (name the listener in a target)"),
+    (TargetKind::ApiGateway, "not listed yet: needs DescribeApiGroups and each group's custom domains (name group and domain in a target)"),
+    (TargetKind::Oss, "not listed yet: needs ListBuckets and each bucket's CNAMEs (name bucket and domain in a target)"),
+    (TargetKind::OssBundle, "writes certificate files to a bucket; nothing serves them"),
+    (TargetKind::Esa, "not listed yet: needs ListSites (name the site in a target)"),
+    (TargetKind::EsaSaas, "not listed yet: hostnames are listed per site and scan lists no ESA sites (name site and hostname in a target)"),
+    (TargetKind::Fc2, "FC 2.0 and 3.0 share custom domains: each is listed once, as `fc` (use `fc2` in a target to deploy through the FC 2.0 API)"),
+    (TargetKind::CasDeploy, "CAS deployment resources are products' own endpoints, listed above where scan lists their kind"),
+];
+
+/// Runs the scan; never fails as a whole (what cannot be read is a problem row).
+pub async fn run(config: &Config, invocation: &Invocation, options: &Options) -> ScanReport {
+    let regions = regions(config, options);
+    let mut report = ScanReport {
+        complete: true,
+        regions: regions.iter().map(|r| r.as_str().to_string()).collect(),
+        expiring_within_days: config.acme.renew_before_days,
+        endpoints: Vec::new(),
+        problems: Vec::new(),
+        not_scanned: NOT_SCANNED
+            .iter()
+            .map(|(kind, reason)| NotScanned {
+                kind: kind.as_str().to_string(),
+                reason: reason.to_string(),
+            })
+            .collect(),
+    };
+    let client = match invocation.aliyun_client(&config.aliyun).await {
+        Ok(c) => c,
+        Err(e) => {
+            let c = Check::from_error(Area::Credentials, "credential chain", "[aliyun]", &e);
+            report.problems.push(c);
+            report.complete = false;
+            return report;
+        }
+    };
+    let jobs = list::jobs(SCANNED, &regions);
+    let budget = invocation.budget();
+    let (listed, uploads) = tokio::join!(
+        list::run_all(&jobs, &client, budget, config.acme.renew_before_days),
+        list::cas_uploads(&client),
+    );
+    let (mut endpoints, mut problems) = listed;
+    match uploads {
+        Ok(uploads) => attribute(&mut endpoints, &uploads),
+        Err(e) => problems.push(Check::from_error(
+            Area::Target,
+            "cas uploads (the endpoints' source)",
+            "",
+            &e,
+        )),
+    }
+    claims::Claims::of(config, &client).mark(&mut endpoints);
+    report.complete = problems.is_empty();
+    report.endpoints = endpoints;
+    report.problems = problems;
+    report.sort();
+    report
+}
+
+/// The config scan and init read: the file when there is one (loaded and validated as
+/// always: a broken config is an error), else the defaults and the environment only — a scan
+/// needs no `[acme]` section, so it runs before there is any config.
+pub fn config_for_scan(explicit: Option<&std::path::Path>) -> crate::error::Result<Config> {
+    if crate::config::locate(explicit).is_some() {
+        return Config::load(explicit);
+    }
+    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let mut config = Config {
+        source: "environment (no alicert.toml found)".into(),
+        ..Config::default()
+    };
+    config.apply_env(&env)?;
+    config.normalize()?;
+    config
+        .aliyun
+        .validate()
+        .map_err(|e| crate::error::Error::Config(format!("{}: {e}", config.source)))?;
+    Ok(config)
+}
+
+/// `--region` (each once, in the order given), else `[aliyun] region`.
+fn regions(config: &Config, options: &Options) -> Vec<RegionId> {
+    let mut out: Vec<RegionId> = Vec::new();
+    for r in &options.regions {
+        if !out.contains(r) {
+            out.push(r.clone());
+        }
+    }
+    if out.is_empty() {
+        if let Ok(r) = RegionId::parse(&config.aliyun.region) {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// A CAS upload, by SHA-256 fingerprint: its id and whether alicert uploaded it.
+pub(crate) struct Upload {
+    pub id: String,
+    pub by_alicert: bool,
+}
+
+/// Fills in each endpoint's source from CAS's uploads (fingerprints compared ignoring case).
+fn attribute(endpoints: &mut [Endpoint], uploads: &HashMap<String, Upload>) {
+    for e in endpoints.iter_mut() {
+        let Some(fingerprint) = e.fingerprint.take() else {
+            continue;
+        };
+        match uploads.get(&fingerprint) {
+            Some(u) => {
+                e.source = Some(Source::Cas);
+                e.cas_id = Some(u.id.clone());
+                e.uploaded_by_alicert = u.by_alicert;
+            }
+            None => e.source = Some(Source::NotInCas),
+        }
+    }
+}
+
+/// The RAM actions scan calls: every listing and read it makes, from the kinds' own RAM
+/// tables (README "alicert scan" lists them; `alicert policy` does not add them, as the
+/// function never scans on its timer).
+pub fn read_actions() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = list::reads().to_vec();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_scanned_or_says_why_not() {
+        for entry in crate::deploy::kinds::KINDS {
+            let scanned = SCANNED.iter().filter(|(k, _)| *k == entry.kind).count();
+            let skipped = NOT_SCANNED.iter().filter(|(k, _)| *k == entry.kind).count();
+            assert_eq!(scanned + skipped, 1, "{}", entry.kind);
+            if scanned == 1 {
+                assert!(entry.discovery.is_some(), "{} has no listing", entry.kind);
+            }
+        }
+    }
+
+    #[test]
+    fn the_readme_lists_exactly_the_reads_scan_makes() {
+        assert_eq!(
+            crate::deploy::cas::RAM[0],
+            "yundun-cert:GetUserCertificateDetail"
+        );
+        assert_eq!(
+            crate::deploy::waf::target::RAM[0],
+            "yundun-waf:DescribeDomainDetail"
+        );
+        let readme = include_str!("../../README.md");
+        let from = readme
+            .find("The actions, from the kinds' RAM tables:")
+            .unwrap();
+        let to = from + readme[from..].find("An account without").unwrap();
+        let mut listed: Vec<&str> = readme[from..to]
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|a| a.contains(':'))
+            .collect();
+        listed.sort();
+        assert_eq!(listed, read_actions());
+    }
+
+    #[test]
+    fn regions_default_to_the_configured_one_and_are_deduplicated() {
+        let config = Config::default();
+        let r = |s: &str| RegionId::parse(s).unwrap();
+        let got = regions(&config, &Options::default());
+        assert_eq!(got, vec![r(&config.aliyun.region)]);
+        let options = Options {
+            regions: vec![r("cn-shanghai"), r("cn-beijing"), r("cn-shanghai")],
+        };
+        assert_eq!(
+            regions(&config, &options),
+            vec![r("cn-shanghai"), r("cn-beijing")]
+        );
+    }
+}
