@@ -225,16 +225,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             let event = Event::Status(RenewOptions::default());
             print_result(handler::handle(&config, event, &invocation).await?)
         }
-        Command::Policy { role } => {
-            let config = Config::load(cli.config.as_deref())?;
-            let policy = match role {
-                Some(arn) => alicert::policy::Policy::for_role(&config, &arn)?,
-                None => alicert::policy::Policy::for_config(&config)?,
-            };
-            eprint!("{}", policy.purposes());
-            println!("{}", policy.to_json_text());
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Policy { role } => policy(&Config::load(cli.config.as_deref())?, role),
         Command::Doctor { json } => {
             let config = Config::load(cli.config.as_deref())?;
             doctor(&config, &invocation, json).await
@@ -274,6 +265,17 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             print_result(handler::handle(&config, event, &invocation).await?)
         }
     }
+}
+
+/// `alicert policy [--role ARN]`: the document on stdout, each statement's purpose on stderr.
+fn policy(config: &Config, role: Option<String>) -> Result<ExitCode, Error> {
+    let policy = match role {
+        Some(arn) => alicert::policy::Policy::for_role(config, &arn)?,
+        None => alicert::policy::Policy::for_config(config)?,
+    };
+    eprint!("{}", policy.purposes());
+    println!("{}", policy.to_json_text());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn account_event(op: AccountOp, dry_run: bool) -> Event {
