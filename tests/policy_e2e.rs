@@ -7,30 +7,7 @@
 mod support;
 
 use serde_json::Value;
-use support::emulator::Seed;
-use support::scenario::Scenario;
-
-const CONFIG: &str = r#"
-[[certificate]]
-name = "www"
-domains = ["www.example.com"]
-targets = [
-  { kind = "cdn", domain = "www.example.com" },
-  { kind = "oss", bucket = "web", domain = "www.example.com" },
-  { kind = "fc", domain = "www.example.com" },
-  { kind = "alb", listener_id = "lsn-1" },
-]
-"#;
-
-fn seed() -> Seed {
-    Seed::default()
-        .zone("example.com")
-        .cdn_domain("www.example.com")
-        .bucket("web")
-        .oss_cname("web", "www.example.com")
-        .fc_domain("www.example.com")
-        .alb_listener("lsn-1")
-}
+use support::scenario::{four_kinds_seed as seed, Scenario, FOUR_KINDS as CONFIG};
 
 /// `Action` of a statement as a list.
 fn actions(statement: &Value) -> Vec<String> {

@@ -20,6 +20,32 @@ use super::rig::Rig;
 /// The account key location most tests use: in the state bucket the rig creates.
 pub const OSS_KEY: &str = "oss://alicert-state/acme/account.pem";
 
+/// Certificate `www` on a CDN domain, an OSS bucket domain, an FC 3 custom domain and an ALB
+/// listener ([`four_kinds_seed`] seeds them): one target of each calling style (RPC with a
+/// domain resource, OSS, ROA, an asynchronous listener), as the RAM policy tests need.
+pub const FOUR_KINDS: &str = r#"
+[[certificate]]
+name = "www"
+domains = ["www.example.com"]
+targets = [
+  { kind = "cdn", domain = "www.example.com" },
+  { kind = "oss", bucket = "web", domain = "www.example.com" },
+  { kind = "fc", domain = "www.example.com" },
+  { kind = "alb", listener_id = "lsn-1" },
+]
+"#;
+
+/// What [`FOUR_KINDS`] deploys to.
+pub fn four_kinds_seed() -> Seed {
+    Seed::default()
+        .zone("example.com")
+        .cdn_domain("www.example.com")
+        .bucket("web")
+        .oss_cname("web", "www.example.com")
+        .fc_domain("www.example.com")
+        .alb_listener("lsn-1")
+}
+
 /// One entry of a certificate's `targets` list, as a TOML inline table.
 #[derive(Debug, Clone)]
 pub struct Target(String);
