@@ -197,3 +197,31 @@ async fn a_wildcard_challenge_alias_is_refused_at_load() {
         run.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_checks_the_zone_the_challenge_cname_points_into() {
+    let rig = scenario().start().await;
+    let zone_checks = |run: &support::outcome::RunOutcome| -> Vec<Value> {
+        let checks = run.json["doctor"]["checks"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        checks.into_iter().filter(|c| c["area"] == "zone").collect()
+    };
+    // No CNAME yet: example.com is in no Alidns zone of this account, and nothing delegates it.
+    let before = zone_checks(&rig.run(&["doctor", "--json"]).await);
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert_eq!(before[0]["subject"], "www.example.com");
+    assert_ne!(before[0]["status"], "ok", "{before:?}");
+
+    set_cname(&rig, "_acme-challenge.www.example.com", TARGET).await;
+    let after = zone_checks(&rig.run(&["doctor", "--json"]).await);
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(after[0]["subject"], DELEGATE);
+    assert_eq!(after[0]["status"], "ok", "{after:?}");
+    let detail = after[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("_acme-challenge.www.example.com") && detail.contains(TARGET),
+        "{detail}"
+    );
+}

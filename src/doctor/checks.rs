@@ -131,9 +131,16 @@ pub async fn zones(config: &Config, client: &AliyunClient) -> Vec<Check> {
         };
         for name in names {
             let key = format!("certificate {} domains", cert.name);
+            let (name, held) = match challenge_name(config, &dns, &name).await {
+                Ok(found) => found,
+                Err(e) => {
+                    out.push(Check::from_error(Area::Zone, name, &key, &e));
+                    continue;
+                }
+            };
             match dns.zone_for(&name).await {
                 Ok(zone) if seen.insert(zone.name.clone()) => {
-                    out.push(delegation(&dns, &zone.name, &name).await)
+                    out.push(delegation(&dns, &zone.name, &held).await)
                 }
                 Ok(_) => {}
                 Err(e) => out.push(Check::from_error(Area::Zone, name, &key, &e)),
@@ -141,6 +148,32 @@ pub async fn zones(config: &Config, client: &AliyunClient) -> Vec<Check> {
         }
     }
     out
+}
+
+/// Where `name`'s TXT records go, as a run finds it: the name itself when Alidns hosts its
+/// zone, else the end of the `_acme-challenge.<name>` CNAME chain (dns/delegation.rs); and
+/// what the zone check says it holds.
+async fn challenge_name(
+    config: &Config,
+    dns: &Alidns,
+    name: &str,
+) -> crate::error::Result<(String, String)> {
+    if dns.hosted_zone(name).await?.is_some() {
+        return Ok((name.to_string(), name.to_string()));
+    }
+    let resolvers = config
+        .dns
+        .resolvers()
+        .map_err(crate::error::Error::Config)?;
+    let fqdn = format!("_acme-challenge.{name}");
+    let end = crate::dns::delegation::follow(&fqdn, &resolvers).await?;
+    match end == fqdn {
+        true => Ok((name.to_string(), name.to_string())),
+        false => Ok((
+            end.clone(),
+            format!("{name}'s delegated challenge ({fqdn} → {end})"),
+        )),
+    }
 }
 
 async fn delegation(dns: &Alidns, zone: &str, name: &str) -> Check {
