@@ -25,9 +25,10 @@ pub fn human_table(report: &DoctorReport) -> String {
         if !c.actions.is_empty() {
             detail = format!("grant {}: {detail}", c.actions.join(", "));
         }
+        // The key that needs the fix, unless the detail already names it.
         if let Some(key) = &c.key {
-            if c.status != Status::Ok {
-                detail = format!("[{key}] {detail}");
+            if c.status != Status::Ok && !detail.contains(key.as_str()) {
+                detail = format!("{key}: {detail}");
             }
         }
         out.push_str(&format!(
