@@ -1,4 +1,5 @@
-//! One listing per kind (and region for the regional kinds): every domain the kind's
+//! One listing per kind (and region for the regional kinds): every endpoint the kind's
+//! inventory (deploy/inventory.rs) returns as a target table, or else every domain its
 //! `domains = "covered"` listing returns, each built as a target and read with
 //! `Target::current`. Kinds run side by side; reads within a kind a few at a time.
 use std::collections::HashMap;
@@ -13,6 +14,7 @@ use crate::aliyun::AliyunClient;
 use crate::budget::Budget;
 use crate::cert::CertInfo;
 use crate::deploy::discovery::Discovery;
+use crate::deploy::inventory::ListTargets;
 use crate::deploy::kinds::{self, Entry, TargetKind};
 use crate::error::{Error, Result};
 use crate::ident::RegionId;
@@ -31,8 +33,17 @@ pub type Listed = (Vec<Endpoint>, Vec<Check>);
 /// One listing: a kind, in a region for the regional kinds.
 pub struct Job {
     entry: &'static Entry,
-    discovery: Discovery,
+    listing: Listing,
     region: Option<RegionId>,
+}
+
+/// How a kind's endpoints are listed.
+#[derive(Clone, Copy)]
+enum Listing {
+    /// As target tables (listeners, buckets' domains, sites).
+    Targets(ListTargets),
+    /// As domains, each put under the kind's key.
+    Domains(Discovery),
 }
 
 impl Job {
@@ -58,10 +69,14 @@ pub fn jobs(scanned: &[(TargetKind, Reach)], regions: &[RegionId]) -> Vec<Job> {
     let mut out = Vec::new();
     for (kind, reach) in scanned {
         let entry = kinds::find(kind.as_str()).expect("a scanned kind is in the kinds table");
-        let discovery = entry.discovery.expect("a scanned kind lists its domains");
+        let listing = match (entry.inventory, entry.discovery) {
+            (Some(list), _) => Listing::Targets(list),
+            (None, Some(discovery)) => Listing::Domains(discovery),
+            (None, None) => panic!("scanned kind {kind} has no listing"),
+        };
         let one = |region| Job {
             entry,
-            discovery,
+            listing,
             region,
         };
         match reach {
@@ -115,9 +130,8 @@ async fn bounded(job: &Job, client: &AliyunClient, budget: Budget, expiring_days
 async fn run(job: &Job, client: &AliyunClient, expiring_days: u32) -> Listed {
     let kind = job.entry.kind;
     let region = job.region.as_ref().map(|r| r.as_str().to_string());
-    let table = job.table();
-    let mut domains = match (job.discovery.list)(&table, client).await {
-        Ok(d) => d,
+    let mut tables = match list(job, client).await {
+        Ok(t) => t,
         Err(e) => {
             tracing::warn!(%kind, region = region.as_deref().unwrap_or("-"), error = %e, "scan: listing failed");
             return (
@@ -126,13 +140,13 @@ async fn run(job: &Job, client: &AliyunClient, expiring_days: u32) -> Listed {
             );
         }
     };
-    domains.sort();
-    domains.dedup();
-    tracing::info!(%kind, region = region.as_deref().unwrap_or("-"), listed = domains.len(), "scan: listed");
+    tables.sort_by_key(|t| t.to_string());
+    tables.dedup();
+    tracing::info!(%kind, region = region.as_deref().unwrap_or("-"), listed = tables.len(), "scan: listed");
     // Collected, not a lazy map: a stream over a closure is not Send for every lifetime.
-    let reads: Vec<BoxFuture<'_, (String, Read)>> = domains
+    let reads: Vec<BoxFuture<'_, (String, Read)>> = tables
         .iter()
-        .map(|domain| Box::pin(read(job, &table, domain, client)) as BoxFuture<'_, _>)
+        .map(|table| Box::pin(read(job, table, client)) as BoxFuture<'_, _>)
         .collect();
     let now = OffsetDateTime::now_utc();
     let mut endpoints = Vec::new();
@@ -154,28 +168,43 @@ async fn run(job: &Job, client: &AliyunClient, expiring_days: u32) -> Listed {
     (endpoints, problems)
 }
 
+/// The listing's endpoints as target tables: the kind's inventory, or its domains each put
+/// under the kind's key.
+async fn list(job: &Job, client: &AliyunClient) -> Result<Vec<toml::Table>> {
+    let table = job.table();
+    match job.listing {
+        Listing::Targets(list) => list(&table, client).await,
+        Listing::Domains(discovery) => {
+            let domains = (discovery.list)(&table, client).await?;
+            Ok(domains
+                .into_iter()
+                .map(|domain| {
+                    let mut t = table.clone();
+                    t.insert(discovery.key.into(), toml::Value::String(domain));
+                    t
+                })
+                .collect())
+        }
+    }
+}
+
 type Read = Result<(String, Option<CertInfo>)>;
 
-/// What one listed domain's endpoint serves: (subject, (its target's resource, the certificate)).
-async fn read(
-    job: &Job,
-    table: &toml::Table,
-    domain: &str,
-    client: &AliyunClient,
-) -> (String, Read) {
-    let mut t = table.clone();
-    t.insert(
-        job.discovery.key.into(),
-        toml::Value::String(domain.to_string()),
-    );
-    let subject = format!("{} {domain}", job.entry.kind);
-    let read = async {
-        let target = (job.entry.build)(&t, "scan", client).map_err(Error::Config)?;
-        let resource = target.id().resource;
-        let served = target.current().await?;
-        Ok((resource, served))
+/// What one listed endpoint serves: (subject, (its target's resource, the certificate)).
+async fn read(job: &Job, table: &toml::Table, client: &AliyunClient) -> (String, Read) {
+    let kind = job.entry.kind;
+    let target = match (job.entry.build)(table, "scan", client) {
+        Ok(t) => t,
+        Err(e) => {
+            let listed = table.to_string().replace('\n', " ");
+            let subject = format!("{kind} {}", listed.trim());
+            return (subject, Err(Error::Config(e)));
+        }
     };
-    (subject, read.await)
+    let resource = target.id().resource;
+    let subject = format!("{kind} {resource}");
+    let served = target.current().await;
+    (subject, served.map(|s| (resource, s)))
 }
 
 /// The row of one endpoint: what it serves, and how close that is to its end.

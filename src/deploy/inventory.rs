@@ -1,0 +1,28 @@
+//! What `alicert scan` lists of a kind whose targets are not named by a domain alone (a
+//! listener, a bucket and its domain, a site): the kind's [`ListTargets`] returns one target
+//! table per endpoint of the account, each as a config would write it, so scan builds and
+//! reads it with the kind's own `build` and `Target::current`. Kinds that list domains
+//! (deploy/discovery.rs) need none: scan puts each listed domain under their key.
+use futures_util::future::BoxFuture;
+
+use crate::aliyun::AliyunClient;
+use crate::error::Result;
+
+/// Every endpoint of a kind the account has, as target tables (all pages). `table` holds
+/// `region` for the kinds scan lists per region, nothing for the others; each returned table
+/// carries what the kind's `build` needs (its own `region` included).
+pub type ListTargets =
+    for<'a> fn(&'a toml::Table, &'a AliyunClient) -> BoxFuture<'a, Result<Vec<toml::Table>>>;
+
+/// A target table from `(key, value)` pairs (values as strings, as a config writes ids).
+pub fn table(pairs: &[(&str, &str)]) -> toml::Table {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), toml::Value::String(v.to_string())))
+        .collect()
+}
+
+/// The `region` of the listing's table, if any (to pass on into each target table).
+pub fn region(table: &toml::Table) -> Option<&str> {
+    table.get("region").and_then(toml::Value::as_str)
+}
