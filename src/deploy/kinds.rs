@@ -5,7 +5,6 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::discovery::{Discovery, ListDomains};
-use super::inventory::ListTargets;
 use super::{
     alb, apig, apigateway, cas, cas_deploy, cdn, dcdn, ddos, esa, esa_saas, fc, fc2, ga, live, nlb,
     oss, oss_bundle, slb, vod, waf, Target,
@@ -145,9 +144,6 @@ pub struct Entry {
     pub ram: Ram,
     /// Some when a table may say `domains = "covered"` (discovery.rs).
     pub discovery: Option<Discovery>,
-    /// Some when `alicert scan` lists the kind's endpoints as target tables (inventory.rs);
-    /// scan lists a kind with `discovery` and no inventory through its domains.
-    pub inventory: Option<ListTargets>,
     /// Some when the table's list under this key names several resources, each its own
     /// target (built from a table holding just that one): `cas-deploy`'s `resource_ids`.
     pub each: Option<&'static str>,
@@ -158,15 +154,6 @@ impl Entry {
     const fn discovers(self, key: &'static str, list: ListDomains) -> Entry {
         Entry {
             discovery: Some(Discovery { key, list }),
-            ..self
-        }
-    }
-
-    /// `alicert scan` lists the kind's endpoints with `list`.
-    #[allow(dead_code)] // the first kinds to use it land with their listings
-    const fn inventories(self, list: ListTargets) -> Entry {
-        Entry {
-            inventory: Some(list),
             ..self
         }
     }
@@ -203,7 +190,6 @@ const fn entry<P: Kind>() -> Entry {
         build: build_as::<P>,
         ram: ram_as::<P>,
         discovery: None,
-        inventory: None,
         each: None,
     }
 }

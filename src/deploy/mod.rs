@@ -40,7 +40,6 @@ pub mod esa_saas;
 pub mod fc;
 pub mod fc2;
 pub mod ga;
-pub mod inventory;
 pub mod kinds;
 mod listener_job;
 pub mod live;

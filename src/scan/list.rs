@@ -9,12 +9,12 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
 use time::OffsetDateTime;
 
-use super::{Endpoint, Health, Reach, Upload};
+use super::listing::ListTargets;
+use super::{Endpoint, Health, Reach, Scanned, Upload};
 use crate::aliyun::AliyunClient;
 use crate::budget::Budget;
 use crate::cert::CertInfo;
 use crate::deploy::discovery::Discovery;
-use crate::deploy::inventory::ListTargets;
 use crate::deploy::kinds::{self, Entry, TargetKind};
 use crate::error::{Error, Result};
 use crate::ident::RegionId;
@@ -65,11 +65,11 @@ impl Job {
 }
 
 /// The listings to make: every scanned kind, the regional ones once per region.
-pub fn jobs(scanned: &[(TargetKind, Reach)], regions: &[RegionId]) -> Vec<Job> {
+pub fn jobs(scanned: &[Scanned], regions: &[RegionId]) -> Vec<Job> {
     let mut out = Vec::new();
-    for (kind, reach) in scanned {
+    for &Scanned { kind, reach, list } in scanned {
         let entry = kinds::find(kind.as_str()).expect("a scanned kind is in the kinds table");
-        let listing = match (entry.inventory, entry.discovery) {
+        let listing = match (list, entry.discovery) {
             (Some(list), _) => Listing::Targets(list),
             (None, Some(discovery)) => Listing::Domains(discovery),
             (None, None) => panic!("scanned kind {kind} has no listing"),
@@ -291,6 +291,7 @@ pub fn reads() -> Vec<&'static str> {
     ];
     tables
         .iter()
+        .chain(super::listing::READS)
         .flat_map(|t| t.iter().copied())
         .filter(|a| {
             let action = a.split(':').nth(1).unwrap_or_default();

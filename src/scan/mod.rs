@@ -12,6 +12,7 @@
 mod claims;
 pub mod init;
 mod list;
+mod listing;
 mod table;
 
 use std::collections::HashMap;
@@ -44,16 +45,33 @@ enum Reach {
     Own,
 }
 
-/// The kinds scan lists, each with a `domains = "covered"` listing in deploy/kinds.rs.
-const SCANNED: &[(TargetKind, Reach)] = &[
-    (TargetKind::Cdn, Reach::Global),
-    (TargetKind::Dcdn, Reach::Global),
-    (TargetKind::Live, Reach::Global),
-    (TargetKind::Vod, Reach::Global),
-    (TargetKind::Fc, Reach::Regional),
-    (TargetKind::Apig, Reach::Regional),
-    (TargetKind::Waf, Reach::Own),
-    (TargetKind::Ddos, Reach::Own),
+/// A kind scan lists: where its endpoints live, and its listing (deploy/discovery.rs's domain
+/// listing when `list` is None).
+#[derive(Clone, Copy)]
+struct Scanned {
+    kind: TargetKind,
+    reach: Reach,
+    list: Option<listing::ListTargets>,
+}
+
+const fn domains(kind: TargetKind, reach: Reach) -> Scanned {
+    Scanned {
+        kind,
+        reach,
+        list: None,
+    }
+}
+
+/// The kinds scan lists.
+const SCANNED: &[Scanned] = &[
+    domains(TargetKind::Cdn, Reach::Global),
+    domains(TargetKind::Dcdn, Reach::Global),
+    domains(TargetKind::Live, Reach::Global),
+    domains(TargetKind::Vod, Reach::Global),
+    domains(TargetKind::Fc, Reach::Regional),
+    domains(TargetKind::Apig, Reach::Regional),
+    domains(TargetKind::Waf, Reach::Own),
+    domains(TargetKind::Ddos, Reach::Own),
 ];
 
 /// The kinds scan does not list, and why (checked against the kinds table in the tests).
@@ -199,11 +217,15 @@ mod tests {
     #[test]
     fn every_kind_is_scanned_or_says_why_not() {
         for entry in crate::deploy::kinds::KINDS {
-            let scanned = SCANNED.iter().filter(|(k, _)| *k == entry.kind).count();
+            let scanned: Vec<&Scanned> = SCANNED.iter().filter(|s| s.kind == entry.kind).collect();
             let skipped = NOT_SCANNED.iter().filter(|(k, _)| *k == entry.kind).count();
-            assert_eq!(scanned + skipped, 1, "{}", entry.kind);
-            if scanned == 1 {
-                assert!(entry.discovery.is_some(), "{} has no listing", entry.kind);
+            assert_eq!(scanned.len() + skipped, 1, "{}", entry.kind);
+            if let Some(s) = scanned.first() {
+                assert!(
+                    s.list.is_some() || entry.discovery.is_some(),
+                    "{} has no listing",
+                    entry.kind
+                );
             }
         }
     }

@@ -1,9 +1,14 @@
 //! What `alicert scan` lists of a kind whose targets are not named by a domain alone (a
-//! listener, a bucket and its domain, a site): the kind's [`ListTargets`] returns one target
-//! table per endpoint of the account, each as a config would write it, so scan builds and
-//! reads it with the kind's own `build` and `Target::current`. Kinds that list domains
-//! (deploy/discovery.rs) need none: scan puts each listed domain under their key.
+//! listener, a bucket and its domain, a site): one file per kind, each a [`ListTargets`] that
+//! returns one target table per endpoint of the account, as a config would write it, so scan
+//! builds and reads it with the kind's own `build` and `Target::current`. Kinds that list
+//! domains (deploy/discovery.rs) need none: scan puts each listed domain under their key.
+//!
+//! Each file has its own `const RAM` (tests/policy.rs): these reads are scan's, so
+//! `alicert policy` (the function's role) does not grant them.
 use futures_util::future::BoxFuture;
+
+// One file per kind: `pub mod <kind>;`, its `list` in scan/mod.rs's SCANNED and its `RAM` in READS.
 
 use crate::aliyun::AliyunClient;
 use crate::error::Result;
@@ -15,6 +20,7 @@ pub type ListTargets =
     for<'a> fn(&'a toml::Table, &'a AliyunClient) -> BoxFuture<'a, Result<Vec<toml::Table>>>;
 
 /// A target table from `(key, value)` pairs (values as strings, as a config writes ids).
+#[allow(dead_code)] // used by the listings as they land
 pub fn table(pairs: &[(&str, &str)]) -> toml::Table {
     pairs
         .iter()
@@ -23,6 +29,10 @@ pub fn table(pairs: &[(&str, &str)]) -> toml::Table {
 }
 
 /// The `region` of the listing's table, if any (to pass on into each target table).
+#[allow(dead_code)]
 pub fn region(table: &toml::Table) -> Option<&str> {
     table.get("region").and_then(toml::Value::as_str)
 }
+
+/// The `const RAM` of every listing file (scan's read actions, README "alicert scan").
+pub const READS: &[&[&str]] = &[];
