@@ -9,6 +9,7 @@
 use futures_util::future::BoxFuture;
 
 // One file per kind: `pub mod <kind>;`, its `list` in scan/mod.rs's SCANNED and its `RAM` in READS.
+pub mod oss;
 
 use crate::aliyun::AliyunClient;
 use crate::error::Result;
@@ -20,7 +21,6 @@ pub type ListTargets =
     for<'a> fn(&'a toml::Table, &'a AliyunClient) -> BoxFuture<'a, Result<Vec<toml::Table>>>;
 
 /// A target table from `(key, value)` pairs (values as strings, as a config writes ids).
-#[allow(dead_code)] // used by the listings as they land
 pub fn table(pairs: &[(&str, &str)]) -> toml::Table {
     pairs
         .iter()
@@ -29,10 +29,9 @@ pub fn table(pairs: &[(&str, &str)]) -> toml::Table {
 }
 
 /// The `region` of the listing's table, if any (to pass on into each target table).
-#[allow(dead_code)]
 pub fn region(table: &toml::Table) -> Option<&str> {
     table.get("region").and_then(toml::Value::as_str)
 }
 
 /// The `const RAM` of every listing file (scan's read actions, README "alicert scan").
-pub const READS: &[&[&str]] = &[];
+pub const READS: &[&[&str]] = &[oss::RAM];
