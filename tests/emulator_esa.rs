@@ -478,3 +478,38 @@ async fn a_hostname_update_applies_after_configuring_and_checks_its_parameters()
         .iter()
         .any(|x| x.cert_id.to_string() == good));
 }
+
+/// ListSites pages (PageSize 1 to 500, PageNumber from 1) and lists only the sites of the
+/// endpoint's own region.
+#[tokio::test]
+async fn list_sites_pages_within_500_and_keeps_to_its_region() {
+    let emu = start(
+        (0..3).fold(Seed::default(), |s, i| {
+            s.esa_site(SITE + i, &format!("site{i}.example"))
+        }),
+    )
+    .await;
+    let c = client(&emu);
+    let first = call(&c, "ListSites", &[("PageNumber", "1"), ("PageSize", "2")])
+        .await
+        .unwrap();
+    assert_eq!(first["TotalCount"], 3);
+    assert_eq!(first["Sites"].as_array().unwrap().len(), 2);
+    assert_eq!(first["Sites"][0]["SiteId"], SITE);
+    let second = call(&c, "ListSites", &[("PageNumber", "2"), ("PageSize", "2")])
+        .await
+        .unwrap();
+    assert_eq!(second["Sites"][0]["SiteName"], "site2.example");
+    for (params, want) in [
+        (vec![("PageSize", "501")], "InvalidParameter.PageSize"),
+        (vec![("PageSize", "0")], "InvalidParameter.PageSize"),
+        (vec![("PageNumber", "0")], "InvalidParameter.PageNumber"),
+    ] {
+        let e = call(&c, "ListSites", &params).await.unwrap_err();
+        assert_eq!(code(e), want, "{params:?}");
+    }
+    assert!(call(&c, "ListSites", &[("PageSize", "500")]).await.is_ok());
+    let region = alicert::ident::RegionId::parse("ap-southeast-1").unwrap();
+    let abroad = call(&c.for_region(&region), "ListSites", &[]).await.unwrap();
+    assert_eq!(abroad["TotalCount"], 0);
+}

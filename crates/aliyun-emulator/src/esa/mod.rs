@@ -322,8 +322,41 @@ pub(crate) fn esa(
         "ListCustomHostnames" | "GetCustomHostname" | "UpdateCustomHostname" => {
             hostnames(inner, action, p, ctx)
         }
+        "ListSites" => list_sites(inner, p, ctx),
         _ => Err(super::unknown_action()),
     }
+}
+
+/// ListSites (models/_list_sites_request.py: PageNumber "must be greater than or equal to 1",
+/// PageSize "Valid values: 1 to 500", SiteName with SiteSearchType default exact; the response:
+/// Sites[] with SiteId, SiteName, Status, AccessType, Coverage, PlanName, CreateTime; TotalCount,
+/// PageNumber, PageSize). An endpoint lists the sites it serves (cn-hangzhou or ap-southeast-1).
+fn list_sites(inner: &Inner, p: &Params, ctx: &Ctx) -> Result<Value, ApiError> {
+    let (number, size) = page_args(p, 500)?;
+    let name = p.get("SiteName");
+    let all: Vec<Value> = inner
+        .state
+        .services
+        .esa_sites
+        .iter()
+        .filter(|s| s.region == ctx.region && name.is_none_or(|n| s.name == n))
+        .map(|s| {
+            json!({
+                "SiteId": s.site_id,
+                "SiteName": s.name,
+                "Status": "active",
+                "AccessType": "CNAME",
+                "Coverage": "domestic",
+                "PlanName": "entranceplan",
+            })
+        })
+        .collect();
+    Ok(json!({
+        "Sites": page(&all, number, size),
+        "TotalCount": all.len(),
+        "PageNumber": number,
+        "PageSize": size,
+    }))
 }
 
 /// The site a request names (SiteId: int, required), through its region's endpoint.
