@@ -258,18 +258,11 @@ fn job_status(inner: &mut Inner, job: &str) -> Result<Value, ApiError> {
 pub(crate) fn seed_nlb_listeners(seed: &ServicesSeed) -> Vec<NlbListener> {
     seed.nlb_listeners
         .iter()
-        .map(|id| AlbListener {
-            id: id.clone(),
-            region: seed
-                .nlb_listener_regions
-                .get(id)
-                .cloned()
-                .unwrap_or_else(|| REGION.into()),
-            default_certificate: None,
-            additional_certificates: vec![],
-            job: None,
-            tokens: vec![],
-            refused_busy: 0,
+        .map(|id| {
+            let region = seed.nlb_listener_regions.get(id).map(String::as_str);
+            let mut l = super::alb::new_listener(id, region.unwrap_or(REGION));
+            l.protocol = "TCPSSL".into();
+            l
         })
         .collect()
 }
