@@ -285,6 +285,10 @@ pub fn reads() -> Vec<&'static str> {
         // WAF domains are listed in CNAME mode: only DescribeDomainDetail reads them.
         &d::waf::target::RAM[..1],
         d::ddos::RAM,
+        // Listed listeners are read for their default certificate only (scan/listing/).
+        &d::alb::RAM[..1],
+        &d::nlb::RAM[..1],
+        &d::ga::RAM[..1],
         // Of CAS's own table, only the read of a bound certificate (read_bound).
         &d::cas::RAM[..1],
         d::cas::list::RAM,

@@ -62,6 +62,14 @@ const fn domains(kind: TargetKind, reach: Reach) -> Scanned {
     }
 }
 
+const fn listed(kind: TargetKind, reach: Reach, list: listing::ListTargets) -> Scanned {
+    Scanned {
+        kind,
+        reach,
+        list: Some(list),
+    }
+}
+
 /// The kinds scan lists.
 const SCANNED: &[Scanned] = &[
     domains(TargetKind::Cdn, Reach::Global),
@@ -72,15 +80,16 @@ const SCANNED: &[Scanned] = &[
     domains(TargetKind::Apig, Reach::Regional),
     domains(TargetKind::Waf, Reach::Own),
     domains(TargetKind::Ddos, Reach::Own),
+    listed(TargetKind::Alb, Reach::Regional, listing::alb::list),
+    listed(TargetKind::Nlb, Reach::Regional, listing::nlb::list),
+    // GA is called in cn-hangzhou whatever the region (deploy/ga.rs).
+    listed(TargetKind::Ga, Reach::Own, listing::ga::list),
 ];
 
 /// The kinds scan does not list, and why (checked against the kinds table in the tests).
 const NOT_SCANNED: &[(TargetKind, &str)] = &[
     (TargetKind::Cas, "CAS holds certificates, it serves none: its uploads are the `source` of the endpoints listed"),
     (TargetKind::Slb, "not listed yet: needs DescribeLoadBalancers and each HTTPS listener's attributes (name the listener in a target)"),
-    (TargetKind::Alb, "not listed yet: needs ListLoadBalancers and ListListeners (name the listener in a target)"),
-    (TargetKind::Nlb, "not listed yet: needs ListLoadBalancers and ListListeners (name the listener in a target)"),
-    (TargetKind::Ga, "not listed yet: needs ListAccelerators and ListListeners (name the listener in a target)"),
     (TargetKind::ApiGateway, "not listed yet: needs DescribeApiGroups and each group's custom domains (name group and domain in a target)"),
     (TargetKind::Oss, "not listed yet: needs ListBuckets and each bucket's CNAMEs (name bucket and domain in a target)"),
     (TargetKind::OssBundle, "writes certificate files to a bucket; nothing serves them"),
@@ -240,6 +249,10 @@ mod tests {
             crate::deploy::waf::target::RAM[0],
             "yundun-waf:DescribeDomainDetail"
         );
+        // The listeners' default-certificate reads (scan/list.rs takes the first of each table).
+        assert_eq!(crate::deploy::alb::RAM[0], "alb:GetListenerAttribute");
+        assert_eq!(crate::deploy::nlb::RAM[0], "nlb:GetListenerAttribute");
+        assert_eq!(crate::deploy::ga::RAM[0], "ga:DescribeListener");
         let readme = include_str!("../../README.md");
         let from = readme
             .find("The actions, from the kinds' RAM tables:")

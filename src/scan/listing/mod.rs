@@ -9,6 +9,9 @@
 use futures_util::future::BoxFuture;
 
 // One file per kind: `pub mod <kind>;`, its `list` in scan/mod.rs's SCANNED and its `RAM` in READS.
+pub mod alb;
+pub mod ga;
+pub mod nlb;
 
 use crate::aliyun::AliyunClient;
 use crate::error::Result;
@@ -20,7 +23,6 @@ pub type ListTargets =
     for<'a> fn(&'a toml::Table, &'a AliyunClient) -> BoxFuture<'a, Result<Vec<toml::Table>>>;
 
 /// A target table from `(key, value)` pairs (values as strings, as a config writes ids).
-#[allow(dead_code)] // used by the listings as they land
 pub fn table(pairs: &[(&str, &str)]) -> toml::Table {
     pairs
         .iter()
@@ -35,4 +37,4 @@ pub fn region(table: &toml::Table) -> Option<&str> {
 }
 
 /// The `const RAM` of every listing file (scan's read actions, README "alicert scan").
-pub const READS: &[&[&str]] = &[];
+pub const READS: &[&[&str]] = &[alb::RAM, nlb::RAM, ga::RAM];
