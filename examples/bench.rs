@@ -6,7 +6,11 @@
 //! `--runs` measured runs per workload. Wall time, CPU time (user+sys of the client and every
 //! process it waited for: lego's and certbot's hook scripts) and peak RSS come from wait4(2).
 //! alicert also reads and deploys to a CDN target through the emulator; lego and certbot only issue.
+//! The fan-out run (examples/bench/fanout.rs): `--fanout` certificates through `[fanout]`, each
+//! group run by its own `alicert serve` against Pebble.
 //! Prints markdown tables and writes them to `--out`.
+#[path = "bench/fanout.rs"]
+mod fanout;
 #[path = "bench/latency.rs"]
 mod latency;
 #[path = "../tests/support/mod.rs"]
@@ -69,6 +73,21 @@ struct Args {
     /// Only the latency run (no lego/certbot comparison, scale or cold start).
     #[arg(long)]
     latency_only: bool,
+    /// Certificates in the fan-out run (0 skips it): one timer event, `[fanout] enabled`.
+    #[arg(long, default_value_t = 1000)]
+    fanout: usize,
+    /// `[fanout] group_size` of the fan-out run.
+    #[arg(long, default_value_t = 20)]
+    fanout_group_size: usize,
+    /// Groups running at once in the fan-out run (FC instances, one `alicert serve` each).
+    #[arg(long, default_value_t = 5)]
+    fanout_instances: usize,
+    /// Latency of every Alibaba Cloud call in the fan-out run.
+    #[arg(long, default_value_t = 0)]
+    fanout_latency_ms: u64,
+    /// Only the fan-out run (with `--lego "" --certbot ""` it needs neither).
+    #[arg(long)]
+    fanout_only: bool,
 }
 
 /// One measured process run.
@@ -613,6 +632,17 @@ targets = [{ kind = "cdn", domain = "img.example.com" }]
             &["example.com", "*.example.com"],
         ),
     ];
+    if args.fanout_only {
+        drop(rig);
+        let mut md = String::new();
+        let mut targets = Vec::new();
+        let ok = fanout_report(&mut md, &args, &alicert_bin, &logs, &mut targets).await;
+        for (t, ok) in &targets {
+            let _ = writeln!(md, "- {}: {t}", pass(*ok));
+        }
+        finish(&args, &md, ok);
+        return;
+    }
     let names: Vec<&str> = scale_names.iter().map(String::as_str).collect();
     let scale_many = Workload::new(&format!("scale: {} certs", names.len()), &names, &[]);
     if args.latency_only {
@@ -844,6 +874,9 @@ targets = [{ kind = "cdn", domain = "img.example.com" }]
         .iter()
         .all(|r| r.zero.ok + r.slow.ok == r.zero.runs + r.slow.runs);
 
+    // 5. Fan-out: its own rig, so that its thousand certificates do not slow the runs above.
+    all_ok &= fanout_report(&mut md, &args, &alicert_bin, &logs, &mut targets).await;
+
     let size = |p: &Path| std::fs::metadata(p).ok().map(|m| m.len() as f64 / 1e6);
     let _ = writeln!(md, "\nSizes:\n\n| file | size |\n| --- | ---: |");
     if let Some(s) = size(&alicert_bin) {
@@ -857,17 +890,45 @@ targets = [{ kind = "cdn", domain = "img.example.com" }]
     for (t, ok) in &targets {
         let _ = writeln!(md, "- {}: {t}", pass(*ok));
     }
+    drop(rig);
+    finish(&args, &md, all_ok);
+}
+
+/// Prints the tables, writes them to `--out`, and exits 1 if a run failed.
+fn finish(args: &Args, md: &str, all_ok: bool) {
     println!("{md}");
     if let Some(dir) = args.out.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    std::fs::write(&args.out, &md).expect("write results");
+    std::fs::write(&args.out, md).expect("write results");
     eprintln!("bench: results written to {}", args.out.display());
-    drop(rig);
     if !all_ok {
         eprintln!("bench: some runs FAILED (see the logs above)");
         std::process::exit(1);
     }
+}
+
+/// The fan-out run and its tables (none at `--fanout 0`); whether it succeeded.
+async fn fanout_report(
+    md: &mut String,
+    args: &Args,
+    bin: &Path,
+    logs: &Path,
+    targets: &mut Vec<(String, bool)>,
+) -> bool {
+    if args.fanout == 0 {
+        return true;
+    }
+    let opts = fanout::Options {
+        certificates: args.fanout,
+        group_size: args.fanout_group_size,
+        instances: args.fanout_instances,
+        latency_ms: args.fanout_latency_ms,
+    };
+    let report = fanout::run(bin, &opts, logs).await;
+    fanout::table(md, &report, targets);
+    fanout::groups_table(md, &report);
+    report.ok()
 }
 
 /// The latency run's rows: both comparison workloads and the scale run (none at `--latency-ms 0`).

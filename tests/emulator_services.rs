@@ -1,5 +1,5 @@
-//! The emulator's SLB/ALB, FC 3 (V3 signatures) and OSS CNAME parts verify requests like Alibaba
-//! Cloud: alicert's client gets through, wrong or partial signatures do not.
+//! The emulator's SLB/ALB, FC 3 (V3 signatures), OSS CNAME and OSS ListBuckets parts verify
+//! requests like Alibaba Cloud: alicert's client gets through, wrong or partial signatures do not.
 mod support;
 
 use alicert::aliyun::client::OssRequest;
@@ -284,4 +284,53 @@ async fn slb_and_alb_are_signed_rpc_and_check_their_resources() {
         .await
         .unwrap_err();
     assert_eq!(code(e), "ResourceNotFound.Certificate");
+}
+
+/// ListBuckets (GetService): `GET /` signed with bucket-less V4 scope, every bucket whatever its
+/// region, paged by `marker`/`max-keys` (at most 1000, per the OSS API reference).
+#[tokio::test]
+async fn oss_list_buckets_pages_and_refuses_max_keys_above_1000() {
+    let emu = emulator::start(
+        Seed::default()
+            .access_key(AK, SECRET)
+            .bucket("web")
+            .bucket("assets")
+            .bucket_in("eu", "cn-shanghai"),
+    )
+    .await;
+    let good = client(&emu, AK, SECRET, None);
+    let list = |query: &'static [(&'static str, &'static str)]| {
+        let good = good.clone();
+        async move {
+            good.oss_request(&OssRequest {
+                sub_resources: query,
+                ..OssRequest::service("ListBuckets", "GET")
+            })
+            .await
+            .map(|b| String::from_utf8(b).unwrap())
+        }
+    };
+    let first = list(&[("max-keys", "2")]).await.unwrap();
+    assert!(first.contains("<IsTruncated>true</IsTruncated>"), "{first}");
+    assert!(first.contains("<NextMarker>eu</NextMarker>"), "{first}");
+    assert!(first.contains("<Name>assets</Name>") && !first.contains("<Name>web</Name>"));
+    // The bucket in another region is listed through this one, with its region.
+    assert!(first.contains("<Region>cn-shanghai</Region>"), "{first}");
+    let rest = list(&[("marker", "eu"), ("max-keys", "2")]).await.unwrap();
+    assert!(rest.contains("<Name>web</Name>"), "{rest}");
+    // The last page carries no paging elements.
+    assert!(!rest.contains("IsTruncated"), "{rest}");
+    for bad in [
+        &[("max-keys", "1001")][..],
+        &[("max-keys", "0")],
+        &[("max-keys", "x")],
+    ] {
+        assert_eq!(code(list(bad).await.unwrap_err()), "InvalidArgument");
+    }
+    let wrong = client(&emu, AK, "wrong", None);
+    let e = wrong
+        .oss_request(&OssRequest::service("ListBuckets", "GET"))
+        .await
+        .unwrap_err();
+    assert_eq!(code(e), "SignatureDoesNotMatch");
 }

@@ -4,7 +4,7 @@
 //!
 //! * `.rpc(Product::X, "Action", …)`, `.rpc_with_form(…)`, `.roa(Product::X, "Action", …)`;
 //! * `.roa_request(Product::X, &req)` with `RoaRequest { action: "Action", … }` in the function;
-//! * `OssRequest::object|bucket("Action", …)` → `oss:Action`; `.oss_get/put/delete(` → `oss:GetObject`,
+//! * `OssRequest::object|bucket|service("Action", …)` → `oss:Action`; `.oss_get/put/delete(` → `oss:GetObject`,
 //!   `oss:PutObject`, `oss:DeleteObject`;
 //! * an action held in a `let` (`let action = if … { "A" } else { "B" };`), in table fields
 //!   (`self.api.product` + `self.api.set` → every struct literal with both fields), or passed
@@ -555,7 +555,7 @@ fn scan(files: &[(String, String)]) -> (Vec<Found>, Vec<String>) {
             // OssRequest::object("Action", …) / OssRequest::bucket("Action", …)
             if ident(t, i) == Some("OssRequest")
                 && is(t, i + 1, &p(':'))
-                && matches!(ident(t, i + 3), Some("object" | "bucket"))
+                && matches!(ident(t, i + 3), Some("object" | "bucket" | "service"))
                 && is(t, i + 4, &p('('))
             {
                 let first = args(t, i + 4).into_iter().next().unwrap_or_default();
@@ -585,7 +585,7 @@ fn scan(files: &[(String, String)]) -> (Vec<Found>, Vec<String>) {
                         Expr::Param(_)
                     ) => {}
                     None => unresolved.push(format!(
-                        "{}: OssRequest::object/bucket without a literal action",
+                        "{}: OssRequest::object/bucket/service without a literal action",
                         at(i)
                     )),
                 }

@@ -80,23 +80,39 @@ pub struct OssCname {
     client: AliyunClient,
 }
 
+/// The bucket's custom domains (ListCname), as OSS answers them.
+async fn cnames(client: &AliyunClient, bucket: &BucketName) -> Result<Vec<CnameEntry>> {
+    let body = client
+        .oss_request(&OssRequest {
+            sub_resources: &[("cname", "")],
+            ..OssRequest::bucket("ListCname", "GET", bucket)
+        })
+        .await?;
+    let xml = String::from_utf8_lossy(&body);
+    list_cnames(&xml).ok_or_else(|| {
+        Error::Deploy(format!(
+            "oss: ListCname of bucket {bucket} answered XML alicert cannot read"
+        ))
+    })
+}
+
+/// The custom domains bound to `bucket` (`client` in the bucket's region), for `alicert scan`.
+pub(crate) async fn bucket_domains(
+    client: &AliyunClient,
+    bucket: &BucketName,
+) -> Result<Vec<String>> {
+    Ok(cnames(client, bucket)
+        .await?
+        .into_iter()
+        .map(|c| c.domain)
+        .filter(|d| !d.is_empty())
+        .collect())
+}
+
 impl OssCname {
     /// The CAS id of the certificate bound to the domain, if any.
     async fn bound_cert_id(&self) -> Result<Option<String>> {
-        let body = self
-            .client
-            .oss_request(&OssRequest {
-                sub_resources: &[("cname", "")],
-                ..OssRequest::bucket("ListCname", "GET", &self.params.bucket)
-            })
-            .await?;
-        let xml = String::from_utf8_lossy(&body);
-        let cnames = list_cnames(&xml).ok_or_else(|| {
-            Error::Deploy(format!(
-                "oss: ListCname of bucket {} answered XML alicert cannot read",
-                self.params.bucket
-            ))
-        })?;
+        let cnames = cnames(&self.client, &self.params.bucket).await?;
         if let Some(c) = cnames
             .into_iter()
             .find(|c| c.domain.eq_ignore_ascii_case(&self.params.domain))

@@ -89,6 +89,10 @@ pub struct Endpoint {
     /// SHA-256 of the certificate, to find it among CAS's uploads (not reported).
     #[serde(skip)]
     pub fingerprint: Option<String>,
+    /// The target table (without `kind`) the endpoint was listed and read as: what
+    /// `alicert init` writes for it (not reported).
+    #[serde(skip)]
+    pub target: toml::Table,
 }
 
 /// A kind scan does not list, and why.

@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Endpoint, Health, ScanReport};
 use crate::config::Config;
-use crate::deploy::kinds;
 use crate::error::{Error, Result};
 
 /// `alicert init`'s flags (the scan, if any, is run by the caller).
@@ -79,17 +78,19 @@ pub fn propose(report: &ScanReport) -> Vec<Proposed> {
         .iter()
         .filter(|e| e.health != Health::None)
         .collect();
-    let domains: BTreeSet<String> = serving
-        .iter()
-        .map(|e| e.resource.to_ascii_lowercase())
-        .collect();
+    let domains: BTreeSet<String> = serving.iter().filter_map(|e| domain_of(e)).collect();
     let wild = wildcard_parents(&domains);
     let mut groups: BTreeMap<String, (BTreeSet<String>, Vec<&Endpoint>)> = BTreeMap::new();
     for e in serving {
-        let d = e.resource.to_ascii_lowercase();
+        let Some(d) = domain_of(e) else { continue };
         let (name, names) = group(&d, &wild, &domains);
         let slot = groups.entry(name).or_default();
         slot.0.extend(names);
+        // A listener names no domain: its certificate keeps every name it serves now.
+        if named_domain(e).is_none() {
+            slot.0
+                .extend(e.names.iter().map(|n| n.to_ascii_lowercase()));
+        }
         slot.1.push(e);
     }
     groups
@@ -108,6 +109,20 @@ pub fn propose(report: &ScanReport) -> Vec<Proposed> {
             }
         })
         .collect()
+}
+
+/// The domain the endpoint's target names (`domain`, `hostname`), if any.
+fn named_domain(e: &Endpoint) -> Option<String> {
+    ["domain", "hostname"]
+        .iter()
+        .find_map(|k| e.target.get(*k).and_then(toml::Value::as_str))
+        .map(str::to_ascii_lowercase)
+}
+
+/// The name an endpoint is grouped by: the domain its target names, else (a listener) the
+/// first name it serves.
+fn domain_of(e: &Endpoint) -> Option<String> {
+    named_domain(e).or_else(|| e.names.first().map(|n| n.to_ascii_lowercase()))
 }
 
 /// Parents to cover with a wildcard: a `*.parent` endpoint, or two domains one label under it.
@@ -158,19 +173,11 @@ fn group(d: &str, wild: &BTreeSet<String>, domains: &BTreeSet<String>) -> (Strin
     }
 }
 
-/// The endpoint as a target table: its kind's key for the domain, and its region.
+/// The endpoint as a target table: the table it was listed and read as.
 fn table(e: &Endpoint) -> String {
-    let key = kinds::find(&e.kind)
-        .ok()
-        .and_then(|k| k.discovery)
-        .map_or("domain", |d| d.key);
-    let mut out = format!(
-        "{{ kind = {}, {key} = {}",
-        quote(&e.kind),
-        quote(&e.resource)
-    );
-    if let Some(r) = &e.region {
-        out.push_str(&format!(", region = {}", quote(r)));
+    let mut out = format!("{{ kind = {}", quote(&e.kind));
+    for (k, v) in &e.target {
+        out.push_str(&format!(", {k} = {v}"));
     }
     out.push_str(" }");
     out

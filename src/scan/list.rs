@@ -10,7 +10,7 @@ use futures_util::stream::{self, StreamExt};
 use time::OffsetDateTime;
 
 use super::listing::ListTargets;
-use super::{Endpoint, Health, Reach, Scanned, Upload};
+use super::{Endpoint, Health, How, Reach, Scanned, Upload};
 use crate::aliyun::AliyunClient;
 use crate::budget::Budget;
 use crate::cert::CertInfo;
@@ -69,10 +69,18 @@ pub fn jobs(scanned: &[Scanned], regions: &[RegionId]) -> Vec<Job> {
     let mut out = Vec::new();
     for &Scanned { kind, reach, list } in scanned {
         let entry = kinds::find(kind.as_str()).expect("a scanned kind is in the kinds table");
-        let listing = match (list, entry.discovery) {
-            (Some(list), _) => Listing::Targets(list),
-            (None, Some(discovery)) => Listing::Domains(discovery),
-            (None, None) => panic!("scanned kind {kind} has no listing"),
+        let discovery = || {
+            entry
+                .discovery
+                .expect("a kind scanned by domain has a discovery key")
+        };
+        let listing = match list {
+            How::Targets(list) => Listing::Targets(list),
+            How::Discovery => Listing::Domains(discovery()),
+            How::Domains(list) => Listing::Domains(Discovery {
+                list,
+                ..discovery()
+            }),
         };
         let one = |region| Job {
             entry,
@@ -154,9 +162,9 @@ async fn run(job: &Job, client: &AliyunClient, expiring_days: u32) -> Listed {
     let mut results = stream::iter(reads).buffer_unordered(READS_AT_ONCE);
     while let Some((subject, read)) = results.next().await {
         match read {
-            Ok((resource, served)) => endpoints.push(endpoint(
+            Ok((table, resource, served)) => endpoints.push(endpoint(
                 kind,
-                resource,
+                (table, resource),
                 region.clone(),
                 served.as_ref(),
                 now,
@@ -188,9 +196,10 @@ async fn list(job: &Job, client: &AliyunClient) -> Result<Vec<toml::Table>> {
     }
 }
 
-type Read = Result<(String, Option<CertInfo>)>;
+type Read = Result<(toml::Table, String, Option<CertInfo>)>;
 
-/// What one listed endpoint serves: (subject, (its target's resource, the certificate)).
+/// What one listed endpoint serves: (subject, (its table, its target's resource, the
+/// certificate)).
 async fn read(job: &Job, table: &toml::Table, client: &AliyunClient) -> (String, Read) {
     let kind = job.entry.kind;
     let target = match (job.entry.build)(table, "scan", client) {
@@ -204,13 +213,13 @@ async fn read(job: &Job, table: &toml::Table, client: &AliyunClient) -> (String,
     let resource = target.id().resource;
     let subject = format!("{kind} {resource}");
     let served = target.current().await;
-    (subject, served.map(|s| (resource, s)))
+    (subject, served.map(|s| (table.clone(), resource, s)))
 }
 
 /// The row of one endpoint: what it serves, and how close that is to its end.
 fn endpoint(
     kind: TargetKind,
-    resource: String,
+    (target, resource): (toml::Table, String),
     region: Option<String>,
     served: Option<&CertInfo>,
     now: OffsetDateTime,
@@ -232,6 +241,7 @@ fn endpoint(
         managed: false,
         certificate: None,
         fingerprint: None,
+        target,
     };
     let Some(info) = served else {
         return e;
@@ -285,6 +295,8 @@ pub fn reads() -> Vec<&'static str> {
         // WAF domains are listed in CNAME mode: only DescribeDomainDetail reads them.
         &d::waf::target::RAM[..1],
         d::ddos::RAM,
+        // Of OSS's table, only ListCname (a bucket's domains and their certificates).
+        &d::oss::RAM[..1],
         // Listed listeners are read for their default certificate only (scan/listing/).
         &d::alb::RAM[..1],
         &d::nlb::RAM[..1],

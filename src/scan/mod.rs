@@ -18,6 +18,7 @@ mod table;
 use std::collections::HashMap;
 
 use crate::config::Config;
+use crate::deploy::discovery::ListDomains;
 use crate::deploy::kinds::TargetKind;
 use crate::ident::RegionId;
 use crate::invocation::Invocation;
@@ -38,35 +39,45 @@ pub struct Options {
 enum Reach {
     /// One listing for the account (CDN, DCDN, Live, VOD).
     Global,
-    /// One listing per scanned region (FC, cloud-native API gateway).
+    /// One listing per scanned region (FC, cloud-native API gateway, OSS).
     Regional,
     /// The product has its own fixed regions; listed once at the one `[aliyun] region` maps to
     /// (WAF: cn-hangzhou or ap-southeast-1; Anti-DDoS Pro: cn-hangzhou).
     Own,
 }
 
-/// A kind scan lists: where its endpoints live, and its listing (deploy/discovery.rs's domain
-/// listing when `list` is None).
+/// A kind scan lists: where its endpoints live, and how they are listed.
 #[derive(Clone, Copy)]
 struct Scanned {
     kind: TargetKind,
     reach: Reach,
-    list: Option<listing::ListTargets>,
+    list: How,
+}
+
+/// How scan lists a kind's endpoints.
+#[derive(Clone, Copy)]
+enum How {
+    /// The kind's `domains = "covered"` listing (deploy/discovery.rs).
+    Discovery,
+    /// Another domain listing, each domain put under the discovery key.
+    Domains(ListDomains),
+    /// Target tables (src/scan/listing/).
+    Targets(listing::ListTargets),
 }
 
 const fn domains(kind: TargetKind, reach: Reach) -> Scanned {
     Scanned {
         kind,
         reach,
-        list: None,
+        list: How::Discovery,
     }
 }
 
-const fn listed(kind: TargetKind, reach: Reach, list: listing::ListTargets) -> Scanned {
+const fn targets(kind: TargetKind, reach: Reach, list: listing::ListTargets) -> Scanned {
     Scanned {
         kind,
         reach,
-        list: Some(list),
+        list: How::Targets(list),
     }
 }
 
@@ -78,12 +89,18 @@ const SCANNED: &[Scanned] = &[
     domains(TargetKind::Vod, Reach::Global),
     domains(TargetKind::Fc, Reach::Regional),
     domains(TargetKind::Apig, Reach::Regional),
-    domains(TargetKind::Waf, Reach::Own),
+    // An account without a WAF 3.0 instance in the region has no WAF endpoints (not a problem).
+    Scanned {
+        kind: TargetKind::Waf,
+        reach: Reach::Own,
+        list: How::Domains(crate::deploy::waf::list_domains_if_any),
+    },
     domains(TargetKind::Ddos, Reach::Own),
-    listed(TargetKind::Alb, Reach::Regional, listing::alb::list),
-    listed(TargetKind::Nlb, Reach::Regional, listing::nlb::list),
+    targets(TargetKind::Oss, Reach::Regional, listing::oss::list),
+    targets(TargetKind::Alb, Reach::Regional, listing::alb::list),
+    targets(TargetKind::Nlb, Reach::Regional, listing::nlb::list),
     // GA is called in cn-hangzhou whatever the region (deploy/ga.rs).
-    listed(TargetKind::Ga, Reach::Own, listing::ga::list),
+    targets(TargetKind::Ga, Reach::Own, listing::ga::list),
 ];
 
 /// The kinds scan does not list, and why (checked against the kinds table in the tests).
@@ -91,7 +108,6 @@ const NOT_SCANNED: &[(TargetKind, &str)] = &[
     (TargetKind::Cas, "CAS holds certificates, it serves none: its uploads are the `source` of the endpoints listed"),
     (TargetKind::Slb, "not listed yet: needs DescribeLoadBalancers and each HTTPS listener's attributes (name the listener in a target)"),
     (TargetKind::ApiGateway, "not listed yet: needs DescribeApiGroups and each group's custom domains (name group and domain in a target)"),
-    (TargetKind::Oss, "not listed yet: needs ListBuckets and each bucket's CNAMEs (name bucket and domain in a target)"),
     (TargetKind::OssBundle, "writes certificate files to a bucket; nothing serves them"),
     (TargetKind::Esa, "not listed yet: needs ListSites (name the site in a target)"),
     (TargetKind::EsaSaas, "not listed yet: hostnames are listed per site and scan lists no ESA sites (name site and hostname in a target)"),
@@ -230,11 +246,10 @@ mod tests {
             let skipped = NOT_SCANNED.iter().filter(|(k, _)| *k == entry.kind).count();
             assert_eq!(scanned.len() + skipped, 1, "{}", entry.kind);
             if let Some(s) = scanned.first() {
-                assert!(
-                    s.list.is_some() || entry.discovery.is_some(),
-                    "{} has no listing",
-                    entry.kind
-                );
+                // A domain listing puts each domain under the kind's discovery key.
+                if !matches!(s.list, How::Targets(_)) {
+                    assert!(entry.discovery.is_some(), "{} has no listing", entry.kind);
+                }
             }
         }
     }

@@ -92,7 +92,14 @@ pub(crate) enum Route {
 }
 
 impl Route {
-    pub(crate) fn of(path: &str) -> Route {
+    /// The route of a request. Every product shares the emulator's one host, so `/` is RPC
+    /// unless the request is OSS-signed (OSS4-HMAC-SHA256): OSS's ListBuckets is `GET /` on
+    /// the OSS endpoint.
+    pub(crate) fn of(path: &str, headers: &HeaderMap) -> Route {
+        let oss_signed = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.starts_with("OSS"));
         if path.starts_with("/2023-03-30/functions/") {
             Route::FcInvoke
         } else if path.starts_with("/2023-03-30/") {
@@ -103,7 +110,7 @@ impl Route {
             || path.starts_with("/2021-04-06/custom-domains/")
         {
             Route::Fc2Roa
-        } else if path == "/" {
+        } else if path == "/" && !oss_signed {
             Route::Rpc
         } else {
             Route::Oss
@@ -136,7 +143,8 @@ async fn dispatch_timed(shared: Arc<Shared>, req: Request) -> Response {
     };
     let (at, path) = Addressed::split(parts.uri.path());
     let path = path.as_str();
-    let rpc = Route::of(path) == Route::Rpc;
+    let route = Route::of(path, &parts.headers);
+    let rpc = route == Route::Rpc;
     let fault = shared.lock().draw_fault();
     match fault {
         Some(Fault::Throttle) => {
@@ -158,7 +166,7 @@ async fn dispatch_timed(shared: Arc<Shared>, req: Request) -> Response {
         Some(Fault::Slow(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
         _ => {}
     }
-    let rsp = match Route::of(path) {
+    let rsp = match route {
         Route::FcInvoke => {
             fc::handle(
                 &shared,

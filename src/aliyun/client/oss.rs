@@ -19,15 +19,16 @@ pub enum PutOutcome {
     AlreadyExists,
 }
 
-/// One signed OSS request; build with [`OssRequest::object`] / [`OssRequest::bucket`] and
-/// struct update syntax. The bucket is addressed in the client's region (see
+/// One signed OSS request; build with [`OssRequest::object`] / [`OssRequest::bucket`] /
+/// [`OssRequest::service`] and struct update syntax. The bucket is addressed in the client's region (see
 /// [`AliyunClient::for_region`]): endpoint and V4 scope both.
 #[derive(Debug, Clone)]
 pub struct OssRequest<'a> {
     /// The API name (PutObject, PutCname, ...) for errors and logs.
     pub action: &'a str,
     pub verb: &'a str,
-    pub bucket: &'a BucketName,
+    /// `None` for service operations (ListBuckets: `GET /` on the region's endpoint).
+    pub bucket: Option<&'a BucketName>,
     /// `None` for bucket operations.
     pub key: Option<&'a ObjectKey>,
     /// Query parameters, all signed (V4), e.g. `[("cname", ""), ("comp", "add")]`.
@@ -53,9 +54,18 @@ impl<'a> OssRequest<'a> {
 
     pub fn bucket(action: &'a str, verb: &'a str, bucket: &'a BucketName) -> Self {
         OssRequest {
+            bucket: Some(bucket),
+            ..OssRequest::service(action, verb)
+        }
+    }
+
+    /// A request to the region's endpoint itself, no bucket (OSS API reference "ListBuckets
+    /// (GetService)": `GET /`; oss2's canonical URI is then `/`).
+    pub fn service(action: &'a str, verb: &'a str) -> Self {
+        OssRequest {
             action,
             verb,
-            bucket,
+            bucket: None,
             key: None,
             sub_resources: &[],
             headers: &[],
@@ -80,7 +90,7 @@ impl AliyunClient {
     /// validated names only.
     fn oss_url(
         &self,
-        bucket: &BucketName,
+        bucket: Option<&BucketName>,
         key: Option<&ObjectKey>,
         query: &[(&str, &str)],
     ) -> Result<url::Url> {
@@ -88,14 +98,18 @@ impl AliyunClient {
         let overridden = self.endpoints.contains_key(&Product::Oss);
         let mut url =
             url::Url::parse(&self.endpoint(Product::Oss)).map_err(|e| bad(e.to_string()))?;
-        if overridden {
-            url.path_segments_mut()
-                .map_err(|_| bad("not a base URL".into()))?
-                .pop_if_empty()
-                .push(bucket.as_str());
-        } else {
-            let host = format!("{bucket}.{}", url.host_str().unwrap_or_default());
-            url.set_host(Some(&host)).map_err(|e| bad(e.to_string()))?;
+        match bucket {
+            None => {}
+            Some(bucket) if overridden => {
+                url.path_segments_mut()
+                    .map_err(|_| bad("not a base URL".into()))?
+                    .pop_if_empty()
+                    .push(bucket.as_str());
+            }
+            Some(bucket) => {
+                let host = format!("{bucket}.{}", url.host_str().unwrap_or_default());
+                url.set_host(Some(&host)).map_err(|e| bad(e.to_string()))?;
+            }
         }
         {
             let mut segs = url
@@ -106,7 +120,8 @@ impl AliyunClient {
                 Some(k) => {
                     segs.extend(k.as_str().split('/'));
                 }
-                // A bucket operation: `/<bucket>/` path style, `/` virtual-hosted.
+                // A bucket operation: `/<bucket>/` path style, `/` virtual-hosted; a
+                // service operation: `/` (under an override, `<base>/`).
                 None => {
                     segs.push("");
                 }
@@ -232,7 +247,7 @@ impl AliyunClient {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        Ok(self.oss_url(bucket, Some(key), &pairs)?.to_string())
+        Ok(self.oss_url(Some(bucket), Some(key), &pairs)?.to_string())
     }
 
     /// Any signed OSS request (object or bucket, with sub-resources such as `?cname&comp=add`),
@@ -268,7 +283,7 @@ impl AliyunClient {
             self.credentials.access_key_secret.expose(),
             &signer::OssV4Request {
                 verb: r.verb,
-                bucket: r.bucket.as_str(),
+                bucket: r.bucket.map(BucketName::as_str).unwrap_or_default(),
                 key: r.key.map(ObjectKey::as_str).unwrap_or_default(),
                 query: r
                     .sub_resources
@@ -296,7 +311,7 @@ impl AliyunClient {
         let what = format!(
             "OSS {} oss://{}/{}",
             r.action,
-            r.bucket,
+            r.bucket.map(BucketName::as_str).unwrap_or_default(),
             r.key.map(ObjectKey::as_str).unwrap_or_default()
         );
         let body = r.body.clone().map(Bytes::from).unwrap_or_default();
@@ -394,11 +409,11 @@ mod tests {
         let c = AliyunClient::new(creds(), "cn-hangzhou", &BTreeMap::new()).unwrap();
         let sh = c.for_region(&crate::ident::RegionId::parse("cn-shanghai").unwrap());
         assert_eq!(
-            sh.oss_url(&b, Some(&k), &[]).unwrap().as_str(),
+            sh.oss_url(Some(&b), Some(&k), &[]).unwrap().as_str(),
             "https://state-b.oss-cn-shanghai.aliyuncs.com/a%20b/c+d%23%3F.pem"
         );
         assert_eq!(
-            c.oss_url(&b, None, &[("cname", ""), ("comp", "add")])
+            c.oss_url(Some(&b), None, &[("cname", ""), ("comp", "add")])
                 .unwrap()
                 .as_str(),
             "https://state-b.oss-cn-hangzhou.aliyuncs.com/?cname&comp=add"
@@ -410,12 +425,26 @@ mod tests {
         let c = AliyunClient::new(creds(), "cn-hangzhou", &o).unwrap();
         let sh = c.for_region(&crate::ident::RegionId::parse("cn-shanghai").unwrap());
         assert_eq!(
-            sh.oss_url(&b, Some(&k), &[]).unwrap().as_str(),
+            sh.oss_url(Some(&b), Some(&k), &[]).unwrap().as_str(),
             "http://127.0.0.1:9/__region/cn-shanghai/state-b/a%20b/c+d%23%3F.pem"
         );
         assert_eq!(
-            c.oss_url(&b, None, &[("versioning", "")]).unwrap().as_str(),
+            c.oss_url(Some(&b), None, &[("versioning", "")])
+                .unwrap()
+                .as_str(),
             "http://127.0.0.1:9/__region/cn-hangzhou/state-b/?versioning"
+        );
+        // ListBuckets: the endpoint itself.
+        assert_eq!(
+            sh.oss_url(None, None, &[("max-keys", "1000")])
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:9/__region/cn-shanghai/?max-keys=1000"
+        );
+        let plain = AliyunClient::new(creds(), "cn-hangzhou", &BTreeMap::new()).unwrap();
+        assert_eq!(
+            plain.oss_url(None, None, &[]).unwrap().as_str(),
+            "https://oss-cn-hangzhou.aliyuncs.com/"
         );
         assert_eq!(
             sh.endpoint(Product::Oss),

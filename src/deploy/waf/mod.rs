@@ -230,64 +230,90 @@ struct DomainEntry {
     domain: Option<String>,
 }
 
-/// DescribeInstance: the account's WAF 3.0 instance in `region`.
-async fn instance_id(waf: &AliyunClient, region: &str) -> Result<String> {
+/// DescribeInstance: the account's WAF 3.0 instance in `region`, if it has one.
+async fn find_instance(waf: &AliyunClient, region: &str) -> Result<Option<String>> {
     let rsp = waf
         .rpc(Product::Waf, "DescribeInstance", &[("RegionId", region)])
         .await?;
-    super::answer::<Instance>("DescribeInstance", rsp)?
+    Ok(super::answer::<Instance>("DescribeInstance", rsp)?
         .instance_id
-        .filter(|i| !i.is_empty())
-        .ok_or_else(|| {
-            Error::Deploy(format!(
-                "waf: no WAF 3.0 instance in {region}; buy one, or set the target's `region`"
-            ))
-        })
+        .filter(|i| !i.is_empty()))
 }
 
-/// Every domain of the WAF 3.0 instance in the table's region (all pages), for
-/// `domains = "covered"`.
+/// DescribeInstance: the account's WAF 3.0 instance in `region` (an error when it has none).
+async fn instance_id(waf: &AliyunClient, region: &str) -> Result<String> {
+    find_instance(waf, region).await?.ok_or_else(|| {
+        Error::Deploy(format!(
+            "waf: no WAF 3.0 instance in {region}; buy one, or set the target's `region`"
+        ))
+    })
+}
+
 pub fn list_domains<'a>(
     table: &'a toml::Table,
     client: &'a AliyunClient,
 ) -> BoxFuture<'a, Result<Vec<String>>> {
-    Box::pin(async move {
-        let region = match table.get("region").and_then(|v| v.as_str()) {
-            Some(r) => Some(
-                RegionId::parse(r)
-                    .map_err(|e| Error::Config(format!("target kind = \"waf\": `region`: {e}")))?,
-            ),
-            None => None,
-        };
-        let region = region_for(client, region.as_ref());
-        let waf = client.for_region(&region);
-        let instance = instance_id(&waf, region.as_str()).await?;
-        let size = PAGE_SIZE.to_string();
-        let mut out = Vec::new();
-        for page in 1.. {
-            let number = page.to_string();
-            let rsp = waf
-                .rpc(
-                    Product::Waf,
-                    "DescribeDomains",
-                    &[
-                        ("InstanceId", &instance),
-                        ("RegionId", region.as_str()),
-                        ("PageNumber", &number),
-                        ("PageSize", &size),
-                    ],
-                )
-                .await?;
-            let page: DomainPage = super::answer("DescribeDomains", rsp)?;
-            let got = page.domains.len();
-            out.extend(page.domains.into_iter().filter_map(|d| d.domain));
-            let total = page.total_count.unwrap_or_default().max(0) as usize;
-            if got < PAGE_SIZE || out.len() >= total {
-                break;
-            }
+    Box::pin(async move { domains(table, client, true).await })
+}
+
+/// As [`list_domains`], but an account without a WAF 3.0 instance in the region simply has no
+/// WAF domains (`alicert scan`: nothing to list is not a problem there).
+pub fn list_domains_if_any<'a>(
+    table: &'a toml::Table,
+    client: &'a AliyunClient,
+) -> BoxFuture<'a, Result<Vec<String>>> {
+    Box::pin(async move { domains(table, client, false).await })
+}
+
+/// Every domain of the WAF instance (CNAME mode, all pages); `need_instance`: no instance is
+/// an error (a target asked for WAF) rather than no domains.
+async fn domains(
+    table: &toml::Table,
+    client: &AliyunClient,
+    need_instance: bool,
+) -> Result<Vec<String>> {
+    let region = match table.get("region").and_then(|v| v.as_str()) {
+        Some(r) => Some(
+            RegionId::parse(r)
+                .map_err(|e| Error::Config(format!("target kind = \"waf\": `region`: {e}")))?,
+        ),
+        None => None,
+    };
+    let region = region_for(client, region.as_ref());
+    let waf = client.for_region(&region);
+    let instance = if need_instance {
+        instance_id(&waf, region.as_str()).await?
+    } else {
+        match find_instance(&waf, region.as_str()).await? {
+            Some(i) => i,
+            None => return Ok(vec![]),
         }
-        Ok(out)
-    })
+    };
+    let size = PAGE_SIZE.to_string();
+    let mut out = Vec::new();
+    for page in 1.. {
+        let number = page.to_string();
+        let rsp = waf
+            .rpc(
+                Product::Waf,
+                "DescribeDomains",
+                &[
+                    ("InstanceId", &instance),
+                    ("RegionId", region.as_str()),
+                    ("PageNumber", &number),
+                    ("PageSize", &size),
+                ],
+            )
+            .await?;
+        let page: DomainPage = super::answer("DescribeDomains", rsp)?;
+        let got = page.domains.len();
+        out.extend(page.domains.into_iter().filter_map(|d| d.domain));
+        let total = page.total_count.unwrap_or_default().max(0) as usize;
+        if got < PAGE_SIZE || out.len() >= total {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

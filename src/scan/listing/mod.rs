@@ -12,6 +12,7 @@ use futures_util::future::BoxFuture;
 pub mod alb;
 pub mod ga;
 pub mod nlb;
+pub mod oss;
 
 use crate::aliyun::AliyunClient;
 use crate::error::Result;
@@ -31,10 +32,9 @@ pub fn table(pairs: &[(&str, &str)]) -> toml::Table {
 }
 
 /// The `region` of the listing's table, if any (to pass on into each target table).
-#[allow(dead_code)]
 pub fn region(table: &toml::Table) -> Option<&str> {
     table.get("region").and_then(toml::Value::as_str)
 }
 
 /// The `const RAM` of every listing file (scan's read actions, README "alicert scan").
-pub const READS: &[&[&str]] = &[alb::RAM, nlb::RAM, ga::RAM];
+pub const READS: &[&[&str]] = &[oss::RAM, alb::RAM, nlb::RAM, ga::RAM];

@@ -136,3 +136,26 @@ pub(crate) fn seed_oss_cnames(seed: &ServicesSeed) -> Vec<OssCname> {
         })
         .collect()
 }
+
+impl Emulator {
+    /// Binds CAS certificate `cas_id` to a seeded bucket domain, as a console user would
+    /// (ListCname then shows `<CertId>{cas_id}-<region>`).
+    pub fn set_oss_cname_certificate_from_cas(&self, bucket: &str, domain: &str, cas_id: u64) {
+        let mut inner = self.shared.lock();
+        let c = inner
+            .state
+            .cas_certs
+            .iter()
+            .find(|c| c.cert_id == cas_id)
+            .unwrap_or_else(|| panic!("no CAS certificate {cas_id}"))
+            .clone();
+        let cname = inner
+            .state
+            .services
+            .oss_cnames
+            .iter_mut()
+            .find(|c| c.bucket == bucket && c.domain == domain)
+            .unwrap_or_else(|| panic!("OSS domain {domain} of bucket {bucket} is not seeded"));
+        cname.certificate = Some(cas_deployed(&c, &format!("{cas_id}-{REGION}"), "console"));
+    }
+}

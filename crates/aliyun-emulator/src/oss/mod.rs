@@ -4,6 +4,7 @@
 use super::*;
 
 mod cname;
+mod service;
 mod v4;
 pub(crate) use cname::*;
 pub(crate) use v4::*;
@@ -221,6 +222,7 @@ pub(crate) async fn handle_oss(
     };
     let cname = has("cname");
     let action = match *method {
+        Method::GET if bucket.is_empty() => "ListBuckets",
         Method::POST if cname => "PutCname",
         Method::GET if cname => "ListCname",
         Method::GET if has("versioning") => "GetBucketVersioning",
@@ -294,6 +296,25 @@ pub(crate) fn oss_inner(
             "MethodNotAllowed",
             "The specified method is not allowed against this resource.",
         ));
+    }
+    if action == "ListBuckets" {
+        let mut inner = shared.lock();
+        let ak = verify_oss_v4(&inner, method, "", "", query, headers, body, at)?;
+        call.access_key_id = ak.clone();
+        if let Some((code, status)) = inner.take_failure(action) {
+            return Err(oss_err(
+                status,
+                &code,
+                "Injected failure (emulator fail_next).",
+            ));
+        }
+        let xml = service::list_buckets(&inner, query, &ak)?;
+        let mut resp = Response::new(Body::from(xml));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/xml"),
+        );
+        return Ok(resp);
     }
     let key =
         key.ok_or_else(|| oss_err(400, "InvalidObjectName", "The object name is not valid."))?;
