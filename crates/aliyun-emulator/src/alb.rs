@@ -407,11 +407,7 @@ fn port(protocol: &str) -> u16 {
 /// empty value indicates that all data has been read"), `TotalCount`). The listeners of the
 /// endpoint's region, in creation order. Strictest plausible where the docs are silent: an
 /// out-of-range MaxResults or an unknown protocol is `InvalidParameter.<name>`.
-fn list_listeners(
-    listeners: &[AlbListener],
-    p: &Params,
-    region: &str,
-) -> Result<Value, ApiError> {
+fn list_listeners(listeners: &[AlbListener], p: &Params, region: &str) -> Result<Value, ApiError> {
     let max = p.u64_or("MaxResults", 20)?;
     if !(1..=100).contains(&max) {
         return Err(super::invalid("MaxResults", "must be 1-100"));

@@ -385,11 +385,15 @@ fn list_listeners(listeners: &[GaListener], p: &Params) -> Result<Value, ApiErro
         ));
     }
     let protocol = p.get("Protocol");
-    let list = listeners.iter().filter(|l| {
-        l.accelerator_id == accelerator && protocol.is_none_or(|p| p == l.protocol)
-    });
+    let list = listeners
+        .iter()
+        .filter(|l| l.accelerator_id == accelerator && protocol.is_none_or(|p| p == l.protocol));
     let list = list.map(|l| {
-        let certs: Vec<Value> = l.default_certificate.iter().map(|c| json!({"Id": c, "Type": "Server"})).collect();
+        let certs: Vec<Value> = l
+            .default_certificate
+            .iter()
+            .map(|c| json!({"Id": c, "Type": "Server"}))
+            .collect();
         json!({"ListenerId": l.id, "AcceleratorId": l.accelerator_id, "Protocol": l.protocol,
                "State": l.state(), "Certificates": certs})
     });
@@ -426,7 +430,8 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        map.entry("RegionId".into()).or_insert_with(|| REGION.into());
+        map.entry("RegionId".into())
+            .or_insert_with(|| REGION.into());
         ga(inner, action, &Params(&map), REGION)
     }
 
@@ -451,7 +456,11 @@ mod tests {
         let second = [("PageSize", "1"), ("PageNumber", "2")];
         let accs = call(&mut inner, "ListAccelerators", &second).unwrap();
         assert_eq!(ids(&accs, "Accelerators", "AcceleratorId"), ["ga-b"]);
-        let of_a = [("AcceleratorId", "ga-a"), ("PageSize", "2"), ("PageNumber", "2")];
+        let of_a = [
+            ("AcceleratorId", "ga-a"),
+            ("PageSize", "2"),
+            ("PageNumber", "2"),
+        ];
         let page = call(&mut inner, "ListListeners", &of_a).unwrap();
         assert_eq!(ids(&page, "Listeners", "ListenerId"), ["lsr-tcp"]);
         assert_eq!(page["Listeners"][0]["Protocol"], "TCP");
@@ -467,7 +476,12 @@ mod tests {
         assert_eq!(e.code, "MissingParameter.AcceleratorId");
         let e = call(&mut inner, "ListListeners", &[("AcceleratorId", "ga-x")]).unwrap_err();
         assert_eq!(e.code, "NotExist.Accelerator");
-        let e = call(&mut inner, "ListAccelerators", &[("RegionId", "cn-shanghai")]).unwrap_err();
+        let e = call(
+            &mut inner,
+            "ListAccelerators",
+            &[("RegionId", "cn-shanghai")],
+        )
+        .unwrap_err();
         assert_eq!(e.code, "InvalidParameter.RegionId");
     }
 }

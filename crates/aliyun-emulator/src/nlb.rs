@@ -281,18 +281,32 @@ fn list_listeners(services: &ServicesState, p: &Params, region: &str) -> Result<
     }
     let ssl = services.nlb_listeners.iter().filter(|l| l.region == region);
     let ssl = ssl.map(|l| {
-        let status = if l.job.is_some() { "Configuring" } else { "Running" };
-        (l.id.as_str(), l.protocol.as_str(), status, l.default_certificate.iter().collect())
+        let status = if l.job.is_some() {
+            "Configuring"
+        } else {
+            "Running"
+        };
+        (
+            l.id.as_str(),
+            l.protocol.as_str(),
+            status,
+            l.default_certificate.iter().collect(),
+        )
     });
-    let tcp = services.nlb_tcp_listeners.iter().filter(|_| region == REGION);
+    let tcp = services
+        .nlb_tcp_listeners
+        .iter()
+        .filter(|_| region == REGION);
     let tcp = tcp.map(|id| (id.as_str(), "TCP", "Running", vec![]));
     let list: Vec<Value> = ssl
         .chain(tcp)
         .filter(|(_, proto, _, _)| protocol.is_none_or(|p| p == *proto))
-        .map(|(id, proto, status, certs): (&str, &str, &str, Vec<&String>)| {
-            json!({"ListenerId": id, "ListenerProtocol": proto, "ListenerPort": 443,
+        .map(
+            |(id, proto, status, certs): (&str, &str, &str, Vec<&String>)| {
+                json!({"ListenerId": id, "ListenerProtocol": proto, "ListenerPort": 443,
                    "ListenerStatus": status, "RegionId": region, "CertificateIds": certs})
-        })
+            },
+        )
         .collect();
     let (page, total, next) = token_page(list, p.get("NextToken"), max);
     Ok(json!({"Listeners": page, "TotalCount": total, "MaxResults": max, "NextToken": next}))
