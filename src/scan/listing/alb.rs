@@ -13,13 +13,14 @@ use futures_util::future::BoxFuture;
 use serde::Deserialize;
 
 use crate::aliyun::{AliyunClient, Product};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The actions this file calls (tests/policy.rs).
 pub(crate) const RAM: &[&str] = &["alb:ListListeners"];
 
 /// The largest page ListListeners gives (MaxResults, above).
 const PAGE: &str = "100";
+/// A guard against a listing that never ends (a million listeners).
 const MAX_PAGES: usize = 10_000;
 
 #[derive(Default, Deserialize)]
@@ -53,18 +54,19 @@ pub fn list<'a>(
             }
             let rsp = alb.rpc(Product::Alb, "ListListeners", &params).await?;
             let page: Page = crate::deploy::answer("ListListeners", rsp)?;
-            let empty = page.listeners.is_empty();
             for l in page.listeners {
                 if matches!(l.listener_protocol.as_str(), "HTTPS" | "QUIC") {
                     out.push(target(&l.listener_id, region.as_ref()));
                 }
             }
-            token = page.next_token.unwrap_or_default();
-            if token.is_empty() || empty {
-                break;
+            match page.next_token {
+                Some(next) if !next.is_empty() && next != token => token = next,
+                _ => return Ok(out),
             }
         }
-        Ok(out)
+        Err(Error::Deploy(format!(
+            "alb: ListListeners gave more than {MAX_PAGES} pages"
+        )))
     })
 }
 

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::aliyun::{AliyunClient, Product};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ident::RegionId;
 
 /// The actions this file calls (tests/policy.rs).
@@ -25,6 +25,7 @@ pub(crate) const RAM: &[&str] = &["ga:ListAccelerators", "ga:ListListeners"];
 const GA_REGION: &str = "cn-hangzhou";
 /// The largest page of both listings (PageSize, above).
 const PAGE_SIZE: usize = 50;
+/// A guard against a listing that never ends (half a million entries).
 const MAX_PAGES: usize = 10_000;
 
 #[derive(Default, Deserialize)]
@@ -94,6 +95,9 @@ pub fn list<'a>(
             if !take::<Accelerators>("ListAccelerators", rsp, &mut accelerators)? {
                 break;
             }
+            if number == MAX_PAGES {
+                return Err(too_many("ListAccelerators"));
+            }
         }
         let mut out = Vec::new();
         for accelerator in &accelerators {
@@ -110,6 +114,9 @@ pub fn list<'a>(
                 if !take::<Listeners>("ListListeners", rsp, &mut listeners)? {
                     break;
                 }
+                if number == MAX_PAGES {
+                    return Err(too_many("ListListeners"));
+                }
             }
             out.extend(
                 listeners
@@ -122,8 +129,12 @@ pub fn list<'a>(
     })
 }
 
-/// Adds a page's entries to `into`; whether another page follows (a full page short of
-/// TotalCount).
+fn too_many(action: &str) -> Error {
+    Error::Deploy(format!("ga: {action} gave more than {MAX_PAGES} pages"))
+}
+
+/// Adds a page's entries to `into`; whether another page follows (a full page, and fewer
+/// entries so far than TotalCount).
 fn take<P: Paged>(action: &str, rsp: serde_json::Value, into: &mut Vec<P::Item>) -> Result<bool> {
     let (items, total) = crate::deploy::answer::<P>(action, rsp)?.split();
     let full = items.len() == PAGE_SIZE;
