@@ -92,7 +92,14 @@ async fn scan_lists_every_certificate_listener_of_alb_nlb_and_ga() {
     let rig = Scenario::from_toml(seed(), CONFIG).start().await;
     serve(&rig);
     let before = rig.emulator.state().calls.len();
-    let args = ["scan", "--json", "--region", "cn-hangzhou", "--region", "cn-shanghai"];
+    let args = [
+        "scan",
+        "--json",
+        "--region",
+        "cn-hangzhou",
+        "--region",
+        "cn-shanghai",
+    ];
     let run = rig.run(&args).await;
     assert_eq!(run.exit, 0, "{}\n{}", run.stdout, run.stderr);
     let scan = &run.json["scan"];
@@ -146,7 +153,10 @@ async fn scan_lists_every_certificate_listener_of_alb_nlb_and_ga() {
     }
     let idle = find(scan, "alb lsn-alb-050");
     assert_eq!(idle["health"], "none");
-    assert!(idle["source"].is_null() && idle["days_left"].is_null(), "{idle:#}");
+    assert!(
+        idle["source"].is_null() && idle["days_left"].is_null(),
+        "{idle:#}"
+    );
 
     // Only the configured listener is managed, by its certificate.
     for e in scan["endpoints"].as_array().unwrap() {
@@ -176,7 +186,9 @@ async fn scan_lists_every_certificate_listener_of_alb_nlb_and_ga() {
     assert!(writes.is_empty(), "scan wrote: {writes:?}");
     let count = |action: &str| calls.iter().filter(|c| c.action == action).count();
     assert_eq!(count("ListAccelerators"), 2);
-    let alb_pages = calls.iter().filter(|c| c.product == "alb" && c.action == "ListListeners");
+    let alb_pages = calls
+        .iter()
+        .filter(|c| c.product == "alb" && c.action == "ListListeners");
     assert_eq!(alb_pages.count(), 3);
     assert_eq!(count("DescribeListener"), GA_ACCELERATORS);
 }
