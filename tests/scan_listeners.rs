@@ -2,7 +2,8 @@
 //! listeners than one page of ALB's ListListeners and GA's ListAccelerators, listeners of
 //! protocols that hold no certificate (ALB HTTP, NLB TCP, GA TCP: never listed), listeners in
 //! a second region, certificates valid, expiring and expired, and one listener the config
-//! manages. Each row is the listener's default certificate, read as a run reads it.
+//! manages. Each row is the listener's default certificate, read as a run reads it; init
+//! writes the listed listeners as targets a run deploys to.
 mod support;
 
 use std::collections::BTreeSet;
@@ -191,4 +192,97 @@ async fn scan_lists_every_certificate_listener_of_alb_nlb_and_ga() {
         .filter(|c| c.product == "alb" && c.action == "ListListeners");
     assert_eq!(alb_pages.count(), 3);
     assert_eq!(count("DescribeListener"), GA_ACCELERATORS);
+}
+
+/// The listed tables are what init writes: `alicert init --from-scan` puts the three listeners
+/// serving `www.example.com` under one certificate, as `{kind, listener_id, region}` (GA: no
+/// region), leaves the idle one a comment, and its first run deploys to exactly those three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_from_scan_writes_listeners_as_targets_its_first_run_deploys_to() {
+    let seed = Seed::default()
+        .zone("example.com")
+        .alb_listener("lsn-alb-www")
+        .alb_listener("lsn-alb-idle")
+        .nlb_listener("lsn-nlb-www")
+        .ga_listener("lsr-ga-www", "ga-acc-www");
+    let rig = Scenario::from_toml(seed, "").start().await;
+    let e = &rig.emulator;
+    e.set_alb_default_certificate("lsn-alb-www", upload(&rig, "www.example.com", 5));
+    e.set_nlb_default_certificate("lsn-nlb-www", upload(&rig, "www.example.com", 5));
+    e.set_ga_default_certificate("lsr-ga-www", upload(&rig, "www.example.com", 5));
+    let path = rig.dir.path().join("proposed.toml");
+    let out = path.to_str().unwrap();
+    let args = [
+        "init",
+        "--from-scan",
+        "--output",
+        out,
+        "--ca",
+        rig.pebble.directory_url(),
+        "--account-key",
+        support::scenario::OSS_KEY,
+    ];
+    let init = rig.run(&args).await;
+    assert_eq!(init.exit, 0, "{}", init.stderr);
+    let text = std::fs::read_to_string(&path).unwrap();
+    alicert::config::Config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let config: toml::Table = toml::from_str(&text).unwrap();
+    let certs = config["certificate"].as_array().unwrap();
+    assert_eq!(certs.len(), 1, "{text}");
+    assert_eq!(
+        certs[0]["domains"],
+        toml::Value::from(vec!["www.example.com"])
+    );
+    let targets: Vec<&toml::Value> = certs[0]["targets"].as_array().unwrap().iter().collect();
+    let want: toml::Table = toml::from_str(
+        r#"t = [
+  { kind = "alb", listener_id = "lsn-alb-www", region = "cn-hangzhou" },
+  { kind = "ga", listener_id = "lsr-ga-www" },
+  { kind = "nlb", listener_id = "lsn-nlb-www", region = "cn-hangzhou" },
+]"#,
+    )
+    .unwrap();
+    let want: Vec<&toml::Value> = want["t"].as_array().unwrap().iter().collect();
+    assert_eq!(targets, want, "{text}");
+    assert!(
+        text.contains(
+            r#"#   { kind = "alb", listener_id = "lsn-alb-idle", region = "cn-hangzhou" }"#
+        ),
+        "{text}"
+    );
+
+    // The first run (forced: the listeners serve valid certificates of their own).
+    let ca = rig.pebble.ca_bundle().display().to_string();
+    let dns = rig.pebble.dns_addr().to_string();
+    let env = [
+        ("ALICERT_ACME_CA_BUNDLE", ca.as_str()),
+        ("ALICERT_DNS_RESOLVERS", dns.as_str()),
+    ];
+    let first = rig
+        .run_with_env(&env, &["--config", out, "invoke", r#"{"force":true}"#])
+        .await;
+    assert_eq!(first.exit, 0, "{}\n{}", first.stdout, first.stderr);
+    let deployed: BTreeSet<String> = first.json["certificates"][0]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["status"] == "deployed")
+        .map(|t| {
+            format!(
+                "{} {}",
+                t["kind"].as_str().unwrap(),
+                t["id"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let want: BTreeSet<String> = ["alb lsn-alb-www", "ga lsr-ga-www", "nlb lsn-nlb-www"]
+        .map(String::from)
+        .into();
+    assert_eq!(deployed, want, "{}", first.stdout);
+    let state = rig.emulator.state();
+    assert!(state
+        .alb_listener("lsn-alb-idle")
+        .unwrap()
+        .default_certificate
+        .is_none());
 }
