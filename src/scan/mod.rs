@@ -39,10 +39,10 @@ pub struct Options {
 enum Reach {
     /// One listing for the account (CDN, DCDN, Live, VOD).
     Global,
-    /// One listing per scanned region (FC, cloud-native API gateway, OSS).
+    /// One listing per scanned region (FC, cloud-native API gateway, OSS, ALB, NLB).
     Regional,
     /// The product has its own fixed regions; listed once at the one `[aliyun] region` maps to
-    /// (WAF: cn-hangzhou or ap-southeast-1; Anti-DDoS Pro: cn-hangzhou).
+    /// (WAF: cn-hangzhou or ap-southeast-1; Anti-DDoS Pro: cn-hangzhou; GA: cn-hangzhou).
     Own,
 }
 
