@@ -294,7 +294,12 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
             .iter()
             .all(|r| r.due.is_some() && r.result.serial.is_none());
         let targets = self.targets();
-        let hub = Hub::new(self.run.client, &self.cert.name, &targets);
+        let hub = Hub::new(
+            self.run.client,
+            &self.run.cas_uploads,
+            &self.cert.name,
+            &targets,
+        );
         let started = Instant::now();
         // The listing of the copies a rollout supersedes is taken while the certificate is
         // obtained (the copy this run uploads is never among those retired).

@@ -49,6 +49,8 @@ pub struct Run<'a> {
     /// `[aliyun]`): changing any of them, like changing the certificate, ends its backoff.
     pub context: String,
     pub budget: Budget,
+    /// The CAS uploads listed in this run, shared by its certificates.
+    pub(crate) cas_uploads: crate::deploy::cas::Uploads,
     /// The longest order so far in this run: the estimate for the next one.
     slowest_order: Mutex<Duration>,
 }
@@ -70,6 +72,7 @@ impl<'a> Run<'a> {
             states: None,
             context: String::new(),
             budget,
+            cas_uploads: Default::default(),
             slowest_order: Mutex::new(Duration::ZERO),
         }
     }

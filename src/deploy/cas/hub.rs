@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use time::OffsetDateTime;
 
-use super::{list_uploads, CasCopy, Listed, Listing};
+use super::{list_uploads, CasCopy, Listed, Listing, Uploads};
 use crate::acme::order::Issued;
 use crate::aliyun::AliyunClient;
 use crate::cert::CertInfo;
@@ -24,14 +24,22 @@ pub struct Hub<'a> {
     cert_name: String,
     /// Off when no target of the certificate takes a CAS id: then CAS is not touched at all.
     active: bool,
+    /// The run's listings of CAS uploads, shared by every certificate of the invocation.
+    listed: &'a Uploads,
     /// alicert's uploads for this name (valid and expired), listed once per rollout.
     uploads: tokio::sync::OnceCell<Vec<Listed>>,
 }
 
 impl<'a> Hub<'a> {
-    pub fn new(client: &'a AliyunClient, cert_name: &str, targets: &[&Configured]) -> Self {
+    pub(crate) fn new(
+        client: &'a AliyunClient,
+        listed: &'a Uploads,
+        cert_name: &str,
+        targets: &[&Configured],
+    ) -> Self {
         Hub {
             client,
+            listed,
             cert_name: cert_name.to_string(),
             active: targets.iter().any(|t| t.cas().is_some()),
             uploads: tokio::sync::OnceCell::new(),
@@ -103,16 +111,18 @@ impl<'a> Hub<'a> {
                 tracing::info!(name, cas_id = %id, "uploaded to CAS");
                 id
             }
-            // Same name = same serial, uploaded by an interrupted run: look it up again.
-            Err(Error::Aliyun { code, .. }) if code == "NameRepeat" => self
-                .list_ours(Listing::ValidAndExpired)
-                .await?
-                .into_iter()
-                .find(|c| c.name == name)
-                .map(|c| c.id)
-                .ok_or_else(|| {
-                    Error::Deploy(format!("CAS says `{name}` exists but does not list it"))
-                })?,
+            // Same name = same serial, uploaded by an interrupted run: look it up afresh (the
+            // run's listing may predate that upload).
+            Err(Error::Aliyun { code, .. }) if code == "NameRepeat" => {
+                list_uploads(self.client, Listing::ValidAndExpired, |n| n == name)
+                    .await?
+                    .into_iter()
+                    .next()
+                    .map(|c| c.id)
+                    .ok_or_else(|| {
+                        Error::Deploy(format!("CAS says `{name}` exists but does not list it"))
+                    })?
+            }
             Err(e) => return Err(e),
         };
         super::copy_of(self.client, &id, &name).await.map(Some)
@@ -217,7 +227,10 @@ impl<'a> Hub<'a> {
     }
 
     async fn find_by_fingerprint(&self, sha256: &str) -> Result<Option<Listed>> {
-        let all = list_uploads(self.client, Listing::Valid, |_| true).await?;
+        let all = self
+            .listed
+            .list(self.client, Listing::Valid, |_| true)
+            .await?;
         // Prefer alicert's own copy when the same certificate was uploaded twice.
         Ok(all
             .iter()
@@ -227,11 +240,10 @@ impl<'a> Hub<'a> {
     }
 
     async fn list_ours(&self, listing: Listing) -> Result<Vec<Listed>> {
-        let name = self.cert_name.clone();
-        list_uploads(self.client, listing, move |n| {
-            naming::is_upload_of(&name, n)
-        })
-        .await
+        let name = &self.cert_name;
+        self.listed
+            .list(self.client, listing, |n| naming::is_upload_of(name, n))
+            .await
     }
 }
 

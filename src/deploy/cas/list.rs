@@ -54,6 +54,46 @@ struct Item {
     end_date: Option<String>,
 }
 
+/// The CAS uploads one invocation has listed, each status once, shared by all its certificates:
+/// without it every certificate paged through every upload of the account, so a run of N
+/// certificates made N times the calls (O(N²) over a fan-out of N). A listing may be up to one
+/// run old: the copy a certificate uploads itself is never looked up in it (`NameRepeat` lists
+/// afresh), and what it misses of another instance's work is left for the next run.
+#[derive(Default)]
+pub(crate) struct Uploads {
+    valid: tokio::sync::OnceCell<Vec<Listed>>,
+    expired: tokio::sync::OnceCell<Vec<Listed>>,
+}
+
+impl Uploads {
+    /// Like [`list_uploads`], from this run's listings.
+    pub(crate) async fn list(
+        &self,
+        client: &AliyunClient,
+        listing: Listing,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<Vec<Listed>> {
+        let pages = |status: Option<&'static str>| async move {
+            let mut part = Vec::new();
+            list_pages(client, status, &|_: &str| true, &mut part).await?;
+            Ok::<_, crate::error::Error>(part)
+        };
+        let valid = self.valid.get_or_try_init(|| pages(None));
+        let (valid, expired) = match listing {
+            Listing::Valid => (valid.await?, None),
+            Listing::ValidAndExpired => {
+                let expired = self.expired.get_or_try_init(|| pages(Some("EXPIRED")));
+                let (v, e) = tokio::join!(valid, expired);
+                (v?, Some(e?))
+            }
+        };
+        let all = valid.iter().chain(expired.into_iter().flatten());
+        Ok(newest_first(
+            all.filter(|c| keep(&c.name)).cloned().collect(),
+        ))
+    }
+}
+
 /// Every uploaded CAS certificate whose name `keep` accepts, newest first: latest expiry date,
 /// and among equal dates the later upload (higher CertId).
 pub(crate) async fn list_uploads(
@@ -76,9 +116,14 @@ pub(crate) async fn list_uploads(
     for part in futures_util::future::join_all(listings).await {
         found.extend(part?);
     }
+    Ok(newest_first(found))
+}
+
+/// Latest expiry first, among equal dates the later upload (higher CertId); each id once.
+fn newest_first(mut found: Vec<Listed>) -> Vec<Listed> {
     found.sort_by_key(|c| std::cmp::Reverse((c.not_after_ms, c.id.parse::<u64>().unwrap_or(0))));
     found.dedup_by(|a, b| a.id == b.id);
-    Ok(found)
+    found
 }
 
 async fn list_pages(

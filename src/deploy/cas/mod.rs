@@ -255,7 +255,7 @@ pub(crate) async fn deployed_on(client: &AliyunClient, id: &str) -> Result<Vec<S
 }
 
 pub(crate) mod list;
-pub(crate) use list::{list_uploads, Listed, Listing};
+pub(crate) use list::{list_uploads, Listed, Listing, Uploads};
 
 /// The actions this file calls (tests/policy.rs checks them against the calls).
 pub(crate) const RAM: &[&str] = &[
