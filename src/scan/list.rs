@@ -299,6 +299,10 @@ pub fn reads() -> Vec<&'static str> {
         &d::oss::RAM[..1],
         // Of ESA SaaS's table, the hostname's lookup and read (not UpdateCustomHostname).
         &d::esa_saas::RAM[..2],
+        // Listed listeners are read for their default certificate only (scan/listing/).
+        &d::alb::RAM[..1],
+        &d::nlb::RAM[..1],
+        &d::ga::RAM[..1],
         // Of CAS's own table, only the read of a bound certificate (read_bound).
         &d::cas::RAM[..1],
         d::cas::list::RAM,

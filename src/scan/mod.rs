@@ -39,10 +39,10 @@ pub struct Options {
 enum Reach {
     /// One listing for the account (CDN, DCDN, Live, VOD).
     Global,
-    /// One listing per scanned region (FC, cloud-native API gateway, OSS).
+    /// One listing per scanned region (FC, cloud-native API gateway, OSS, ALB, NLB).
     Regional,
     /// The product has its own fixed regions; listed once at the one `[aliyun] region` maps to
-    /// (WAF: cn-hangzhou or ap-southeast-1; Anti-DDoS Pro: cn-hangzhou).
+    /// (WAF: cn-hangzhou or ap-southeast-1; Anti-DDoS Pro: cn-hangzhou; GA: cn-hangzhou).
     Own,
 }
 
@@ -99,15 +99,16 @@ const SCANNED: &[Scanned] = &[
     targets(TargetKind::Oss, Reach::Regional, listing::oss::list),
     // At the one ESA API region the account uses (listing/esa_saas.rs).
     targets(TargetKind::EsaSaas, Reach::Own, listing::esa_saas::list),
+    targets(TargetKind::Alb, Reach::Regional, listing::alb::list),
+    targets(TargetKind::Nlb, Reach::Regional, listing::nlb::list),
+    // GA is called in cn-hangzhou whatever the region (deploy/ga.rs).
+    targets(TargetKind::Ga, Reach::Own, listing::ga::list),
 ];
 
 /// The kinds scan does not list, and why (checked against the kinds table in the tests).
 const NOT_SCANNED: &[(TargetKind, &str)] = &[
     (TargetKind::Cas, "CAS holds certificates, it serves none: its uploads are the `source` of the endpoints listed"),
     (TargetKind::Slb, "not listed yet: needs DescribeLoadBalancers and each HTTPS listener's attributes (name the listener in a target)"),
-    (TargetKind::Alb, "not listed yet: needs ListLoadBalancers and ListListeners (name the listener in a target)"),
-    (TargetKind::Nlb, "not listed yet: needs ListLoadBalancers and ListListeners (name the listener in a target)"),
-    (TargetKind::Ga, "not listed yet: needs ListAccelerators and ListListeners (name the listener in a target)"),
     (TargetKind::ApiGateway, "not listed yet: needs DescribeApiGroups and each group's custom domains (name group and domain in a target)"),
     (TargetKind::OssBundle, "writes certificate files to a bucket; nothing serves them"),
     (TargetKind::Esa, "not listed yet: needs ListSites (name the site in a target)"),
@@ -264,6 +265,10 @@ mod tests {
             crate::deploy::waf::target::RAM[0],
             "yundun-waf:DescribeDomainDetail"
         );
+        // The listeners' default-certificate reads (scan/list.rs takes the first of each table).
+        assert_eq!(crate::deploy::alb::RAM[0], "alb:GetListenerAttribute");
+        assert_eq!(crate::deploy::nlb::RAM[0], "nlb:GetListenerAttribute");
+        assert_eq!(crate::deploy::ga::RAM[0], "ga:DescribeListener");
         let readme = include_str!("../../README.md");
         let from = readme
             .find("The actions, from the kinds' RAM tables:")

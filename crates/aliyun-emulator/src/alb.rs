@@ -1,4 +1,4 @@
-//! ALB 2020-06-16 (RPC): GetListenerAttribute, UpdateListenerAttribute,
+//! ALB 2020-06-16 (RPC): ListListeners, GetListenerAttribute, UpdateListenerAttribute,
 //! Associate/DissociateAdditionalCertificates…, ListListenerCertificates; writes are jobs that
 //! keep the listener `Configuring` for `alb_job_ms` and refuse overlapping writes (see [`alb`]).
 use super::*;
@@ -10,6 +10,9 @@ pub struct AlbListener {
     /// region, and no RegionId parameter on the listener actions): only the listener's own
     /// region's endpoint finds it.
     pub region: String,
+    /// `HTTPS` as seeded; `HTTP` or `QUIC` through [`Emulator::add_alb_listener`] (for NLB:
+    /// `TCPSSL`). ListListeners reports it.
+    pub protocol: String,
     /// `<CAS id>-<region>` (what the finished jobs left).
     pub default_certificate: Option<String>,
     pub additional_certificates: Vec<String>,
@@ -166,6 +169,14 @@ impl Seed {
 }
 
 impl Emulator {
+    /// Adds an ALB listener of any protocol (`HTTP`, `HTTPS`, `QUIC`) in `region`, as a console
+    /// user creating one would; the seeded ones are HTTPS.
+    pub fn add_alb_listener(&self, listener_id: &str, region: &str, protocol: &str) {
+        let mut inner = self.shared.lock();
+        let mut l = new_listener(listener_id, region);
+        l.protocol = protocol.into();
+        inner.state.services.alb_listeners.push(l);
+    }
     /// Makes CAS certificate `cas_id` the listener's default certificate at once, as a console
     /// edit (or another tool's UpdateListenerAttribute, its job finished) would leave it: no
     /// call is recorded. The id is kept as `<CAS id>-<region>`, the form the finished jobs leave.
@@ -249,6 +260,9 @@ pub(crate) fn alb(
     p: &Params,
     region: &str,
 ) -> Result<Value, ApiError> {
+    if action == "ListListeners" {
+        return list_listeners(&inner.state.services.alb_listeners, p, region);
+    }
     let listener_id = p.req("ListenerId")?.to_string();
     if !inner
         .state
@@ -314,8 +328,8 @@ pub(crate) fn alb(
     Ok(match action {
         "GetListenerAttribute" => json!({
             "ListenerId": l.id,
-            "ListenerProtocol": "HTTPS",
-            "ListenerPort": 443,
+            "ListenerProtocol": l.protocol,
+            "ListenerPort": port(&l.protocol),
             "ListenerStatus": if l.job.is_some() { "Configuring" } else { "Running" },
             "Certificates": l.default_certificate.iter().map(|c| json!({"CertificateId": c})).collect::<Vec<_>>(),
         }),
@@ -376,22 +390,121 @@ pub(crate) fn token_page(
     (page, total, next)
 }
 
+/// The port the emulator gives a listener of `protocol`.
+fn port(protocol: &str) -> u16 {
+    if protocol == "HTTP" {
+        80
+    } else {
+        443
+    }
+}
+
+/// ListListeners (alibabacloud-alb20200616 1.3.3, client.py `list_listeners_with_options`: RPC,
+/// POST, query parameters; models/_list_listeners_request.py: ListenerProtocol `HTTP` | `HTTPS`
+/// | `QUIC`, MaxResults "Valid values: 1 to 100 … default value is 20", NextToken from the
+/// previous answer; _list_listeners_response_body.py: `Listeners[]` with `ListenerId`,
+/// `ListenerProtocol`, `ListenerPort`, `ListenerStatus`, and `MaxResults`, `NextToken` ("An
+/// empty value indicates that all data has been read"), `TotalCount`). The listeners of the
+/// endpoint's region, in creation order. Strictest plausible where the docs are silent: an
+/// out-of-range MaxResults or an unknown protocol is `InvalidParameter.<name>`.
+fn list_listeners(listeners: &[AlbListener], p: &Params, region: &str) -> Result<Value, ApiError> {
+    let max = p.u64_or("MaxResults", 20)?;
+    if !(1..=100).contains(&max) {
+        return Err(super::invalid("MaxResults", "must be 1-100"));
+    }
+    let protocol = p.get("ListenerProtocol");
+    if protocol.is_some_and(|p| !matches!(p, "HTTP" | "HTTPS" | "QUIC")) {
+        return Err(super::invalid(
+            "ListenerProtocol",
+            "must be HTTP, HTTPS or QUIC",
+        ));
+    }
+    let list: Vec<Value> = listeners
+        .iter()
+        .filter(|l| l.region == region && protocol.is_none_or(|p| p == l.protocol))
+        .map(|l| {
+            json!({
+                "ListenerId": l.id,
+                "ListenerProtocol": l.protocol,
+                "ListenerPort": port(&l.protocol),
+                "ListenerStatus": if l.job.is_some() { "Configuring" } else { "Running" },
+            })
+        })
+        .collect();
+    let (page, total, next) = token_page(list, p.get("NextToken"), max);
+    Ok(json!({"Listeners": page, "TotalCount": total, "MaxResults": max, "NextToken": next}))
+}
+
+/// A listener as created: HTTPS, no certificate, no job.
+pub(crate) fn new_listener(id: &str, region: &str) -> AlbListener {
+    AlbListener {
+        id: id.into(),
+        region: region.into(),
+        protocol: "HTTPS".into(),
+        default_certificate: None,
+        additional_certificates: vec![],
+        job: None,
+        tokens: vec![],
+        refused_busy: 0,
+    }
+}
+
 /// The seeded `alb_listeners`.
 pub(crate) fn seed_alb_listeners(seed: &ServicesSeed) -> Vec<AlbListener> {
     seed.alb_listeners
         .iter()
-        .map(|id| AlbListener {
-            id: id.clone(),
-            region: seed
-                .alb_listener_regions
-                .get(id)
-                .cloned()
-                .unwrap_or_else(|| REGION.into()),
-            default_certificate: None,
-            additional_certificates: vec![],
-            job: None,
-            tokens: vec![],
-            refused_busy: 0,
+        .map(|id| {
+            let region = seed.alb_listener_regions.get(id).map(String::as_str);
+            new_listener(id, region.unwrap_or(REGION))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(inner: &mut Inner, pairs: &[(&str, &str)]) -> Result<Value, ApiError> {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        alb(inner, "ListListeners", &Params(&map), REGION)
+    }
+
+    #[test]
+    fn alb_list_listeners_pages_filters_and_enforces_max_results() {
+        let seed = Seed::default()
+            .alb_listener("lsn-1")
+            .alb_listener("lsn-2")
+            .alb_listener("lsn-3")
+            .alb_listener_in("lsn-sh", "cn-shanghai");
+        let mut inner = Inner::from_seed(&seed);
+        let mut http = new_listener("lsn-http", REGION);
+        http.protocol = "HTTP".into();
+        inner.state.services.alb_listeners.push(http);
+        let first = call(&mut inner, &[("MaxResults", "2")]).unwrap();
+        assert_eq!(first["TotalCount"], 4);
+        assert_eq!(first["Listeners"][0]["ListenerId"], "lsn-1");
+        assert_eq!(first["Listeners"][1]["ListenerProtocol"], "HTTPS");
+        let token = first["NextToken"].as_str().unwrap().to_string();
+        let rest = call(&mut inner, &[("MaxResults", "2"), ("NextToken", &token)]).unwrap();
+        let ids: Vec<&str> = rest["Listeners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["ListenerId"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["lsn-3", "lsn-http"]);
+        assert_eq!(rest["Listeners"][1]["ListenerProtocol"], "HTTP");
+        assert_eq!(rest["NextToken"], "");
+        let https = call(&mut inner, &[("ListenerProtocol", "HTTPS")]).unwrap();
+        assert_eq!(https["TotalCount"], 3);
+        for bad in ["0", "101"] {
+            let e = call(&mut inner, &[("MaxResults", bad)]).unwrap_err();
+            assert_eq!(e.code, "InvalidParameter.MaxResults", "{bad}");
+        }
+        let e = call(&mut inner, &[("ListenerProtocol", "TCP")]).unwrap_err();
+        assert_eq!(e.code, "InvalidParameter.ListenerProtocol");
+    }
 }

@@ -1,4 +1,5 @@
-//! Global Accelerator 2019-11-20 (RPC): HTTPS listeners' certificates — DescribeListener,
+//! Global Accelerator 2019-11-20 (RPC): ListAccelerators and ListListeners (see
+//! [`list_accelerators`]); HTTPS listeners' certificates — DescribeListener,
 //! UpdateListener (`Certificates.N.Id`), ListListenerCertificates,
 //! AssociateAdditionalCertificatesWithListener (`Certificates.N.Domain` + `.Id`),
 //! UpdateAdditionalCertificateWithListener (`Domain`, `CertificateId`).
@@ -29,6 +30,8 @@ use super::*;
 pub struct GaListener {
     pub id: String,
     pub accelerator_id: String,
+    /// `HTTPS` as seeded; `TCP`, `UDP` or `HTTP` through [`Emulator::add_ga_listener`].
+    pub protocol: String,
     /// `<CAS id>-<region>`.
     pub default_certificate: Option<String>,
     /// (domain, `<CAS id>-<region>`).
@@ -101,6 +104,34 @@ impl Seed {
     }
 }
 
+impl Emulator {
+    /// Adds a listener of any protocol (`TCP`, `UDP`, `HTTP`, `HTTPS`) to an accelerator, as a
+    /// console user creating one would; the seeded ones are HTTPS.
+    pub fn add_ga_listener(&self, listener_id: &str, accelerator_id: &str, protocol: &str) {
+        let mut inner = self.shared.lock();
+        let mut l = new_listener(listener_id, accelerator_id);
+        l.protocol = protocol.into();
+        inner.state.services.ga_listeners.push(l);
+    }
+    /// Makes CAS certificate `cas_id` the listener's default certificate at once, as a console
+    /// edit would leave it (no call recorded), kept as `<CAS id>-<region>`.
+    pub fn set_ga_default_certificate(&self, listener_id: &str, cas_id: u64) {
+        let mut inner = self.shared.lock();
+        assert!(
+            inner.state.cas_certs.iter().any(|c| c.cert_id == cas_id),
+            "no CAS certificate {cas_id}"
+        );
+        let listener = inner
+            .state
+            .services
+            .ga_listeners
+            .iter_mut()
+            .find(|l| l.id == listener_id)
+            .unwrap_or_else(|| panic!("GA listener {listener_id} is not added"));
+        listener.default_certificate = Some(format!("{cas_id}-{REGION}"));
+    }
+}
+
 impl EmulatorState {
     pub fn ga_listener(&self, id: &str) -> Option<&GaListener> {
         self.services.ga_listeners.iter().find(|l| l.id == id)
@@ -151,6 +182,11 @@ pub(crate) fn ga(
             "RegionId",
             "Global Accelerator is called in cn-hangzhou",
         ));
+    }
+    match action {
+        "ListAccelerators" => return list_accelerators(&inner.state.services.ga_listeners, p),
+        "ListListeners" => return list_listeners(&inner.state.services.ga_listeners, p),
+        _ => {}
     }
     let listener_id = p.req("ListenerId")?.to_string();
     let needs_accelerator = action != "DescribeListener" && action != "UpdateListener";
@@ -259,7 +295,7 @@ pub(crate) fn ga(
         return Ok(json!({
             "ListenerId": l.id,
             "AcceleratorId": l.accelerator_id,
-            "Protocol": "HTTPS",
+            "Protocol": l.protocol,
             "State": l.state(),
             "Certificates": l.default_certificate.iter().map(|c| json!({"Id": c, "Type": "Server"})).collect::<Vec<_>>(),
         }));
@@ -297,17 +333,155 @@ pub(crate) fn ga(
     Ok(json!({"Certificates": page, "TotalCount": total, "MaxResults": max, "NextToken": next}))
 }
 
+/// `PageNumber` (default 1, from 1) and `PageSize` (default 10, at most 50) of GA's listings
+/// (models/_list_accelerators_request.py, _list_listeners_request.py: "The number of entries
+/// per page. Maximum value: **50**. Default value: **10**", "The page number. Default value:
+/// **1**"); out of range (docs silent on the code): `InvalidParameter.<name>`.
+fn page_of(list: Vec<Value>, key: &str, p: &Params) -> Result<Value, ApiError> {
+    let number = p.u64_or("PageNumber", 1)?;
+    if number < 1 {
+        return Err(super::invalid("PageNumber", "must be at least 1"));
+    }
+    let size = p.u64_or("PageSize", 10)?;
+    if !(1..=50).contains(&size) {
+        return Err(super::invalid("PageSize", "must be 1-50"));
+    }
+    let total = list.len();
+    let skip = ((number - 1) * size) as usize;
+    let page: Vec<Value> = list.into_iter().skip(skip).take(size as usize).collect();
+    Ok(json!({key: page, "PageNumber": number, "PageSize": size, "TotalCount": total}))
+}
+
+/// ListAccelerators (alibabacloud-ga20191120 3.0.2, client.py `list_accelerators_with_options`:
+/// RPC, POST, query; models/_list_accelerators_request.py: RegionId required, "Set the value to
+/// **cn-hangzhou**", PageNumber/PageSize as [`page_of`]; _list_accelerators_response_body.py:
+/// `Accelerators[]` with `AcceleratorId`, `State`, and `PageNumber`, `PageSize`, `TotalCount`).
+/// The emulator's accelerators are those its listeners name, in first-seen order, all `active`.
+pub(crate) fn list_accelerators(listeners: &[GaListener], p: &Params) -> Result<Value, ApiError> {
+    let mut ids: Vec<&str> = Vec::new();
+    for l in listeners {
+        if !ids.contains(&l.accelerator_id.as_str()) {
+            ids.push(&l.accelerator_id);
+        }
+    }
+    let list = ids.into_iter();
+    let list = list.map(|id| json!({"AcceleratorId": id, "State": "active"}));
+    page_of(list.collect(), "Accelerators", p)
+}
+
+/// ListListeners (client.py `list_listeners_with_options`: RPC, POST, query; models/
+/// _list_listeners_request.py: AcceleratorId and RegionId required, Protocol, PageNumber /
+/// PageSize as [`page_of`]; _list_listeners_response_body.py: `Listeners[]` with `ListenerId`,
+/// `AcceleratorId`, `Protocol` (`TCP` | `UDP` | `HTTP` | `HTTPS`), `State`, `Certificates[]`).
+/// An accelerator the account does not have (docs silent on the code): 404
+/// `NotExist.Accelerator`, like `NotExist.Listener`.
+fn list_listeners(listeners: &[GaListener], p: &Params) -> Result<Value, ApiError> {
+    let accelerator = p.req("AcceleratorId")?;
+    if !listeners.iter().any(|l| l.accelerator_id == accelerator) {
+        return Err(err(
+            404,
+            "NotExist.Accelerator",
+            format!("The accelerator {accelerator} does not exist."),
+        ));
+    }
+    let protocol = p.get("Protocol");
+    let list = listeners
+        .iter()
+        .filter(|l| l.accelerator_id == accelerator && protocol.is_none_or(|p| p == l.protocol));
+    let list = list.map(|l| {
+        let certs: Vec<Value> = l
+            .default_certificate
+            .iter()
+            .map(|c| json!({"Id": c, "Type": "Server"}))
+            .collect();
+        json!({"ListenerId": l.id, "AcceleratorId": l.accelerator_id, "Protocol": l.protocol,
+               "State": l.state(), "Certificates": certs})
+    });
+    page_of(list.collect(), "Listeners", p)
+}
+
+/// A listener as created: HTTPS, no certificate, no job.
+fn new_listener(id: &str, accelerator_id: &str) -> GaListener {
+    GaListener {
+        id: id.into(),
+        accelerator_id: accelerator_id.into(),
+        protocol: "HTTPS".into(),
+        default_certificate: None,
+        additional: vec![],
+        job: None,
+        refused_busy: 0,
+    }
+}
+
 /// The seeded `ga_listeners`.
 pub(crate) fn seed_ga_listeners(seed: &ServicesSeed) -> Vec<GaListener> {
     seed.ga_listeners
         .iter()
-        .map(|(id, acc)| GaListener {
-            id: id.clone(),
-            accelerator_id: acc.clone(),
-            default_certificate: None,
-            additional: vec![],
-            job: None,
-            refused_busy: 0,
-        })
+        .map(|(id, acc)| new_listener(id, acc))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(inner: &mut Inner, action: &str, pairs: &[(&str, &str)]) -> Result<Value, ApiError> {
+        let mut map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        map.entry("RegionId".into())
+            .or_insert_with(|| REGION.into());
+        ga(inner, action, &Params(&map), REGION)
+    }
+
+    fn ids<'a>(page: &'a Value, key: &str, id: &str) -> Vec<&'a str> {
+        let list = page[key].as_array().unwrap();
+        list.iter().map(|l| l[id].as_str().unwrap()).collect()
+    }
+
+    #[test]
+    fn ga_listings_page_by_number_and_enforce_page_size() {
+        let seed = Seed::default()
+            .ga_listener("lsr-1", "ga-a")
+            .ga_listener("lsr-2", "ga-b")
+            .ga_listener("lsr-3", "ga-a");
+        let mut inner = Inner::from_seed(&seed);
+        let mut tcp = new_listener("lsr-tcp", "ga-a");
+        tcp.protocol = "TCP".into();
+        inner.state.services.ga_listeners.push(tcp);
+        let accs = call(&mut inner, "ListAccelerators", &[("PageSize", "1")]).unwrap();
+        assert_eq!(ids(&accs, "Accelerators", "AcceleratorId"), ["ga-a"]);
+        assert_eq!(accs["TotalCount"], 2);
+        let second = [("PageSize", "1"), ("PageNumber", "2")];
+        let accs = call(&mut inner, "ListAccelerators", &second).unwrap();
+        assert_eq!(ids(&accs, "Accelerators", "AcceleratorId"), ["ga-b"]);
+        let of_a = [
+            ("AcceleratorId", "ga-a"),
+            ("PageSize", "2"),
+            ("PageNumber", "2"),
+        ];
+        let page = call(&mut inner, "ListListeners", &of_a).unwrap();
+        assert_eq!(ids(&page, "Listeners", "ListenerId"), ["lsr-tcp"]);
+        assert_eq!(page["Listeners"][0]["Protocol"], "TCP");
+        assert_eq!(page["TotalCount"], 3);
+        for bad in ["0", "51"] {
+            let e = call(&mut inner, "ListAccelerators", &[("PageSize", bad)]).unwrap_err();
+            assert_eq!(e.code, "InvalidParameter.PageSize", "{bad}");
+            let listeners = [("AcceleratorId", "ga-a"), ("PageSize", bad)];
+            let e = call(&mut inner, "ListListeners", &listeners).unwrap_err();
+            assert_eq!(e.code, "InvalidParameter.PageSize", "{bad}");
+        }
+        let e = call(&mut inner, "ListListeners", &[]).unwrap_err();
+        assert_eq!(e.code, "MissingParameter.AcceleratorId");
+        let e = call(&mut inner, "ListListeners", &[("AcceleratorId", "ga-x")]).unwrap_err();
+        assert_eq!(e.code, "NotExist.Accelerator");
+        let e = call(
+            &mut inner,
+            "ListAccelerators",
+            &[("RegionId", "cn-shanghai")],
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "InvalidParameter.RegionId");
+    }
 }

@@ -9,7 +9,10 @@
 use futures_util::future::BoxFuture;
 
 // One file per kind: `pub mod <kind>;`, its `list` in scan/mod.rs's SCANNED and its `RAM` in READS.
+pub mod alb;
 pub mod esa_saas;
+pub mod ga;
+pub mod nlb;
 pub mod oss;
 
 use crate::aliyun::AliyunClient;
@@ -35,4 +38,4 @@ pub fn region(table: &toml::Table) -> Option<&str> {
 }
 
 /// The `const RAM` of every listing file (scan's read actions, README "alicert scan").
-pub const READS: &[&[&str]] = &[oss::RAM, esa_saas::RAM];
+pub const READS: &[&[&str]] = &[oss::RAM, esa_saas::RAM, alb::RAM, nlb::RAM, ga::RAM];
