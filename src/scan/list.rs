@@ -297,6 +297,8 @@ pub fn reads() -> Vec<&'static str> {
         d::ddos::RAM,
         // Of OSS's table, only ListCname (a bucket's domains and their certificates).
         &d::oss::RAM[..1],
+        // Of API Gateway's table, only DescribeDomain (a group's custom domain and its certificate).
+        &d::apigateway::RAM[..1],
         // Of CAS's own table, only the read of a bound certificate (read_bound).
         &d::cas::RAM[..1],
         d::cas::list::RAM,

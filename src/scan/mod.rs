@@ -97,6 +97,11 @@ const SCANNED: &[Scanned] = &[
     },
     domains(TargetKind::Ddos, Reach::Own),
     targets(TargetKind::Oss, Reach::Regional, listing::oss::list),
+    targets(
+        TargetKind::ApiGateway,
+        Reach::Regional,
+        listing::apigateway::list,
+    ),
 ];
 
 /// The kinds scan does not list, and why (checked against the kinds table in the tests).
@@ -106,7 +111,6 @@ const NOT_SCANNED: &[(TargetKind, &str)] = &[
     (TargetKind::Alb, "not listed yet: needs ListLoadBalancers and ListListeners (name the listener in a target)"),
     (TargetKind::Nlb, "not listed yet: needs ListLoadBalancers and ListListeners (name the listener in a target)"),
     (TargetKind::Ga, "not listed yet: needs ListAccelerators and ListListeners (name the listener in a target)"),
-    (TargetKind::ApiGateway, "not listed yet: needs DescribeApiGroups and each group's custom domains (name group and domain in a target)"),
     (TargetKind::OssBundle, "writes certificate files to a bucket; nothing serves them"),
     (TargetKind::Esa, "not listed yet: needs ListSites (name the site in a target)"),
     (TargetKind::EsaSaas, "not listed yet: hostnames are listed per site and scan lists no ESA sites (name site and hostname in a target)"),

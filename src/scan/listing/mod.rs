@@ -9,6 +9,7 @@
 use futures_util::future::BoxFuture;
 
 // One file per kind: `pub mod <kind>;`, its `list` in scan/mod.rs's SCANNED and its `RAM` in READS.
+pub mod apigateway;
 pub mod oss;
 
 use crate::aliyun::AliyunClient;
@@ -34,4 +35,4 @@ pub fn region(table: &toml::Table) -> Option<&str> {
 }
 
 /// The `const RAM` of every listing file (scan's read actions, README "alicert scan").
-pub const READS: &[&[&str]] = &[oss::RAM];
+pub const READS: &[&[&str]] = &[oss::RAM, apigateway::RAM];
