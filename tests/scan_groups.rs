@@ -1,6 +1,8 @@
 //! `alicert scan` lists API Gateway groups' custom domains: DescribeApiGroups (every page of
 //! 50) gives the scanned region's groups, each group's DescribeApiGroup its custom domains, and
-//! each domain is read like an `apigateway` target (DescribeDomain's certificate).
+//! each domain is read like an `apigateway` target (DescribeDomain's certificate). And SLB
+//! HTTPS listeners: DescribeLoadBalancerListeners (every page of 100, HTTPS only), each
+//! listener's DescribeDomainExtensions, each read like an `slb` target.
 mod support;
 
 use serde_json::Value;
@@ -118,10 +120,8 @@ async fn scan_lists_every_api_group_custom_domain_of_the_scanned_regions() {
     );
     assert_eq!(count("DescribeApiGroup"), 62, "each group read once");
     assert_eq!(count("DescribeDomain"), 63, "each custom domain read once");
-    assert!(calls
-        .iter()
-        .filter(|c| c.product == "apigateway")
-        .all(|c| c.code.is_none()));
+    let ours: Vec<_> = calls.iter().filter(|c| c.product == "apigateway").collect();
+    assert!(!ours.is_empty() && ours.iter().all(|c| c.code.is_none()));
 
     // A second region without groups adds nothing (and lists nothing twice).
     let run = rig
@@ -188,4 +188,95 @@ region = "cn-hangzhou""#,
     )
     .unwrap();
     assert_eq!(target, &want, "{text}");
+}
+
+/// SLB: more HTTPS listeners than one DescribeLoadBalancerListeners page holds (100), an HTTP
+/// listener (not listed: it holds no certificate), and SNI domain extensions listed as their
+/// own targets.
+fn slb_seed() -> Seed {
+    let mut seed = Seed::default()
+        .zone("example.com")
+        .slb_listener("lb-web", 443)
+        .slb_listener_of("lb-web", 80, "http")
+        .slb_domain_extension("de-sni", "lb-web", 443, "sni.example.com");
+    for i in 0..100 {
+        seed = seed.slb_listener(&format!("lb-fill-{i:03}"), 443);
+    }
+    seed
+}
+
+/// `lb-web:443` is the config's.
+const SLB_CONFIG: &str = r#"
+[[certificate]]
+name = "web"
+domains = ["www.example.com"]
+targets = [{ kind = "slb", load_balancer_id = "lb-web", listener_port = 443 }]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_lists_every_slb_https_listener_and_domain_extension() {
+    let rig = Scenario::from_toml(slb_seed(), SLB_CONFIG).start().await;
+    let e = &rig.emulator;
+    let (pem, key) = self_signed_for(&["www.example.com"], 10);
+    let web = e.put_cas_certificate("theirs-web", &pem, &key);
+    e.set_slb_certificate_from_cas("lb-web", 443, None, web);
+    let (pem, key) = self_signed_for(&["sni.example.com"], -2);
+    let sni = e.put_cas_certificate("theirs-sni", &pem, &key);
+    e.set_slb_certificate_from_cas("lb-web", 443, Some("de-sni"), sni);
+
+    let before = e.state().calls.len();
+    let run = rig
+        .run(&["scan", "--json", "--region", "cn-hangzhou"])
+        .await;
+    assert_eq!(run.exit, 0, "{}\n{}", run.stdout, run.stderr);
+    let scan = &run.json["scan"];
+    assert_eq!(scan["complete"], true, "{scan:#}");
+    let slb = rows(scan, "slb");
+    // 101 HTTPS listeners and one domain extension; the HTTP listener is not an endpoint.
+    assert_eq!(slb.len(), 102, "{slb:#?}");
+    assert!(!slb.iter().any(|(r, _)| r == "lb-web:80"), "{slb:#?}");
+    let first: Vec<&str> = slb.iter().take(2).map(|(r, _)| r.as_str()).collect();
+    assert_eq!(first, ["lb-web/de-sni", "lb-web:443"], "{scan:#}");
+    let ext = &slb[0].1;
+    assert_eq!(ext["health"], "expired");
+    assert!(
+        (-3..=-2).contains(&ext["days_left"].as_i64().unwrap()),
+        "{ext:#}"
+    );
+    assert_eq!(ext["names"], serde_json::json!(["sni.example.com"]));
+    assert_eq!(ext["source"], "cas");
+    assert_eq!(ext["cas_id"], sni.to_string());
+    assert_eq!(ext["managed"], false);
+    let lsn = &slb[1].1;
+    assert_eq!(lsn["health"], "expiring");
+    assert!(
+        (9..=10).contains(&lsn["days_left"].as_i64().unwrap()),
+        "{lsn:#}"
+    );
+    assert_eq!(lsn["source"], "cas");
+    assert_eq!(lsn["cas_id"], web.to_string());
+    assert_eq!(lsn["managed"], true);
+    assert_eq!(lsn["certificate"], "web");
+    assert_eq!(lsn["region"], "cn-hangzhou");
+    for (resource, row) in &slb[2..] {
+        assert_eq!(row["health"], "none", "{resource}: {row:#}");
+    }
+    let kinds: Vec<&str> = scan["not_scanned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    assert!(!kinds.contains(&"slb"), "{kinds:?}");
+
+    let calls = &e.state().calls[before..];
+    let count = |action: &str| calls.iter().filter(|c| c.action == action).count();
+    assert_eq!(
+        count("DescribeLoadBalancerListeners"),
+        2,
+        "101 HTTPS listeners take two pages of 100"
+    );
+    assert_eq!(count("DescribeDomainExtensions"), 101);
+    let ours: Vec<_> = calls.iter().filter(|c| c.product == "slb").collect();
+    assert!(!ours.is_empty() && ours.iter().all(|c| c.code.is_none()));
 }

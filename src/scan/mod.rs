@@ -102,12 +102,12 @@ const SCANNED: &[Scanned] = &[
         Reach::Regional,
         listing::apigateway::list,
     ),
+    targets(TargetKind::Slb, Reach::Regional, listing::slb::list),
 ];
 
 /// The kinds scan does not list, and why (checked against the kinds table in the tests).
 const NOT_SCANNED: &[(TargetKind, &str)] = &[
     (TargetKind::Cas, "CAS holds certificates, it serves none: its uploads are the `source` of the endpoints listed"),
-    (TargetKind::Slb, "not listed yet: needs DescribeLoadBalancers and each HTTPS listener's attributes (name the listener in a target)"),
     (TargetKind::Alb, "not listed yet: needs ListLoadBalancers and ListListeners (name the listener in a target)"),
     (TargetKind::Nlb, "not listed yet: needs ListLoadBalancers and ListListeners (name the listener in a target)"),
     (TargetKind::Ga, "not listed yet: needs ListAccelerators and ListListeners (name the listener in a target)"),

@@ -11,6 +11,7 @@ use futures_util::future::BoxFuture;
 // One file per kind: `pub mod <kind>;`, its `list` in scan/mod.rs's SCANNED and its `RAM` in READS.
 pub mod apigateway;
 pub mod oss;
+pub mod slb;
 
 use crate::aliyun::AliyunClient;
 use crate::error::Result;
@@ -35,4 +36,4 @@ pub fn region(table: &toml::Table) -> Option<&str> {
 }
 
 /// The `const RAM` of every listing file (scan's read actions, README "alicert scan").
-pub const READS: &[&[&str]] = &[oss::RAM, apigateway::RAM];
+pub const READS: &[&[&str]] = &[oss::RAM, apigateway::RAM, slb::RAM];
