@@ -280,3 +280,46 @@ async fn scan_lists_every_slb_https_listener_and_domain_extension() {
     let ours: Vec<_> = calls.iter().filter(|c| c.product == "slb").collect();
     assert!(!ours.is_empty() && ours.iter().all(|c| c.code.is_none()));
 }
+
+/// `init --from-scan` writes an SLB listener as the target it was read as (its port a number),
+/// and the written config loads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_from_scan_writes_https_listeners_as_slb_targets() {
+    let seed = Seed::default()
+        .zone("example.com")
+        .slb_listener("lb-web", 443)
+        .slb_listener_of("lb-web", 80, "http");
+    let rig = Scenario::from_toml(seed, SLB_CONFIG).start().await;
+    let e = &rig.emulator;
+    let (pem, key) = self_signed_for(&["www.example.com"], 10);
+    let web = e.put_cas_certificate("theirs-web", &pem, &key);
+    e.set_slb_certificate_from_cas("lb-web", 443, None, web);
+    let path = rig.dir.path().join("proposed.toml");
+    let args = [
+        "init",
+        "--from-scan",
+        "--output",
+        path.to_str().unwrap(),
+        "--ca",
+        rig.pebble.directory_url(),
+        "--account-key",
+        support::scenario::OSS_KEY,
+    ];
+    let init = rig.run(&args).await;
+    assert_eq!(init.exit, 0, "{}", init.stderr);
+    let text = std::fs::read_to_string(&path).unwrap();
+    alicert::config::Config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let config: toml::Table = toml::from_str(&text).unwrap();
+    let certs = config["certificate"].as_array().unwrap();
+    assert_eq!(certs.len(), 1, "{text}");
+    let targets = certs[0]["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1, "{text}");
+    let want: toml::Table = toml::from_str(
+        r#"kind = "slb"
+load_balancer_id = "lb-web"
+listener_port = 443
+region = "cn-hangzhou""#,
+    )
+    .unwrap();
+    assert_eq!(targets[0].as_table().unwrap(), &want, "{text}");
+}

@@ -73,11 +73,14 @@ pub fn list<'a>(
         for listed in listed {
             let (l, extensions) = listed?;
             let lb = l.load_balancer_id.as_str();
-            out.push(table(&[
-                ("load_balancer_id", lb),
-                ("listener_port", &l.port),
-                ("region", &region),
-            ]));
+            let mut listener = table(&[("load_balancer_id", lb), ("region", &region)]);
+            // A port, as a config writes it (a number; deploy/slb.rs reads either).
+            let port = match l.port.parse::<i64>() {
+                Ok(p) => toml::Value::Integer(p),
+                Err(_) => toml::Value::String(l.port.clone()),
+            };
+            listener.insert("listener_port".into(), port);
+            out.push(listener);
             for ext in extensions {
                 out.push(table(&[
                     ("load_balancer_id", lb),
