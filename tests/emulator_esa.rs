@@ -483,11 +483,9 @@ async fn a_hostname_update_applies_after_configuring_and_checks_its_parameters()
 /// endpoint's own region.
 #[tokio::test]
 async fn list_sites_pages_within_500_and_keeps_to_its_region() {
-    let emu = start(
-        (0..3).fold(Seed::default(), |s, i| {
-            s.esa_site(SITE + i, &format!("site{i}.example"))
-        }),
-    )
+    let emu = start((0..3).fold(Seed::default(), |s, i| {
+        s.esa_site(SITE + i, &format!("site{i}.example"))
+    }))
     .await;
     let c = client(&emu);
     let first = call(&c, "ListSites", &[("PageNumber", "1"), ("PageSize", "2")])
@@ -510,6 +508,8 @@ async fn list_sites_pages_within_500_and_keeps_to_its_region() {
     }
     assert!(call(&c, "ListSites", &[("PageSize", "500")]).await.is_ok());
     let region = alicert::ident::RegionId::parse("ap-southeast-1").unwrap();
-    let abroad = call(&c.for_region(&region), "ListSites", &[]).await.unwrap();
+    let abroad = call(&c.for_region(&region), "ListSites", &[])
+        .await
+        .unwrap();
     assert_eq!(abroad["TotalCount"], 0);
 }

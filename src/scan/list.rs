@@ -303,6 +303,10 @@ pub fn reads() -> Vec<&'static str> {
         &d::alb::RAM[..1],
         &d::nlb::RAM[..1],
         &d::ga::RAM[..1],
+        // Of API Gateway's table, only DescribeDomain (a group's custom domain and its certificate).
+        &d::apigateway::RAM[..1],
+        // Of SLB's table, only the reads of a listener's or SNI domain's server certificate.
+        &d::slb::RAM[..3],
         // Of CAS's own table, only the read of a bound certificate (read_bound).
         &d::cas::RAM[..1],
         d::cas::list::RAM,

@@ -103,15 +103,19 @@ const SCANNED: &[Scanned] = &[
     targets(TargetKind::Nlb, Reach::Regional, listing::nlb::list),
     // GA is called in cn-hangzhou whatever the region (deploy/ga.rs).
     targets(TargetKind::Ga, Reach::Own, listing::ga::list),
+    targets(
+        TargetKind::ApiGateway,
+        Reach::Regional,
+        listing::apigateway::list,
+    ),
+    targets(TargetKind::Slb, Reach::Regional, listing::slb::list),
 ];
 
 /// The kinds scan does not list, and why (checked against the kinds table in the tests).
 const NOT_SCANNED: &[(TargetKind, &str)] = &[
     (TargetKind::Cas, "CAS holds certificates, it serves none: its uploads are the `source` of the endpoints listed"),
-    (TargetKind::Slb, "not listed yet: needs DescribeLoadBalancers and each HTTPS listener's attributes (name the listener in a target)"),
-    (TargetKind::ApiGateway, "not listed yet: needs DescribeApiGroups and each group's custom domains (name group and domain in a target)"),
     (TargetKind::OssBundle, "writes certificate files to a bucket; nothing serves them"),
-    (TargetKind::Esa, "not listed yet: needs ListSites (name the site in a target)"),
+    (TargetKind::Esa, "not listed yet: a site serves from a pool of certificates picked per request, not one per endpoint (its SaaS hostnames are listed as esa-saas; name the site in a target)"),
     (TargetKind::Fc2, "FC 2.0 and 3.0 share custom domains: each is listed once, as `fc` (use `fc2` in a target to deploy through the FC 2.0 API)"),
     (TargetKind::CasDeploy, "CAS deployment resources are products' own endpoints, listed above where scan lists their kind"),
 ];

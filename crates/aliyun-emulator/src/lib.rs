@@ -83,6 +83,7 @@ mod routes;
 mod rpc;
 pub mod signature;
 mod slb;
+mod slb_list;
 mod sts;
 mod util;
 mod video;
@@ -537,6 +538,8 @@ impl Inner {
 pub struct ServicesSeed {
     /// SLB HTTPS listeners: (LoadBalancerId, ListenerPort).
     pub slb_listeners: Vec<(String, u16)>,
+    /// SLB listeners of another protocol: (LoadBalancerId, ListenerPort, `http`|`tcp`|`udp`).
+    pub slb_other_listeners: Vec<(String, u16, String)>,
     /// SLB domain extensions: (DomainExtensionId, LoadBalancerId, ListenerPort, Domain).
     pub slb_domain_extensions: Vec<(String, String, u16, String)>,
     /// ALB HTTPS listener ids.

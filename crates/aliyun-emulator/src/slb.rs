@@ -1,6 +1,7 @@
 //! SLB 2014-05-15 (RPC): UploadServerCertificate, DescribeServerCertificates,
 //! DeleteServerCertificate, Set/DescribeLoadBalancerHTTPSListenerAttribute,
 //! Set/DescribeDomainExtensionAttribute; `ServerCertificateName` is checked as the SDK documents it.
+//! The listings (DescribeLoadBalancerListeners, DescribeDomainExtensions) are in slb_list.rs.
 use super::*;
 
 #[derive(Debug, Clone, Serialize)]
@@ -19,6 +20,8 @@ pub struct SlbServerCert {
 pub struct SlbListener {
     pub load_balancer_id: String,
     pub port: u16,
+    /// `https` (the seeded `slb_listeners`), else `http`, `tcp` or `udp`.
+    pub protocol: String,
     pub server_certificate_id: Option<String>,
 }
 
@@ -36,6 +39,13 @@ impl Seed {
         self.services
             .slb_listeners
             .push((load_balancer_id.into(), port));
+        self
+    }
+    /// A listener of another protocol than HTTPS (`http`, `tcp`, `udp`): it holds no certificate.
+    pub fn slb_listener_of(mut self, load_balancer_id: &str, port: u16, protocol: &str) -> Self {
+        self.services
+            .slb_other_listeners
+            .push((load_balancer_id.into(), port, protocol.into()));
         self
     }
     pub fn slb_domain_extension(mut self, id: &str, lb: &str, port: u16, domain: &str) -> Self {
@@ -138,6 +148,11 @@ pub(crate) fn slb(inner: &mut Inner, action: &str, p: &Params) -> Result<Value, 
             "The specified ServerCertificateId does not exist.",
         )
     };
+    match action {
+        "DescribeLoadBalancerListeners" => return super::slb_list::listeners(inner, p),
+        "DescribeDomainExtensions" => return super::slb_list::domain_extensions(inner, p),
+        _ => {}
+    }
     Ok(match action {
         "UploadServerCertificate" => {
             check_server_certificate_name(p.get("ServerCertificateName"))?;
@@ -249,7 +264,7 @@ pub(crate) fn slb(inner: &mut Inner, action: &str, p: &Params) -> Result<Value, 
                 .services
                 .slb_listeners
                 .iter_mut()
-                .find(|l| l.load_balancer_id == lb && l.port == port)
+                .find(|l| l.load_balancer_id == lb && l.port == port && l.protocol == "https")
                 .ok_or_else(|| {
                     err(
                         400,
@@ -315,11 +330,17 @@ pub(crate) fn slb(inner: &mut Inner, action: &str, p: &Params) -> Result<Value, 
 
 /// The seeded `slb_listeners`.
 pub(crate) fn seed_slb_listeners(seed: &ServicesSeed) -> Vec<SlbListener> {
-    seed.slb_listeners
+    let https = seed
+        .slb_listeners
         .iter()
-        .map(|(lb, port)| SlbListener {
+        .map(|(lb, port)| (lb, port, "https"));
+    let other = (seed.slb_other_listeners.iter()).map(|(lb, port, p)| (lb, port, p.as_str()));
+    https
+        .chain(other)
+        .map(|(lb, port, protocol)| SlbListener {
             load_balancer_id: lb.clone(),
             port: *port,
+            protocol: protocol.to_ascii_lowercase(),
             server_certificate_id: None,
         })
         .collect()

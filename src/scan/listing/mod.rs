@@ -10,10 +10,12 @@ use futures_util::future::BoxFuture;
 
 // One file per kind: `pub mod <kind>;`, its `list` in scan/mod.rs's SCANNED and its `RAM` in READS.
 pub mod alb;
+pub mod apigateway;
 pub mod esa_saas;
 pub mod ga;
 pub mod nlb;
 pub mod oss;
+pub mod slb;
 
 use crate::aliyun::AliyunClient;
 use crate::error::Result;
@@ -38,4 +40,12 @@ pub fn region(table: &toml::Table) -> Option<&str> {
 }
 
 /// The `const RAM` of every listing file (scan's read actions, README "alicert scan").
-pub const READS: &[&[&str]] = &[oss::RAM, esa_saas::RAM, alb::RAM, nlb::RAM, ga::RAM];
+pub const READS: &[&[&str]] = &[
+    oss::RAM,
+    esa_saas::RAM,
+    alb::RAM,
+    nlb::RAM,
+    ga::RAM,
+    apigateway::RAM,
+    slb::RAM,
+];
