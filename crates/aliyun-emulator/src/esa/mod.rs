@@ -170,6 +170,28 @@ impl EmulatorState {
 }
 
 impl Emulator {
+    /// A certificate uploaded to a SaaS hostname in the console (CertType upload, SSL on).
+    pub fn set_esa_hostname_certificate(&self, hostname: &str, cert_pem: &str) {
+        let info = super::parse_cert(cert_pem).expect("certificate parses");
+        let mut inner = self.shared.lock();
+        let h = inner
+            .state
+            .services
+            .esa_sites
+            .iter_mut()
+            .flat_map(|s| s.hostnames.iter_mut())
+            .find(|h| h.hostname == hostname)
+            .expect("seeded SaaS hostname");
+        h.served = EsaHostCert {
+            ssl_flag: "on".into(),
+            cert_type: Some("upload".into()),
+            cas_id: None,
+            cas_region: None,
+            cert: Some(cert_pem.into()),
+            info: Some(info),
+        };
+    }
+
     /// Someone else's certificate in a site's pool (uploaded in the console); returns its Id.
     pub fn put_esa_certificate(&self, site_id: u64, name: &str, cert_pem: &str) -> String {
         let info = super::parse_cert(cert_pem).expect("certificate parses");
