@@ -138,8 +138,16 @@ async fn scan_sorts_by_days_left_and_marks_what_the_config_manages() {
         .iter()
         .map(|n| n["kind"].as_str().unwrap())
         .collect();
-    assert!(not_scanned.contains(&"esa"), "{scan:#}");
-    for kind in ["alb", "nlb", "ga", "slb", "apigateway", "oss", "esa-saas"] {
+    for kind in [
+        "alb",
+        "nlb",
+        "ga",
+        "slb",
+        "apigateway",
+        "oss",
+        "esa",
+        "esa-saas",
+    ] {
         assert!(!not_scanned.contains(&kind), "{kind}: {scan:#}");
     }
     assert_eq!(scan["complete"], true);
@@ -290,7 +298,10 @@ async fn init_from_scan_writes_a_config_whose_first_run_deploys_to_exactly_its_t
         text.contains("#   { kind = \"live\", domain = \"live.example.com\" }"),
         "{text}"
     );
-    assert!(text.contains("#   esa: not listed yet"), "{text}");
+    assert!(
+        text.contains("#   oss-bundle: writes certificate files"),
+        "{text}"
+    );
 
     // The first run (forced: some endpoints serve valid certificates of their own).
     let ca = rig.pebble.ca_bundle().display().to_string();

@@ -33,12 +33,12 @@ fn seed() -> Seed {
         .esa_hostname(SITE + 500, "www.last.example", None)
 }
 
-fn rows(scan: &Value) -> Vec<(String, Value)> {
+fn rows(scan: &Value, kind: &str) -> Vec<(String, Value)> {
     scan["endpoints"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["kind"] == "esa-saas")
+        .filter(|e| e["kind"] == kind)
         .map(|e| (e["resource"].as_str().unwrap().to_string(), e.clone()))
         .collect()
 }
@@ -51,12 +51,19 @@ async fn scan_lists_every_saas_hostname_of_every_site() {
     e.set_esa_hostname_certificate("shop.example.com", &pem);
     let (pem, _) = self_signed_for(&["www.last.example"], 80);
     e.set_esa_hostname_certificate("www.last.example", &pem);
+    // Site pools: two certificates in the first site (one expired), one in the last.
+    let (pem, _) = self_signed_for(&["example.com", "*.example.com"], 60);
+    e.put_esa_certificate(SITE, "console-wild", &pem);
+    let (pem, _) = self_signed_for(&["old.example.com"], -3);
+    e.put_esa_certificate(SITE, "console-old", &pem);
+    let (pem, _) = self_signed_for(&["last.example"], 20);
+    e.put_esa_certificate(SITE + 500, "console-last", &pem);
 
     let before = e.state().calls.len();
     let run = rig.run(&["scan", "--json"]).await;
     assert_eq!(run.exit, 0, "{}\n{}", run.stdout, run.stderr);
     let scan = &run.json["scan"];
-    let saas = rows(scan);
+    let saas = rows(scan, "esa-saas");
     let names: Vec<&str> = saas.iter().map(|(r, _)| r.as_str()).collect();
     assert_eq!(
         names,
@@ -82,12 +89,36 @@ async fn scan_lists_every_saas_hostname_of_every_site() {
         .iter()
         .map(|n| n["kind"].as_str().unwrap())
         .collect();
+    // A site is a row per certificate of its pool, soonest end first.
+    let pool = rows(scan, "esa");
+    let held: Vec<(&str, &Value)> = pool
+        .iter()
+        .map(|(r, e)| (r.as_str(), &e["names"]))
+        .collect();
+    assert_eq!(
+        held,
+        [
+            ("1234567890000", &serde_json::json!(["old.example.com"])),
+            ("1234567890500", &serde_json::json!(["last.example"])),
+            (
+                "1234567890000",
+                &serde_json::json!(["example.com", "*.example.com"])
+            ),
+        ],
+        "{scan:#}"
+    );
+    assert_eq!(pool[0].1["health"], "expired");
+    assert_eq!(pool[1].1["health"], "expiring");
+    assert_eq!(pool[2].1["health"], "valid");
     assert!(!kinds.contains(&"esa-saas"), "{kinds:?}");
-    assert!(kinds.contains(&"esa"), "{kinds:?}");
+    assert!(!kinds.contains(&"esa"), "{kinds:?}");
     assert_eq!(scan["complete"], true, "{scan:#}");
     let calls = &e.state().calls[before..];
     let count = |a: &str| calls.iter().filter(|c| c.action == a).count();
-    assert_eq!(count("ListSites"), 2, "501 sites take two pages of 500");
+    // 501 sites take two pages of 500, once for the pools and once for the SaaS hostnames.
+    assert_eq!(count("ListSites"), 4);
+    assert_eq!(count("ListCertificates"), 501);
+    assert_eq!(count("GetCertificate"), 3);
     // One hostname listing per site, then each hostname's lookup and read.
     assert_eq!(count("ListCustomHostnames"), 501 + 3);
     assert_eq!(count("GetCustomHostname"), 3);

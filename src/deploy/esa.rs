@@ -100,6 +100,29 @@ impl Kind for Params {
     }
 }
 
+/// Every certificate in the pool of `site` (all pages, each read), under the name ESA lists it
+/// with: what the site can serve (scan).
+pub(crate) async fn pool(
+    client: &AliyunClient,
+    site: u64,
+    region: Option<&RegionId>,
+) -> Result<Vec<CertInfo>> {
+    let esa = Esa {
+        esa: super::regional(client, region),
+        site: site.to_string(),
+        cert_name: String::new(),
+        notes: Mutex::new(Vec::new()),
+    };
+    let mut out = Vec::new();
+    for c in esa.site_certs().await? {
+        if let Some(mut info) = esa.read(&c.id).await? {
+            info.deployed_as = Some(c.name);
+            out.push(info);
+        }
+    }
+    Ok(out)
+}
+
 /// One certificate of the site, as ListCertificates reports it.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]

@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
 use time::OffsetDateTime;
 
-use super::listing::ListTargets;
+use super::listing::{ListRows, ListTargets};
 use super::{Endpoint, Health, How, Reach, Scanned, Upload};
 use crate::aliyun::AliyunClient;
 use crate::budget::Budget;
@@ -44,6 +44,8 @@ enum Listing {
     Targets(ListTargets),
     /// As domains, each put under the kind's key.
     Domains(Discovery),
+    /// As the certificates each endpoint holds, already read.
+    Rows(ListRows),
 }
 
 impl Job {
@@ -76,6 +78,7 @@ pub fn jobs(scanned: &[Scanned], regions: &[RegionId]) -> Vec<Job> {
         };
         let listing = match list {
             How::Targets(list) => Listing::Targets(list),
+            How::Rows(list) => Listing::Rows(list),
             How::Discovery => Listing::Domains(discovery()),
             How::Domains(list) => Listing::Domains(Discovery {
                 list,
@@ -138,6 +141,9 @@ async fn bounded(job: &Job, client: &AliyunClient, budget: Budget, expiring_days
 async fn run(job: &Job, client: &AliyunClient, expiring_days: u32) -> Listed {
     let kind = job.entry.kind;
     let region = job.region.as_ref().map(|r| r.as_str().to_string());
+    if let Listing::Rows(list) = job.listing {
+        return rows(job, list, client, expiring_days).await;
+    }
     let mut tables = match list(job, client).await {
         Ok(t) => t,
         Err(e) => {
@@ -176,12 +182,44 @@ async fn run(job: &Job, client: &AliyunClient, expiring_days: u32) -> Listed {
     (endpoints, problems)
 }
 
+/// A listing of the certificates endpoints hold: each row is read already.
+async fn rows(job: &Job, list: ListRows, client: &AliyunClient, expiring_days: u32) -> Listed {
+    let kind = job.entry.kind;
+    let region = job.region.as_ref().map(|r| r.as_str().to_string());
+    let rows = match list(&job.table(), client).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(%kind, error = %e, "scan: listing failed");
+            let problem = Check::from_error(Area::Target, job.subject(), "", &e);
+            return (vec![], vec![problem]);
+        }
+    };
+    tracing::info!(%kind, listed = rows.len(), "scan: listed");
+    let now = OffsetDateTime::now_utc();
+    let endpoints = rows
+        .into_iter()
+        .map(|r| {
+            let at = (r.table, r.resource);
+            endpoint(
+                kind,
+                at,
+                region.clone(),
+                Some(&r.served),
+                now,
+                expiring_days,
+            )
+        })
+        .collect();
+    (endpoints, vec![])
+}
+
 /// The listing's endpoints as target tables: the kind's inventory, or its domains each put
 /// under the kind's key.
 async fn list(job: &Job, client: &AliyunClient) -> Result<Vec<toml::Table>> {
     let table = job.table();
     match job.listing {
         Listing::Targets(list) => list(&table, client).await,
+        Listing::Rows(_) => Ok(vec![]),
         Listing::Domains(discovery) => {
             let domains = (discovery.list)(&table, client).await?;
             Ok(domains
@@ -299,6 +337,8 @@ pub fn reads() -> Vec<&'static str> {
         &d::oss::RAM[..1],
         // Of ESA SaaS's table, the hostname's lookup and read (not UpdateCustomHostname).
         &d::esa_saas::RAM[..2],
+        // Of ESA's table, the site pool's listing and each certificate's read.
+        &d::esa::RAM[..2],
         // Listed listeners are read for their default certificate only (scan/listing/).
         &d::alb::RAM[..1],
         &d::nlb::RAM[..1],

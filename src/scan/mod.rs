@@ -63,6 +63,8 @@ enum How {
     Domains(ListDomains),
     /// Target tables (src/scan/listing/).
     Targets(listing::ListTargets),
+    /// Certificates held, one row each (src/scan/listing/): an endpoint holding a pool.
+    Rows(listing::ListRows),
 }
 
 const fn domains(kind: TargetKind, reach: Reach) -> Scanned {
@@ -78,6 +80,14 @@ const fn targets(kind: TargetKind, reach: Reach, list: listing::ListTargets) -> 
         kind,
         reach,
         list: How::Targets(list),
+    }
+}
+
+const fn rows(kind: TargetKind, reach: Reach, list: listing::ListRows) -> Scanned {
+    Scanned {
+        kind,
+        reach,
+        list: How::Rows(list),
     }
 }
 
@@ -99,6 +109,8 @@ const SCANNED: &[Scanned] = &[
     targets(TargetKind::Oss, Reach::Regional, listing::oss::list),
     // At the one ESA API region the account uses (listing/esa_saas.rs).
     targets(TargetKind::EsaSaas, Reach::Own, listing::esa_saas::list),
+    // A site holds a pool of certificates: a row for each.
+    rows(TargetKind::Esa, Reach::Own, listing::esa::list),
     targets(TargetKind::Alb, Reach::Regional, listing::alb::list),
     targets(TargetKind::Nlb, Reach::Regional, listing::nlb::list),
     // GA is called in cn-hangzhou whatever the region (deploy/ga.rs).
@@ -115,7 +127,6 @@ const SCANNED: &[Scanned] = &[
 const NOT_SCANNED: &[(TargetKind, &str)] = &[
     (TargetKind::Cas, "CAS holds certificates, it serves none: its uploads are the `source` of the endpoints listed"),
     (TargetKind::OssBundle, "writes certificate files to a bucket; nothing serves them"),
-    (TargetKind::Esa, "not listed yet: a site serves from a pool of certificates picked per request, not one per endpoint (its SaaS hostnames are listed as esa-saas; name the site in a target)"),
     (TargetKind::Fc2, "FC 2.0 and 3.0 share custom domains: each is listed once, as `fc` (use `fc2` in a target to deploy through the FC 2.0 API)"),
     (TargetKind::CasDeploy, "CAS deployment resources are products' own endpoints, listed above where scan lists their kind"),
 ];
@@ -252,7 +263,7 @@ mod tests {
             assert_eq!(scanned.len() + skipped, 1, "{}", entry.kind);
             if let Some(s) = scanned.first() {
                 // A domain listing puts each domain under the kind's discovery key.
-                if !matches!(s.list, How::Targets(_)) {
+                if matches!(s.list, How::Discovery | How::Domains(_)) {
                     assert!(entry.discovery.is_some(), "{} has no listing", entry.kind);
                 }
             }

@@ -54,8 +54,7 @@ pub fn list<'a>(
     client: &'a AliyunClient,
 ) -> BoxFuture<'a, Result<Vec<toml::Table>>> {
     Box::pin(async move {
-        let region = esa_region(client.region());
-        let esa = client.for_region(&RegionId::parse(region).map_err(Error::Config)?);
+        let (esa, region) = esa_client(client)?;
         let sites = sites(&esa).await?;
         let hostnames: Vec<Result<Vec<toml::Table>>> = stream::iter(sites)
             .map(|site| async move {
@@ -77,8 +76,15 @@ pub fn list<'a>(
     })
 }
 
+/// The client for the account's ESA API region, and that region.
+pub(super) fn esa_client(client: &AliyunClient) -> Result<(AliyunClient, &'static str)> {
+    let region = esa_region(client.region());
+    let esa = client.for_region(&RegionId::parse(region).map_err(Error::Config)?);
+    Ok((esa, region))
+}
+
 /// Every site id the endpoint lists (all pages).
-async fn sites(esa: &AliyunClient) -> Result<Vec<String>> {
+pub(super) async fn sites(esa: &AliyunClient) -> Result<Vec<String>> {
     let size = PAGE_SIZE.to_string();
     let mut out = Vec::new();
     for page in 1..=MAX_PAGES {

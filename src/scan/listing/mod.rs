@@ -11,6 +11,7 @@ use futures_util::future::BoxFuture;
 // One file per kind: `pub mod <kind>;`, its `list` in scan/mod.rs's SCANNED and its `RAM` in READS.
 pub mod alb;
 pub mod apigateway;
+pub mod esa;
 pub mod esa_saas;
 pub mod ga;
 pub mod nlb;
@@ -18,6 +19,7 @@ pub mod oss;
 pub mod slb;
 
 use crate::aliyun::AliyunClient;
+use crate::cert::CertInfo;
 use crate::error::Result;
 
 /// Every endpoint of a kind the account has, as target tables (all pages). `table` holds
@@ -25,6 +27,19 @@ use crate::error::Result;
 /// carries what the kind's `build` needs (its own `region` included).
 pub type ListTargets =
     for<'a> fn(&'a toml::Table, &'a AliyunClient) -> BoxFuture<'a, Result<Vec<toml::Table>>>;
+
+/// One certificate an endpoint holds, for kinds whose endpoint holds several (an ESA site's
+/// pool): the endpoint's target table and resource id, and the certificate.
+pub struct Row {
+    pub table: toml::Table,
+    pub resource: String,
+    pub served: CertInfo,
+}
+
+/// Every certificate the endpoints of a kind hold, as rows (all pages); `table` as for
+/// [`ListTargets`].
+pub type ListRows =
+    for<'a> fn(&'a toml::Table, &'a AliyunClient) -> BoxFuture<'a, Result<Vec<Row>>>;
 
 /// A target table from `(key, value)` pairs (values as strings, as a config writes ids).
 pub fn table(pairs: &[(&str, &str)]) -> toml::Table {
@@ -43,6 +58,7 @@ pub fn region(table: &toml::Table) -> Option<&str> {
 pub const READS: &[&[&str]] = &[
     oss::RAM,
     esa_saas::RAM,
+    esa::RAM,
     alb::RAM,
     nlb::RAM,
     ga::RAM,
