@@ -16,12 +16,13 @@ CERTBOT_VENV := target/bench/certbot-venv
 all: build
 
 # Everything the tests and the demo need that cargo does not bring: Pebble (the real ACME
-# server used in tests) and its DNS test server, from Debian.
+# server used in tests) and its DNS test server, from Debian; script(1) (bsdutils, essential
+# in Debian) gives tests/init_interactive.rs a terminal.
 deps:
-	@if ! command -v pebble >/dev/null || ! command -v pebble-challtestsrv >/dev/null; then \
-	  echo "installing pebble (Debian package)"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble; \
-	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble; fi; \
+	@if ! command -v pebble >/dev/null || ! command -v pebble-challtestsrv >/dev/null || ! command -v script >/dev/null; then \
+	  echo "installing pebble and bsdutils (Debian packages)"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble bsdutils; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble bsdutils; fi; \
 	fi
 	@command -v cargo-clippy >/dev/null || rustup component add clippy rustfmt 2>/dev/null || true
 

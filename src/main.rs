@@ -356,6 +356,29 @@ async fn init_command(
     invocation: &Invocation,
 ) -> Result<ExitCode, Error> {
     let mut config = alicert::scan::config_for_scan(path)?;
+    let mut args = args;
+    if !args.from_scan && args.domain.is_empty() && interactive() {
+        let region = match args.region.first() {
+            Some(r) => r.clone(),
+            None => config.aliyun.region.clone(),
+        };
+        let stdin = std::io::stdin();
+        let a = alicert::scan::interview::interview(
+            &mut stdin.lock(),
+            &mut std::io::stderr(),
+            &region,
+        )?;
+        args.from_scan = a.from_scan;
+        args.domain = a.domains;
+        args.region = [
+            vec![a.region],
+            args.region.split_off(1.min(args.region.len())),
+        ]
+        .concat();
+        args.ca = args.ca.or(a.ca);
+        args.account_key = args.account_key.or(a.account_key);
+        args.email = args.email.or(a.email);
+    }
     let regions = regions(&args.region)?;
     if let Some(first) = regions.first() {
         config.aliyun.region = first.as_str().to_string();
@@ -375,6 +398,12 @@ async fn init_command(
     init_config(&config, invocation, regions, &options, init).await
 }
 
+/// Whether `init` can ask: both its input and where it asks are a terminal.
+fn interactive() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
 /// `alicert init`: refuses an existing file without --force, scans if asked, writes the text.
 async fn init_config(
     config: &Config,
@@ -385,7 +414,7 @@ async fn init_config(
 ) -> Result<ExitCode, Error> {
     if !init.from_scan && options.domains.is_empty() {
         return Err(Error::Input(
-            "alicert init needs --from-scan or --domain D (there is no interactive mode: give the flags)".into(),
+            "alicert init needs --from-scan or --domain D when its input is not a terminal (on a terminal it asks)".into(),
         ));
     }
     let path = &init.output;

@@ -11,6 +11,7 @@
 //! invocation's deadline (FC's timeout, `--timeout` locally).
 mod claims;
 pub mod init;
+pub mod interview;
 mod list;
 mod listing;
 mod table;
