@@ -435,8 +435,9 @@ async fn init_config(
         .map_err(|e| Error::Input(format!("writing {}: {e}", path.display())))?;
     let certificates = text.matches("\n[[certificate]]").count();
     eprintln!(
-        "alicert: wrote {} ({certificates} certificates); next: alicert --config {} policy",
+        "alicert: wrote {} ({certificates} certificate{}); next: alicert --config {} policy",
         path.display(),
+        if certificates == 1 { "" } else { "s" },
         path.display()
     );
     if let Some(r) = &report {
