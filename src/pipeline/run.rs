@@ -199,13 +199,28 @@ pub async fn run_certificates(
             run.certificate(cert).instrument(span)
         })
         .collect();
-    let results: Vec<CertResult> = futures_util::stream::iter(pending)
-        .buffered(config.acme.max_concurrent_orders.max(1))
-        .collect()
-        .await;
-    if !settings.dry_run && !opts.on_demand {
+    let orders_done = tokio::sync::Notify::new();
+    let orders = async {
+        let results: Vec<CertResult> = futures_util::stream::iter(pending)
+            .buffered(config.acme.max_concurrent_orders.max(1))
+            .collect()
+            .await;
+        orders_done.notify_one();
+        results
+    };
+    // The records of certificates no longer configured are independent of the orders: their
+    // cleanup starts as soon as the account is known, not after the last deploy.
+    let orphans = async {
+        if settings.dry_run || opts.on_demand {
+            return;
+        }
+        tokio::select! {
+            () = issuer.account_opened() => {}
+            () = orders_done.notified() => {}
+        }
         issuer.remove_persist_orphans(&config.certificates).await;
-    }
+    };
+    let (results, ()) = tokio::join!(orders, orphans);
     let result = RunResult {
         // A certificate backing off is still broken: the run is not ok until it renews.
         ok: results.iter().all(|c| !c.status.is_failing()),

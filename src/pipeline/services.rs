@@ -70,6 +70,9 @@ pub struct AcmeIssuer<'a> {
     /// instead of trying again, so a run never makes more than one newAccount attempt (FC's
     /// egress addresses are shared, and Let's Encrypt allows 10 new accounts per IP per 3 h).
     open_failed: std::sync::Mutex<Option<Error>>,
+    /// Told once the account is open (the run's cleanup of orphaned dns-persist-01 records
+    /// waits for it, beside the orders).
+    opened: tokio::sync::Notify,
 }
 
 impl<'a> AcmeIssuer<'a> {
@@ -91,6 +94,14 @@ impl<'a> AcmeIssuer<'a> {
             account: OnceCell::new(),
             staging: OnceCell::new(),
             open_failed: std::sync::Mutex::new(None),
+            opened: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Resolves once an order of this run has opened the account.
+    pub async fn account_opened(&self) {
+        if self.account.get().is_none() {
+            self.opened.notified().await;
         }
     }
 
@@ -114,7 +125,11 @@ impl<'a> AcmeIssuer<'a> {
             }
             opened
         };
-        self.account.get_or_try_init(open).await
+        let opened = self.account.get_or_try_init(open).await;
+        if opened.is_ok() {
+            self.opened.notify_one();
+        }
+        opened
     }
 }
 
@@ -219,7 +234,7 @@ impl Issuer for AcmeIssuer<'_> {
 }
 
 impl AcmeIssuer<'_> {
-    /// After a run's orders: delete alicert's dns-persist-01 records of certificates no longer
+    /// Once the run opened the account (beside its orders): delete alicert's dns-persist-01 records of certificates no longer
     /// in `configured` that bind this run's account. Only when the run opened the account
     /// (it ordered something): the account URL is what tells this deployment's records from
     /// another's, and a run with nothing due makes no ACME call to learn it.
