@@ -55,7 +55,6 @@ pub fn connector(extra_roots: Vec<CertificateDer<'static>>) -> Result<Connector,
         .with_tls_config(tls)
         .https_or_http()
         .enable_http1()
-        .enable_http2()
         .wrap_connector(http))
 }
 
