@@ -136,22 +136,7 @@ async fn init_from_scan_writes_saas_hostnames_as_esa_saas_targets() {
     let (pem, _) = self_signed_for(&["api.example.com"], 40);
     rig.emulator
         .set_esa_hostname_certificate("api.example.com", &pem);
-    let path = rig.dir.path().join("proposed.toml");
-    let args = [
-        "init",
-        "--from-scan",
-        "--output",
-        path.to_str().unwrap(),
-        "--ca",
-        rig.pebble.directory_url(),
-        "--account-key",
-        support::scenario::OSS_KEY,
-    ];
-    let init = rig.run(&args).await;
-    assert_eq!(init.exit, 0, "{}", init.stderr);
-    let text = std::fs::read_to_string(&path).unwrap();
-    alicert::config::Config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    let config: toml::Table = toml::from_str(&text).unwrap();
+    let (text, config) = rig.init_from_scan().await;
     let certs = config["certificate"].as_array().unwrap();
     let api = certs
         .iter()

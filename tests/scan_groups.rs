@@ -155,22 +155,7 @@ async fn init_from_scan_writes_custom_domains_as_apigateway_targets() {
     let e = &rig.emulator;
     let (pem, key) = self_signed_for(&["api.example.com"], 10);
     e.set_apigateway_certificate("g-api", "api.example.com", &pem, &key);
-    let path = rig.dir.path().join("proposed.toml");
-    let args = [
-        "init",
-        "--from-scan",
-        "--output",
-        path.to_str().unwrap(),
-        "--ca",
-        rig.pebble.directory_url(),
-        "--account-key",
-        support::scenario::OSS_KEY,
-    ];
-    let init = rig.run(&args).await;
-    assert_eq!(init.exit, 0, "{}", init.stderr);
-    let text = std::fs::read_to_string(&path).unwrap();
-    alicert::config::Config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    let config: toml::Table = toml::from_str(&text).unwrap();
+    let (text, config) = rig.init_from_scan().await;
     let certs = config["certificate"].as_array().unwrap();
     assert_eq!(certs.len(), 1, "{text}");
     assert_eq!(
@@ -294,22 +279,7 @@ async fn init_from_scan_writes_https_listeners_as_slb_targets() {
     let (pem, key) = self_signed_for(&["www.example.com"], 10);
     let web = e.put_cas_certificate("theirs-web", &pem, &key);
     e.set_slb_certificate_from_cas("lb-web", 443, None, web);
-    let path = rig.dir.path().join("proposed.toml");
-    let args = [
-        "init",
-        "--from-scan",
-        "--output",
-        path.to_str().unwrap(),
-        "--ca",
-        rig.pebble.directory_url(),
-        "--account-key",
-        support::scenario::OSS_KEY,
-    ];
-    let init = rig.run(&args).await;
-    assert_eq!(init.exit, 0, "{}", init.stderr);
-    let text = std::fs::read_to_string(&path).unwrap();
-    alicert::config::Config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    let config: toml::Table = toml::from_str(&text).unwrap();
+    let (text, config) = rig.init_from_scan().await;
     let certs = config["certificate"].as_array().unwrap();
     assert_eq!(certs.len(), 1, "{text}");
     let targets = certs[0]["targets"].as_array().unwrap();

@@ -210,23 +210,8 @@ async fn init_from_scan_writes_listeners_as_targets_its_first_run_deploys_to() {
     e.set_alb_default_certificate("lsn-alb-www", upload(&rig, "www.example.com", 5));
     e.set_nlb_default_certificate("lsn-nlb-www", upload(&rig, "www.example.com", 5));
     e.set_ga_default_certificate("lsr-ga-www", upload(&rig, "www.example.com", 5));
-    let path = rig.dir.path().join("proposed.toml");
-    let out = path.to_str().unwrap();
-    let args = [
-        "init",
-        "--from-scan",
-        "--output",
-        out,
-        "--ca",
-        rig.pebble.directory_url(),
-        "--account-key",
-        support::scenario::OSS_KEY,
-    ];
-    let init = rig.run(&args).await;
-    assert_eq!(init.exit, 0, "{}", init.stderr);
-    let text = std::fs::read_to_string(&path).unwrap();
-    alicert::config::Config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    let config: toml::Table = toml::from_str(&text).unwrap();
+    let (text, config) = rig.init_from_scan().await;
+    let proposed = rig.dir.path().join("proposed.toml");
     let certs = config["certificate"].as_array().unwrap();
     assert_eq!(certs.len(), 1, "{text}");
     assert_eq!(
@@ -259,7 +244,15 @@ async fn init_from_scan_writes_listeners_as_targets_its_first_run_deploys_to() {
         ("ALICERT_DNS_RESOLVERS", dns.as_str()),
     ];
     let first = rig
-        .run_with_env(&env, &["--config", out, "invoke", r#"{"force":true}"#])
+        .run_with_env(
+            &env,
+            &[
+                "--config",
+                proposed.to_str().unwrap(),
+                "invoke",
+                r#"{"force":true}"#,
+            ],
+        )
         .await;
     assert_eq!(first.exit, 0, "{}\n{}", first.stdout, first.stderr);
     let deployed: BTreeSet<String> = first.json["certificates"][0]["targets"]

@@ -141,22 +141,7 @@ async fn init_from_scan_writes_bucket_domains_as_oss_targets() {
     let (pem, key) = self_signed_for(&["static.example.com"], 10);
     let id = e.put_cas_certificate("theirs-static", &pem, &key);
     e.set_oss_cname_certificate_from_cas("assets", "static.example.com", id);
-    let path = rig.dir.path().join("proposed.toml");
-    let args = [
-        "init",
-        "--from-scan",
-        "--output",
-        path.to_str().unwrap(),
-        "--ca",
-        rig.pebble.directory_url(),
-        "--account-key",
-        support::scenario::OSS_KEY,
-    ];
-    let init = rig.run(&args).await;
-    assert_eq!(init.exit, 0, "{}", init.stderr);
-    let text = std::fs::read_to_string(&path).unwrap();
-    alicert::config::Config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    let config: toml::Table = toml::from_str(&text).unwrap();
+    let (text, config) = rig.init_from_scan().await;
     let certs = config["certificate"].as_array().unwrap();
     assert_eq!(certs.len(), 1, "{text}");
     assert_eq!(

@@ -189,6 +189,29 @@ propagation_timeout_secs = 20
         std::fs::write(&self.config_path, lines.join("\n") + "\n").expect("write config");
     }
 
+    /// `alicert init --from-scan` (this rig's CA, the account key at
+    /// [`super::scenario::OSS_KEY`]) into `proposed.toml` in the rig's directory: the text it
+    /// wrote, checked to load as any config does, and that text parsed.
+    pub async fn init_from_scan(&self) -> (String, toml::Table) {
+        let path = self.dir.path().join("proposed.toml");
+        let args = [
+            "init",
+            "--from-scan",
+            "--output",
+            path.to_str().unwrap(),
+            "--ca",
+            self.pebble.directory_url(),
+            "--account-key",
+            super::scenario::OSS_KEY,
+        ];
+        let init = self.run(&args).await;
+        assert_eq!(init.exit, 0, "{}", init.stderr);
+        let text = std::fs::read_to_string(&path).unwrap();
+        alicert::config::Config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let table = toml::from_str(&text).unwrap();
+        (text, table)
+    }
+
     /// `alicert ARGS…` (any subcommand), like [`Rig::invoke`].
     pub async fn run(&self, args: &[&str]) -> RunOutcome {
         let mut cmd = self.command();
