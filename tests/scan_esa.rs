@@ -3,6 +3,8 @@
 //! hostname read like an `esa-saas` target (GetCustomHostname's certificate).
 mod support;
 
+use support::outcome::scan_rows as rows;
+
 use serde_json::Value;
 use support::emulator::Seed;
 use support::rig::self_signed_for;
@@ -31,16 +33,6 @@ fn seed() -> Seed {
     }
     seed.esa_site(SITE + 500, "last.example")
         .esa_hostname(SITE + 500, "www.last.example", None)
-}
-
-fn rows(scan: &Value, kind: &str) -> Vec<(String, Value)> {
-    scan["endpoints"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == kind)
-        .map(|e| (e["resource"].as_str().unwrap().to_string(), e.clone()))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,8 @@
 //! listener's DescribeDomainExtensions, each read like an `slb` target.
 mod support;
 
-use serde_json::Value;
+use support::outcome::scan_rows as rows;
+
 use support::emulator::Seed;
 use support::rig::self_signed_for;
 use support::scenario::Scenario;
@@ -29,16 +30,6 @@ fn seed() -> Seed {
         seed = seed.apigateway_domain(&format!("g-fill-{i:02}"), &format!("f{i:02}.example.com"));
     }
     seed.apigateway_domain("zz-old", "old.example.com")
-}
-
-fn rows(scan: &Value, kind: &str) -> Vec<(String, Value)> {
-    scan["endpoints"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == kind)
-        .map(|e| (e["resource"].as_str().unwrap().to_string(), e.clone()))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,8 @@
 //! `oss` target (its bound CAS certificate).
 mod support;
 
-use serde_json::Value;
+use support::outcome::scan_rows as rows;
+
 use support::emulator::Seed;
 use support::rig::self_signed_for;
 use support::scenario::Scenario;
@@ -32,16 +33,6 @@ fn seed() -> Seed {
     // Sorted after the fillers: found only on the second page.
     seed.bucket("zz-last")
         .oss_cname("zz-last", "last.example.com")
-}
-
-fn rows(scan: &Value, kind: &str) -> Vec<(String, Value)> {
-    scan["endpoints"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == kind)
-        .map(|e| (e["resource"].as_str().unwrap().to_string(), e.clone()))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

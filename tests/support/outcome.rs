@@ -342,3 +342,15 @@ impl FanoutView {
         present(self.error.as_ref(), "error", self)
     }
 }
+
+/// The rows of a `scan` object (`--json`'s `scan`) of one kind, in report order, each with its
+/// resource id.
+pub fn scan_rows(scan: &Value, kind: &str) -> Vec<(String, Value)> {
+    scan["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .map(|e| (e["resource"].as_str().unwrap().to_string(), e.clone()))
+        .collect()
+}
