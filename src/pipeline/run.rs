@@ -152,6 +152,50 @@ fn locks_for(
     }
 }
 
+/// Each certificate through the pipeline (results in config order) and, when `cleanup`, beside
+/// them the removal of orphaned dns-persist-01 records.
+async fn orders_and_orphans(
+    run: &Run<'_>,
+    issuer: &AcmeIssuer<'_>,
+    certificates: &[&CertificateConfig],
+    config: &Config,
+    cleanup: bool,
+) -> Vec<CertResult> {
+    // Orders spend most of their time waiting on DNS and the CA, so certificates run
+    // concurrently; `buffered` keeps the results in config order. (The futures are built
+    // first: a closure inside the stream trips rustc's Send inference.)
+    let pending: Vec<_> = certificates
+        .iter()
+        .map(|cert| {
+            let span = tracing::info_span!("certificate", name = %cert.name);
+            run.certificate(cert).instrument(span)
+        })
+        .collect();
+    let orders_done = tokio::sync::Notify::new();
+    let orders = async {
+        let results: Vec<CertResult> = futures_util::stream::iter(pending)
+            .buffered(config.acme.max_concurrent_orders.max(1))
+            .collect()
+            .await;
+        orders_done.notify_one();
+        results
+    };
+    // The records of certificates no longer configured are independent of the orders: their
+    // cleanup starts as soon as the account is known, not after the last deploy.
+    let orphans = async {
+        if !cleanup {
+            return;
+        }
+        tokio::select! {
+            () = issuer.account_opened() => {}
+            () = orders_done.notified() => {}
+        }
+        issuer.remove_persist_orphans(&config.certificates).await;
+    };
+    let (results, ()) = tokio::join!(orders, orphans);
+    results
+}
+
 /// Read, decide, order and deploy each of `certificates` (one result each, in order).
 pub async fn run_certificates(
     config: &Config,
@@ -189,38 +233,8 @@ pub async fn run_certificates(
             states,
             crate::backoff::fingerprint(&(&config.acme, &config.dns, &config.aliyun)),
         );
-    // Orders spend most of their time waiting on DNS and the CA, so certificates run
-    // concurrently; `buffered` keeps the results in config order. (The futures are built
-    // first: a closure inside the stream trips rustc's Send inference.)
-    let pending: Vec<_> = certificates
-        .iter()
-        .map(|cert| {
-            let span = tracing::info_span!("certificate", name = %cert.name);
-            run.certificate(cert).instrument(span)
-        })
-        .collect();
-    let orders_done = tokio::sync::Notify::new();
-    let orders = async {
-        let results: Vec<CertResult> = futures_util::stream::iter(pending)
-            .buffered(config.acme.max_concurrent_orders.max(1))
-            .collect()
-            .await;
-        orders_done.notify_one();
-        results
-    };
-    // The records of certificates no longer configured are independent of the orders: their
-    // cleanup starts as soon as the account is known, not after the last deploy.
-    let orphans = async {
-        if settings.dry_run || opts.on_demand {
-            return;
-        }
-        tokio::select! {
-            () = issuer.account_opened() => {}
-            () = orders_done.notified() => {}
-        }
-        issuer.remove_persist_orphans(&config.certificates).await;
-    };
-    let (results, ()) = tokio::join!(orders, orphans);
+    let cleanup = !settings.dry_run && !opts.on_demand;
+    let results = orders_and_orphans(&run, &issuer, certificates, config, cleanup).await;
     let result = RunResult {
         // A certificate backing off is still broken: the run is not ok until it renews.
         ok: results.iter().all(|c| !c.status.is_failing()),
