@@ -338,7 +338,7 @@ async fn listings_page_within_limits_and_unknown_ids_are_not_found() {
             vec![("HostnameId", "x")],
             "InvalidParameter.HostnameId",
         ),
-        ("ListSites", vec![], "InvalidAction.NotFound"),
+        ("CreateSite", vec![], "InvalidAction.NotFound"),
     ] {
         let e = call(&c, action, &params).await.unwrap_err();
         assert_eq!(code(e), want, "{action} {params:?}");
