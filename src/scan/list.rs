@@ -219,6 +219,7 @@ async fn list(job: &Job, client: &AliyunClient) -> Result<Vec<toml::Table>> {
     let table = job.table();
     match job.listing {
         Listing::Targets(list) => list(&table, client).await,
+        // Rows are listed by `rows`, which `run` calls instead.
         Listing::Rows(_) => Ok(vec![]),
         Listing::Domains(discovery) => {
             let domains = (discovery.list)(&table, client).await?;

@@ -14,7 +14,6 @@ use serde_json::Value;
 use super::table;
 use crate::aliyun::{AliyunClient, Product};
 use crate::error::{Error, Result};
-use crate::ident::RegionId;
 
 /// The actions this file calls (tests/policy.rs checks them against the calls).
 pub(crate) const RAM: &[&str] = &[
@@ -34,11 +33,7 @@ pub fn list<'a>(
     client: &'a AliyunClient,
 ) -> BoxFuture<'a, Result<Vec<toml::Table>>> {
     Box::pin(async move {
-        let region = super::region(t)
-            .map(RegionId::parse)
-            .transpose()
-            .map_err(Error::Config)?;
-        let client = crate::deploy::regional(client, region.as_ref());
+        let client = super::regional_client(t, client)?;
         let region = client.region().to_string();
         let client = &client;
         // A few groups' DescribeApiGroup at once (a region may hold hundreds of groups).

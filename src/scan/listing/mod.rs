@@ -49,9 +49,10 @@ pub fn table(pairs: &[(&str, &str)]) -> toml::Table {
         .collect()
 }
 
-/// The `region` of the listing's table, if any (to pass on into each target table).
-pub fn region(table: &toml::Table) -> Option<&str> {
-    table.get("region").and_then(toml::Value::as_str)
+/// The client for the listing table's `region` (the client's own region when it names none).
+pub fn regional_client(table: &toml::Table, client: &AliyunClient) -> Result<AliyunClient> {
+    let region = crate::deploy::fc::region_of(table)?;
+    Ok(crate::deploy::regional(client, region.as_ref()))
 }
 
 /// The `const RAM` of every listing file (scan's read actions, README "alicert scan").

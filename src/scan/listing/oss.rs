@@ -11,7 +11,7 @@ use super::table;
 use crate::aliyun::client::OssRequest;
 use crate::aliyun::AliyunClient;
 use crate::error::{Error, Result};
-use crate::ident::{BucketName, RegionId};
+use crate::ident::BucketName;
 
 /// The actions this file calls (tests/policy.rs checks them against the calls).
 pub(crate) const RAM: &[&str] = &["oss:ListBuckets"];
@@ -28,11 +28,7 @@ pub fn list<'a>(
     client: &'a AliyunClient,
 ) -> BoxFuture<'a, Result<Vec<toml::Table>>> {
     Box::pin(async move {
-        let region = super::region(t)
-            .map(RegionId::parse)
-            .transpose()
-            .map_err(Error::Config)?;
-        let client = crate::deploy::regional(client, region.as_ref());
+        let client = super::regional_client(t, client)?;
         let region = client.region().to_string();
         let mut names = Vec::new();
         for bucket in buckets(&client).await? {
