@@ -155,7 +155,7 @@ pub struct Locks {
     prefix: String,
     owner: String,
     /// GetBucketVersioning, once per run (the bucket's state does not change under a run).
-    versioning_checked: tokio::sync::OnceCell<()>,
+    versioning: tokio::sync::OnceCell<BucketVersioning>,
 }
 
 fn short_hash(bytes: &[u8]) -> String {
@@ -179,7 +179,7 @@ impl Locks {
             bucket: location.bucket,
             prefix: location.prefix,
             owner,
-            versioning_checked: tokio::sync::OnceCell::new(),
+            versioning: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -188,25 +188,28 @@ impl Locks {
     /// "does not take effect" when versioning is enabled or suspended), so two runs could both
     /// "create" the same lock. Once per run; the pipeline calls it ahead of the first lock too.
     pub async fn check_versioning(&self) -> Result<()> {
-        self.versioning_checked
-            .get_or_try_init(|| async {
-                match self.client.oss_bucket_versioning(&self.bucket).await? {
-                    BucketVersioning::Unversioned => Ok(()),
-                    state => Err(Error::Config(format!(
-                        "[lock] bucket `{}` has versioning {}: OSS ignores x-oss-forbid-overwrite \
-                         there, so locks would not exclude concurrent runs; set [lock] bucket to \
-                         a bucket that never had versioning (or set [lock] enabled = false)",
-                        self.bucket,
-                        if state == BucketVersioning::Enabled {
-                            "enabled"
-                        } else {
-                            "suspended"
-                        }
-                    ))),
+        let state = self
+            .versioning
+            .get_or_try_init(|| self.client.oss_bucket_versioning(&self.bucket))
+            .await?;
+        self.refuse_versioned(*state)
+    }
+
+    fn refuse_versioned(&self, state: BucketVersioning) -> Result<()> {
+        match state {
+            BucketVersioning::Unversioned => Ok(()),
+            state => Err(Error::Config(format!(
+                "[lock] bucket `{}` has versioning {}: OSS ignores x-oss-forbid-overwrite \
+                 there, so locks would not exclude concurrent runs; set [lock] bucket to \
+                 a bucket that never had versioning (or set [lock] enabled = false)",
+                self.bucket,
+                if state == BucketVersioning::Enabled {
+                    "enabled"
+                } else {
+                    "suspended"
                 }
-            })
-            .await
-            .map(|_| ())
+            ))),
+        }
     }
 
     pub fn owner(&self) -> &str {
@@ -230,14 +233,24 @@ impl Locks {
 
     /// Take the lock of `certificate` until `expires` (unix seconds), or report who has it.
     pub async fn acquire(&self, certificate: &str, expires: i64) -> Result<Acquire> {
-        self.check_versioning().await?;
         let key = self.key(certificate)?;
         let body = self.body(certificate, expires);
+        let mut first = match self.versioning.get() {
+            Some(state) => {
+                self.refuse_versioned(*state)?;
+                None
+            }
+            None => Some(self.put_checking(&key, &body).await?),
+        };
         for _ in 0..4 {
-            let put = self
-                .client
-                .oss_put(&self.bucket, &key, body.clone(), true)
-                .await?;
+            let put = match first.take() {
+                Some(put) => put,
+                None => {
+                    self.client
+                        .oss_put(&self.bucket, &key, body.clone(), true)
+                        .await?
+                }
+            };
             if put == PutOutcome::Created {
                 tracing::info!(lock = %format!("oss://{}/{key}", self.bucket), "lock taken");
                 return Ok(Acquire::Held(Held { key, body }));
@@ -270,6 +283,26 @@ impl Locks {
             "lock oss://{}/{key}: could not be taken after 4 tries (heavy contention)",
             self.bucket
         )))
+    }
+
+    /// The first PUT of a lock beside the run's versioning check, when no read went ahead of
+    /// the lock to make the check (a forced run). In a versioned bucket every run fails the
+    /// check, so no run holds a lock there that this PUT could overwrite; the object it made
+    /// is deleted again.
+    async fn put_checking(&self, key: &ObjectKey, body: &[u8]) -> Result<PutOutcome> {
+        let (checked, put) = tokio::join!(
+            self.check_versioning(),
+            self.client.oss_put(&self.bucket, key, body.to_vec(), true)
+        );
+        if let Err(e) = checked {
+            if matches!(put, Ok(PutOutcome::Created)) {
+                if let Err(d) = self.client.oss_delete(&self.bucket, key).await {
+                    tracing::warn!(lock = %key, error = %d, "could not delete the lock object made beside a failed versioning check");
+                }
+            }
+            return Err(e);
+        }
+        put
     }
 
     /// Delete the stale lock `stale` at `key` if this run wins its take-over token. A token

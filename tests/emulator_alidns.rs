@@ -361,3 +361,57 @@ async fn records_alicert_adds_carry_a_valid_exact_remark() {
         .iter()
         .all(|c| c.code.is_none()));
 }
+
+#[tokio::test]
+async fn a_duplicate_of_a_stale_leftover_is_swept_and_added_again_a_fresh_one_adopted() {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    // A crashed run two hours ago left this order's very value (the CA handed out the same
+    // authorization again); a run in progress a moment ago made the other one.
+    let records = vec![
+        txt(
+            "_acme-challenge.www",
+            "same-digest",
+            Some(&sweep::remark("www", now - 7200)),
+        ),
+        txt(
+            "_acme-challenge.api",
+            "retried-digest",
+            Some(&sweep::remark("www", now)),
+        ),
+    ];
+    let mut seed = Seed::default().access_key(AK, SECRET);
+    seed.zones.push(zone("example.com", records));
+    let emu = emulator::start(seed).await;
+    let seeded: Vec<String> = emu
+        .state()
+        .records
+        .iter()
+        .map(|r| r.record_id.clone())
+        .collect();
+    let dns = Alidns::new(client(&emu), 600)
+        .with_sweep_grace(Duration::from_secs(3600))
+        .for_certificate("www");
+    let z = dns
+        .zone_for("_acme-challenge.www.example.com")
+        .await
+        .unwrap();
+
+    let stale = dns
+        .create_txt(&z, "_acme-challenge.www.example.com", "same-digest")
+        .await
+        .unwrap();
+    // Not the leftover (the sweep deleted it): a record of this run, which its cleanup deletes.
+    assert_ne!(stale.id, seeded[0]);
+    let state = emu.state();
+    assert!(state.record(&seeded[0]).is_none(), "the leftover is gone");
+    assert_eq!(state.record(&stale.id).unwrap().value, "same-digest");
+    assert_eq!(state.calls_to("AddDomainRecord").len(), 2);
+
+    // A fresh record with the value (a retried add whose first attempt landed) is adopted.
+    let fresh = dns
+        .create_txt(&z, "_acme-challenge.api.example.com", "retried-digest")
+        .await
+        .unwrap();
+    assert_eq!(fresh.id, seeded[1]);
+    assert_eq!(emu.state().records.len(), 2);
+}

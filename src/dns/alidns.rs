@@ -26,6 +26,8 @@ pub struct Alidns {
     swept: Arc<std::sync::Mutex<HashMap<String, Arc<OnceCell<usize>>>>>,
     /// The certificate the records are for, written into their remark.
     owner: String,
+    /// `[dns] sweep_grace_secs`: a duplicate add waits for the sweep of its name with it.
+    sweep_grace: std::time::Duration,
     /// Bounds the Alidns calls in flight when orders run concurrently (Alidns throttles per
     /// account; throttled calls are retried by the client, this keeps them rare).
     calls: Arc<Semaphore>,
@@ -37,8 +39,14 @@ pub struct Alidns {
     unreachable: Arc<std::sync::Mutex<Vec<(String, String)>>>,
 }
 
+/// `[dns] sweep_grace_secs`' default, unless [`Alidns::with_sweep_grace`] says otherwise.
+const DEFAULT_SWEEP_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Alidns calls in flight at once unless [`Alidns::with_max_concurrent_calls`] says otherwise.
 const DEFAULT_CONCURRENT_CALLS: usize = 5;
+
+/// AddDomainRecord's answer when the zone has the record already (same RR, type and value).
+const DUPLICATE: &str = "DomainRecordDuplicate";
 
 impl Alidns {
     pub fn new(client: AliyunClient, ttl: u32) -> Alidns {
@@ -48,6 +56,7 @@ impl Alidns {
             zones: Arc::new(OnceCell::new()),
             swept: Arc::default(),
             owner: String::new(),
+            sweep_grace: DEFAULT_SWEEP_GRACE,
             calls: Arc::new(Semaphore::new(DEFAULT_CONCURRENT_CALLS)),
             roles: Arc::default(),
             unreachable: Arc::default(),
@@ -75,6 +84,11 @@ impl Alidns {
         )
         .await?;
         Ok(())
+    }
+
+    pub fn with_sweep_grace(mut self, grace: std::time::Duration) -> Alidns {
+        self.sweep_grace = grace;
+        self
     }
 
     pub fn with_max_concurrent_calls(mut self, n: usize) -> Alidns {
@@ -250,6 +264,26 @@ impl Alidns {
         .await
     }
 
+    /// AddDomainRecord: the new record's RecordId.
+    async fn add_record(&self, zone: &Zone, fqdn: &str, rr: &str, value: &str) -> Result<String> {
+        let ttl = self.ttl.to_string();
+        let rsp = self
+            .call(
+                &zone.name,
+                "AddDomainRecord",
+                &[
+                    ("DomainName", &zone.name),
+                    ("RR", rr),
+                    ("Type", "TXT"),
+                    ("Value", value),
+                    ("TTL", &ttl),
+                ],
+            )
+            .await?;
+        record_id(&rsp["RecordId"])
+            .ok_or_else(|| Error::Dns(format!("AddDomainRecord for {fqdn} returned no RecordId")))
+    }
+
     /// The `kind` records at exactly `fqdn` in `zone` (DescribeSubDomainRecords, every page).
     async fn records_at(&self, zone: &Zone, fqdn: &str, kind: &str) -> Result<Vec<Value>> {
         self.list_all(
@@ -303,27 +337,22 @@ impl DnsProvider for Alidns {
     async fn create_txt(&self, zone: &Zone, fqdn: &str, value: &str) -> Result<TxtRecord> {
         let rr = relative_name(fqdn, &zone.name)
             .ok_or_else(|| Error::Dns(format!("{fqdn} is not inside zone {}", zone.name)))?;
-        let ttl = self.ttl.to_string();
-        let added = self
-            .call(
-                &zone.name,
-                "AddDomainRecord",
-                &[
-                    ("DomainName", &zone.name),
-                    ("RR", &rr),
-                    ("Type", "TXT"),
-                    ("Value", value),
-                    ("TTL", &ttl),
-                ],
-            )
-            .await;
-        let id = match added {
-            Ok(rsp) => record_id(&rsp["RecordId"]).ok_or_else(|| {
-                Error::Dns(format!("AddDomainRecord for {fqdn} returned no RecordId"))
-            })?,
-            // A retried call whose first attempt did land (or a crashed run of the same order):
-            // the value is this order's key-authorization digest, so the record is ours to adopt.
-            Err(Error::Aliyun { code, .. }) if code == "DomainRecordDuplicate" => {
+        let id = match self.add_record(zone, fqdn, &rr, value).await {
+            // A leftover of a crashed run with this very value (the CA handed out the same
+            // authorization again) is swept first: the zone's sweep may be deleting it right
+            // now, beside this add. Then add again.
+            Err(Error::Aliyun { code, .. }) if code == DUPLICATE => {
+                self.sweep_stale_at(zone, fqdn, self.sweep_grace).await?;
+                self.add_record(zone, fqdn, &rr, value).await
+            }
+            other => other,
+        };
+        let id = match id {
+            Ok(id) => id,
+            // A retried call whose first attempt did land (or a recent, unswept record of the
+            // same order): the value is this order's key-authorization digest, so the record
+            // is ours to adopt.
+            Err(Error::Aliyun { code, .. }) if code == DUPLICATE => {
                 self.find_txt(zone, fqdn, value).await?.ok_or_else(|| {
                     Error::Dns(format!(
                         "Alidns reports a duplicate TXT record at {fqdn} but lists none with this value"

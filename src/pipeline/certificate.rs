@@ -105,29 +105,14 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
             ));
         }
         self.records = targets?.into_iter().map(TargetRecord::new).collect();
-        // The run's one-time lock check goes alongside the first reads (one call per run).
-        let locks = self.run.locks.as_ref();
-        let warm_lock = async move {
-            if let Some(locks) = locks {
-                // An error here is met again, and reported, when the lock is taken.
-                let _ = locks.check_versioning().await;
-            }
+        let mut held = if self.run.settings.force && !self.run.settings.dry_run {
+            // Forced: every target is due whatever it serves, so the lock need not wait for
+            // the read.
+            self.time_for_an_order()?;
+            self.read_beside_lock().await?
+        } else {
+            self.read_then_lock().await?
         };
-        let (read, ()) = tokio::join!(self.read(), warm_lock);
-        read?;
-        self.require_due(None)?;
-        if self.run.settings.dry_run {
-            self.load_backoff().await;
-            return Err(self.backing_off().unwrap_or(Finish::WouldRenew));
-        }
-        let estimate = self.run.order_estimate();
-        if self.run.budget.short_of(estimate) {
-            return Err(Finish::NotAttempted(format!(
-                "not ordered: less than {}s left before the invocation's deadline",
-                (estimate + RESERVE).as_secs()
-            )));
-        }
-        let mut held = self.lock_and_prepare().await?;
         let rolled = match self.require_due(Some("renewed meanwhile by the run that held the lock"))
         {
             Ok(()) => self.roll_out(&mut held).await,
@@ -145,6 +130,39 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
             Ok(never) => match never {},
             Err(f) => Err(f),
         }
+    }
+
+    /// The read, then (when a target is due and the run writes) the lock.
+    async fn read_then_lock(&mut self) -> std::result::Result<Option<Held>, Finish> {
+        // The run's one-time lock check goes alongside the first reads (one call per run).
+        let locks = self.run.locks.as_ref();
+        let warm_lock = async move {
+            if let Some(locks) = locks {
+                // An error here is met again, and reported, when the lock is taken.
+                let _ = locks.check_versioning().await;
+            }
+        };
+        let (read, ()) = tokio::join!(self.read(), warm_lock);
+        read?;
+        self.require_due(None)?;
+        if self.run.settings.dry_run {
+            self.load_backoff().await;
+            return Err(self.backing_off().unwrap_or(Finish::WouldRenew));
+        }
+        self.time_for_an_order()?;
+        self.lock_and_prepare().await
+    }
+
+    /// Ends the walk when the invocation's deadline leaves too little time for an order.
+    fn time_for_an_order(&self) -> std::result::Result<(), Finish> {
+        let estimate = self.run.order_estimate();
+        if self.run.budget.short_of(estimate) {
+            return Err(Finish::NotAttempted(format!(
+                "not ordered: less than {}s left before the invocation's deadline",
+                (estimate + RESERVE).as_secs()
+            )));
+        }
+        Ok(())
     }
 
     /// Reads the failure state an earlier run left and decides whether a new order may be
@@ -236,15 +254,14 @@ impl<'r, 'a> CertificateRun<'r, 'a> {
     }
 
     /// Step 2: one run at a time. Take the certificate's lock, then read again: the run that
-    /// held it a moment ago may have just deployed. (Not when forced: every target is due
-    /// whatever it serves, so a second read could not change the outcome.)
+    /// held it a moment ago may have just deployed. (A forced run takes the lock beside its
+    /// only read, [`Self::read_beside_lock`].)
     async fn lock(&mut self) -> std::result::Result<Option<Held>, Finish> {
         let run = self.run;
         let Some(locks) = &run.locks else {
             return Ok(None);
         };
         match locks.acquire(&self.cert.name, run.lock_expiry()).await? {
-            Acquire::Held(h) if run.settings.force => Ok(Some(h)),
             Acquire::Held(h) => match self.read().await {
                 Ok(()) => Ok(Some(h)),
                 Err(f) => {

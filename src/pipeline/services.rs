@@ -36,8 +36,8 @@ pub trait Issuer: Send + Sync {
     /// `[acme] rehearse_on_staging`: the same order from the staging CA, nothing deployed.
     /// `Ok(false)` when rehearsals are off.
     async fn rehearse(&self, cert: &CertificateConfig) -> Result<bool>;
-    /// Get ready for an order of `cert` that is likely to follow (find and sweep its zones),
-    /// while the caller takes the lock. Best effort: `issue` does whatever this did not.
+    /// Get ready for an order of `cert` that is likely to follow (find its zones), while the
+    /// caller takes the lock. Best effort: `issue` does whatever this did not.
     async fn prepare_dns(&self, _cert: &CertificateConfig) {}
     /// Open the CA account ahead of an order (best effort, as `prepare_dns`).
     async fn prepare_account(&self) {}
@@ -88,6 +88,7 @@ impl<'a> AcmeIssuer<'a> {
             client,
             dns: Alidns::new(client.clone(), dns_config.ttl)
                 .with_max_concurrent_calls(dns_config.max_concurrent_calls)
+                .with_sweep_grace(Duration::from_secs(dns_config.sweep_grace_secs))
                 .with_zone_roles(zones),
             dns_config,
             budget,
@@ -176,11 +177,8 @@ impl Issuer for AcmeIssuer<'_> {
     }
 
     async fn prepare_dns(&self, cert: &CertificateConfig) {
-        let Ok(settings) = self.dns_settings() else {
-            return; // `issue` reports it
-        };
         let dns = self.dns.for_certificate(&cert.name);
-        order::prepare_dns(&dns, &cert.domains, &settings).await;
+        order::prepare_dns(&dns, &cert.domains).await;
     }
 
     async fn prepare_account(&self) {

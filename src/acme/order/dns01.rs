@@ -1,5 +1,5 @@
 //! The DNS side of dns-01: publish one TXT record per pending challenge (sweeping a crashed
-//! run's leftovers in each zone first), wait until the resolvers see them all, and delete the
+//! run's leftovers in each zone beside), wait until the resolvers see them all, and delete the
 //! records this order created, whatever its outcome.
 // Whether another try may succeed (throttling, unavailability, the network): the client's.
 use crate::aliyun::client::is_transient;
@@ -33,24 +33,16 @@ pub(super) async fn locate(
     Ok(())
 }
 
-/// Ahead of the order (while the account is opened and the order created): find the zones of
-/// `domains` and sweep each one's stale records (the provider sweeps a zone once per run).
-/// Best effort: [`publish`] looks the zones up again (answered from the provider's cache) and
-/// reports any failure with the name the CA asked for.
-pub(crate) async fn prepare(dns: &dyn DnsProvider, domains: &[String], settings: &DnsSettings) {
-    let mut zones: Vec<Zone> = Vec::new();
+/// Ahead of the order (while the lock is taken, the account opened and the order created):
+/// find the zones of `domains` (the provider lists them once per run). Best effort:
+/// [`publish`] looks the zones up again (answered from the provider's cache) and reports any
+/// failure with the name the CA asked for. The zones are swept beside the TXT adds, not here:
+/// nothing before them waits for a sweep.
+pub(crate) async fn find_zones(dns: &dyn DnsProvider, domains: &[String]) {
     for d in domains {
         let fqdn = format!("_acme-challenge.{}", d.trim_start_matches("*."));
-        match dns.zone_for(&fqdn).await {
-            Ok(zone) if !zones.contains(&zone) => zones.push(zone),
-            Ok(_) => {}
-            Err(e) => tracing::debug!(fqdn, error = %e, "zone lookup ahead of the order failed"),
-        }
-    }
-    let sweeps = zones.iter().map(|zone| sweep(dns, zone, settings));
-    for (zone, swept) in zones.iter().zip(join_all(sweeps).await) {
-        if let Err(e) = swept {
-            tracing::debug!(zone = %zone.name, error = %e, "sweep ahead of the order failed");
+        if let Err(e) = dns.zone_for(&fqdn).await {
+            tracing::debug!(fqdn, error = %e, "zone lookup ahead of the order failed");
         }
     }
 }
@@ -83,30 +75,22 @@ pub(super) async fn publish(
             distinct.push(zone);
         }
     }
-    // Swept once per run by the provider: after `prepare`, no call.
-    for zone in &distinct {
-        sweep(dns, zone, settings).await?;
-    }
-    // A delegated name need not start with `_acme-challenge`: its leftovers are swept by
-    // exact name.
-    let mut delegated: Vec<&str> = Vec::new();
-    for (p, zone) in pending.iter().zip(&zones) {
-        if p.record != p.fqdn && !delegated.contains(&p.record.as_str()) {
-            let n = dns
-                .sweep_stale_at(zone, &p.record, settings.sweep_grace)
-                .await?;
-            if n > 0 {
-                tracing::warn!(fqdn = %p.record, deleted = n, "swept stale delegated TXT records");
-            }
-            delegated.push(&p.record);
+    // The sweep (once per run per zone in the provider) runs beside the adds: it deletes only marked records older than the grace, and a new record
+    // is neither. (A leftover with this order's very value makes the add a duplicate; the
+    // provider then lets the sweep finish before it adopts or re-adds the record.)
+    let sweeps = async {
+        for zone in &distinct {
+            sweep(dns, zone, settings).await?;
         }
-    }
+        sweep_delegated(dns, pending, &zones, settings).await
+    };
     let adds = pending.iter().zip(&zones).map(|(p, zone)| {
         tracing::debug!(identifier = %p.identifier, fqdn = %p.record, zone = %zone.name, "creating TXT record");
         dns.create_txt(zone, &p.record, &p.value)
     });
-    let mut first_error = None;
-    for added in join_all(adds).await {
+    let (swept, added) = tokio::join!(sweeps, join_all(adds));
+    let mut first_error = swept.err();
+    for added in added {
         match added {
             Ok(record) => created.push(record),
             Err(e) => {
@@ -124,6 +108,29 @@ pub(super) async fn publish(
         }
     }
     Ok(name_servers)
+}
+
+/// A delegated name need not start with `_acme-challenge`: its leftovers are swept by exact
+/// name.
+async fn sweep_delegated(
+    dns: &dyn DnsProvider,
+    pending: &[Pending],
+    zones: &[Zone],
+    settings: &DnsSettings,
+) -> Result<()> {
+    let mut delegated: Vec<&str> = Vec::new();
+    for (p, zone) in pending.iter().zip(zones) {
+        if p.record != p.fqdn && !delegated.contains(&p.record.as_str()) {
+            let n = dns
+                .sweep_stale_at(zone, &p.record, settings.sweep_grace)
+                .await?;
+            if n > 0 {
+                tracing::warn!(fqdn = %p.record, deleted = n, "swept stale delegated TXT records");
+            }
+            delegated.push(&p.record);
+        }
+    }
+    Ok(())
 }
 
 /// Mark every record as alicert's, all at once; the first failure after all of them ended.

@@ -75,9 +75,9 @@ impl Drop for Cleanup {
     }
 }
 
-/// Find the zones of `domains` and sweep them, ahead of an order (best effort; see dns01.rs).
-pub async fn prepare_dns(dns: &dyn DnsProvider, domains: &[String], settings: &DnsSettings) {
-    dns01::prepare(dns, domains, settings).await
+/// Find the zones of `domains` ahead of an order (best effort; see dns01.rs).
+pub async fn prepare_dns(dns: &dyn DnsProvider, domains: &[String]) {
+    dns01::find_zones(dns, domains).await
 }
 
 /// How to order, beyond the names.
@@ -140,10 +140,10 @@ pub async fn issue(
         None => crate::acme::generate_certificate_key(options.key_type)?,
     };
     let mut notes = Vec::new();
-    // The zones are found and swept while the order is placed: neither waits for the other.
+    // The zones are found while the order is placed: neither waits for the other.
     let (placed, ()) = tokio::join!(
         place(acme, account, domains, &options, &*dns, settings, &mut notes),
-        dns01::prepare(&*dns, domains, settings)
+        dns01::find_zones(&*dns, domains)
     );
     let (mut order, pending, persists) = placed?;
     let mut created: Vec<TxtRecord> = Vec::new();

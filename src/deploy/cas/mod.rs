@@ -158,12 +158,31 @@ pub(crate) async fn name_of(client: &AliyunClient, id: &str) -> Result<Option<St
         .and_then(|d| d.name))
 }
 
-/// Certificate `id` as a [`CasCopy`] (its region from `CertIdentifier`; no PEM fetched).
+/// The region CAS keeps what `client` uploads in, when the endpoint says: CAS has two sites,
+/// and a certificate's region is one of them ("CertRegion: cn-hangzhou or ap-southeast-1,
+/// default cn-hangzhou", SetCdnDomainSSLCertificate, help.aliyun.com/document_detail/2297005).
+/// cas20200407 3.9.4 serves the mainland and its mapped overseas regions at the central
+/// cas.aliyuncs.com, whose `CertIdentifier` is "the certificate ID appended with -cn-hangzhou"
+/// (GetUserCertificateDetailResponseBody), and the international site at
+/// cas.ap-southeast-1.aliyuncs.com. Any other host: `None`, and CAS is asked.
+pub(crate) fn upload_region(client: &AliyunClient) -> Option<&'static str> {
+    match crate::aliyun::endpoints::host(Product::Cas, client.region()).as_str() {
+        "cas.aliyuncs.com" => Some(DEFAULT_CAS_REGION),
+        "cas.ap-southeast-1.aliyuncs.com" => Some("ap-southeast-1"),
+        _ => None,
+    }
+}
+
+/// Certificate `id` as a [`CasCopy`]: its region from the endpoint ([`upload_region`]) or
+/// else from `CertIdentifier` (no PEM fetched).
 pub(crate) async fn copy_of(client: &AliyunClient, id: &str, name: &str) -> Result<CasCopy> {
-    let detail = detail(client, id, false).await?;
+    let region = match upload_region(client) {
+        Some(region) => region.to_string(),
+        None => detail(client, id, false).await?.region(id),
+    };
     Ok(CasCopy {
         id: id.to_string(),
-        region: detail.region(id),
+        region,
         name: name.to_string(),
     })
 }

@@ -12,7 +12,7 @@ use crate::config::CertificateConfig;
 use crate::deploy::{self, NewCert};
 use crate::drift::{Basis, Finding};
 use crate::error::{Error, Result};
-use crate::lock::Held;
+use crate::lock::{Acquire, Held};
 use crate::pipeline::run::Run;
 use crate::plan::DueReason;
 
@@ -66,8 +66,8 @@ impl CertificateRun<'_, '_> {
     }
 
     /// The lock (and the read after it), while the failure state is read and the issuer gets
-    /// ready for the order: none of them waits for another. The zones are found and swept
-    /// whatever the state says; the account is opened only when the state lets the order go
+    /// ready for the order: none of them waits for another. The zones are found whatever the
+    /// state says; the account is opened only when the state lets the order go
     /// (a certificate backing off, perhaps from the CA's rate limits, does not touch the CA).
     pub(super) async fn lock_and_prepare(&mut self) -> std::result::Result<Option<Held>, Finish> {
         let (run, cert) = (self.run, self.cert);
@@ -78,27 +78,38 @@ impl CertificateRun<'_, '_> {
             .iter()
             .filter_map(|r| r.current.as_ref())
             .any(|c| backoff::near_expiry(c, now));
-        let state_then_account = async move {
-            let state = load_state(run, &cert.name).await;
-            let gate = backoff::gate(
-                state.as_ref(),
-                &fingerprint,
-                now,
-                run.settings.force,
-                emergency,
-            );
-            if matches!(gate, Gate::Go) {
-                run.issuer.prepare_account().await;
-            }
-            state
-        };
-        let ahead = async move {
-            let (state, ()) = tokio::join!(state_then_account, run.issuer.prepare_dns(cert));
-            state
-        };
+        let ahead = get_ready(run, cert, fingerprint, emergency);
         let (held, state) = tokio::join!(self.lock(), ahead);
         self.set_gate(state);
         held
+    }
+
+    /// A forced run: the read, the lock and getting ready for the order all at once (every
+    /// target is due whatever it serves). A failed read releases the lock it took.
+    pub(super) async fn read_beside_lock(&mut self) -> std::result::Result<Option<Held>, Finish> {
+        let (run, cert) = (self.run, self.cert);
+        let acquire = async move {
+            match &run.locks {
+                Some(locks) => locks.acquire(&cert.name, run.lock_expiry()).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        // No target's expiry is known yet; forced, the backoff lets the order go anyway.
+        let ahead = get_ready(run, cert, self.fingerprint(), false);
+        let (read, acquired, state) = tokio::join!(self.read(), acquire, ahead);
+        self.set_gate(state);
+        let held = match acquired? {
+            Some(Acquire::Held(h)) => Some(h),
+            Some(Acquire::Busy { owner, expires }) => return Err(self.busy(&owner, expires)),
+            None => None,
+        };
+        if let Err(f) = read.and_then(|()| self.require_due(None)) {
+            if let Some(h) = held {
+                self.release(h).await;
+            }
+            return Err(f);
+        }
+        Ok(held)
     }
 
     /// Step 4: deploy to each due target and verify it serves the new serial; each reports
@@ -171,6 +182,36 @@ async fn decide(
         }
         _ => decided,
     }
+}
+
+/// The failure state, the account and the zones for an order that is likely
+/// to follow. Unforced, the account is opened only when the state lets the order go (a
+/// certificate backing off, perhaps from the CA's rate limits, does not touch the CA); forced,
+/// the state cannot stop the order, so neither waits for the other.
+async fn get_ready(
+    run: &Run<'_>,
+    cert: &CertificateConfig,
+    fingerprint: String,
+    emergency: bool,
+) -> Option<CertState> {
+    let state_and_account = async {
+        if run.settings.force {
+            let (state, ()) =
+                tokio::join!(load_state(run, &cert.name), run.issuer.prepare_account());
+            return state;
+        }
+        let state = load_state(run, &cert.name).await;
+        let now = OffsetDateTime::now_utc();
+        if matches!(
+            backoff::gate(state.as_ref(), &fingerprint, now, false, emergency),
+            Gate::Go
+        ) {
+            run.issuer.prepare_account().await;
+        }
+        state
+    };
+    let (state, ()) = tokio::join!(state_and_account, run.issuer.prepare_dns(cert));
+    state
 }
 
 /// The failure state an earlier run left for certificate `name` (None: none, or no state bucket).
