@@ -251,13 +251,22 @@ async fn the_sweep_pages_through_every_record_and_takes_only_stale_marked_ones()
     let old = now - 7200;
     let mut records = Vec::new();
     let mut want_swept = 0;
+    let mut fresh = 0;
+    // Stale ones among many fresh ones (a run in progress): more records than two pages, and
+    // few enough deletes for AddDomainRecord's sibling quota (DeleteDomainRecord 60/s).
     for i in 0..1100 {
         let rr = format!("_acme-challenge.h{i}");
-        records.push(txt(&rr, "x", Some(&sweep::remark("www", old))));
-        want_swept += 1;
+        let stale = i % 22 == 0;
+        let at = if stale { old } else { now };
+        records.push(txt(&rr, "x", Some(&sweep::remark("www", at))));
+        if stale {
+            want_swept += 1;
+        } else {
+            fresh += 1;
+        }
     }
     // Left by older versions.
-    for i in 0..60 {
+    for i in 0..10 {
         let rr = format!("_acme-challenge.legacy{i}");
         records.push(txt(&rr, "x", Some(&format!("alicert:www-api:{old}"))));
         want_swept += 1;
@@ -282,7 +291,7 @@ async fn the_sweep_pages_through_every_record_and_takes_only_stale_marked_ones()
         kept.push(txt(&format!("_acme-challenge.bare{i}"), "x", None));
     }
     kept.push(txt("www", "x", Some(&sweep::remark("www", old))));
-    let kept_count = kept.len();
+    let kept_count = kept.len() + fresh;
     records.extend(kept);
     let mut seed = Seed::default().access_key(AK, SECRET);
     seed.zones.push(zone("example.com", records));
@@ -309,7 +318,7 @@ async fn the_sweep_pages_through_every_record_and_takes_only_stale_marked_ones()
             .is_none_or(|t| t == now)
             || r.rr == "www"
     }));
-    // 1240 challenge TXT records: three pages of 500, numbered from 1.
+    // 1231 challenge TXT records: three pages of 500, numbered from 1.
     let pages: Vec<(String, String)> = state
         .calls_to("DescribeDomainRecords")
         .iter()
@@ -414,4 +423,53 @@ async fn a_duplicate_of_a_stale_leftover_is_swept_and_added_again_a_fresh_one_ad
         .unwrap();
     assert_eq!(fresh.id, seeded[1]);
     assert_eq!(emu.state().records.len(), 2);
+}
+
+/// AddDomainRecord's documented quota (60 per second and account, help.aliyun.com/zh/dns/
+/// api-alidns-2015-01-09-quota): two function instances adding 45 records each at once go
+/// over it and some adds are refused `Throttling.User` (the client retries them); one
+/// instance adding 90 stays within it by itself and is never refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_domain_record_is_held_to_its_quota_and_one_client_keeps_it() {
+    let emu = emulator::start(Seed::default().access_key(AK, SECRET).zone("example.com")).await;
+    let adds = |c: AliyunClient, prefix: &'static str, n: usize| async move {
+        let futures = (0..n).map(|i| {
+            let c = c.clone();
+            async move {
+                let rr = format!("_acme-challenge.{prefix}{i}");
+                c.rpc(
+                    Product::Alidns,
+                    "AddDomainRecord",
+                    &[
+                        ("DomainName", "example.com"),
+                        ("RR", &rr),
+                        ("Type", "TXT"),
+                        ("Value", "v"),
+                    ],
+                )
+                .await
+            }
+        });
+        futures_util::future::join_all(futures).await
+    };
+    let throttled = |emu: &Emulator| {
+        emu.state()
+            .calls_to("AddDomainRecord")
+            .iter()
+            .filter(|c| c.code.as_deref() == Some("Throttling.User"))
+            .count()
+    };
+    let (a, b) = tokio::join!(adds(client(&emu), "a", 45), adds(client(&emu), "b", 45));
+    assert!(
+        throttled(&emu) > 0,
+        "90 adds from two clients in one second"
+    );
+    // Retried by the client until the quota let them through.
+    assert!(a.iter().chain(&b).all(|r| r.is_ok()));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let before = throttled(&emu);
+    let one = adds(client(&emu), "c", 90).await;
+    assert!(one.iter().all(|r| r.is_ok()));
+    assert_eq!(throttled(&emu), before, "one client keeps the quota");
+    assert_eq!(emu.state().records.len(), 180);
 }

@@ -4,6 +4,7 @@ pub mod credentials;
 mod endpoint_maps;
 pub mod endpoints;
 pub mod identity;
+mod quota;
 pub mod ram;
 pub mod role;
 pub mod settings;

@@ -77,6 +77,7 @@ mod kms;
 mod metadata;
 mod nlb;
 mod oss;
+mod quota;
 mod ram;
 mod ram_api;
 mod routes;
@@ -322,6 +323,8 @@ pub(crate) struct Inner {
     ram_policy: Option<RamPolicy>,
     /// Who owns what beyond the default account, role trust and role policies (accounts.rs).
     accounts: accounts::Accounts,
+    /// The last second's calls of actions with a documented rate quota (quota.rs).
+    quota_windows: quota::Windows,
 }
 
 /// A bucket: its region (its endpoint and V4 scope) and versioning status.
@@ -494,6 +497,7 @@ impl Inner {
                 .as_ref()
                 .map(|v| RamPolicy::parse(v).expect("emulator seed: ram_policy")),
             accounts: accounts::Accounts::from_seed(&seed.accounts),
+            quota_windows: quota::Windows::default(),
         };
         alidns::seed_zones(&mut inner, seed);
         inner.state.services = ServicesState::from_seed(&seed.services);

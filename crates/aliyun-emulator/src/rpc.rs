@@ -371,6 +371,23 @@ pub(crate) async fn handle_rpc(
         log(shared, e.status, Some(&e.code));
         return rpc_error_response(&e, &request_id, host, product_name);
     }
+    // The documented rate quotas (quota.rs), per account and region.
+    let admitted = {
+        let mut inner = shared.lock();
+        let account = inner.account_of(&ak);
+        inner
+            .quota_windows
+            .admit(&account, &at.region, product.name, &action)
+    };
+    if !admitted {
+        let e = err(
+            400,
+            "Throttling.User",
+            "Request was denied due to user flow control.",
+        );
+        log(shared, e.status, Some(&e.code));
+        return rpc_error_response(&e, &request_id, host, product_name);
+    }
     let injected = shared.lock().take_failure(&action);
     if let Some((code, status)) = injected {
         let e = err(status, code, "Injected failure (emulator fail_next).");

@@ -31,6 +31,8 @@ pub struct AliyunClient {
     account: Option<String>,
     /// The invocation's role sessions (`role_arn`, role.rs), shared by every clone.
     pub(in crate::aliyun) roles: std::sync::Arc<super::role::Sessions>,
+    /// The documented per-second quotas, kept by every clone together (quota.rs).
+    quotas: std::sync::Arc<super::quota::Quotas>,
 }
 
 impl AliyunClient {
@@ -56,6 +58,7 @@ impl AliyunClient {
             retry: RetryPolicy::default(),
             account: None,
             roles: Default::default(),
+            quotas: Default::default(),
         })
     }
 

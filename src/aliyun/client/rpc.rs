@@ -56,8 +56,10 @@ impl AliyunClient {
             let path = format!("{}/", url.path());
             url.set_path(&path);
         }
-        self.with_retries(action, extra_retryable, || {
-            self.rpc_once(&url, product, action, params, form)
+        self.with_retries(action, extra_retryable, || async {
+            // Every attempt, retries too, within the action's documented rate quota.
+            self.quotas.admit(product, action).await;
+            self.rpc_once(&url, product, action, params, form).await
         })
         .await
     }
