@@ -583,7 +583,7 @@ targets = [
     fn concurrency_defaults_and_overrides() {
         let c = Config::parse(SAMPLE, "t.toml").unwrap();
         assert_eq!(c.acme.max_concurrent_orders, 25);
-        assert_eq!(c.dns.max_concurrent_calls, 5);
+        assert_eq!(c.dns.max_concurrent_calls, 25);
         let text = SAMPLE.replace("[acme]\n", "[acme]\nmax_concurrent_orders = 3\n");
         let c = Config::parse(&text, "t.toml").unwrap();
         c.validate().unwrap();

@@ -43,7 +43,7 @@ pub struct Alidns {
 const DEFAULT_SWEEP_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Alidns calls in flight at once unless [`Alidns::with_max_concurrent_calls`] says otherwise.
-const DEFAULT_CONCURRENT_CALLS: usize = 5;
+const DEFAULT_CONCURRENT_CALLS: usize = 25;
 
 /// AddDomainRecord's answer when the zone has the record already (same RR, type and value).
 const DUPLICATE: &str = "DomainRecordDuplicate";

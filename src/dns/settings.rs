@@ -26,8 +26,11 @@ fn default_propagation_timeout() -> u64 {
 fn default_ttl() -> u32 {
     600
 }
+/// Alidns' documented quotas (src/aliyun/quota.rs) bound the rate; this bounds the calls in
+/// flight: 25 lets the 25 orders of `[acme] max_concurrent_orders` add, mark and delete their
+/// TXT records without waiting for one another.
 fn default_max_concurrent_calls() -> usize {
-    5
+    25
 }
 
 impl Default for DnsConfig {
