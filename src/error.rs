@@ -136,6 +136,10 @@ impl Error {
     }
 }
 
+/// The note on an account failure repeated to a later order of the run ([`Error::again`]).
+const NOT_RETRIED: &str =
+    "(opening the account failed earlier in this run; not retried until the next run)";
+
 impl Error {
     /// The same failure again, for a later caller of a step that is not repeated in a run
     /// (opening the ACME account): rate limits keep their time.
@@ -146,9 +150,9 @@ impl Error {
                 retry_at: *retry_at,
             },
             Error::Config(m) => Error::Config(m.clone()),
-            other => Error::Acme(format!(
-                "{other} (opening the account failed earlier in this run; not retried until the next run)"
-            )),
+            // Already the repeated form (the run keeps it): the same words, not nested again.
+            Error::Acme(m) if m.ends_with(NOT_RETRIED) => Error::Acme(m.clone()),
+            other => Error::Acme(format!("{other} {NOT_RETRIED}")),
         }
     }
 
@@ -193,6 +197,19 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_repeated_account_failure_is_noted_once() {
+        let first = Error::Transport {
+            action: "newAccount".into(),
+            message: "no answer".into(),
+        }
+        .again();
+        let text = first.again().again().to_string();
+        assert_eq!(text.matches("not retried").count(), 1, "{text}");
+        assert!(text.contains("no answer"), "{text}");
+    }
+
     use super::*;
 
     fn refused(code: &str, message: &str) -> Error {
