@@ -148,6 +148,50 @@ async fn a_versioned_lock_bucket_is_refused_before_any_order() {
     assert!(st.object("sg-bundles", "certs/www/meta.json").is_none());
 }
 
+/// A forced run takes the lock beside its first read, so the versioning check runs beside the
+/// lock's PUT: the run still refuses to order, and the lock object it made is gone again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_versioned_lock_bucket_is_refused_on_a_forced_run_and_leaves_no_lock() {
+    let rig = Scenario::new()
+        .account_key("oss://sh-state/alicert/account.pem?region=cn-shanghai")
+        .seed(|_| {
+            seed()
+                .bucket("versioned-locks")
+                .bucket_versioning("versioned-locks", "Enabled")
+        })
+        .config(CERT)
+        .start()
+        .await;
+    let text = std::fs::read_to_string(&rig.config_path).unwrap();
+    std::fs::write(
+        &rig.config_path,
+        format!("{text}\n[lock]\nbucket = \"versioned-locks\"\n"),
+    )
+    .unwrap();
+    let run = rig.invoke(r#"{"force":true}"#).await;
+    assert_ne!(run.exit, 0, "{}", run.stdout);
+    let c = run.certificate("www");
+    assert_eq!(c.status, "failed", "{}", run.stdout);
+    let message = c.error().message.as_str();
+    assert!(
+        message.contains("versioning") && message.contains("[lock] bucket"),
+        "{message}"
+    );
+    let st = rig.emulator.state();
+    let lock_puts = st
+        .calls_to("PutObject")
+        .iter()
+        .filter(|c| c.params["key"].ends_with(".lock"))
+        .count();
+    assert_eq!(lock_puts, 1, "the PUT beside the check");
+    assert!(st
+        .oss_objects
+        .keys()
+        .all(|k| !(k.starts_with("versioned-locks/") && k.ends_with(".lock"))));
+    assert!(st.calls_to("AddDomainRecord").is_empty(), "no order");
+    assert!(st.object("sg-bundles", "certs/www/meta.json").is_none());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn kms_secret_in_another_region_and_kms3_instance_rule() {
     // The account key as a KMS secret in cn-shanghai.
