@@ -7,11 +7,12 @@ use instant_acme::{Order, OrderStatus, RetryPolicy};
 use super::authz::challenge_errors;
 use crate::error::{Error, Result};
 
-/// The first look comes soon (a fast CA has validated within milliseconds), then backs off;
+/// The first look comes soon (a fast CA has validated within milliseconds), then backs off
+/// ×1.5: 20, 50, 95, 163 ms ... (two polls more than from 50 ms over a two-second validation);
 /// a CA that wants fewer polls says so with Retry-After, which instant-acme honours.
 fn polling() -> RetryPolicy {
     RetryPolicy::new()
-        .initial_delay(Duration::from_millis(50))
+        .initial_delay(Duration::from_millis(20))
         .backoff(1.5)
         .timeout(Duration::from_secs(180))
 }
