@@ -409,6 +409,10 @@ pub async fn run(bin: &Path, opts: &Options, logs: &Path) -> Report {
         opts.certificates, opts.group_size, opts.instances, opts.latency_ms
     );
     let rig = Rig::start(seed, ACCOUNT_KEY, &config).await;
+    // alicert reaches Pebble 2.4 through a front that serialises the requests it can hang on
+    // (tests/support/serial_front.rs).
+    let front = crate::support::serial_front::start(&rig.pebble).await;
+    rig.set_acme("directory", &format!("\"{}\"", front.directory_url()));
     warm_up(&rig, bin, logs).await;
     let (tx, rx) = mpsc::unbounded_channel();
     rig.emulator.set_fc_forward(Some(start_queue(tx).await));

@@ -62,6 +62,7 @@ pub async fn run(
         let mut samples = Vec::new();
         let (mut calls, mut depths) = (Vec::new(), Vec::new());
         for _ in 0..runs {
+            // (bench_client waits out the quota window before the run.)
             let before = rig.emulator.state().calls.len();
             let one = bench_client(client.clone(), workload.clone(), 1, logs, false).await;
             let log = rig.emulator.state().calls.split_off(before);

@@ -20,6 +20,7 @@ pub mod rig;
 #[allow(dead_code)]
 pub mod router;
 pub mod scenario;
+pub mod serial_front;
 
 /// The emulator crate, with its handle wrapped so `emu.client(..)` (alicert's client) works:
 /// test files keep their `support::emulator::{start, Emulator, Seed, ..}` paths.

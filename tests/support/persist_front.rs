@@ -90,36 +90,59 @@ impl Drop for PersistFront {
     }
 }
 
-/// TLS over a TCP listener, for `axum::serve`.
-struct TlsListener {
-    tcp: tokio::net::TcpListener,
-    acceptor: tokio_rustls::TlsAcceptor,
+/// TLS over a TCP listener, for `axum::serve`. Handshakes run in their own tasks, so that many
+/// clients connecting at once are not let in one handshake after another.
+pub(super) struct TlsListener {
+    ready: tokio::sync::mpsc::Receiver<(TlsStream, SocketAddr)>,
+    addr: SocketAddr,
+}
+
+type TlsStream = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+
+impl TlsListener {
+    fn spawn(tcp: tokio::net::TcpListener, acceptor: tokio_rustls::TlsAcceptor) -> TlsListener {
+        let addr = tcp.local_addr().expect("front addr");
+        let (tx, ready) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(async move {
+            loop {
+                let Ok((tcp, peer)) = tcp.accept().await else {
+                    continue;
+                };
+                let (acceptor, tx) = (acceptor.clone(), tx.clone());
+                tokio::spawn(async move {
+                    let handshake = acceptor.accept(tcp);
+                    if let Ok(Ok(tls)) =
+                        tokio::time::timeout(Duration::from_secs(5), handshake).await
+                    {
+                        let _ = tx.send((tls, peer)).await;
+                    }
+                });
+            }
+        });
+        TlsListener { ready, addr }
+    }
 }
 
 impl axum::serve::Listener for TlsListener {
-    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Io = TlsStream;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Ok((tcp, addr)) = self.tcp.accept().await else {
-                continue;
-            };
-            let handshake = self.acceptor.accept(tcp);
-            if let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(5), handshake).await {
-                return (tls, addr);
-            }
+        match self.ready.recv().await {
+            Some(conn) => conn,
+            // The accept task ended: there will be no more connections.
+            None => std::future::pending().await,
         }
     }
 
     fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.tcp.local_addr()
+        Ok(self.addr)
     }
 }
 
-/// Starts the front before `pebble` (started with `always_valid`), serving Pebble's own
-/// `localhost`/`127.0.0.1` certificate, which the rig's CA bundle already trusts.
-pub async fn start(pebble: &Pebble) -> PersistFront {
+/// A TLS listener on a free loopback port serving Pebble's own `localhost`/`127.0.0.1`
+/// certificate, which the rig's CA bundle already trusts (shared with serial_front.rs).
+pub(super) async fn tls_listener(pebble: &Pebble) -> (TlsListener, SocketAddr) {
     let read = |n: &str| std::fs::read_to_string(pebble.dir().join(n)).expect("pebble TLS files");
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
@@ -134,11 +157,13 @@ pub async fn start(pebble: &Pebble) -> PersistFront {
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind front");
-    let addr = tcp.local_addr().expect("front addr");
-    let listener = TlsListener {
-        tcp,
-        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
-    };
+    let listener = TlsListener::spawn(tcp, tokio_rustls::TlsAcceptor::from(Arc::new(config)));
+    let addr = listener.addr;
+    (listener, addr)
+}
+
+/// Pebble's base URL (its directory without `/dir`) and a client for it.
+pub(super) fn pebble_client(pebble: &Pebble) -> (String, reqwest::Client) {
     let pebble_base = pebble
         .directory_url()
         .strip_suffix("/dir")
@@ -151,6 +176,13 @@ pub async fn start(pebble: &Pebble) -> PersistFront {
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap();
+    (pebble_base, client)
+}
+
+/// Starts the front before `pebble` (started with `always_valid`).
+pub async fn start(pebble: &Pebble) -> PersistFront {
+    let (listener, addr) = tls_listener(pebble).await;
+    let (pebble_base, client) = pebble_client(pebble);
     let shared = Arc::new(Shared {
         pebble: pebble_base,
         client,
@@ -250,18 +282,44 @@ async fn proxy(
             .validations
             .push(Validation { identifier, method });
     }
-    let mut request = shared
-        .client
-        .request(method, format!("{}{path}", shared.pebble))
+    let Some((status, out_headers, bytes)) = forward(
+        &shared.client,
+        &shared.pebble,
+        method,
+        &path,
+        &headers,
+        body,
+    )
+    .await
+    else {
+        return StatusCode::BAD_GATEWAY.into_response();
+    };
+    let bytes = match status.is_success() {
+        true => rewrite(&shared, uri.path(), kid.as_deref(), bytes),
+        false => bytes,
+    };
+    (status, out_headers, bytes).into_response()
+}
+
+/// `method path` with `headers` and `body` to Pebble at `base`, as the client sent it; its
+/// status, headers and body (`None`: no answer).
+pub(super) async fn forward(
+    client: &reqwest::Client,
+    base: &str,
+    method: Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Option<(StatusCode, HeaderMap, Vec<u8>)> {
+    let mut request = client
+        .request(method, format!("{base}{path}"))
         .body(body.to_vec());
-    for (name, value) in &headers {
+    for (name, value) in headers {
         if name != header::CONTENT_LENGTH && name != header::CONNECTION {
             request = request.header(name, value);
         }
     }
-    let Ok(rsp) = request.send().await else {
-        return StatusCode::BAD_GATEWAY.into_response();
-    };
+    let rsp = request.send().await.ok()?;
     let status = rsp.status();
     let mut out_headers = HeaderMap::new();
     for (name, value) in rsp.headers() {
@@ -272,12 +330,8 @@ async fn proxy(
             out_headers.append(name.clone(), value.clone());
         }
     }
-    let bytes = rsp.bytes().await.unwrap_or_default();
-    let bytes = match status.is_success() {
-        true => rewrite(&shared, uri.path(), kid.as_deref(), bytes.to_vec()),
-        false => bytes.to_vec(),
-    };
-    (status, out_headers, bytes).into_response()
+    let bytes = rsp.bytes().await.unwrap_or_default().to_vec();
+    Some((status, out_headers, bytes))
 }
 
 /// An authorization (or challenge) answer with dns-persist-01 in place of dns-01.
