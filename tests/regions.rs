@@ -113,14 +113,14 @@ async fn a_bucket_named_without_its_region_is_refused_by_oss() {
         .is_none());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_versioned_lock_bucket_is_refused_before_any_order() {
+/// A rig whose `[lock] bucket` has versioning `status` (`Enabled` or `Suspended`).
+async fn versioned_lock_bucket(status: &'static str) -> support::rig::Rig {
     let rig = Scenario::new()
         .account_key("oss://sh-state/alicert/account.pem?region=cn-shanghai")
-        .seed(|_| {
+        .seed(move |_| {
             seed()
                 .bucket("versioned-locks")
-                .bucket_versioning("versioned-locks", "Suspended")
+                .bucket_versioning("versioned-locks", status)
         })
         .config(CERT)
         .start()
@@ -131,6 +131,12 @@ async fn a_versioned_lock_bucket_is_refused_before_any_order() {
         format!("{text}\n[lock]\nbucket = \"versioned-locks\"\n"),
     )
     .unwrap();
+    rig
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_versioned_lock_bucket_is_refused_before_any_order() {
+    let rig = versioned_lock_bucket("Suspended").await;
     let run = rig.invoke("{}").await;
     assert_ne!(run.exit, 0, "{}", run.stdout);
     let c = run.certificate("www");
@@ -152,22 +158,7 @@ async fn a_versioned_lock_bucket_is_refused_before_any_order() {
 /// lock's PUT: the run still refuses to order, and the lock object it made is gone again.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_versioned_lock_bucket_is_refused_on_a_forced_run_and_leaves_no_lock() {
-    let rig = Scenario::new()
-        .account_key("oss://sh-state/alicert/account.pem?region=cn-shanghai")
-        .seed(|_| {
-            seed()
-                .bucket("versioned-locks")
-                .bucket_versioning("versioned-locks", "Enabled")
-        })
-        .config(CERT)
-        .start()
-        .await;
-    let text = std::fs::read_to_string(&rig.config_path).unwrap();
-    std::fs::write(
-        &rig.config_path,
-        format!("{text}\n[lock]\nbucket = \"versioned-locks\"\n"),
-    )
-    .unwrap();
+    let rig = versioned_lock_bucket("Enabled").await;
     let run = rig.invoke(r#"{"force":true}"#).await;
     assert_ne!(run.exit, 0, "{}", run.stdout);
     let c = run.certificate("www");
