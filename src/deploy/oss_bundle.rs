@@ -224,8 +224,7 @@ impl Target for OssBundle {
 /// A PKCS#12 file holding the key and the full chain, friendly name = certificate name.
 pub fn pkcs12(cert: &NewCert<'_>, password: &Secret, enc: P12Encryption) -> Result<Vec<u8>> {
     use p12_keystore::{
-        Certificate, EncryptionAlgorithm, KeyStore, KeyStoreEntry, MacAlgorithm, PrivateKey,
-        PrivateKeyChain,
+        Certificate, EncryptionAlgorithm, KeyStore, KeyStoreEntry, MacAlgorithm, PrivateKeyChain,
     };
     use sha1::Digest;
     let fail = |e: String| Error::Deploy(format!("oss-bundle: building certificate.p12: {e}"));
@@ -243,12 +242,11 @@ pub fn pkcs12(cert: &NewCert<'_>, password: &Secret, enc: P12Encryption) -> Resu
             key.tag()
         )));
     }
-    let key = PrivateKey::from_der(key.contents()).map_err(|e| fail(e.to_string()))?;
     let key_id = sha1::Sha1::digest(leaf.as_der()).to_vec();
     let mut store = KeyStore::new();
     store.add_entry(
         cert.name,
-        KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(key_id, key, certs)),
+        KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(key.contents(), key_id, certs)),
     );
     let (alg, mac) = match enc {
         P12Encryption::Aes256 => (
