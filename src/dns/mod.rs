@@ -4,6 +4,7 @@ pub mod caa;
 pub mod delegation;
 pub mod persist;
 pub mod propagation;
+mod query;
 pub mod ram;
 pub mod settings;
 pub mod sweep;

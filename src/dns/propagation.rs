@@ -4,13 +4,11 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
-use hickory_resolver::name_server::TokioConnectionProvider;
-use hickory_resolver::proto::rr::{RData, RecordType};
-use hickory_resolver::proto::xfer::Protocol;
-use hickory_resolver::Resolver;
+use simple_dns::rdata::RData;
+use simple_dns::{Name, TYPE};
 
 use super::caa::Caa;
+use super::query;
 use crate::error::{Error, Result};
 
 /// Parse `host:port` or `ip` (port 53) into a socket address (numeric hosts only).
@@ -45,39 +43,23 @@ pub async fn resolve_name_servers(names: &[String]) -> Result<Vec<SocketAddr>> {
     Ok(out)
 }
 
-fn resolver_for(addr: SocketAddr) -> Resolver<TokioConnectionProvider> {
-    let mut config = ResolverConfig::new();
-    config.add_name_server(NameServerConfig::new(addr, Protocol::Udp));
-    config.add_name_server(NameServerConfig::new(addr, Protocol::Tcp));
-    let mut opts = ResolverOpts::default();
-    opts.cache_size = 0;
-    opts.attempts = 1;
-    opts.timeout = Duration::from_secs(3);
-    Resolver::builder_with_config(config, TokioConnectionProvider::default())
-        .with_options(opts)
-        .build()
-}
-
 /// The CAA records at `fqdn` as `addr` answers now (empty when there are none); `Err` when it
 /// gives no answer (timeout, SERVFAIL), so a caller never mistakes silence for "no CAA".
 pub async fn caa_records(addr: SocketAddr, fqdn: &str) -> std::result::Result<Vec<Caa>, String> {
-    let resolver = resolver_for(addr);
-    let name = format!("{}.", fqdn.trim_end_matches('.'));
-    match resolver.lookup(name, RecordType::CAA).await {
-        Ok(lookup) => Ok(lookup
-            .iter()
-            .filter_map(|r| match r {
-                RData::CAA(c) => Some(Caa {
-                    flags: c.flags(),
-                    tag: c.tag().as_str().to_ascii_lowercase(),
-                    value: String::from_utf8_lossy(c.raw_value()).into_owned(),
-                }),
-                _ => None,
-            })
-            .collect()),
-        Err(e) if e.is_no_records_found() || e.is_nx_domain() => Ok(Vec::new()),
-        Err(e) => Err(format!("CAA lookup of {fqdn} at {addr}: {e}")),
-    }
+    let records = query::lookup(addr, fqdn, TYPE::CAA)
+        .await
+        .map_err(|e| format!("CAA lookup of {fqdn} at {addr}: {e}"))?;
+    Ok(records
+        .into_iter()
+        .filter_map(|r| match r.rdata {
+            RData::CAA(c) => Some(Caa {
+                flags: c.flag,
+                tag: c.tag.to_string().to_ascii_lowercase(),
+                value: String::from_utf8_lossy(&c.value).into_owned(),
+            }),
+            _ => None,
+        })
+        .collect())
 }
 
 /// The CNAME target of `fqdn` as `addr` answers now (`None` when it has none); `Err` when it
@@ -86,33 +68,28 @@ pub async fn cname_target(
     addr: SocketAddr,
     fqdn: &str,
 ) -> std::result::Result<Option<String>, String> {
-    let resolver = resolver_for(addr);
-    let name = format!("{}.", fqdn.trim_end_matches('.'));
-    match resolver.lookup(name.as_str(), RecordType::CNAME).await {
-        // A server may chase the chain in one answer: take the record for `fqdn` itself.
-        Ok(lookup) => Ok(lookup.records().iter().find_map(|r| match r.data() {
-            RData::CNAME(c) if r.name().to_ascii().eq_ignore_ascii_case(&name) => {
-                Some(c.0.to_ascii().trim_end_matches('.').to_ascii_lowercase())
-            }
-            _ => None,
-        })),
-        Err(e) if e.is_no_records_found() || e.is_nx_domain() => Ok(None),
-        Err(e) => Err(format!("CNAME lookup of {fqdn} at {addr}: {e}")),
-    }
+    let records = query::lookup(addr, fqdn, TYPE::CNAME)
+        .await
+        .map_err(|e| format!("CNAME lookup of {fqdn} at {addr}: {e}"))?;
+    // `lookup` accepted `fqdn` as a name. Name equality ignores ASCII case.
+    let owner = Name::new(fqdn).map_err(|e| format!("CNAME lookup of {fqdn}: {e}"))?;
+    // A server may chase the chain in one answer: take the record for `fqdn` itself.
+    Ok(records.into_iter().find_map(|r| match r.rdata {
+        RData::CNAME(c) if r.name == owner => {
+            Some(c.0.to_string().trim_end_matches('.').to_ascii_lowercase())
+        }
+        _ => None,
+    }))
 }
 
 /// The TXT values at `fqdn` as `addr` answers now (empty when none or on error).
 pub async fn txt_values(addr: SocketAddr, fqdn: &str) -> BTreeSet<String> {
-    let resolver = resolver_for(addr);
-    let name = format!("{}.", fqdn.trim_end_matches('.'));
-    match resolver.txt_lookup(name).await {
-        Ok(lookup) => lookup
-            .iter()
-            .map(|txt| {
-                txt.txt_data()
-                    .iter()
-                    .map(|d| String::from_utf8_lossy(d).into_owned())
-                    .collect::<String>()
+    match query::lookup(addr, fqdn, TYPE::TXT).await {
+        Ok(records) => records
+            .into_iter()
+            .filter_map(|r| match r.rdata {
+                RData::TXT(txt) => Some(query::txt_string(txt)),
+                _ => None,
             })
             .collect(),
         Err(_) => BTreeSet::new(),
