@@ -4,7 +4,9 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+mod cli;
+
+use cli::{AccountOp, Cli, Command, InitArgs};
 
 use alicert::acme::account::OpKind;
 use alicert::config::Config;
@@ -12,149 +14,8 @@ use alicert::error::Error;
 use alicert::event::{Event, RenewOptions};
 use alicert::handler::{self, Invocation};
 
-#[derive(Parser)]
-#[command(
-    name = "alicert",
-    version,
-    about = "ACME certificates for Alibaba Cloud services"
-)]
-struct Cli {
-    /// Config file (default: $ALICERT_CONFIG, else alicert.toml beside the binary).
-    #[arg(long, global = true)]
-    config: Option<PathBuf>,
-    /// Read and decide, change nothing.
-    #[arg(long, global = true)]
-    dry_run: bool,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run as a Function Compute custom runtime (HTTP server on $FC_SERVER_PORT, default 9000).
-    /// Requests without FC's headers are refused unless --insecure-local.
-    Serve {
-        /// Off FC, for local testing only: serve requests that carry no FC headers (nobody
-        /// authenticates them) and listen on 127.0.0.1 only. Never expose this port.
-        #[arg(long)]
-        insecure_local: bool,
-    },
-    /// Run the handler once, in-process. EVENT is JSON text, @file, or - for stdin (default {}).
-    Invoke {
-        event: Option<String>,
-        /// Act as if the platform kills the run after SECS seconds (like FC's function
-        /// timeout): no order starts that could not finish, the rest is reported NotAttempted.
-        #[arg(long, value_name = "SECS")]
-        timeout: Option<u64>,
-    },
-    /// Report what is deployed and what is due, changing nothing.
-    Status,
-    /// Print the least-privilege RAM policy this config needs (JSON on stdout; the purpose of
-    /// each statement on stderr). Reads the config only: no network call, no credentials.
-    Policy {
-        /// Print instead the policy of this role (a `role_arn` of a `[[zone]]` or target): what
-        /// the config reaches through it, to attach to the role in its own account.
-        #[arg(long, value_name = "ARN")]
-        role: Option<String>,
-    },
-    /// Read-only preflight with the real credentials: credentials, permissions (the policies
-    /// attached to them against `alicert policy`), zones and their delegation, targets, the
-    /// account key, the lock bucket, secrets, the CA and CAA. Exit 0 only when all are ok.
-    Doctor {
-        /// The report as JSON (the run result's `doctor` object) instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Read-only inventory of the account's certificate-bearing endpoints: what each serves,
-    /// until when, where it came from, and whether this config manages it (soonest to expire
-    /// first). Exit 0 only when every kind could be listed and every endpoint read.
-    Scan {
-        /// The report as JSON (the run result's `scan` object) instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// A region to list the regional kinds in (repeat for several; default [aliyun] region).
-        #[arg(long, value_name = "R")]
-        region: Vec<String>,
-        /// Stop listing after SECS seconds (what is not listed by then is reported).
-        #[arg(long, value_name = "SECS")]
-        timeout: Option<u64>,
-    },
-    /// Write a commented alicert.toml: one certificate per --domain, and/or the certificates a
-    /// scan proposes (--from-scan). Never overwrites a file unless --force.
-    Init(InitArgs),
-    /// ACME account operations.
-    Account {
-        #[command(subcommand)]
-        op: AccountOp,
-    },
-    /// Revoke the certificate currently deployed for a configured certificate: first order a
-    /// new one and roll it out to every target, then revoke the old one (nothing is revoked if
-    /// the rollout fails).
-    Revoke {
-        #[arg(long)]
-        certificate: String,
-        /// Revoke only: do not order and deploy a replacement first (the revoked certificate
-        /// stays deployed until the next renewal run replaces it).
-        #[arg(long)]
-        no_replace: bool,
-        /// RFC 5280 reason code: 0 unspecified, 1 keyCompromise, 3 affiliationChanged,
-        /// 4 superseded, 5 cessationOfOperation, ... (7 does not exist).
-        #[arg(long)]
-        reason: Option<u8>,
-    },
-}
-
-#[derive(clap::Args)]
-struct InitArgs {
-    /// Scan the account and propose certificates for the endpoints found.
-    #[arg(long)]
-    from_scan: bool,
-    /// A certificate for this name, stored in CAS (repeat for several).
-    #[arg(long, value_name = "D")]
-    domain: Vec<String>,
-    /// [acme] account_key (default kms:alicert/account).
-    #[arg(long, value_name = "L")]
-    account_key: Option<String>,
-    /// [acme] directory: letsencrypt (default), letsencrypt-staging, zerossl, google, a URL.
-    #[arg(long, value_name = "C")]
-    ca: Option<String>,
-    /// [acme] email.
-    #[arg(long)]
-    email: Option<String>,
-    /// A region to scan (repeat; default [aliyun] region); the first is [aliyun] region.
-    #[arg(long, value_name = "R")]
-    region: Vec<String>,
-    /// Where to write (default alicert.toml).
-    #[arg(long, value_name = "PATH", default_value = "alicert.toml")]
-    output: PathBuf,
-    /// Overwrite the file if it exists.
-    #[arg(long)]
-    force: bool,
-}
-
-#[derive(Subcommand)]
-enum AccountOp {
-    /// Print the account URL, status, contacts and key thumbprint (creates nothing).
-    Show,
-    /// Create the account (and its key) if it does not exist.
-    Create,
-    /// Change the account's contact email(s).
-    Update {
-        /// Repeat for several addresses.
-        #[arg(long, required = true)]
-        email: Vec<String>,
-    },
-    /// Replace the account key (RFC 8555 key change).
-    Rollover,
-    /// Deactivate the account; irreversible.
-    Deactivate {
-        #[arg(long)]
-        yes: bool,
-    },
-}
-
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::parse();
     alicert::logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
