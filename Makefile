@@ -11,6 +11,7 @@ RELEASE_TARGET := x86_64-unknown-linux-gnu
 RELEASE_GLIBC := 2.17
 RELEASE_BIN := target/$(RELEASE_TARGET)/release/alicert
 ZIG_VENV := target/zig-venv
+REGISTRY_SRC := $(wildcard $(or $(CARGO_HOME),$(HOME)/.cargo)/registry/src/*)
 CERTBOT_VENV := target/bench/certbot-venv
 
 all: build
@@ -60,9 +61,10 @@ test-browser: deps
 	$(CARGO) test --test report -- --ignored browser_renders_the_report
 	@ls -l target/report-screenshot*.png
 
-# cargo-zigbuild and zig (PyPI packages cargo-zigbuild, ziglang) in a venv under target/.
+# cargo-zigbuild and zig (PyPI packages cargo-zigbuild, ziglang) in a venv under target/, pinned:
+# the release binary, and the sizes check-package holds it to, do not move with a new zig.
 release:
-	@scripts/venv.sh $(ZIG_VENV) cargo-zigbuild ziglang
+	@scripts/venv.sh $(ZIG_VENV) cargo-zigbuild==0.24.1 ziglang==0.17.1
 	# relocation-model=static: a non-PIE executable, without the 350 KB of load-time relocations
 	# (.rela.dyn) a PIE carries. The trade: the executable's own code loads at a fixed address
 	# (no ASLR for it; libraries and stack keep theirs), acceptable for memory-safe code in FC's
@@ -71,8 +73,11 @@ release:
 	# panic = "abort" nothing unwinds; a panic still prints its message and file:line, and only
 	# the backtrace, already bare addresses in this stripped binary, comes out empty.
 	# (`-C force-unwind-tables=no` does not help: rustc gives every function a personality.)
+	# --remap-path-prefix: panic locations name `tokio-1.54.1/src/...`, not the build machine's
+	# cargo registry path (shorter, and the same binary whoever builds it).
 	PATH="$(CURDIR)/$(ZIG_VENV)/bin:$$PATH" \
-	  RUSTFLAGS="-C relocation-model=static -C link-arg=-Wl,-T,$(CURDIR)/scripts/no-unwind-tables.ld" \
+	  RUSTFLAGS="-C relocation-model=static -C link-arg=-Wl,-T,$(CURDIR)/scripts/no-unwind-tables.ld \
+	  $(foreach d,$(REGISTRY_SRC),--remap-path-prefix=$(d)/=) --remap-path-prefix=$(CURDIR)/=" \
 	  $(CARGO) zigbuild --release --bin alicert \
 	  --target $(RELEASE_TARGET).$(RELEASE_GLIBC)
 
