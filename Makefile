@@ -11,7 +11,6 @@ RELEASE_TARGET := x86_64-unknown-linux-gnu
 RELEASE_GLIBC := 2.17
 RELEASE_BIN := target/$(RELEASE_TARGET)/release/alicert
 ZIG_VENV := target/zig-venv
-REGISTRY_SRC := $(wildcard $(or $(CARGO_HOME),$(HOME)/.cargo)/registry/src/*)
 CERTBOT_VENV := target/bench/certbot-venv
 
 all: build
@@ -74,10 +73,13 @@ release:
 	# the backtrace, already bare addresses in this stripped binary, comes out empty.
 	# (`-C force-unwind-tables=no` does not help: rustc gives every function a personality.)
 	# --remap-path-prefix: panic locations name `tokio-1.54.1/src/...`, not the build machine's
-	# cargo registry path (shorter, and the same binary whoever builds it).
+	# cargo registry path (shorter, and the same binary whoever builds it). `cargo fetch` first,
+	# so that the registry's source folders exist when they are listed.
+	$(CARGO) fetch -q --target $(RELEASE_TARGET)
 	PATH="$(CURDIR)/$(ZIG_VENV)/bin:$$PATH" \
 	  RUSTFLAGS="-C relocation-model=static -C link-arg=-Wl,-T,$(CURDIR)/scripts/no-unwind-tables.ld \
-	  $(foreach d,$(REGISTRY_SRC),--remap-path-prefix=$(d)/=) --remap-path-prefix=$(CURDIR)/=" \
+	  $$(for d in $${CARGO_HOME:-$$HOME/.cargo}/registry/src/*/; do printf -- '--remap-path-prefix=%s= ' "$$d"; done) \
+	  --remap-path-prefix=$(CURDIR)/=" \
 	  $(CARGO) zigbuild --release --bin alicert \
 	  --target $(RELEASE_TARGET).$(RELEASE_GLIBC)
 
