@@ -20,9 +20,7 @@ all: build
 # in Debian) gives tests/init_interactive.rs a terminal.
 deps:
 	@if ! command -v pebble >/dev/null || ! command -v pebble-challtestsrv >/dev/null || ! command -v script >/dev/null; then \
-	  echo "installing pebble and bsdutils (Debian packages)"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble bsdutils; \
-	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pebble bsdutils; fi; \
+	  scripts/apt-install.sh pebble bsdutils; \
 	fi
 	@command -v cargo-clippy >/dev/null || rustup component add clippy rustfmt 2>/dev/null || true
 
@@ -52,9 +50,7 @@ test: deps lint
 # Fails when chromium cannot be installed.
 test-browser: deps
 	@if ! command -v chromium >/dev/null; then \
-	  echo "installing chromium (Debian package)"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; \
+	  scripts/apt-install.sh chromium; \
 	fi
 	command -v chromium >/dev/null
 	$(CARGO) test --test report -- --ignored browser_renders_the_report
@@ -95,9 +91,7 @@ package: release
 	# advzip (Debian advancecomp) recompresses each entry with zopfli: still plain deflate, which
 	# every unzip (FC's among them) reads, about 3% smaller than zlib's level 9.
 	@if ! command -v advzip >/dev/null; then \
-	  echo "installing advancecomp (Debian package)"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq advancecomp; \
-	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq advancecomp; fi; \
+	  scripts/apt-install.sh advancecomp; \
 	fi
 	advzip --recompress -4 -q dist/alicert-fc.zip
 	@ls -l dist/alicert-fc.zip
@@ -110,9 +104,7 @@ check-package: package
 # lego (Debian package) and certbot (PyPI, in a venv under target/) for `make bench`.
 bench-deps: deps
 	@if ! command -v lego >/dev/null || ! command -v curl >/dev/null || [ ! -x /usr/bin/time ]; then \
-	  echo "installing lego, curl and time (Debian packages)"; \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lego curl time; \
-	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lego curl time; fi; \
+	  scripts/apt-install.sh lego curl time; \
 	fi
 	@scripts/venv.sh $(CERTBOT_VENV) certbot
 

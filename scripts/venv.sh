@@ -8,8 +8,7 @@ echo "creating $dir with: $*"
 rm -rf "$dir"
 if ! python3 -m venv "$dir" 2>/dev/null; then
   # Debian's python3 needs python3-venv for `-m venv`.
-  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo=sudo; fi
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv
+  "$(dirname "$0")/apt-install.sh" python3-venv
   rm -rf "$dir"; python3 -m venv "$dir"
 fi
 "$dir/bin/pip" install -q --disable-pip-version-check "$@"
