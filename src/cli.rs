@@ -210,6 +210,13 @@ pub struct UsageError {
 }
 
 impl UsageError {
+    fn new(path: &str, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            path: path.to_string(),
+        }
+    }
+
     /// What the binary prints on stderr before exiting 2.
     pub fn render(&self) -> String {
         let spec = spec(&self.path);
@@ -258,10 +265,7 @@ where
     let mut path = String::new();
     let (mut config, mut dry_run) = (None, false);
     let mut found = Found::default();
-    let fail = |path: &str, message: String| UsageError {
-        message,
-        path: path.to_string(),
-    };
+    let fail = UsageError::new;
     while let Some(arg) = parser.next().map_err(|e| fail(&path, e.to_string()))? {
         match arg {
             Arg::Long("help") | Arg::Short('h') => return Ok(Parsed::Print(help(spec(&path)))),
@@ -305,10 +309,7 @@ where
 }
 
 fn take_value(parser: &mut Parser, path: &str) -> Result<String, UsageError> {
-    let fail = |e: lexopt::Error| UsageError {
-        message: e.to_string(),
-        path: path.to_string(),
-    };
+    let fail = |e: lexopt::Error| UsageError::new(path, e.to_string());
     parser.value().map_err(fail)?.string().map_err(fail)
 }
 
@@ -320,13 +321,11 @@ fn take_opt(
 ) -> Result<(), UsageError> {
     let seen = found.flags.contains(&opt.long) || found.values.contains_key(opt.long);
     if seen && !opt.repeat {
-        return Err(UsageError {
-            message: format!(
-                "the argument '{}' cannot be used multiple times",
-                shown(opt)
-            ),
-            path: path.to_string(),
-        });
+        let message = format!(
+            "the argument '{}' cannot be used multiple times",
+            shown(opt)
+        );
+        return Err(UsageError::new(path, message));
     }
     match opt.value {
         None => found.flags.push(opt.long),
@@ -371,12 +370,20 @@ fn subcommand(path: &str, word: &str) -> Option<String> {
         .map(|s| s.path.to_string())
 }
 
-/// The first sentence of `about`, on one line: what a command list shows.
+/// The first sentence of `about` (up to the first `.` before a space, a line break or the
+/// end), on one line: what a command list shows.
 fn summary(about: &str) -> String {
+    let ends_sentence = |(i, c): &(usize, char)| {
+        *c == '.'
+            && about[i + 1..]
+                .chars()
+                .next()
+                .is_none_or(char::is_whitespace)
+    };
     let end = about
-        .find(". ")
-        .or_else(|| about.find(".\n"))
-        .map_or(about.len(), |i| i + 1);
+        .char_indices()
+        .find(ends_sentence)
+        .map_or(about.len(), |(i, _)| i + 1);
     about[..end].replace('\n', " ")
 }
 

@@ -189,3 +189,14 @@ fn help_lists_every_command_and_option() {
         format!("alicert {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn a_command_list_shows_the_first_sentence_on_one_line() {
+    assert_eq!(
+        summary("One line,\nstill one. Two."),
+        "One line, still one."
+    );
+    // The earliest sentence end wins, whether a line break or a space follows it.
+    assert_eq!(summary("First.\nSecond. Third."), "First.");
+    assert_eq!(summary("Write alicert.toml now"), "Write alicert.toml now");
+}
